@@ -1,0 +1,1 @@
+"""Bank adapter plugins behind one protocol."""

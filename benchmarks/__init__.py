@@ -1,0 +1,1 @@
+"""Benchmarks that measure speed, accuracy and load, writing results under benchmarks/results/."""

@@ -1,0 +1,1 @@
+"""Satu Pintu gateway: HTTP service, domain services and persistence."""

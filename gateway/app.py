@@ -1,0 +1,62 @@
+"""Application factory: `create_app(settings)` wires database, migrations, routes and metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway import health, migrate
+from gateway.db import make_engine, make_session_factory
+from gateway.errors import install_error_handlers
+from gateway.limits import BodySizeLimit
+from gateway.logs import configure_logging
+from gateway.metrics import Metrics, install_metrics
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gateway; nothing touches the database until the lifespan starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        migrate.upgrade(engine)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.indexes_loaded = True
+        log.info("gateway started", extra={"database": engine.dialect.name})
+        try:
+            yield
+        finally:
+            app.state.indexes_loaded = False
+            engine.dispose()
+            log.info("gateway stopped")
+
+    app = FastAPI(
+        title="Satu Pintu gateway",
+        version="0.1.0",
+        summary="Biometric identity and cardless payout gateway for social assistance",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.indexes_loaded = False
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    install_metrics(app, app.state.metrics)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.include_router(health.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory`: settings from the environment, logs configured."""
+    settings = Settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,49 @@
+"""The `satupintu` command line: one Typer app, one sub-command group per domain."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from benchmarks.cli import bench_app
+from gateway import migrate
+from gateway.db import make_engine
+from gateway.logs import configure_logging
+from gateway.settings import Settings
+
+app = typer.Typer(
+    help="Satu Pintu: biometric identity and cardless payout gateway.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default from settings)."),
+    port: int = typer.Option(None, help="Port to listen on (default from settings)."),
+) -> None:
+    """Run the gateway with one uvicorn process (scale with more processes, not threads)."""
+    settings = Settings()
+    uvicorn.run(
+        "gateway.app:create_app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    settings = Settings()
+    configure_logging(settings.log_level, json_lines=False)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")

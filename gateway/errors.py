@@ -1,0 +1,110 @@
+"""Typed errors with a machine-readable code, and their one mapping to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("gateway.errors")
+
+
+class GatewayError(Exception):
+    """Base of every error the API reports: a stable code, an HTTP status and a sentence."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.details = details
+
+
+class InvalidInput(GatewayError):
+    status = 422
+    code = "invalid_input"
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    code = "forbidden"
+
+
+class TooLarge(GatewayError):
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRequests(GatewayError):
+    status = 429
+    code = "rate_limited"
+
+
+class Unavailable(GatewayError):
+    status = 503
+    code = "unavailable"
+
+
+def error_body(code: str, message: str, request: Request, **details: Any) -> dict[str, Any]:
+    """The one documented error shape: `{"error": {"code", "message", ...}, "request_id"}`."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error, "request_id": getattr(request.state, "request_id", None)}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.code, exc.message, request, **exc.details), status_code=exc.status
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only locations and messages: the offending input may be a NIK or a template.
+        problems = [
+            {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        body = error_body(
+            "invalid_request", "The request is malformed.", request, problems=problems
+        )
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail), request),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+        body = error_body("internal_error", "An unexpected error occurred.", request)
+        return JSONResponse(body, status_code=500)

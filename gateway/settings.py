@@ -1,0 +1,60 @@
+"""The gateway's one settings class, read from `SATUPINTU_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"
+
+
+class SettingsError(RuntimeError):
+    """Raised when settings are unsafe for the environment they are used in."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set; defaults suit a developer laptop and nothing else."""
+
+    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    # An embedded SQLite file keeps the two-command setup free of any server.
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    # Key files (KEKs, HMAC keys, signing keys) live outside the database by design.
+    key_dir: Path | None = None
+    # Root secret from which development keys are derived; production must supply real keys.
+    secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Biometric uploads are a few hundred KB; anything far larger is abuse or a mistake.
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret.get_secret_value() == DEVELOPMENT_SECRET
+        ):
+            raise SettingsError(
+                "SATUPINTU_SECRET still has its development default; "
+                "set a real secret before running outside development"
+            )
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or a SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'satupintu.db').as_posix()}"
+
+    @cached_property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"

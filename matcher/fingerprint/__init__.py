@@ -1,0 +1,1 @@
+"""Fingerprint pipeline: image to minutiae, templates, and 1:1 comparison."""
