@@ -1,0 +1,1 @@
+"""Synthetic biometric data with ground truth, so tests and benchmarks need no real people."""
