@@ -1,0 +1,1 @@
+"""Payouts: programmes and entitlements, the double-entry ledger, one-stop pay, reconciliation."""
