@@ -1,0 +1,37 @@
+"""Settings of the identity domains (`SATUPINTU_*`), kept beside the code that reads them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IdentitySettings(BaseSettings):
+    """Decision thresholds, token lifetime, lockout and fallback limits."""
+
+    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
+
+    # 1:1 decisions accept a score whose false match rate is at most this (1 in 10,000).
+    verify_target_fmr: float = Field(default=1e-4, gt=0, lt=1)
+    # 1:N (cardless) accepts the best candidate only if the FPIR over the gallery searched
+    # stays under this; FPIR ≈ N × FMR, so larger galleries need stronger evidence.
+    identify_target_fpir: float = Field(default=1e-3, gt=0, lt=1)
+    # De-duplication flags a hit for adjudication at this FMR; looser than verification on
+    # purpose: a missed duplicate costs money every month, a false alarm one human review.
+    duplicate_target_fmr: float = Field(default=1e-3, gt=0, lt=1)
+    # Verification tokens live this long (a payout follows the verify within seconds).
+    token_ttl_seconds: int = Field(default=120, ge=5, le=3600)
+    # Five failed biometric attempts for one NIK within 24 h lock it until a case worker acts.
+    lockout_attempts: int = Field(default=5, ge=1)
+    lockout_window_hours: int = Field(default=24, ge=1)
+    # Supervised fallback tokens per person per calendar month.
+    fallback_per_month: int = Field(default=2, ge=0)
+    # Minimum capture quality (0-100) accepted at enrollment and at verification.
+    enroll_min_quality: int = Field(default=40, ge=0, le=100)
+    verify_min_quality: int = Field(default=20, ge=0, le=100)
+    # Prepared templates kept in memory for 1:1 (decrypted + precomputed descriptors).
+    template_cache_size: int = Field(default=20_000, ge=0)
+    # Where index snapshots are written (relative paths are under the data directory).
+    index_snapshot_name: str = "indexes"
+    # How often (s) a process catches up with index events written by other processes.
+    index_poll_seconds: float = Field(default=2.0, gt=0)
