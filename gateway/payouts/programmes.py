@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -11,6 +11,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 EXAMPLE_CONFIG = Path(__file__).with_name("programmes.example.toml")
+# Entitlement periods and bank statement days follow Western Indonesian Time (UTC+7).
+PAYMENT_ZONE = timezone(timedelta(hours=7), "WIB")
+
+
+def payment_day(moment: datetime) -> date:
+    """The calendar day a payment at `moment` belongs to, in the ministry's time zone."""
+    return moment.astimezone(PAYMENT_ZONE).date()
 
 
 class ProgrammeConfigError(ValueError):

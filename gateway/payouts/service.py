@@ -36,7 +36,7 @@ from gateway.errors import Conflict, GatewayError, InvalidInput, Unavailable
 from gateway.payouts import ledger, repository
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts, due_entitlements, period_key
 from gateway.payouts.models import EntitlementClaim, LedgerTransfer, Payout, PayoutLine
-from gateway.payouts.programmes import ProgrammeCatalogue
+from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 
 Clock = Callable[[], datetime]
 
@@ -177,8 +177,16 @@ def reserve(
     policy: PayoutPolicy,
 ) -> Payout:
     """Phase one: claim every line, hold the amounts in the ledger, queue the bank task."""
+    replay = find_replay(
+        session=session,
+        terminal_id=order.terminal_id,
+        idempotency_key=order.idempotency_key,
+        body_hash=order.request_hash,
+    )
+    if replay is not None:
+        return replay
     lines = entitlements_due(
-        session=session, household=order.household, catalogue=catalogue, day=now.date()
+        session=session, household=order.household, catalogue=catalogue, day=payment_day(now)
     )
     if order.selection is not None:
         unknown = order.selection - {line_key(line) for line in lines}

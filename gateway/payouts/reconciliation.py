@@ -1,0 +1,172 @@
+"""Match a bank's end-of-day statement (camt.053 through the adapter) against the ledger."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from adapters.base import BankAdapter, EntryDirection, Statement
+from gateway.payouts import repository
+from gateway.payouts.models import Payout
+from gateway.payouts.programmes import PAYMENT_ZONE
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of the report: what was compared and how it came out."""
+
+    outcome: str  # matched | amount_mismatch | missing_in_ledger | missing_in_bank | reversal
+    reference: str
+    ledger_amount: int | None
+    bank_amount: int | None
+    ledger_state: str | None
+    detail: str = ""
+
+
+@dataclass
+class ReconciliationReport:
+    bank_code: str
+    day: date
+    statement_id: str
+    statement_balanced: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.findings if f.outcome == outcome)
+
+    @property
+    def clean(self) -> bool:
+        return self.statement_balanced and all(
+            f.outcome in ("matched", "reversal") for f in self.findings
+        )
+
+    def summary(self) -> dict[str, object]:
+        outcomes = (
+            "matched",
+            "amount_mismatch",
+            "missing_in_ledger",
+            "missing_in_bank",
+            "reversal",
+        )
+        return {
+            "bank": self.bank_code,
+            "day": self.day.isoformat(),
+            "statement_id": self.statement_id,
+            "statement_balanced": self.statement_balanced,
+            "clean": self.clean,
+            **{outcome: self.count(outcome) for outcome in outcomes},
+        }
+
+
+def bank_day_window(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time.min, tzinfo=PAYMENT_ZONE)
+    return start, start + timedelta(days=1)
+
+
+def compare(
+    *, statement: Statement, payouts_by_reference: dict[str, Payout], day_payouts: list[Payout]
+) -> list[Finding]:
+    """Pure comparison of statement entries and payouts; every difference becomes a finding."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for entry in statement.entries:
+        if entry.reversal_of is not None or entry.direction is EntryDirection.CREDIT:
+            findings.append(
+                Finding("reversal", entry.reference, None, entry.amount, None, "credit or return")
+            )
+            continue
+        seen.add(entry.reference)
+        payout = payouts_by_reference.get(entry.reference)
+        if payout is None:
+            findings.append(
+                Finding(
+                    "missing_in_ledger",
+                    entry.reference,
+                    None,
+                    entry.amount,
+                    None,
+                    "unknown reference",
+                )
+            )
+        elif payout.state != "committed":
+            findings.append(
+                Finding(
+                    "missing_in_ledger",
+                    entry.reference,
+                    payout.amount,
+                    entry.amount,
+                    payout.state,
+                    "the bank booked a payout the ledger has not committed",
+                )
+            )
+        elif payout.amount != entry.amount:
+            findings.append(
+                Finding(
+                    "amount_mismatch", entry.reference, payout.amount, entry.amount, payout.state
+                )
+            )
+        else:
+            findings.append(
+                Finding("matched", entry.reference, payout.amount, entry.amount, payout.state)
+            )
+    for payout in day_payouts:
+        if payout.state == "committed" and payout.reference not in seen:
+            findings.append(
+                Finding(
+                    "missing_in_bank",
+                    payout.reference,
+                    payout.amount,
+                    None,
+                    payout.state,
+                    "committed in the ledger, absent from the statement",
+                )
+            )
+    return findings
+
+
+def reconcile(*, session: Session, adapter: BankAdapter, day: date) -> ReconciliationReport:
+    statement = adapter.statement(day)
+    start, end = bank_day_window(day)
+    day_payouts = list(
+        repository.payouts_for_bank_day(session, bank_code=adapter.bank_code, start=start, end=end)
+    )
+    by_reference = {p.reference: p for p in day_payouts}
+    for entry in statement.entries:
+        if entry.reference not in by_reference:
+            found = repository.payout_by_reference(session, entry.reference)
+            if found is not None:
+                by_reference[found.reference] = found
+    return ReconciliationReport(
+        bank_code=adapter.bank_code,
+        day=day,
+        statement_id=statement.statement_id,
+        statement_balanced=statement.is_balanced(),
+        findings=compare(
+            statement=statement, payouts_by_reference=by_reference, day_payouts=day_payouts
+        ),
+    )
+
+
+def write_report(report: ReconciliationReport, directory: Path) -> tuple[Path, Path]:
+    """Write the findings as CSV (for spreadsheets) and JSON (for machines)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"reconciliation-{report.bank_code}-{report.day.isoformat()}"
+    csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(Finding.__dataclass_fields__))
+        writer.writeheader()
+        for finding in report.findings:
+            writer.writerow(asdict(finding))
+    json_path.write_text(
+        json.dumps(
+            {"summary": report.summary(), "findings": [asdict(f) for f in report.findings]},
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    return csv_path, json_path
