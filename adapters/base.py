@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -27,6 +27,8 @@ CURRENCY = "IDR"
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,34}$")
 # The national fast payment rail caps one transaction at Rp 250,000,000; no payout is larger.
 MAX_TRANSFER_RUPIAH = 250_000_000
+# Indonesian banks close their books in Western Indonesian Time; statement days follow it.
+WIB = timezone(timedelta(hours=7), "WIB")
 
 Clock = Callable[[], datetime]
 """Returns the current aware UTC time; injected so tests never sleep or depend on the wall."""
@@ -105,6 +107,7 @@ class AnomalyKind(StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"
     SIGNATURE_INVALID = "signature_invalid"
     UNEXPECTED_RESPONSE = "unexpected_response"
+    STATEMENT_INCONSISTENT = "statement_inconsistent"  # balances and entries do not add up
 
 
 class BankResponseInvalid(BankAdapterError):
@@ -300,7 +303,8 @@ class BankAdapter(Protocol):
       `TransferRejected`, `OutcomeUnknown`, `ReferenceConflict` or `BankResponseInvalid`.
       Submitting the same request again returns the same result (same `bank_reference`).
     - `status` answers for any reference, `NOT_FOUND` included; it raises `OutcomeUnknown` when
-      the bank cannot be asked and `BankResponseInvalid` when its answer is untrustworthy.
+      the bank cannot be asked and `BankResponseInvalid` when its answer is untrustworthy
+      (including an amount other than `expected_amount`, which callers pass when they know it).
     - `reverse` returns a new transfer under `reversal_reference` (itself idempotent); the
       original then reports `REVERSED`.
     - `statement` lists every movement booked on the settlement account on `day`.
@@ -311,7 +315,7 @@ class BankAdapter(Protocol):
 
     def submit(self, transfer: TransferRequest) -> TransferResult: ...
 
-    def status(self, reference: str) -> TransferResult: ...
+    def status(self, reference: str, *, expected_amount: int | None = None) -> TransferResult: ...
 
     def reverse(
         self, reference: str, *, reversal_reference: str, reason: str

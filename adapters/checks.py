@@ -1,0 +1,86 @@
+"""The checks every adapter applies to a bank's answer before anyone may believe it.
+
+Kept in one place so that the three adapters classify bad bank input the same way: a reference
+we never sent, a status code we do not know, an amount that differs from ours or is not whole
+rupiah all become `BankResponseInvalid` with the matching `AnomalyKind`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from adapters.base import AnomalyKind, BankResponseInvalid, TransferResult, TransferState
+
+
+def parse_rupiah(value: object, *, reference: str | None, excerpt: str = "") -> int:
+    """A bank's amount as whole rupiah; fractions, negatives and non-numbers are anomalies."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise BankResponseInvalid(
+            f"amount {value!r} is not a number",
+            kind=AnomalyKind.MALFORMED_MESSAGE,
+            reference=reference,
+            excerpt=excerpt,
+        ) from exc
+    if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
+        raise BankResponseInvalid(
+            f"amount {value!r} is not a whole, non-negative number of rupiah",
+            kind=AnomalyKind.AMOUNT_MISMATCH,
+            reference=reference,
+            excerpt=excerpt,
+        )
+    return int(amount)
+
+
+def map_status(
+    code: str, table: Mapping[str, TransferState], *, reference: str | None, excerpt: str = ""
+) -> TransferState:
+    """Translate a bank status code; a code outside the table is never guessed at."""
+    try:
+        return table[code]
+    except KeyError:
+        raise BankResponseInvalid(
+            f"bank status code {code!r} is not one this adapter understands",
+            kind=AnomalyKind.UNKNOWN_STATUS_CODE,
+            reference=reference,
+            excerpt=excerpt,
+        ) from None
+
+
+def verify_result(
+    result: TransferResult,
+    *,
+    reference: str,
+    expected_amount: int | None,
+    excerpt: str = "",
+) -> TransferResult:
+    """Refuse an answer about another reference or another amount than the one we hold."""
+    if result.reference != reference:
+        raise BankResponseInvalid(
+            f"asked about {reference} but the bank answered about {result.reference}",
+            kind=AnomalyKind.UNKNOWN_REFERENCE,
+            reference=reference,
+            excerpt=excerpt,
+        )
+    if (
+        expected_amount is not None
+        and result.amount is not None
+        and result.amount != expected_amount
+    ):
+        raise BankResponseInvalid(
+            f"bank reports Rp {result.amount} for {reference}, the gateway sent "
+            f"Rp {expected_amount}",
+            kind=AnomalyKind.AMOUNT_MISMATCH,
+            reference=reference,
+            excerpt=excerpt,
+        )
+    if result.state is TransferState.SETTLED and result.amount is None:
+        raise BankResponseInvalid(
+            f"bank reports {reference} settled without an amount: no proof of payment",
+            kind=AnomalyKind.MALFORMED_MESSAGE,
+            reference=reference,
+            excerpt=excerpt,
+        )
+    return result

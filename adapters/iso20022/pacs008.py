@@ -1,0 +1,135 @@
+"""pacs.008.001.08 FI-to-FI customer credit transfer: built by the client, read by the bank."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyiso20022.pacs.pacs_008_001_08 import pacs_008_001_08 as m
+
+from adapters.base import (
+    CURRENCY,
+    AccountRef,
+    AnomalyKind,
+    BankResponseInvalid,
+    InvalidTransferRequest,
+    TransferKind,
+    TransferRequest,
+)
+from adapters.checks import parse_rupiah
+from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
+
+BIC = re.compile(r"^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+# ISO 20022 external purpose code: social security benefit, the nature of every payout here.
+PURPOSE = "SSBE"
+# Category purpose tells the creditor agent whether to credit an account or pay cash out.
+_CATEGORY = {TransferKind.ACCOUNT_CREDIT: "GOVT", TransferKind.CASH_OUT: "CASH"}
+_KIND = {code: kind for kind, code in _CATEGORY.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class CreditTransfer:
+    """What the bank reads from a pacs.008: the transfer and the debtor account it names."""
+
+    message_id: str
+    request: TransferRequest
+    debtor: AccountRef
+
+
+def _agent(bic: str) -> m.BranchAndFinancialInstitutionIdentification6:
+    if not BIC.fullmatch(bic):
+        raise InvalidTransferRequest(f"bank code {bic!r} is not a BIC, as ISO 20022 needs")
+    return m.BranchAndFinancialInstitutionIdentification6(
+        fin_instn_id=m.FinancialInstitutionIdentification18(bicfi=bic)
+    )
+
+
+def _account(number: str) -> m.CashAccount38:
+    return m.CashAccount38(
+        id=m.AccountIdentification4Choice(othr=m.GenericAccountIdentification1(id=number))
+    )
+
+
+def build_pacs008(
+    transfer: TransferRequest, *, debtor: AccountRef, message_id: str, created: datetime
+) -> bytes:
+    """One transaction per message, so a message and its transfer fail or succeed together.
+
+    The gateway reference is the EndToEndId, InstrId and TxId alike: every party along the chain
+    then reports the same id back, which is what status queries and reconciliation key on.
+    """
+    amount = m.ActiveCurrencyAndAmount(value=rupiah(transfer.amount), ccy=CURRENCY)
+    transaction = m.CreditTransferTransaction39(
+        pmt_id=m.PaymentIdentification7(
+            instr_id=transfer.reference,
+            end_to_end_id=transfer.reference,
+            tx_id=transfer.reference,
+        ),
+        pmt_tp_inf=m.PaymentTypeInformation28(
+            ctgy_purp=m.CategoryPurpose1Choice(cd=_CATEGORY[transfer.kind])
+        ),
+        intr_bk_sttlm_amt=amount,
+        intr_bk_sttlm_dt=xml_date(created.date()),
+        chrg_br=m.ChargeBearerType1Code.SLEV,
+        dbtr=m.PartyIdentification135(nm=debtor.name or "Satu Pintu"),
+        dbtr_acct=_account(debtor.number),
+        dbtr_agt=_agent(debtor.bank_code),
+        cdtr_agt=_agent(transfer.creditor.bank_code),
+        cdtr=m.PartyIdentification135(nm=transfer.creditor.name or "Beneficiary"),
+        cdtr_acct=_account(transfer.creditor.number),
+        purp=m.Purpose2Choice(cd=PURPOSE),
+        rmt_inf=m.RemittanceInformation16(ustrd=[transfer.remittance])
+        if transfer.remittance
+        else None,
+    )
+    document = m.Document(
+        fito_ficstmr_cdt_trf=m.FitoFicustomerCreditTransferV08(
+            grp_hdr=m.GroupHeader93(
+                msg_id=message_id,
+                cre_dt_tm=xml_now(created),
+                nb_of_txs="1",
+                ttl_intr_bk_sttlm_amt=amount,
+                intr_bk_sttlm_dt=xml_date(created.date()),
+                sttlm_inf=m.SettlementInstruction7(sttlm_mtd=m.SettlementMethod1Code.CLRG),
+            ),
+            cdt_trf_tx_inf=[transaction],
+        )
+    )
+    return to_xml(document)
+
+
+def read_pacs008(data: bytes) -> CreditTransfer:
+    """Parse a single-transaction pacs.008 into the bank's view of the transfer."""
+    document = from_xml(data, m.Document)
+    message = document.fito_ficstmr_cdt_trf
+    if len(message.cdt_trf_tx_inf) != 1:
+        raise BankResponseInvalid(
+            f"expected one transaction per pacs.008, got {len(message.cdt_trf_tx_inf)}",
+            kind=AnomalyKind.MALFORMED_MESSAGE,
+        )
+    tx = message.cdt_trf_tx_inf[0]
+    reference = tx.pmt_id.end_to_end_id
+
+    def account_number(account: m.CashAccount38 | None) -> str:
+        if account is None or account.id.othr is None:
+            raise BankResponseInvalid(
+                "account identification missing", kind=AnomalyKind.MALFORMED_MESSAGE
+            )
+        return account.id.othr.id
+
+    def bic(agent: m.BranchAndFinancialInstitutionIdentification6) -> str:
+        return agent.fin_instn_id.bicfi or ""
+
+    if tx.intr_bk_sttlm_amt.ccy != CURRENCY:
+        raise InvalidTransferRequest(f"only {CURRENCY} is paid here", reference=reference)
+    category = tx.pmt_tp_inf.ctgy_purp.cd if tx.pmt_tp_inf and tx.pmt_tp_inf.ctgy_purp else None
+    request = TransferRequest(
+        reference=reference,
+        amount=parse_rupiah(tx.intr_bk_sttlm_amt.value, reference=reference),
+        creditor=AccountRef(bic(tx.cdtr_agt), account_number(tx.cdtr_acct), tx.cdtr.nm or ""),
+        kind=_KIND.get(category or "", TransferKind.ACCOUNT_CREDIT),
+        remittance=tx.rmt_inf.ustrd[0] if tx.rmt_inf and tx.rmt_inf.ustrd else "",
+    )
+    debtor = AccountRef(bic(tx.dbtr_agt), account_number(tx.dbtr_acct), tx.dbtr.nm or "")
+    return CreditTransfer(message_id=message.grp_hdr.msg_id, request=request, debtor=debtor)
