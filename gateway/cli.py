@@ -7,6 +7,7 @@ import uvicorn
 
 from benchmarks.cli import bench_app
 from gateway import migrate
+from gateway.cli_templates import template_app
 from gateway.db import make_engine
 from gateway.logs import configure_logging
 from gateway.settings import Settings
@@ -17,6 +18,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(template_app, name="template")
 
 
 @app.command()
