@@ -1,0 +1,161 @@
+"""Minutiae from the skeleton: detection, direction and removal of false minutiae.
+
+Detection is the crossing number (1 = ending, 3 = bifurcation). Directions follow one
+convention, chosen so that a minutia keeps its direction when pressure turns an ending into a
+bifurcation (the ridge/valley duality):
+
+- a ridge **ending** points from the tip along its ridge, into the ridge;
+- a ridge **bifurcation** points from the fork between its two branches, away from the stem
+  (the single ridge). A ridge ending is a valley bifurcation whose valley branches run along
+  both sides of the ridge, so both kinds point the same way as their dual.
+
+Angles are returned in the ISO/IEC 19794-2 sense of `MinutiaSet`: counter-clockwise on screen
+from +x (image y axis pointing down), i.e. atan2(−dy, dx) of the pixel displacement.
+
+The traced direction gives the sense; the (smoother, more precise) orientation field gives the
+angle where the two agree within 30°, which is nearly everywhere except around cores.
+
+False minutiae are removed by the rules of the literature (Maltoni et al., ch. 3): near the
+foreground border, spurs (an ending whose ridge meets a bifurcation within a few pixels),
+short ridges (two endings joined by a short ridge), bridges and holes (two bifurcations
+joined by a short ridge), broken ridges (two endings facing each other across a small gap),
+and clusters (many minutiae crowded together, the mark of noise, scars and creases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.fingerprint.params import ExtractionParams
+from matcher.fingerprint.trace import STOP_BIFURCATION, STOP_ENDING, trace_all
+from matcher.fingerprint.types import MinutiaKind
+
+F32 = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class RawMinutiae:
+    """Minutiae in pixel coordinates; `angle` in the ISO sense (see the module docstring)."""
+
+    x: NDArray[np.int64]
+    y: NDArray[np.int64]
+    angle: NDArray[np.float64]
+    kind: NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, keep: NDArray[np.bool_]) -> RawMinutiae:
+        return RawMinutiae(self.x[keep], self.y[keep], self.angle[keep], self.kind[keep])
+
+
+def _angle_diff(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Absolute angular difference in [0, π]."""
+    d = np.mod(a - b + np.pi, 2 * np.pi) - np.pi
+    return np.abs(d)
+
+
+def _branch_angles(vec: NDArray[np.float64]) -> NDArray[np.float64]:
+    """ISO angle of each traced branch vector (dy, dx)."""
+    return np.mod(np.arctan2(-vec[..., 0], vec[..., 1]), 2 * np.pi)
+
+
+def _directions(
+    kind: NDArray[np.uint8],
+    vec: NDArray[np.float64],
+    stop: NDArray[np.int64],
+    field_theta: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Minutia directions: traced sense, refined by the orientation field where consistent."""
+    angles = _branch_angles(vec)
+    traced = angles[:, 0].copy()
+    bif = (kind == MinutiaKind.BIFURCATION) & (stop[:, 2] >= 0)
+    if bif.any():
+        a = angles[bif]
+        # The stem is the branch farthest, in angle, from the other two; the direction points
+        # opposite to it (between the two branches).
+        d01 = _angle_diff(a[:, 0], a[:, 1])
+        d02 = _angle_diff(a[:, 0], a[:, 2])
+        d12 = _angle_diff(a[:, 1], a[:, 2])
+        spread = np.stack([d01 + d02, d01 + d12, d02 + d12], axis=1)
+        stem = np.take_along_axis(a, np.argmax(spread, axis=1)[:, None], axis=1)[:, 0]
+        traced[bif] = np.mod(stem + np.pi, 2 * np.pi)
+    # The field gives an axis (mod π) in image coordinates; in ISO sense it is −θ.
+    axis = np.mod(-field_theta, np.pi)
+    candidates = np.stack([axis, axis + np.pi], axis=1)
+    diff = _angle_diff(candidates, traced[:, None])
+    best = np.argmin(diff, axis=1)
+    aligned = candidates[np.arange(len(best)), best]
+    use_field = diff[np.arange(len(best)), best] < np.deg2rad(30)
+    return np.mod(np.where(use_field, aligned, traced), 2 * np.pi)
+
+
+def detect(
+    skeleton: NDArray[np.uint8],
+    crossing: NDArray[np.uint8],
+    theta_pixels: F32,
+    distance_to_border: F32,
+    params: ExtractionParams,
+) -> RawMinutiae:
+    """Minutiae of a skeleton with false ones removed."""
+    ys, xs = np.nonzero((crossing == 1) | (crossing == 3))
+    inside = distance_to_border[ys, xs] > 2
+    ys, xs = ys[inside].astype(np.int64), xs[inside].astype(np.int64)
+    kind = np.where(crossing[ys, xs] == 1, MinutiaKind.ENDING, MinutiaKind.BIFURCATION).astype(
+        np.uint8
+    )
+    stop, other, length, vec = trace_all(
+        skeleton, crossing, ys, xs, params.trace_steps, params.direction_steps
+    )
+    angle = _directions(kind, vec, stop, theta_pixels[ys, xs].astype(np.float64))
+    raw = RawMinutiae(xs, ys, angle, kind)
+    keep = _remove_false(raw, stop, other, length, distance_to_border, params)
+    return raw.subset(keep)
+
+
+def _remove_false(
+    m: RawMinutiae,
+    stop: NDArray[np.int64],
+    other: NDArray[np.int64],
+    length: NDArray[np.int64],
+    distance_to_border: F32,
+    params: ExtractionParams,
+) -> NDArray[np.bool_]:
+    n = len(m)
+    keep = np.ones(n, dtype=bool)
+    if n == 0:
+        return keep
+    ending = m.kind == MinutiaKind.ENDING
+    bifurcation = ~ending
+    # Rules on traced connections: (minutia, branch) pairs that meet another minutia soon.
+    for stop_kind, own, limit in (
+        (STOP_BIFURCATION, ending, params.spur_length),
+        (STOP_ENDING, ending, params.short_ridge_length),
+        (STOP_BIFURCATION, bifurcation, params.bridge_length),
+    ):
+        hit = (stop == stop_kind) & (length <= limit) & own[:, None] & (other >= 0)
+        rows, cols = np.nonzero(hit)
+        keep[rows] = False
+        keep[other[rows, cols]] = False
+    # Border: ridges are cut by the contact edge, so their endings there are artefacts.
+    keep &= distance_to_border[m.y, m.x] >= params.border_distance
+    # Pairwise rules on straight-line geometry.
+    dx = m.x[:, None] - m.x[None, :]
+    dy = m.y[:, None] - m.y[None, :]
+    dist = np.sqrt((dx * dx + dy * dy).astype(np.float64))
+    np.fill_diagonal(dist, np.inf)
+    # Broken ridge: two endings close together, pointing at each other's ridge (opposite
+    # directions), with the gap running along the ridge.
+    both_end = ending[:, None] & ending[None, :]
+    opposite = _angle_diff(m.angle[:, None], m.angle[None, :]) > np.deg2rad(120)
+    gap_angle = np.arctan2(-dy, dx)  # ISO angle of the vector from j to i
+    along = _angle_diff(gap_angle, m.angle[None, :] + np.pi) < np.deg2rad(45)
+    broken = both_end & opposite & (dist < params.broken_gap) & (along | along.T)
+    keep &= ~broken.any(axis=1)
+    # Clusters: noise produces many minutiae in a small area.
+    crowded = (dist < params.cluster_radius).sum(axis=1) >= 2
+    keep &= ~crowded
+    return keep

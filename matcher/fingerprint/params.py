@@ -1,0 +1,64 @@
+"""Every tunable of the extraction pipeline in one frozen dataclass, each with its reason.
+
+All lengths are in pixels at the nominal 500 dpi (images are rescaled before any stage runs),
+so one set of defaults holds for every sensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExtractionParams:
+    """Parameters of `matcher.fingerprint.extract.extract`; the defaults suit 500 dpi sensors."""
+
+    # Blocks of 8 px (under one ridge period) keep the orientation and mask grids fine enough
+    # to follow curved ridges near cores while costing only ~2,000 cells per FVC image.
+    block: int = 8
+    # Gradient tensor window (σ, px): about two ridge periods, enough to average out pores
+    # and sweat gaps without smearing the flow around cores.
+    gradient_sigma: float = 1.0
+    tensor_sigma: float = 7.0
+    # Extra smoothing of the doubled-angle field on the block grid (σ in blocks): removes the
+    # remaining noise from scars and creases, the main source of false orientations.
+    orientation_smooth_blocks: float = 1.5
+    # Foreground: a block is finger when its ridge contrast exceeds this fraction of the
+    # image's strong ridge contrast (a relative threshold survives light and dark captures).
+    mask_contrast_fraction: float = 0.25
+    # ... and its flow coherence is at least this (background noise has no flow).
+    mask_min_coherence: float = 0.3
+    # Holes and bays smaller than this many blocks are closed; the mask is then eroded so no
+    # minutia is taken where ridges are cut by the contact border.
+    mask_close_blocks: int = 3
+    mask_erode_blocks: int = 1
+    # Ridge period bounds at 500 dpi (literature: 5–15 px, typically 8–12).
+    min_period: float = 5.0
+    max_period: float = 15.0
+    # Gabor envelope σ relative to the ridge period: 0.45 periods ≈ Hong et al.'s σ = 4 px at
+    # a 9 px period; wider envelopes bridge more gaps but blur minutiae away.
+    gabor_sigma_periods: float = 0.45
+    # Orientation bins of the filter bank; responses of the two nearest bins are blended, so
+    # 12 bins (15°) are as accurate as 24 nearest-bin ones at half the cost.
+    gabor_orientations: int = 12
+    # Minutiae closer than this to the eroded foreground border are dropped (ridges there
+    # are cut by the contact edge and end artificially).
+    border_distance: float = 10.0
+    # Steps traced along the skeleton from each minutia, to judge short ridges and to read
+    # directions.
+    trace_steps: int = 24
+    # Ridge length (px) along which a minutia's direction is read.
+    direction_steps: int = 10
+    # False-minutia rules (px along the skeleton or straight-line distances).
+    spur_length: int = 12
+    short_ridge_length: int = 18
+    bridge_length: int = 12
+    broken_gap: float = 16.0
+    cluster_radius: float = 8.0
+    # Minutiae whose per-minutia quality falls below this are dropped (0 keeps all).
+    min_minutia_quality: int = 15
+    # At most this many minutiae are kept, the best first (ISO cards store up to ~60).
+    max_minutiae: int = 100
+
+
+DEFAULT = ExtractionParams()

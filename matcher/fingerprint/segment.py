@@ -1,0 +1,70 @@
+"""Foreground segmentation: which blocks show finger ridges and which show sensor background.
+
+A block is finger when it has both ridge contrast (grey-level spread, relative to the image's
+own strong ridges so light and dark captures segment alike) and ridge flow (coherence: noise
+and latent smudges have contrast but no consistent orientation). The raw decision is then
+regularised the way a finger is shaped: one connected region, no holes (cores and deltas have
+low coherence but are finger), a smooth border, and eroded so that minutiae on ridges cut by
+the contact edge are not taken.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.fingerprint.orientation import OrientationField, upsample
+from matcher.fingerprint.params import ExtractionParams
+
+Mask = NDArray[np.bool_]
+
+
+def _largest_component(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    if count <= 1:
+        return mask
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == best).astype(np.uint8)
+
+
+def _fill_holes(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Background components that do not touch the image border are holes in the finger."""
+    inverse = (1 - mask).astype(np.uint8)
+    count, labels = cv2.connectedComponents(inverse, connectivity=4)
+    if count <= 1:
+        return mask
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    outside = np.isin(labels, border[border > 0])
+    return (~outside).astype(np.uint8)
+
+
+def block_mask(field: OrientationField, params: ExtractionParams) -> Mask:
+    """Foreground blocks of the orientation field's grid."""
+    contrast = field.contrast
+    strong = float(np.percentile(contrast, 95))
+    if strong <= 0:
+        return np.zeros(contrast.shape, dtype=bool)
+    raw = (contrast > params.mask_contrast_fraction * strong) & (
+        field.coherence > params.mask_min_coherence
+    )
+    mask = raw.astype(np.uint8)
+    k = 2 * params.mask_close_blocks + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    padded = cv2.copyMakeBorder(mask, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+    closed = np.asarray(cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel), np.uint8)
+    opened = cv2.morphologyEx(closed[k:-k, k:-k], cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask = np.asarray(opened, np.uint8)
+    mask = _fill_holes(_largest_component(mask))
+    if params.mask_erode_blocks > 0:
+        e = 2 * params.mask_erode_blocks + 1
+        eroded = cv2.erode(
+            mask, np.ones((e, e), np.uint8), borderType=cv2.BORDER_CONSTANT, borderValue=0
+        )
+        mask = np.asarray(eroded, np.uint8)
+    return mask.astype(bool)
+
+
+def pixel_mask(blocks: Mask, block: int, shape: tuple[int, int]) -> Mask:
+    """The block mask at pixel resolution, with a smooth (interpolated) contour."""
+    return upsample(blocks.astype(np.float32), block, shape) > 0.5
