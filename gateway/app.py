@@ -15,6 +15,7 @@ from gateway.limits import BodySizeLimit
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics, install_metrics
 from gateway.settings import Settings
+from gateway.terminals import wiring as security
 
 log = logging.getLogger("gateway.app")
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        security.start(app, settings)
         engine = make_engine(settings.resolved_database_url)
         migrate.upgrade(engine)
         app.state.engine = engine
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.indexes_loaded = False
             engine.dispose()
+            security.stop(app)
             log.info("gateway stopped")
 
     app = FastAPI(
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics(app, app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
+    security.install(app, settings)
     return app
 
 

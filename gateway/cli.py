@@ -7,10 +7,13 @@ import uvicorn
 
 from benchmarks.cli import bench_app
 from gateway import migrate
+from gateway.audit.cli import audit_app
 from gateway.cli_templates import template_app
+from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
 from gateway.logs import configure_logging
 from gateway.settings import Settings
+from gateway.terminals.cli import devices_app, operators_app, terminals_app
 
 app = typer.Typer(
     help="Satu Pintu: biometric identity and cardless payout gateway.", no_args_is_help=True
@@ -18,6 +21,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(terminals_app, name="terminals")
+app.add_typer(devices_app, name="devices")
+app.add_typer(operators_app, name="operators")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")
 
 

@@ -1,0 +1,1 @@
+"""Hash-chained, keyed audit log of every decision the gateway takes."""

@@ -1,0 +1,23 @@
+"""Settings of the security domain (`SATUPINTU_*`), kept beside the code that reads them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SecuritySettings(BaseSettings):
+    """Freshness windows and rate limits; defaults follow the issue and field practice."""
+
+    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
+
+    # A signed request older (or newer) than this is refused; also how long nonces are kept.
+    signature_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # A capture may be taken a little before the request carrying it is signed.
+    capture_window_seconds: int = Field(default=120, ge=1, le=3600)
+    # Token bucket per terminal: a real agent serves at most a few people a minute.
+    terminal_rate_per_minute: float = Field(default=120.0, gt=0)
+    terminal_burst: int = Field(default=30, ge=1)
+    # Per person: repeated attempts on one person are the pattern of a presentation attack.
+    person_rate_per_minute: float = Field(default=10.0, gt=0)
+    person_burst: int = Field(default=5, ge=1)
