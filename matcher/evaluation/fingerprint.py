@@ -1,0 +1,75 @@
+"""The fingerprint engine as a `Modality`, and reading one capture from a file.
+
+A capture is either an image (extracted with our pipeline) or a template record from any
+extractor (ISO/IEC 19794-2, or our own storage format), so the harness and `satupintu match`
+can measure and compare other vendors' templates exactly like our own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from matcher.evaluation.modality import FailureToEnrol
+from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
+from matcher.fingerprint.extract import extract
+from matcher.fingerprint.image import FingerprintImageError
+from matcher.fingerprint.template_errors import TemplateFormatError
+from matcher.fingerprint.templates import load_template
+from matcher.fingerprint.types import MinutiaSet
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm")
+TEMPLATE_SUFFIXES = (".iso", ".ist", ".fmr", ".spt")
+
+# Fewer valid cylinders than this cannot support a trustworthy decision: such a sample is a
+# failure to enrol (MCC's own consolidation averages at least 4 pairs).
+MIN_CYLINDERS = 4
+
+
+def read_capture(data: bytes, *, name: str = "", resolution_dpi: int | None = None) -> MinutiaSet:
+    """Minutiae of one capture: a template record (first view) or an image.
+
+    Template records are recognised by their magic bytes whatever the file is called; anything
+    else is treated as an image. Raises `FailureToEnrol` with the underlying reason.
+    """
+    try:
+        views = load_template(data)
+    except TemplateFormatError as exc:
+        if exc.code != "template_format":
+            raise FailureToEnrol(f"{name or 'template'}: {exc}", code=exc.code) from exc
+    else:
+        if not views:
+            raise FailureToEnrol(f"{name or 'template'} holds no finger view", code="no_view")
+        return views[0]
+    try:
+        return extract(data, resolution_dpi=resolution_dpi)
+    except FingerprintImageError as exc:
+        raise FailureToEnrol(f"{name or 'image'}: {exc}", code=exc.code) from exc
+
+
+def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
+    """Comparison-ready template, or `FailureToEnrol` when too little of it is usable."""
+    prepared = prepare(ms)
+    if len(prepared) < MIN_CYLINDERS:
+        raise FailureToEnrol(
+            f"{name or 'sample'}: {len(ms)} minutiae give {len(prepared)} usable cylinders,"
+            f" at least {MIN_CYLINDERS} are needed",
+            code="too_few_minutiae",
+        )
+    return prepared
+
+
+@dataclass(frozen=True)
+class FingerprintModality:
+    """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` applies to images only."""
+
+    resolution_dpi: int | None = None
+    name: str = "fingerprint"
+    suffixes: tuple[str, ...] = IMAGE_SUFFIXES + TEMPLATE_SUFFIXES
+
+    def load(self, path: Path) -> PreparedTemplate:
+        ms = read_capture(path.read_bytes(), name=path.name, resolution_dpi=self.resolution_dpi)
+        return enrol(ms, name=path.name)
+
+    def compare(self, a: PreparedTemplate, b: PreparedTemplate) -> float:
+        return compare_prepared(a, b)

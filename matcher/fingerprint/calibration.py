@@ -1,0 +1,164 @@
+"""Score calibration: from a similarity score to the false match rate it corresponds to.
+
+A raw score means nothing to an operator or an auditor; "this finger would match a stranger
+once in 50,000 tries" does. The mapping is learned from impostor scores (comparisons of
+different fingers): FMR(s) is the share of impostor scores ≥ s. Empirically that is only
+resolved down to about 1 / (number of impostors), so the upper tail is modelled as an
+exponential (a generalised Pareto tail with zero shape, fitted by maximum likelihood to the
+top `TAIL_SHARE` of the impostors): the usual extreme-value practice for extrapolating
+small error rates, and conservative for the light, bounded tails of similarity scores.
+
+A configured target FMR (for example 1e-4) gives the threshold; every decision reports the
+score, the FMR it corresponds to and the threshold used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+CALIBRATION_VERSION = 1
+TAIL_SHARE = 0.05  # the top 5% of impostor scores define the exponential tail
+MIN_TAIL = 50  # fewer tail points than this give an unstable scale
+FMR_FLOOR = 1e-15  # below any rate a finger comparison can meaningfully claim
+DEFAULT_TARGET_FMR = 1e-4
+DEFAULT_RESOURCE = "default_calibration.json"
+
+
+class CalibrationError(ValueError):
+    """A calibration cannot be learned or read."""
+
+    code = "calibration_invalid"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One accept/reject decision with the evidence behind it."""
+
+    score: float
+    fmr: float  # the false match rate at this score (share of impostors scoring as high)
+    threshold: float  # the score needed for the target FMR
+    target_fmr: float
+    match: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "decision": "match" if self.match else "no_match"}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Piecewise log-linear empirical FMR plus an exponential tail above `tail_start`."""
+
+    knot_scores: tuple[float, ...]  # ascending
+    knot_log_fmr: tuple[float, ...]  # log10 FMR at each knot, descending
+    tail_start: float  # score u where the tail model takes over
+    tail_fmr: float  # FMR at u
+    tail_scale: float  # mean excess over u: FMR(s) = tail_fmr · exp(−(s − u) / scale)
+    impostors: int
+    source: str
+    created: str
+    version: int = CALIBRATION_VERSION
+
+    def fmr(self, score: float) -> float:
+        """False match rate of a comparison scoring `score`."""
+        if not np.isfinite(score):
+            return 1.0 if score < 0 else FMR_FLOOR
+        if score >= self.tail_start:
+            value = self.tail_fmr * float(np.exp(-(score - self.tail_start) / self.tail_scale))
+        else:
+            value = 10.0 ** float(np.interp(score, self.knot_scores, self.knot_log_fmr))
+        return float(min(1.0, max(FMR_FLOOR, value)))
+
+    def threshold(self, target_fmr: float = DEFAULT_TARGET_FMR) -> float:
+        """Lowest score whose FMR is at most `target_fmr`."""
+        if not 0.0 < target_fmr <= 1.0:
+            raise CalibrationError(f"target FMR {target_fmr} is not in (0, 1]")
+        if target_fmr <= self.tail_fmr:
+            return self.tail_start + self.tail_scale * float(np.log(self.tail_fmr / target_fmr))
+        # Knot log-FMRs descend; reverse them for np.interp.
+        return float(
+            np.interp(np.log10(target_fmr), self.knot_log_fmr[::-1], self.knot_scores[::-1])
+        )
+
+    def decide(self, score: float, target_fmr: float = DEFAULT_TARGET_FMR) -> Decision:
+        """Match when the score reaches the threshold of the target FMR."""
+        threshold = self.threshold(target_fmr)
+        return Decision(
+            score=float(score),
+            fmr=self.fmr(score),
+            threshold=threshold,
+            target_fmr=target_fmr,
+            match=bool(score >= threshold),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Calibration:
+        try:
+            raw = json.loads(text)
+            if raw.get("version") != CALIBRATION_VERSION:
+                raise CalibrationError(f"calibration version {raw.get('version')} unsupported")
+            raw["knot_scores"] = tuple(raw["knot_scores"])
+            raw["knot_log_fmr"] = tuple(raw["knot_log_fmr"])
+            return cls(**raw)
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise CalibrationError(f"not a calibration file: {exc}") from exc
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        return cls.from_json(path.read_text())
+
+
+def fit(impostor_scores: ArrayLike, *, source: str) -> Calibration:
+    """Learn the score → FMR mapping from impostor scores (−∞ for failed comparisons)."""
+    s = np.sort(np.asarray(impostor_scores, dtype=np.float64))
+    s = s[np.isfinite(s)]
+    n = len(s)
+    tail_n = max(MIN_TAIL, round(TAIL_SHARE * n))
+    if n < 2 * tail_n:
+        raise CalibrationError(f"{n} impostor scores are too few; need at least {2 * tail_n}")
+    u = float(s[n - tail_n - 1])
+    excess = s[n - tail_n :] - u
+    scale = max(float(excess.mean()), 1e-6)
+    tail_fmr = tail_n / n
+    # Knots at log-spaced FMR levels between 1 and the tail's start: FMR(s) = P(S ≥ s).
+    levels = np.unique(np.round(np.geomspace(1.0, tail_fmr, 64), 12))[::-1]
+    knot_scores = np.quantile(s, 1.0 - levels, method="inverted_cdf")
+    knot_scores, first = np.unique(knot_scores, return_index=True)
+    knot_log = np.log10(levels[first])
+    return Calibration(
+        knot_scores=tuple(float(v) for v in knot_scores),
+        knot_log_fmr=tuple(float(v) for v in knot_log),
+        tail_start=u,
+        tail_fmr=float(tail_fmr),
+        tail_scale=scale,
+        impostors=n,
+        source=source,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+@cache
+def default_calibration() -> Calibration:
+    """The calibration shipped with the package (made by `satupintu calibrate --synthetic`)."""
+    text = resources.files("matcher.fingerprint").joinpath("data", DEFAULT_RESOURCE).read_text()
+    return Calibration.from_json(text)
+
+
+def default_calibration_path() -> Path:
+    """Where the shipped calibration lives in a source checkout (for regenerating it)."""
+    return Path(__file__).resolve().parent / "data" / DEFAULT_RESOURCE
