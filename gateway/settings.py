@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     port: int = 8000
     # Biometric uploads are a few hundred KB; anything far larger is abuse or a mistake.
     max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Programme catalogue (TOML); unset means the shipped example with example amounts.
+    programmes_file: Path | None = None
+    # Bank adapters by bank code (TOML); unset means simulated banks for development.
+    banks_file: Path | None = None
+    # A payout reservation not settled within this many seconds is voided or reviewed.
+    payout_hold_seconds: int = Field(default=600, ge=30)
+    # How often the recovery worker looks for payouts a crash or a lost answer left behind.
+    payout_recovery_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from adapters.base import BankAdapter, EntryDirection, Statement
+from adapters.base import BankAdapter, BankAdapterError, EntryDirection, Statement
+from gateway.errors import Unavailable
 from gateway.payouts import repository
 from gateway.payouts.models import Payout
 from gateway.payouts.programmes import PAYMENT_ZONE
@@ -129,8 +130,17 @@ def compare(
     return findings
 
 
+class StatementUnavailable(Unavailable):
+    code = "statement_unavailable"
+
+
 def reconcile(*, session: Session, adapter: BankAdapter, day: date) -> ReconciliationReport:
-    statement = adapter.statement(day)
+    try:
+        statement = adapter.statement(day)
+    except BankAdapterError as exc:
+        raise StatementUnavailable(
+            f"The bank's statement for {day.isoformat()} could not be fetched ({exc.code})."
+        ) from exc
     start, end = bank_day_window(day)
     day_payouts = list(
         repository.payouts_for_bank_day(session, bank_code=adapter.bank_code, start=start, end=end)

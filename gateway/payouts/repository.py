@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import (
     EntitlementClaim,
     LedgerAccount,
@@ -18,6 +19,7 @@ from gateway.payouts.models import (
     PayoutLine,
     PayoutTask,
 )
+from gateway.registry.models import Household, Person, ProgrammeMembership
 
 
 def account_id(session: Session, code: str) -> int | None:
@@ -318,3 +320,45 @@ def set_payout_account(
     account.bank_code, account.number, account.name = bank_code, number, name
     session.flush()
     return account
+
+
+# Register facts the entitlement rules read (the registry domain owns these tables).
+
+
+def household_facts(session: Session, *, household_id: int, day: date) -> HouseholdFacts | None:
+    """The household as the rules see it on `day`: living, unmerged members and memberships."""
+    household = session.get(Household, household_id)
+    if household is None:
+        return None
+    people = session.scalars(
+        select(Person)
+        .where(Person.household_id == household_id, Person.merged_into_id.is_(None))
+        .order_by(Person.id)
+    ).all()
+    memberships = session.scalars(
+        select(ProgrammeMembership.programme_code).where(
+            ProgrammeMembership.household_id == household_id
+        )
+    ).all()
+    return HouseholdFacts(
+        household_id=household.id,
+        region_code=household.province_code + household.regency_code,
+        graduated=household.graduated,
+        members=tuple(
+            MemberFacts(
+                person_id=p.id,
+                birth_date=p.birth_date,
+                pregnancy_due=p.due_date if p.pregnant else None,
+                school_level=p.school_level,
+                severe_disability=p.severe_disability,
+            )
+            for p in people
+            if p.deceased_on is None or p.deceased_on > day
+        ),
+        memberships=frozenset(memberships),
+    )
+
+
+def household_reference(session: Session, household_id: int) -> str:
+    reference = session.scalar(select(Household.reference).where(Household.id == household_id))
+    return reference or ""

@@ -1,0 +1,192 @@
+"""The pay and entitlement flows a terminal drives: token, register facts, ledger, bank.
+
+Pay spans several transactions on purpose (reserve; then the bank; then commit or void), so
+it takes the session factory rather than the request's session: each step must be durable
+before the next starts, which is what makes a crash at any point recoverable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from adapters.base import AccountRef, TransferKind
+from gateway.db import unit_of_work
+from gateway.errors import NotFound
+from gateway.payouts import receipts, repository
+from gateway.payouts.entitlements import Entitlement, HouseholdFacts
+from gateway.payouts.models import Payout, PayoutLine
+from gateway.payouts.programmes import payment_day
+from gateway.payouts.runtime import PayoutRuntime
+from gateway.payouts.service import (
+    BankNotConfigured,
+    NoPayoutAccount,
+    PayoutOrder,
+    drive,
+    entitlements_due,
+    find_replay,
+    request_hash,
+    reserve,
+)
+from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
+
+IN_FLIGHT = frozenset({"reserved", "submitted"})
+
+
+@dataclass(frozen=True)
+class PayoutView:
+    payout: Payout
+    lines: Sequence[PayoutLine]
+    household_reference: str
+    receipt: dict[str, object]
+    receipt_text: str
+
+
+@dataclass(frozen=True)
+class EntitlementView:
+    household_reference: str
+    day: date
+    lines: list[Entitlement]
+
+
+def _household(session: Session, household_id: int, day: date) -> HouseholdFacts:
+    facts = repository.household_facts(session, household_id=household_id, day=day)
+    if facts is None:
+        raise NotFound("The verified person's household is no longer in the register.")
+    return facts
+
+
+def _peek_token(session: Session, token: str, terminal: AuthenticatedTerminal) -> TokenClaims:
+    """Every check of spending the token, without spending it (the savepoint is rolled back)."""
+    savepoint = session.begin_nested()
+    try:
+        return consume_token(session=session, token=token, terminal=terminal)
+    finally:
+        savepoint.rollback()
+
+
+def entitlements(
+    *, runtime: PayoutRuntime, session: Session, terminal: AuthenticatedTerminal, token: str
+) -> EntitlementView:
+    """What the verified person's household is due now, with the reason for each line."""
+    claims = _peek_token(session, token, terminal)
+    day = payment_day(runtime.clock())
+    household = _household(session, claims.household_id, day)
+    lines = entitlements_due(
+        session=session, household=household, catalogue=runtime.catalogue, day=day
+    )
+    return EntitlementView(claims.household_reference, day, lines)
+
+
+def _creditor(
+    session: Session, channel: TransferKind, terminal: AuthenticatedTerminal, household_id: int
+) -> AccountRef:
+    owner_kind, owner_id = (
+        ("terminal", terminal.id)
+        if channel is TransferKind.CASH_OUT
+        else ("household", str(household_id))
+    )
+    account = repository.payout_account(session, owner_kind=owner_kind, owner_id=owner_id)
+    if account is None:
+        raise NoPayoutAccount(
+            "No payout account is registered for the agent."
+            if channel is TransferKind.CASH_OUT
+            else "The household has no bank account registered; pay by cash-out instead."
+        )
+    return AccountRef(account.bank_code, account.number, account.name)
+
+
+def view_of(session: Session, payout: Payout) -> PayoutView:
+    lines = repository.lines_of(session, payout.id)
+    household_reference = repository.household_reference(session, payout.household_id)
+    data = receipts.receipt_data(
+        payout=payout, lines=lines, household_reference=household_reference
+    )
+    return PayoutView(payout, lines, household_reference, data, receipts.receipt_text(data))
+
+
+def _view(runtime: PayoutRuntime, payout_id: int) -> PayoutView:
+    with unit_of_work(runtime.session_factory) as session:
+        payout = repository.payout_by_id(session, payout_id)
+        assert payout is not None
+        return view_of(session, payout)
+
+
+def pay(
+    *,
+    runtime: PayoutRuntime,
+    terminal: AuthenticatedTerminal,
+    idempotency_key: str,
+    token: str,
+    channel: TransferKind,
+    selection: frozenset[str] | None,
+) -> PayoutView:
+    """Pay everything due (or the selection) once; a retry with the same key gets the same."""
+    if terminal.bank_code not in runtime.adapters:
+        raise BankNotConfigured(f"No bank adapter is configured for {terminal.bank_code}.")
+    body_hash = request_hash(
+        {"token": token, "channel": channel.value, "lines": sorted(selection or ())}
+    )
+    try:
+        with unit_of_work(runtime.session_factory) as session:
+            replay = find_replay(
+                session=session,
+                terminal_id=terminal.id,
+                idempotency_key=idempotency_key,
+                body_hash=body_hash,
+            )
+            if replay is not None:
+                return view_of(session, replay)
+            claims = consume_token(session=session, token=token, terminal=terminal)
+            now = runtime.clock()
+            order = PayoutOrder(
+                terminal_id=terminal.id,
+                idempotency_key=idempotency_key,
+                request_hash=body_hash,
+                token_id=claims.token_id,
+                household=_household(session, claims.household_id, payment_day(now)),
+                bank_code=terminal.bank_code,
+                channel=channel,
+                creditor=_creditor(session, channel, terminal, claims.household_id),
+                selection=selection,
+            )
+            payout_id = reserve(
+                session=session,
+                order=order,
+                catalogue=runtime.catalogue,
+                now=now,
+                policy=runtime.policy,
+            ).id
+    except TokenUsed:
+        # A concurrent retry with the same key may have spent the token a moment ago.
+        with unit_of_work(runtime.session_factory) as session:
+            replay = find_replay(
+                session=session,
+                terminal_id=terminal.id,
+                idempotency_key=idempotency_key,
+                body_hash=body_hash,
+            )
+            if replay is None:
+                raise
+            return view_of(session, replay)
+    drive(
+        session_factory=runtime.session_factory,
+        payout_id=payout_id,
+        adapters=runtime.adapters,
+        clock=runtime.clock,
+        policy=runtime.policy,
+    )
+    return _view(runtime, payout_id)
+
+
+def payout_for_terminal(
+    *, session: Session, terminal: AuthenticatedTerminal, reference: str
+) -> PayoutView:
+    payout = repository.payout_by_reference(session, reference)
+    if payout is None or payout.terminal_id != terminal.id:
+        raise NotFound("No payout with this reference was made by this terminal.")
+    return view_of(session, payout)

@@ -1,0 +1,254 @@
+"""A deterministic simulation of payouts: one seed fixes the families, the bank's faults, the
+interleaving of terminals, where the gateway "crashes", and every clock tick.
+
+Concurrency is simulated by interleaving the steps of many payouts in a seeded order on one
+thread, so a failing seed replays exactly; real threads against PostgreSQL are tested apart.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.bank import SimulatedBank
+from adapters.base import AccountRef, BankAdapter, TransferKind, TransferRequest, TransferResult
+from adapters.clock import ManualClock
+from adapters.faults import FaultInjector, FaultProfile
+from adapters.simulated import SimulatedBankAdapter
+from gateway.db import unit_of_work
+from gateway.errors import GatewayError
+from gateway.payouts import ledger, reconciliation
+from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
+from gateway.payouts.models import Payout, PayoutLine, PayoutTask
+from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue
+from gateway.payouts.service import (
+    FINAL_STATES,
+    PayoutOrder,
+    PayoutPolicy,
+    drive,
+    recover,
+    request_hash,
+    reserve,
+)
+
+BANK = "BRI"
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+class Crash(Exception):
+    """The gateway process dies here; whatever was committed stays, nothing else happens."""
+
+
+class CrashingAdapter:
+    """Wraps the bank adapter to kill the gateway just before or just after the bank acts."""
+
+    def __init__(self, inner: SimulatedBankAdapter) -> None:
+        self.inner = inner
+        self.crash_before = False
+        self.crash_after = False
+
+    @property
+    def bank_code(self) -> str:
+        return self.inner.bank_code
+
+    def submit(self, transfer: TransferRequest) -> TransferResult:
+        if self.crash_before:
+            raise Crash("before submit")
+        result = self.inner.submit(transfer)
+        if self.crash_after:
+            raise Crash("after submit, answer never recorded")
+        return result
+
+    def status(self, reference: str) -> TransferResult:
+        return self.inner.status(reference)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def catalogue(rng: random.Random) -> ProgrammeCatalogue:
+    budget = rng.choice([1_500_000, 4_000_000, 50_000_000])
+    return parse_catalogue(
+        {
+            "programmes": [
+                {
+                    "code": "PKH",
+                    "name": "sim",
+                    "cluster": "social_protection",
+                    "period": "quarterly",
+                    "budget": budget,
+                    "max_counted_members": 2,
+                    "components": [
+                        {"code": "elderly", "per": "person", "stage": "elderly", "amount": 600_000},
+                        {
+                            "code": "child",
+                            "per": "person",
+                            "stage": "early_childhood",
+                            "amount": 750_000,
+                        },
+                    ],
+                },
+                {
+                    "code": "SEMBAKO",
+                    "name": "sim",
+                    "cluster": "social_protection",
+                    "period": "monthly",
+                    "budget": budget,
+                    "components": [{"code": "food", "per": "household", "amount": 200_000}],
+                },
+            ]
+        }
+    )
+
+
+def household(rng: random.Random, household_id: int) -> HouseholdFacts:
+    members = tuple(
+        MemberFacts(
+            household_id * 100 + i,
+            rng.choice([date(1950, 1, 1), date(2023, 6, 1), date(1990, 1, 1)]),
+        )
+        for i in range(rng.randint(1, 4))
+    )
+    return HouseholdFacts(household_id, "3201", False, members, frozenset({"PKH", "SEMBAKO"}))
+
+
+@dataclass
+class Outcome:
+    seed: int
+    payouts: int = 0
+    states: Counter[str] = field(default_factory=Counter)
+    crashes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
+    rng = random.Random(seed)
+    outcome = Outcome(seed)
+    clock = ManualClock(START)
+    bank = SimulatedBank(
+        bank_code=BANK, clock=clock, opening_balance=rng.choice([2_000_000, 10**10])
+    )
+    creditor = bank.open_account("3003000000001", "Family")
+    profile = FaultProfile(
+        decline_rate=rng.choice([0, 0.1]),
+        timeout_rate=rng.choice([0, 0.15]),
+        lost_answer_rate=rng.choice([0, 0.15]),
+        late_answer_rate=rng.choice([0, 0.1]),
+        duplicate_rate=rng.choice([0, 0.1]),
+        garble_rate=rng.choice([0, 0.05]),
+        latency_ms=(0.0, rng.choice([10.0, 8000.0])),
+        late_delay_s=rng.choice([20.0, 900.0]),
+    )
+    inner = SimulatedBankAdapter(
+        bank, faults=FaultInjector(profile, seed=seed), timeout_s=5.0, sleep=clock.sleep
+    )
+    adapter = CrashingAdapter(inner)
+    adapters: dict[str, BankAdapter] = {BANK: adapter}  # type: ignore[dict-item]
+    policy = PayoutPolicy()
+    cat = catalogue(rng)
+    with unit_of_work(factory) as session:
+        for programme in cat.programmes:
+            ledger.fund_budget(
+                session=session, programme=programme.code, budget=programme.budget, now=clock()
+            )
+    families = [household(rng, i + 1) for i in range(rng.randint(1, 4))]
+    requests: list[PayoutOrder] = []
+    for family in families:
+        for attempt in range(rng.randint(1, 3)):
+            # Half the attempts are retries of the first key; the rest are new verifications.
+            key = "k0" if rng.random() < 0.5 else f"k{attempt}"
+            token = f"tok-{family.household_id}-{key}"
+            body = {"token": token, "channel": "account_credit"}
+            requests.append(
+                PayoutOrder(
+                    terminal_id=f"T-{family.household_id}",
+                    idempotency_key=key,
+                    request_hash=request_hash(body),
+                    token_id=token,
+                    household=family,
+                    bank_code=BANK,
+                    channel=TransferKind.ACCOUNT_CREDIT,
+                    creditor=AccountRef(BANK, creditor.number, creditor.name),
+                )
+            )
+    rng.shuffle(requests)
+    for order in requests:
+        clock.advance(rng.uniform(0, 20))
+        try:
+            with unit_of_work(factory) as session:
+                payout_id = reserve(
+                    session=session, order=order, catalogue=cat, now=clock(), policy=policy
+                ).id
+        except GatewayError:
+            continue
+        crash = rng.choice(["none", "none", "after_reserve", "before_submit", "after_submit"])
+        if crash == "after_reserve":
+            outcome.crashes += 1
+            continue
+        adapter.crash_before, adapter.crash_after = (
+            crash == "before_submit",
+            crash == "after_submit",
+        )
+        try:
+            drive(
+                session_factory=factory,
+                payout_id=payout_id,
+                adapters=adapters,
+                clock=clock,
+                policy=policy,
+            )
+        except Crash:
+            outcome.crashes += 1
+        finally:
+            adapter.crash_before = adapter.crash_after = False
+        if rng.random() < 0.3:
+            recover(session_factory=factory, adapters=adapters, clock=clock, policy=policy)
+    for _ in range(200):
+        with unit_of_work(factory) as session:
+            if session.scalar(select(PayoutTask.id).limit(1)) is None:
+                break
+        clock.advance(rng.uniform(5, 120))
+        recover(session_factory=factory, adapters=adapters, clock=clock, policy=policy)
+    check_invariants(outcome, factory, bank, clock)
+    return outcome
+
+
+def check_invariants(
+    outcome: Outcome, factory: sessionmaker[Session], bank: SimulatedBank, clock: ManualClock
+) -> None:
+    problems = outcome.problems
+    with unit_of_work(factory) as session:
+        payouts = {p.reference: p for p in session.scalars(select(Payout))}
+        lines_by_payout: dict[int, list[PayoutLine]] = defaultdict(list)
+        for line in session.scalars(select(PayoutLine)):
+            lines_by_payout[line.payout_id].append(line)
+        outcome.payouts = len(payouts)
+        outcome.states.update(p.state for p in payouts.values())
+        for reference, payout in payouts.items():
+            if payout.state not in FINAL_STATES:
+                problems.append(f"{reference} left in state {payout.state}")
+        problems.extend(ledger.audit_ledger(session=session))
+        statement = SimulatedBankAdapter(bank, sleep=clock.sleep).statement(START.date())
+        report = reconciliation.reconcile(
+            session=session, adapter=SimulatedBankAdapter(bank, sleep=clock.sleep), day=START.date()
+        )
+    paid_keys: Counter[tuple[str, str, str, str]] = Counter()
+    for entry in statement.entries:
+        payout = payouts.get(entry.reference)
+        if payout is None:
+            continue
+        for line in lines_by_payout[payout.id]:
+            paid_keys[(line.programme, line.component, line.subject, line.period)] += 1
+    problems.extend(f"entitlement {key} paid {n} times" for key, n in paid_keys.items() if n > 1)
+    for finding in report.findings:
+        if finding.outcome in ("matched", "reversal"):
+            continue
+        payout = payouts.get(finding.reference)
+        flagged = payout is not None and payout.state == "needs_review"
+        if finding.outcome != "missing_in_ledger" or not flagged:
+            problems.append(f"reconciliation: {finding}")
