@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.crypto.registry import SealedBytes
 from gateway.db import Base, UtcDateTime, utcnow
 
 
@@ -38,7 +39,7 @@ class BiometricTemplate(Base):
     # ISO/IEC 19794-2 finger position (1..10) or ISO/IEC 19794-6 eye (1 right, 2 left).
     position: Mapped[int] = mapped_column(Integer)
     quality: Mapped[int] = mapped_column(Integer)
-    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope: Mapped[bytes] = mapped_column(SealedBytes)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 

@@ -63,6 +63,13 @@ class ImportSummary:
 def _read_rows(source: IO[bytes]) -> Iterator[tuple[int, dict[str, str | None]]]:
     """CSV dictionaries with their physical line number, checked header first."""
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    try:
+        yield from _dict_rows(text)
+    finally:
+        text.detach()  # leave the caller's stream open: it owns it (and reports progress)
+
+
+def _dict_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, str | None]]]:
     reader = csv.DictReader(text)
     try:
         header = reader.fieldnames

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.crypto.registry import SealedBytes
 from gateway.db import Base, UtcDateTime, utcnow
 
 RELATIONS = ("head", "spouse", "child", "parent", "grandchild", "in_law", "other")
@@ -54,7 +55,7 @@ class Person(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     nik_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    nik_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    nik_ciphertext: Mapped[bytes] = mapped_column(SealedBytes)
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.crypto.registry import SealedBytes
 from gateway.db import Base, UtcDateTime, utcnow
 from gateway.terminals import models as terminal_models  # case_workers.operator_id → operators
 
@@ -43,6 +44,7 @@ class VerificationToken(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     terminal_id: Mapped[str] = mapped_column(String(64))
     request_digest: Mapped[str] = mapped_column(String(64))
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -62,7 +64,8 @@ class Lockout(Base):
     failures: Mapped[int] = mapped_column(Integer)
     locked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     unlocked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    unlocked_by_id: Mapped[int | None] = mapped_column(ForeignKey("case_workers.id"), nullable=True)
+    # The operator (a case worker) who unlocked it.
+    unlocked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     unlock_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -78,7 +81,7 @@ class CaseWorker(Base):
     region: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The case worker's finger templates, one sealed envelope (internal serialisation).
-    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    envelope: Mapped[bytes] = mapped_column(SealedBytes)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

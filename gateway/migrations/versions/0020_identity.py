@@ -145,15 +145,10 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("unlocked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("unlocked_by_id", sa.Integer(), nullable=True),
+        sa.Column("unlocked_by", sa.String(length=64), nullable=True),
         sa.Column("unlock_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_lockouts_person_id_people")
-        ),
-        sa.ForeignKeyConstraint(
-            ["unlocked_by_id"],
-            ["case_workers.id"],
-            name=op.f("fk_lockouts_unlocked_by_id_case_workers"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lockouts")),
         sa.UniqueConstraint("reference", name=op.f("uq_lockouts_reference")),
@@ -163,12 +158,18 @@ def upgrade() -> None:
         "verification_tokens",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
         sa.Column("terminal_id", sa.String(length=64), nullable=False),
         sa.Column("request_digest", sa.String(length=64), nullable=False),
         sa.Column("fallback", sa.Boolean(), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("consumed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["household_id"],
+            ["households.id"],
+            name=op.f("fk_verification_tokens_household_id_households"),
+        ),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_verification_tokens_person_id_people")
         ),

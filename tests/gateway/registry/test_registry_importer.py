@@ -56,7 +56,7 @@ def _counts(session: Session) -> tuple[int, int, int]:
 
 
 def test_good_rows_imported_and_bad_rows_reported_by_line(
-    session_factory: sessionmaker[Session], keys: KeyStore
+    session_factory: sessionmaker[Session], key_store: KeyStore
 ) -> None:
     report = io.StringIO()
     summary = import_register(
@@ -90,7 +90,7 @@ def test_good_rows_imported_and_bad_rows_reported_by_line(
 
 
 def test_reimport_is_idempotent_and_updates_attributes(
-    session_factory: sessionmaker[Session], keys: KeyStore
+    session_factory: sessionmaker[Session], key_store: KeyStore
 ) -> None:
     import_register(session_factory=session_factory, source=_csv(GOOD), today=TODAY)
     with session_factory() as session:
@@ -113,7 +113,7 @@ def test_reimport_is_idempotent_and_updates_attributes(
 
 
 def test_file_without_required_columns_is_refused(
-    session_factory: sessionmaker[Session], keys: KeyStore
+    session_factory: sessionmaker[Session], key_store: KeyStore
 ) -> None:
     import pytest
 

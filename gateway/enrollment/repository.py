@@ -1,0 +1,140 @@
+"""Every query of enrollment: sessions, sealed templates and the adjudication queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
+from gateway.registry.models import Household, Person
+
+
+def add(session: Session, row: Enrollment | BiometricTemplate | Adjudication) -> None:
+    session.add(row)
+
+
+def flush(session: Session) -> None:
+    session.flush()
+
+
+def enrollment_by_reference(session: Session, reference: str) -> Enrollment | None:
+    return session.scalars(select(Enrollment).where(Enrollment.reference == reference)).first()
+
+
+def enrollment_by_id(session: Session, enrollment_id: int) -> Enrollment | None:
+    return session.get(Enrollment, enrollment_id)
+
+
+def pending_enrollment_of(session: Session, person_id: int) -> Enrollment | None:
+    return session.scalars(
+        select(Enrollment).where(
+            Enrollment.person_id == person_id, Enrollment.status == "pending_adjudication"
+        )
+    ).first()
+
+
+def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemplate]:
+    return session.scalars(
+        select(BiometricTemplate)
+        .where(BiometricTemplate.person_id == person_id, BiometricTemplate.active.is_(True))
+        .order_by(BiometricTemplate.id)
+    ).all()
+
+
+def active_template_keys(
+    session: Session, person_id: int, modality: str
+) -> list[tuple[int, int, int]]:
+    """(template id, position, quality) of a person's active templates, without the blobs."""
+    rows = session.execute(
+        select(BiometricTemplate.id, BiometricTemplate.position, BiometricTemplate.quality)
+        .where(
+            BiometricTemplate.person_id == person_id,
+            BiometricTemplate.modality == modality,
+            BiometricTemplate.active.is_(True),
+        )
+        .order_by(BiometricTemplate.position)
+    )
+    return [(tid, pos, q) for tid, pos, q in rows]
+
+
+def templates_by_id(session: Session, template_ids: Sequence[int]) -> Sequence[BiometricTemplate]:
+    if not template_ids:
+        return []
+    return session.scalars(
+        select(BiometricTemplate).where(BiometricTemplate.id.in_(list(template_ids)))
+    ).all()
+
+
+def templates_of_enrollment(session: Session, enrollment_id: int) -> Sequence[BiometricTemplate]:
+    return session.scalars(
+        select(BiometricTemplate)
+        .where(BiometricTemplate.enrollment_id == enrollment_id)
+        .order_by(BiometricTemplate.id)
+    ).all()
+
+
+def deactivate_templates(
+    session: Session, *, person_id: int, modality: str, positions: list[int]
+) -> None:
+    session.execute(
+        update(BiometricTemplate)
+        .where(
+            BiometricTemplate.person_id == person_id,
+            BiometricTemplate.modality == modality,
+            BiometricTemplate.position.in_(positions),
+            BiometricTemplate.active.is_(True),
+        )
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete_templates_of_enrollment(session: Session, enrollment_id: int) -> None:
+    for row in templates_of_enrollment(session, enrollment_id):
+        session.delete(row)
+
+
+def enrolled_people_of_household(session: Session, household_reference: str) -> set[int]:
+    rows = session.scalars(
+        select(BiometricTemplate.person_id)
+        .join(Person, Person.id == BiometricTemplate.person_id)
+        .join(Household, Household.id == Person.household_id)
+        .where(Household.reference == household_reference, BiometricTemplate.active.is_(True))
+        .distinct()
+    )
+    return set(rows)
+
+
+def all_active_templates(
+    session: Session, *, batch: int = 2000
+) -> Iterator[tuple[BiometricTemplate, str]]:
+    """Every active template with its person's household region, in person order (rebuilds)."""
+    last = 0
+    while True:
+        rows = session.execute(
+            select(BiometricTemplate, Household.province_code + Household.regency_code)
+            .join(Person, Person.id == BiometricTemplate.person_id)
+            .join(Household, Household.id == Person.household_id)
+            .where(BiometricTemplate.active.is_(True), BiometricTemplate.id > last)
+            .order_by(BiometricTemplate.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from ((template, region) for template, region in rows)
+        last = rows[-1][0].id
+
+
+def adjudication_by_reference(session: Session, reference: str) -> Adjudication | None:
+    return session.scalars(select(Adjudication).where(Adjudication.reference == reference)).first()
+
+
+def adjudications(
+    session: Session, *, status: str | None, limit: int, offset: int
+) -> Sequence[Adjudication]:
+    query = select(Adjudication).order_by(Adjudication.created_at, Adjudication.id)
+    if status is not None:
+        query = query.where(Adjudication.status == status)
+    return session.scalars(query.limit(limit).offset(offset)).all()

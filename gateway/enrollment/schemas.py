@@ -1,0 +1,111 @@
+"""API shapes of captures, enrollments and adjudications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Base64Bytes, BaseModel, Field, model_validator
+
+from gateway.crypto.capture import SealedCapture
+
+# Base64 of a 2 MB request body cannot hold more than this many raw bytes anyway; the
+# per-capture cap keeps one capture from crowding out the others.
+MAX_CAPTURE_BYTES = 1_000_000
+
+
+class CapturePayload(BaseModel):
+    """One capture, in clear (`data`, development only) or HPKE-sealed by the capture device."""
+
+    data: Base64Bytes | None = Field(default=None, description="Raw capture bytes, base64")
+    sealed: SealedCapture | None = Field(default=None, description="HPKE-sealed capture")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CapturePayload:
+        if (self.data is None) == (self.sealed is None):
+            raise ValueError("give exactly one of `data` or `sealed`")
+        if self.data is not None and len(self.data) > MAX_CAPTURE_BYTES:
+            raise ValueError(f"a capture is at most {MAX_CAPTURE_BYTES} bytes")
+        return self
+
+
+class FingerCapture(CapturePayload):
+    position: int = Field(ge=1, le=10, description="ISO/IEC 19794-2 finger position (2, 7 = index)")
+    format: Literal["image", "iso19794-2"] = Field(
+        default="image", description="An image (PNG, TIFF, BMP, JPEG) or an ISO 19794-2 record"
+    )
+    resolution_dpi: int | None = Field(
+        default=None, ge=250, le=1200, description="Image resolution (default 500 dpi)"
+    )
+
+
+class IrisCapture(CapturePayload):
+    eye: Literal["right", "left"]
+
+
+class Captures(BaseModel):
+    fingers: list[FingerCapture] = Field(default_factory=list, max_length=10)
+    irises: list[IrisCapture] = Field(default_factory=list, max_length=2)
+
+    @model_validator(mode="after")
+    def _distinct_positions(self) -> Captures:
+        positions = [f.position for f in self.fingers]
+        if len(set(positions)) != len(positions):
+            raise ValueError("each finger position may be captured once per request")
+        eyes = [i.eye for i in self.irises]
+        if len(set(eyes)) != len(eyes):
+            raise ValueError("each eye may be captured once per request")
+        return self
+
+
+class EnrollmentRequest(Captures):
+    nik: str = Field(min_length=1, max_length=32, description="The person's NIK (16 digits)")
+
+
+class CaptureReport(BaseModel):
+    """Per capture: what the quality gate saw, and what to do about it."""
+
+    capture: str = Field(description="`finger:2`, `iris:right`, ...")
+    quality: int | None
+    accepted: bool
+    reasons: list[dict[str, str]] = Field(description="code + message the operator can act on")
+
+
+class DuplicateCandidate(BaseModel):
+    person: str
+    household: str
+    score: float
+    fmr: float
+    modality: str
+
+
+class EnrollmentResult(BaseModel):
+    enrollment: str
+    status: Literal["enrolled", "pending_adjudication"]
+    person: str
+    household: str
+    captures: list[CaptureReport]
+    adjudication: str | None = None
+
+
+class AdjudicationView(BaseModel):
+    reference: str
+    enrollment: str
+    person: str
+    status: str
+    candidates: list[DuplicateCandidate]
+    decision: str | None
+    adjudicator: str | None
+    reason: str | None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class AdjudicationDecision(BaseModel):
+    decision: Literal["merge", "refuse", "enroll"] = Field(
+        description="Same person: `merge` into the candidate or `refuse`; different: `enroll`"
+    )
+    candidate: str | None = Field(
+        default=None, description="For `merge`: the candidate person reference it merges into"
+    )
+    reason: str = Field(min_length=3, max_length=1000)

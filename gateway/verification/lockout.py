@@ -1,0 +1,111 @@
+"""Lockout after repeated failed biometric attempts on one NIK, until a case worker unlocks.
+
+Five failures within 24 hours (both settings) lock the NIK: a genuine person failing that
+often needs a human anyway (worn ridges, wrong finger), and an impostor trying fingers at an
+agent is stopped. Failures before the last unlock do not count again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.service import AuditKind, append
+from gateway.errors import Conflict, GatewayError, NotFound
+from gateway.registry import repository as registry_repository
+from gateway.registry.references import new_reference
+from gateway.verification import repository
+from gateway.verification.models import Lockout
+from gateway.verification.schemas import LockoutView
+
+
+class Locked(GatewayError):
+    status = 423
+    code = "nik_locked"
+
+
+class UnknownLockout(NotFound):
+    code = "unknown_lockout"
+
+
+class AlreadyUnlocked(Conflict):
+    code = "lockout_already_lifted"
+
+
+def ensure_unlocked(*, session: Session, person_id: int) -> None:
+    lockout = repository.open_lockout(session, person_id)
+    if lockout is not None:
+        raise Locked(
+            "This NIK is locked after repeated failed attempts; a case worker (pendamping) "
+            "must unlock it.",
+            lockout=lockout.reference,
+        )
+
+
+def register_failure(
+    *, session: Session, person_id: int, attempts: int, window_hours: int, now: dt.datetime
+) -> int:
+    """Count the (already recorded) failure; lock when the limit is reached. Attempts left."""
+    since = now - dt.timedelta(hours=window_hours)
+    unlocked = repository.last_unlock(session, person_id)
+    if unlocked is not None and unlocked > since:
+        since = unlocked
+    failures = repository.failures_since(session, person_id=person_id, since=since)
+    if failures >= attempts and repository.open_lockout(session, person_id) is None:
+        repository.add_lockout(
+            session,
+            Lockout(
+                reference=new_reference("lock"),
+                person_id=person_id,
+                failures=failures,
+                locked_at=now,
+            ),
+        )
+    return max(0, attempts - failures)
+
+
+def _view(session: Session, lockout: Lockout) -> LockoutView:
+    person = registry_repository.person_by_id(session, lockout.person_id)
+    assert person is not None
+    household = registry_repository.household_by_id(session, person.household_id)
+    assert household is not None
+    return LockoutView(
+        reference=lockout.reference,
+        person=person.reference,
+        household=household.reference,
+        failures=lockout.failures,
+        locked_at=lockout.locked_at,
+        unlocked_at=lockout.unlocked_at,
+        unlocked_by=lockout.unlocked_by,
+        unlock_reason=lockout.unlock_reason,
+    )
+
+
+def list_open(*, session: Session, limit: int, offset: int) -> list[LockoutView]:
+    return [
+        _view(session, lo) for lo in repository.open_lockouts(session, limit=limit, offset=offset)
+    ]
+
+
+def unlock(
+    *, session: Session, reference: str, operator_id: str, reason: str, now: dt.datetime
+) -> LockoutView:
+    """Lift a lockout (a case worker's decision, audited); the failure count starts afresh."""
+    lockout = repository.lockout_by_reference(session, reference)
+    if lockout is None:
+        raise UnknownLockout("No lockout has this reference.")
+    if lockout.unlocked_at is not None:
+        raise AlreadyUnlocked("This lockout has already been lifted.")
+    lockout.unlocked_at = now
+    lockout.unlocked_by = operator_id
+    lockout.unlock_reason = reason
+    view = _view(session, lockout)
+    append(
+        session=session,
+        kind=AuditKind.unlock,
+        actor=f"operator:{operator_id}",
+        subject=f"person:{view.person}",
+        data={"lockout": lockout.reference, "failures": lockout.failures},
+    )
+    return view
