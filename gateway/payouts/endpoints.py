@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from adapters.base import TransferKind
 from gateway.deps import SessionDep, SettingsDep
 from gateway.errors import NotFound
-from gateway.payouts import flow, ledger, reconciliation, repository
+from gateway.payouts import flow, ledger, reconciliation
 from gateway.payouts.runtime import PayoutRuntimeDep
 from gateway.payouts.schemas import (
     BalanceOut,
@@ -124,10 +124,13 @@ def get_receipt(reference: str, terminal: TerminalDep, session: SessionDep) -> R
 
 
 @ops_router.put("/payout-accounts", status_code=204)
-def put_payout_account(body: PayoutAccountIn, _: OpsOperatorDep, session: SessionDep) -> Response:
+def put_payout_account(
+    body: PayoutAccountIn, _: OpsOperatorDep, session: SessionDep, runtime: PayoutRuntimeDep
+) -> Response:
     """Register where a household's credits or an agent's cash-out settlements land."""
-    repository.set_payout_account(
-        session,
+    flow.register_payout_account(
+        runtime=runtime,
+        session=session,
         owner_kind=body.owner_kind,
         owner_id=body.owner_id,
         bank_code=body.bank_code,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from adapters.base import AccountRef, TransferKind
 from gateway.db import unit_of_work
 from gateway.errors import NotFound
-from gateway.payouts import receipts, repository
+from gateway.payouts import banks, receipts, repository
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts
 from gateway.payouts.models import Payout, PayoutLine
 from gateway.payouts.programmes import payment_day
@@ -190,3 +190,27 @@ def payout_for_terminal(
     if payout is None or payout.terminal_id != terminal.id:
         raise NotFound("No payout with this reference was made by this terminal.")
     return view_of(session, payout)
+
+
+def register_payout_account(
+    *,
+    runtime: PayoutRuntime,
+    session: Session,
+    owner_kind: str,
+    owner_id: str,
+    bank_code: str,
+    number: str,
+    name: str,
+) -> None:
+    """Record where money for a household or an agent lands (mirrored into simulated banks)."""
+    repository.set_payout_account(
+        session,
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        bank_code=bank_code,
+        number=number,
+        name=name,
+    )
+    adapter = runtime.adapters.get(bank_code)
+    if adapter is not None:
+        banks.mirror_account(adapter, number, name)

@@ -362,3 +362,7 @@ def household_facts(session: Session, *, household_id: int, day: date) -> Househ
 def household_reference(session: Session, household_id: int) -> str:
     reference = session.scalar(select(Household.reference).where(Household.id == household_id))
     return reference or ""
+
+
+def payout_accounts_at(session: Session, *, bank_code: str) -> Sequence[PayoutAccount]:
+    return session.scalars(select(PayoutAccount).where(PayoutAccount.bank_code == bank_code)).all()

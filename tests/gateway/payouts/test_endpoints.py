@@ -1,0 +1,200 @@
+"""The payout API end to end: signed terminal, verification token, ledger, simulated bank."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.db import unit_of_work
+from gateway.registry.models import Household, Person, ProgrammeMembership
+from gateway.verification.tokens import issue_token
+
+from ..conftest import SignedClient, TerminalIdentity, register_terminal
+
+
+@dataclass
+class Family:
+    household_id: int
+    person_id: int
+    reference: str
+
+
+@pytest.fixture
+def family(api: TestClient, session_factory: sessionmaker[Session]) -> Family:
+    with unit_of_work(session_factory) as session:
+        household = Household(
+            reference="HH-TEST-1",
+            family_card_number="3201010101010001",
+            province_code="32",
+            regency_code="01",
+            district_code="01",
+        )
+        session.add(household)
+        session.flush()
+        people = [
+            Person(
+                reference=f"P-TEST-{i}",
+                household_id=household.id,
+                nik_hash=bytes([i]) * 32,
+                nik_ciphertext=b"sealed elsewhere",
+                name=name,
+                birth_date=born,
+                sex="F",
+                relation=relation,
+            )
+            for i, (name, born, relation) in enumerate(
+                [("Ibu", date(1950, 2, 2), "head"), ("Anak", date(2023, 2, 2), "grandchild")],
+                start=1,
+            )
+        ]
+        session.add_all(people)
+        session.add_all(
+            ProgrammeMembership(household_id=household.id, programme_code=code)
+            for code in ("PKH", "SEMBAKO")
+        )
+        session.flush()
+        return Family(household.id, people[0].id, household.reference)
+
+
+def token_for(
+    session_factory: sessionmaker[Session], family: Family, terminal_id: str, ttl: int = 120
+) -> str:
+    with unit_of_work(session_factory) as session:
+        return issue_token(
+            session=session,
+            person_id=family.person_id,
+            household_id=family.household_id,
+            person_reference="P-TEST-1",
+            household_reference=family.reference,
+            terminal_id=terminal_id,
+            request_digest="0" * 64,
+            ttl_seconds=ttl,
+        ).token
+
+
+@pytest.fixture
+def agent_account(ops_client: SignedClient, terminal: TerminalIdentity) -> None:
+    response = ops_client.request(
+        "PUT",
+        "/v1/ops/payout-accounts",
+        json={
+            "owner_kind": "terminal",
+            "owner_id": terminal.id,
+            "bank_code": "BRI",
+            "number": "4004000000001",
+            "name": "Warung Test",
+        },
+    )
+    assert response.status_code == 204, response.text
+
+
+def test_entitlements_list_every_line_with_reasons(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    session_factory: sessionmaker[Session],
+) -> None:
+    token = token_for(session_factory, family, terminal.id)
+    response = terminal_client.get("/v1/entitlements", headers={"X-Verification-Token": token})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    keys = {line["key"] for line in body["lines"]}
+    assert f"PKH.elderly:person:{family.person_id}" in keys
+    assert f"SEMBAKO.food:household:{family.household_id}" in keys
+    assert body["total"] == sum(line["amount"] for line in body["lines"])
+    assert all(line["reason"] for line in body["lines"])
+    # Looking does not spend the token: the payout below still accepts it.
+    paid = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "look-then-pay"}
+    )
+    assert paid.status_code == 200, paid.text
+
+
+def test_pay_once_replay_and_conflicts(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    ops_client: SignedClient,
+    session_factory: sessionmaker[Session],
+) -> None:
+    token = token_for(session_factory, family, terminal.id)
+    headers = {"Idempotency-Key": "pay-0001"}
+    first = terminal_client.post("/v1/payouts", json={"token": token}, headers=headers)
+    assert first.status_code == 200, first.text
+    payout = first.json()
+    assert payout["state"] == "committed"
+    assert payout["household"] == family.reference
+    assert "TOTAL" in payout["receipt"]
+    assert payout["amount"] == sum(line["amount"] for line in payout["lines"])
+
+    again = terminal_client.post("/v1/payouts", json={"token": token}, headers=headers)
+    assert again.status_code == 200
+    assert again.json()["reference"] == payout["reference"]
+
+    changed = terminal_client.post(
+        "/v1/payouts", json={"token": token, "channel": "account_credit"}, headers=headers
+    )
+    assert changed.status_code == 409
+    assert changed.json()["error"]["code"] == "idempotency_key_reused"
+
+    reused = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "pay-0002"}
+    )
+    assert reused.status_code == 409
+    assert reused.json()["error"]["code"] == "token_used"
+
+    receipt = terminal_client.get(f"/v1/payouts/{payout['reference']}/receipt")
+    assert receipt.status_code == 200 and payout["reference"] in receipt.text
+
+    today = payout["created_at"][:10]
+    report = ops_client.post("/v1/ops/reconciliations", json={"bank": "BRI", "day": today})
+    assert report.status_code == 200, report.text
+    assert report.json()["summary"]["matched"] >= 1
+
+
+def test_payout_refusals_are_clear_and_write_nothing(
+    api: TestClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    session_factory: sessionmaker[Session],
+) -> None:
+    token = token_for(session_factory, family, terminal.id)
+    missing_key = terminal_client.post("/v1/payouts", json={"token": token})
+    assert missing_key.status_code == 422
+
+    unsigned = api.post("/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "x" * 8})
+    assert unsigned.status_code == 401
+
+    other = register_terminal(session_factory, "T-3201-0002")
+    foreign = SignedClient(terminal_client.api, other.signer).post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "foreign-1"}
+    )
+    assert foreign.status_code == 403
+    assert foreign.json()["error"]["code"] == "token_wrong_terminal"
+
+    forged = terminal_client.post(
+        "/v1/payouts", json={"token": token[:-4] + "AAAA"}, headers={"Idempotency-Key": "forged-1"}
+    )
+    assert forged.status_code == 401
+
+    no_account = terminal_client.post(
+        "/v1/payouts",
+        json={"token": token, "channel": "account_credit"},
+        headers={"Idempotency-Key": "credit-1"},
+    )
+    assert no_account.status_code == 422
+    assert no_account.json()["error"]["code"] == "no_payout_account"
+
+    # None of the refusals spent the token.
+    paid = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "finally-1"}
+    )
+    assert paid.status_code == 200 and paid.json()["state"] == "committed"
