@@ -4,6 +4,10 @@ Fingerprint and iris engines are developed separately but must be judged by the 
 (same protocols, same error-rate arithmetic, same plots), so the harness only ever talks to
 this small protocol. An implementation must be picklable (a module-level class with plain
 attributes), because the harness loads samples in worker processes.
+
+To plug an engine into `satupintu bench accuracy PATH --modality NAME`, ship a module
+``matcher/NAME/modality.py`` with ``def create(resolution_dpi: int | None = None) -> Modality``
+(see `matcher.evaluation.registry`).
 """
 
 from __future__ import annotations
