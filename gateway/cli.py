@@ -8,6 +8,7 @@ import uvicorn
 from benchmarks.cli import bench_app
 from gateway import migrate
 from gateway.audit.cli import audit_app
+from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
 from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
@@ -27,6 +28,7 @@ app.add_typer(operators_app, name="operators")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")
+app.add_typer(synth_app, name="synth")
 
 
 @app.command()

@@ -23,7 +23,7 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -178,7 +178,7 @@ def impression(
         max_translation=p.max_translation,
         distortion=p.distortion,
     )
-    contact = _contact_region(rng, shape, p)
+    contact = shape.partial(rng, p.contact_min, p.contact_max)
 
     mx = finger.x.astype(np.float64)
     my = finger.y.astype(np.float64)
@@ -233,21 +233,6 @@ def impression(
     )
     result.extras.update({"source": origin[visible][order], "warp": w})
     return result
-
-
-def _contact_region(
-    rng: np.random.Generator, shape: FingerShape, p: ImpressionParams
-) -> FingerShape:
-    """The part of the footprint pressed against the sensor (partial contact)."""
-    scale_x = rng.uniform(p.contact_min, p.contact_max)
-    scale_y = rng.uniform(p.contact_min, p.contact_max)
-    return replace(
-        shape,
-        cx=shape.cx + rng.uniform(-1, 1) * shape.half_width * (1 - scale_x),
-        cy=shape.cy + rng.uniform(-1, 1) * shape.half_height * (1 - scale_y),
-        half_width=shape.half_width * scale_x,
-        half_height=shape.half_height * scale_y,
-    )
 
 
 def _points_in(

@@ -13,7 +13,7 @@ by (cos θ, −sin θ) in pixel coordinates). Ridge orientations are in [0, π).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
@@ -66,10 +66,17 @@ class FingerShape:
         yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
         return self.contains(xx, yy, margin)
 
-    @property
-    def area(self) -> float:
-        """Approximate area in px² (mean of the two superellipse halves)."""
-        return float(np.pi * self.half_width * self.half_height * 1.1)
+    def partial(self, rng: np.random.Generator, low: float, high: float) -> FingerShape:
+        """The part pressed onto the sensor: half-axes scaled by [low, high], shifted inside."""
+        scale_x = rng.uniform(low, high)
+        scale_y = rng.uniform(low, high)
+        return replace(
+            self,
+            cx=self.cx + rng.uniform(-1, 1) * self.half_width * (1 - scale_x),
+            cy=self.cy + rng.uniform(-1, 1) * self.half_height * (1 - scale_y),
+            half_width=self.half_width * scale_x,
+            half_height=self.half_height * scale_y,
+        )
 
 
 @dataclass(frozen=True)
@@ -98,12 +105,13 @@ class OrientationModel:
         else:
             z = x + 1j * y
             theta = np.zeros(np.broadcast(x, y).shape, dtype=np.float64)
-            # Pixel y points down, so arguments measured on the image are negated to obtain
-            # the counter-clockwise (ISO) angle.
+            # Going counter-clockwise around a core the flow turns by +π, around a delta by −π
+            # (Poincaré indices ±½). Pixel y points down, so counter-clockwise arguments are
+            # the negated pixel-space ones, hence the signs.
             for d in self.deltas:
-                theta -= 0.5 * np.angle(z - d)
+                theta += 0.5 * np.angle(z - d)
             for c in self.cores:
-                theta += 0.5 * np.angle(z - c)
+                theta -= 0.5 * np.angle(z - c)
             theta += self.rotation
         return np.mod(theta, np.pi)
 
