@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from matcher.synthetic.orientation import FingerShape
+
 FloatArray = NDArray[np.float64]
 
 
@@ -127,3 +129,27 @@ def sample_warp(
         skin_dy=float(distortion * rng.uniform(-10, 10)),
         skin_rotation=float(np.deg2rad(distortion * rng.uniform(-4, 4))),
     )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How a finger lands on the sensor; shared by template-level and image impressions."""
+
+    max_rotation_deg: float = 15.0
+    max_translation: float = 20.0
+    distortion: float = 1.0
+    # The part of the footprint touching the sensor, as a fraction of its half-axes.
+    contact_min: float = 0.70
+    contact_max: float = 1.0
+
+    def sample(self, rng: np.random.Generator, shape: FingerShape) -> tuple[Warp, FingerShape]:
+        """A warp and the contact region of one capture of a finger with footprint `shape`."""
+        warp = sample_warp(
+            rng,
+            center_x=shape.cx,
+            center_y=shape.cy,
+            max_rotation_deg=self.max_rotation_deg,
+            max_translation=self.max_translation,
+            distortion=self.distortion,
+        )
+        return warp, shape.partial(rng, self.contact_min, self.contact_max)

@@ -17,21 +17,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.fingerprint.types import MinutiaSet
-from matcher.synthetic.distortion import Warp, sample_warp
+from matcher.synthetic.distortion import Placement, Warp
 from matcher.synthetic.minutiae import rng_for
 from matcher.synthetic.orientation import FingerShape
 from matcher.synthetic.ridges import MasterFingerprint
 
 
 @dataclass(frozen=True)
-class ImageImpressionParams:
+class ImageImpressionParams(Placement):
     """Capture conditions; the defaults give moderate-quality flat impressions."""
 
-    max_rotation_deg: float = 15.0
-    max_translation: float = 20.0
-    distortion: float = 1.0
-    contact_min: float = 0.75
-    contact_max: float = 1.0
     # Pressure/moisture drawn from [−range, range]: < 0 dry (thin ridges), > 0 wet (thick).
     pressure_range: float = 0.8
     # A fixed pressure instead of a random one (benchmarks by condition).
@@ -60,16 +55,7 @@ def impression_image(
     p = params or ImageImpressionParams()
     rng = rng_for(seed, master.seed, 0x1A9)
     h, w = master.mask.shape
-    shape = master.shape
-    warp = sample_warp(
-        rng,
-        center_x=shape.cx,
-        center_y=shape.cy,
-        max_rotation_deg=p.max_rotation_deg,
-        max_translation=p.max_translation,
-        distortion=p.distortion,
-    )
-    contact = shape.partial(rng, p.contact_min, p.contact_max)
+    warp, contact = p.sample(rng, master.shape)
     drawn = float(rng.uniform(-p.pressure_range, p.pressure_range))
     pressure = drawn if p.pressure is None else p.pressure
 

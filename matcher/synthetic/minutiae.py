@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.fingerprint.types import MinutiaKind, MinutiaSet
-from matcher.synthetic.distortion import Warp, sample_warp
+from matcher.synthetic.distortion import Placement, Warp
 from matcher.synthetic.orientation import (
     FingerprintClass,
     FingerShape,
@@ -64,15 +64,9 @@ class MasterParams:
 
 
 @dataclass(frozen=True)
-class ImpressionParams:
+class ImpressionParams(Placement):
     """What one capture does to the master's minutiae; defaults mimic a moderate-quality flat."""
 
-    max_rotation_deg: float = 15.0
-    max_translation: float = 25.0
-    distortion: float = 1.0
-    # The part of the footprint touching the sensor, as a fraction of its half-axes.
-    contact_min: float = 0.70
-    contact_max: float = 1.0
     drop_rate: float = 0.10
     # Expected spurious minutiae as a fraction of the master count.
     spurious_rate: float = 0.08
@@ -170,15 +164,8 @@ def impression(
     if not isinstance(shape, FingerShape):
         shape = _bounding_shape(finger)
     model = finger.extras.get("model")
-    w = warp or sample_warp(
-        rng,
-        center_x=shape.cx,
-        center_y=shape.cy,
-        max_rotation_deg=p.max_rotation_deg,
-        max_translation=p.max_translation,
-        distortion=p.distortion,
-    )
-    contact = shape.partial(rng, p.contact_min, p.contact_max)
+    sampled, contact = p.sample(rng, shape)
+    w = warp or sampled
 
     mx = finger.x.astype(np.float64)
     my = finger.y.astype(np.float64)

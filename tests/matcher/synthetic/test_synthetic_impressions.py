@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from gateway.cli import app
 from matcher.synthetic.fvc import load_truth
 from matcher.synthetic.impressions import ImageImpressionParams, impression_image
+from matcher.synthetic.render import impressions_with_truth
 from matcher.synthetic.ridges import MasterFingerprint, master_fingerprint
 
 
@@ -82,3 +83,11 @@ def test_cli_writes_an_fvc_folder(tmp_path: Path) -> None:
     assert len(truth) > 10
     doc = json.loads((out / "truth" / "2_1.json").read_text())
     assert doc["finger"] == 2 and doc["impression"] == 1
+
+
+def test_render_stream_yields_images_with_truth() -> None:
+    pairs = list(impressions_with_truth(3, per_finger=2))
+    assert len(pairs) == 3
+    for pixels, truth in pairs:
+        assert pixels.dtype == np.uint8 and pixels.ndim == 2
+        assert len(truth) > 10 and truth.width == pixels.shape[1]
