@@ -102,13 +102,15 @@ def append(
     data = json.loads(canonical_json(data or {}))
     advanced = repository.advance_head(session)
     if advanced is None:
-        if repository.count_entries(session):
-            raise AuditChainBroken("The audit head is missing while entries exist.")
+        # Only an empty log may start a head: a missing head beside entries means tampering.
         try:
             with session.begin_nested():
                 repository.create_head(session)
+            created = True
         except IntegrityError:
-            pass  # a concurrent first append created it
+            created = False  # a concurrent first append created it
+        if created and repository.count_entries(session):
+            raise AuditChainBroken("The audit head is missing while entries exist.")
         advanced = repository.advance_head(session)
         assert advanced is not None
     seq, prev_mac = advanced

@@ -7,10 +7,11 @@ only if unchanged, so concurrent writers (who already use the new KEK) are never
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto.envelope import envelope_kek_id, rewrap
@@ -40,19 +41,21 @@ def rewrap_all(
     store: KeyStore,
     batch_size: int = 500,
     progress: Callable[[str, int], None] | None = None,
+    columns: Sequence[tuple[Table, str]] | None = None,
 ) -> RotationReport:
-    """Re-wrap every registered envelope column to the ring's active KEK."""
+    """Re-wrap envelope columns (default: every registered one) to the ring's active KEK."""
     active = store.current().active_kek
     report = RotationReport(active_kek=active)
-    for column in envelope_columns():
-        name = f"{column.table}.{column.column}"
-        table = table_of(column)
+    if columns is None:
+        columns = [(table_of(c), c.column) for c in envelope_columns()]
+    for table, column_name in columns:
+        name = f"{table.name}.{column_name}"
         counts = {"rewrapped": 0, "current": 0, "skipped": 0}
         after: tuple[Any, ...] | None = None
         while True:
             with unit_of_work(session_factory) as session:
                 page = envelope_page(
-                    session, table=table, column=column.column, after=after, limit=batch_size
+                    session, table=table, column=column_name, after=after, limit=batch_size
                 )
                 for key, blob in page:
                     blob = bytes(blob)
@@ -62,7 +65,7 @@ def rewrap_all(
                     swapped = swap_blob(
                         session,
                         table=table,
-                        column=column.column,
+                        column=column_name,
                         key=key,
                         old=blob,
                         new=rewrap(blob, store=store),

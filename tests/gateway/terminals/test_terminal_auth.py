@@ -1,0 +1,86 @@
+"""Request signatures accepted as the client makes them, on every digest and URL shape."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.client import RequestSigner, SignatureAuth, new_nonce
+from gateway.terminals.models import SeenNonce
+from tests.gateway.signing import SignedClient, TerminalIdentity
+
+
+def test_signed_request_is_served_and_its_nonce_recorded(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    session_factory: sessionmaker[Session],
+) -> None:
+    nonce = new_nonce()
+    response = terminal_client.get("/v1/terminals/me", nonce=nonce)
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == terminal.id
+    with session_factory() as session:
+        keys = session.execute(select(SeenNonce.keyid, SeenNonce.nonce)).all()
+    assert (f"terminal:{terminal.id}", nonce) in keys
+
+
+def test_signature_covers_the_required_components(terminal: TerminalIdentity) -> None:
+    request = httpx.Request("POST", "http://gw.example/v1/x?b=2&a=1", json={"a": 1})
+    RequestSigner(key_id=terminal.id, private_key=terminal.private_key).sign(
+        request, nonce="n" * 12
+    )
+    signature_input = request.headers["signature-input"]
+    for component in ('"@method"', '"@target-uri"', '"content-digest"', '"content-type"'):
+        assert component in signature_input
+    for parameter in ("created=", 'nonce="nnnnnnnnnnnn"', f'keyid="{terminal.id}"'):
+        assert parameter in signature_input
+    assert request.headers["content-digest"].startswith("sha-256=:")
+
+
+def test_sha512_digest_and_query_strings_verify(
+    api: TestClient, terminal: TerminalIdentity
+) -> None:
+    signer = RequestSigner(key_id=terminal.id, private_key=terminal.private_key, digest="sha-512")
+    response = api.get(
+        "/v1/terminals/me", params={"z": "1", "a": "x y"}, auth=SignatureAuth(signer)
+    )
+    assert response.status_code == 200, response.text
+    assert response.request.headers["content-digest"].startswith("sha-512=:")
+
+
+def test_every_request_needs_a_fresh_nonce(
+    terminal_client: SignedClient, session_factory: sessionmaker[Session]
+) -> None:
+    for _ in range(3):
+        assert terminal_client.get("/v1/terminals/me").status_code == 200
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(SeenNonce)) == 3
+
+
+@pytest.mark.parametrize("status", ["suspended", "revoked"])
+def test_inactive_terminal_is_refused_after_its_signature_checks(
+    terminal_client: SignedClient, ops_client: SignedClient, terminal: TerminalIdentity, status: str
+) -> None:
+    changed = ops_client.post(
+        f"/v1/ops/terminals/{terminal.id}/status", json={"status": status, "reason": "test"}
+    )
+    assert changed.status_code == 200, changed.text
+    response = terminal_client.get("/v1/terminals/me")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "terminal_inactive"
+
+
+def test_operator_key_does_not_authenticate_as_a_terminal(
+    api: TestClient, ops_client: SignedClient
+) -> None:
+    response = ops_client.get("/v1/terminals/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unknown_terminal"
+    stranger = SignedClient(
+        api, RequestSigner(key_id="nobody", private_key=Ed25519PrivateKey.generate())
+    )
+    assert stranger.get("/v1/ops/terminals").json()["error"]["code"] == "unknown_operator"
