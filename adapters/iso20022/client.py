@@ -1,0 +1,245 @@
+"""`Iso20022Adapter`: a `BankAdapter` over HTTP speaking pacs.008/002/028/004 and camt.053.
+
+Retries keep the same reference (EndToEndId), so a retried credit transfer is the same transfer
+to the bank; only the message id changes, as ISO 20022 requires of a new message. Transport
+errors, timeouts and 5xx answers are retried; when retries run out the outcome is unknown.
+The httpx transport is injectable, so tests run the adapter against the in-process bank server.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+import httpx
+
+from adapters.base import (
+    AccountRef,
+    AnomalyKind,
+    BankResponseInvalid,
+    Clock,
+    HealthReport,
+    OutcomeUnknown,
+    ReferenceConflict,
+    Statement,
+    TransferNotReversible,
+    TransferRejected,
+    TransferRequest,
+    TransferResult,
+    TransferState,
+    check_reference,
+    utc_now,
+)
+from adapters.iso20022.camt053 import read_camt053
+from adapters.iso20022.pacs002 import read_pacs002
+from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
+from adapters.iso20022.pacs008 import build_pacs008
+from adapters.iso20022.pacs028 import build_pacs028
+from adapters.simulated import raise_if_rejected
+
+XML_HEADERS = {"Content-Type": "application/xml", "Accept": "application/xml"}
+
+
+class Iso20022Adapter:
+    """One bank reached over HTTP; the gateway's settlement account there is the debtor."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        settlement_account: AccountRef,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 5.0,
+        max_attempts: int = 3,
+        backoff_s: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utc_now,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.settlement_account = settlement_account
+        self.max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+        )
+
+    @property
+    def bank_code(self) -> str:
+        return self.settlement_account.bank_code
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _message_id(self, prefix: str) -> str:
+        return f"SP{prefix}-{uuid.uuid4().hex[:28]}"
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        reference: str,
+        build: Callable[[], bytes] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; every attempt rebuilds the message (new id, same reference)."""
+        failure = ""
+        for attempt in range(self.max_attempts):
+            if attempt:
+                self._sleep(self._backoff_s * 2 ** (attempt - 1))
+            try:
+                response = self._http.request(
+                    method,
+                    path,
+                    content=build() if build else None,
+                    params=params,
+                    headers=XML_HEADERS,
+                )
+            except httpx.TransportError as exc:
+                failure = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code >= 500:
+                failure = f"HTTP {response.status_code}"
+                continue
+            return self._classify(response, reference)
+        raise OutcomeUnknown(
+            f"no answer from {self.bank_code} about {reference} after "
+            f"{self.max_attempts} attempts ({failure})",
+            reference=reference,
+        )
+
+    def _classify(self, response: httpx.Response, reference: str) -> httpx.Response:
+        status = response.status_code
+        if status == 200:
+            return response
+        message = _message_of(response)
+        if status == 409:
+            raise ReferenceConflict(message, reference=reference)
+        if status == 422:
+            raise TransferNotReversible(message, reference=reference)
+        if status == 400:
+            # The bank could not read our message, so it processed nothing.
+            raise TransferRejected(message, reference=reference, reason_code="FF01")
+        raise BankResponseInvalid(
+            f"unexpected HTTP {status} from {self.bank_code}",
+            kind=AnomalyKind.UNEXPECTED_RESPONSE,
+            reference=reference,
+            excerpt=response.text,
+        )
+
+    def submit(self, transfer: TransferRequest) -> TransferResult:
+        response = self._exchange(
+            "POST",
+            "/iso20022/pacs.008",
+            reference=transfer.reference,
+            build=lambda: build_pacs008(
+                transfer,
+                debtor=self.settlement_account,
+                message_id=self._message_id("CT"),
+                created=self._clock(),
+            ),
+        )
+        result = read_pacs002(
+            response.content, reference=transfer.reference, expected_amount=transfer.amount
+        )
+        return raise_if_rejected(result)
+
+    def status(self, reference: str, *, expected_amount: int | None = None) -> TransferResult:
+        check_reference(reference)
+        response = self._exchange(
+            "POST",
+            "/iso20022/pacs.028",
+            reference=reference,
+            build=lambda: build_pacs028(
+                reference, message_id=self._message_id("SR"), created=self._clock()
+            ),
+        )
+        return read_pacs002(response.content, reference=reference, expected_amount=expected_amount)
+
+    def reverse(self, reference: str, *, reversal_reference: str, reason: str) -> TransferResult:
+        """Return a settled transfer; a repeat with the same reversal reference is a no-op."""
+        check_reference(reversal_reference)
+        earlier = self.status(reversal_reference)
+        if earlier.state is not TransferState.NOT_FOUND:
+            return raise_if_rejected(earlier)
+        original = self.status(reference)
+        if original.state is not TransferState.SETTLED or original.amount is None:
+            raise TransferNotReversible(
+                f"transfer {reference} is {original.state.value}; only a settled transfer "
+                "can be reversed",
+                reference=reference,
+            )
+        amount = original.amount
+        response = self._exchange(
+            "POST",
+            "/iso20022/pacs.004",
+            reference=reversal_reference,
+            build=lambda: build_pacs004(
+                ReturnInstruction(
+                    message_id=self._message_id("RT"),
+                    original_reference=reference,
+                    return_reference=reversal_reference,
+                    amount=amount,
+                    reason=reason,
+                ),
+                created=self._clock(),
+            ),
+        )
+        result = read_pacs002(
+            response.content, reference=reversal_reference, expected_amount=amount
+        )
+        return raise_if_rejected(result)
+
+    def statement(self, day: date) -> Statement:
+        response = self._exchange(
+            "GET",
+            "/iso20022/camt.053",
+            reference=f"STMT-{day:%Y%m%d}",
+            params={"date": day.isoformat()},
+        )
+        return read_camt053(response.content)
+
+    def health(self) -> HealthReport:
+        started = time.perf_counter()
+        try:
+            response = self._http.get("/healthz")
+        except httpx.TransportError as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            return HealthReport(False, self.bank_code, elapsed, f"unreachable: {exc}")
+        elapsed = (time.perf_counter() - started) * 1000
+        ok = response.status_code == 200
+        return HealthReport(ok, self.bank_code, elapsed, f"HTTP {response.status_code}")
+
+
+def _message_of(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        return str(body.get("message", body))
+    return str(body)
+
+
+def create(config: Mapping[str, Any]) -> Iso20022Adapter:
+    """Entry-point factory. Keys: base_url, bank_code, settlement_account, account_name,
+    timeout_s, max_attempts, backoff_s."""
+    return Iso20022Adapter(
+        base_url=str(config["base_url"]),
+        settlement_account=AccountRef(
+            str(config["bank_code"]),
+            str(config["settlement_account"]),
+            str(config.get("account_name", "Satu Pintu")),
+        ),
+        timeout_s=float(config.get("timeout_s", 5.0)),
+        max_attempts=int(config.get("max_attempts", 3)),
+        backoff_s=float(config.get("backoff_s", 0.2)),
+    )
