@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import unit_of_work
+from gateway.payouts.programmes import payment_day
 from gateway.registry.models import Household, Person, ProgrammeMembership
 from gateway.verification.tokens import issue_token
 
@@ -152,8 +153,8 @@ def test_pay_once_replay_and_conflicts(
     receipt = terminal_client.get(f"/v1/payouts/{payout['reference']}/receipt")
     assert receipt.status_code == 200 and payout["reference"] in receipt.text
 
-    today = payout["created_at"][:10]
-    report = ops_client.post("/v1/ops/reconciliations", json={"bank": "BRI", "day": today})
+    day = payment_day(datetime.fromisoformat(payout["created_at"])).isoformat()
+    report = ops_client.post("/v1/ops/reconciliations", json={"bank": "BRI", "day": day})
     assert report.status_code == 200, report.text
     assert report.json()["summary"]["matched"] >= 1
 
