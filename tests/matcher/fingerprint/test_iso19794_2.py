@@ -181,3 +181,17 @@ def test_other_resolutions_are_rescaled_to_500_dpi() -> None:
     assert ms.resolution_dpi == 500
     np.testing.assert_allclose(ms.x[0], 10 * 500 / 569, rtol=1e-5)
     assert ms.width == round(300 * 500 / 569)
+
+
+@given(st.binary(max_size=200), st.integers(0, 120), st.integers(0, 255))
+@settings(max_examples=300, deadline=None)
+def test_damaged_records_raise_only_template_errors(tail: bytes, cut: int, byte: int) -> None:
+    """Any truncation or single-byte corruption is either read or refused with a typed error."""
+    base = _record(views=2, minutiae=5)
+    damaged = bytearray(base[:cut] + tail if cut < len(base) else base)
+    if damaged:
+        damaged[(cut * 7) % len(damaged)] = byte
+    try:
+        iso.decode(bytes(damaged))
+    except TemplateFormatError as exc:
+        assert exc.field
