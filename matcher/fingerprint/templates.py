@@ -92,11 +92,22 @@ def _iso_view(view: iso19794_2.IsoView) -> dict[str, Any]:
                 view.x, view.y, view.angle, view.kind, view.minutia_quality, strict=True
             )
         ],
-        "extended_data": [
-            {"type_code": b.type_code, "length": len(b.data), "data_hex": b.data.hex()}
-            for b in view.extended
-        ],
+        "extended_data": [_extended_block(b) for b in view.extended],
     }
+
+
+def _extended_block(block: iso19794_2.ExtendedBlock) -> dict[str, Any]:
+    """A block as hex, plus its ridge counts when it is a well-formed ridge-count block."""
+    doc: dict[str, Any] = {
+        "type_code": block.type_code,
+        "length": len(block.data),
+        "data_hex": block.data.hex(),
+    }
+    # Type 1: extraction method (1 byte), then (minutia index, minutia index, count) triplets.
+    if block.type_code == 1 and len(block.data) % 3 == 1:
+        doc["ridge_count_method"] = block.data[0]
+        doc["ridge_counts"] = [list(block.data[i : i + 3]) for i in range(1, len(block.data), 3)]
+    return doc
 
 
 def _set_view(s: MinutiaSet) -> dict[str, Any]:

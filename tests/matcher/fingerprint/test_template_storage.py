@@ -106,6 +106,8 @@ def test_describe_reports_header_views_and_minutiae(shared_dir: Path) -> None:
     assert [v["minutia_count"] for v in doc["views"]] == [27, 22]
     first = doc["views"][0]["minutiae"][0]
     assert first == {"x": 100, "y": 14, "angle": 112.5, "type": "ending", "quality": 90}
+    (block,) = doc["views"][1]["extended_data"]
+    assert block["ridge_counts"] == [[1, 20, 12], [5, 7, 5]]
 
 
 def test_describe_internal_template() -> None:
