@@ -1,0 +1,1 @@
+"""SNAP (Standar Nasional Open API Pembayaran) transfer adapter and a matching bank server."""
