@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -97,7 +96,7 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     binary = skeleton.binarise(enhanced, mask)
     skel = skeleton.thin(binary)
     crossing = skeleton.crossing_number(skel)
-    distance = np.asarray(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3), np.float32)
+    distance = segment.border_distance(mask)
     theta = (
         orientation.upsample(field.cos2, params.block, shape),
         orientation.upsample(field.sin2, params.block, shape),

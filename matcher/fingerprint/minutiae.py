@@ -116,6 +116,21 @@ def detect(
     return raw.subset(keep)
 
 
+def _faces_border(m: RawMinutiae, distance_to_border: F32, ray: float) -> NDArray[np.bool_]:
+    """True where the ray from a minutia against its direction leaves the foreground soon."""
+    steps = np.arange(2.0, ray + 1.0, 2.0)
+    # Beyond the tip is opposite to the direction (which points into the ridge).
+    ux, uy = -np.cos(m.angle), np.sin(m.angle)  # ISO angle → image displacement, reversed
+    h, w = distance_to_border.shape
+    px = np.rint(m.x[:, None] + ux[:, None] * steps[None, :]).astype(np.int64)
+    py = np.rint(m.y[:, None] + uy[:, None] * steps[None, :]).astype(np.int64)
+    outside = (px < 0) | (py < 0) | (px >= w) | (py >= h)
+    inside_px = np.clip(px, 0, w - 1)
+    inside_py = np.clip(py, 0, h - 1)
+    outside |= distance_to_border[inside_py, inside_px] <= 0
+    return np.asarray(outside.any(axis=1))
+
+
 def _remove_false(
     m: RawMinutiae,
     stop: NDArray[np.int64],
@@ -140,8 +155,11 @@ def _remove_false(
         rows, cols = np.nonzero(hit)
         keep[rows] = False
         keep[other[rows, cols]] = False
-    # Border: ridges are cut by the contact edge, so their endings there are artefacts.
+    # Border: ridges are cut by the contact edge, so endings facing it are artefacts. An
+    # ending faces the border when the line continuing its ridge beyond the tip leaves the
+    # foreground within `border_ray` px; anything closer than `border_distance` goes too.
     keep &= distance_to_border[m.y, m.x] >= params.border_distance
+    keep &= ~(ending & _faces_border(m, distance_to_border, params.border_ray))
     # Pairwise rules on straight-line geometry.
     dx = m.x[:, None] - m.x[None, :]
     dy = m.y[:, None] - m.y[None, :]

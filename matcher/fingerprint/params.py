@@ -23,14 +23,14 @@ class ExtractionParams:
     # Extra smoothing of the doubled-angle field on the block grid (σ in blocks): removes the
     # remaining noise from scars and creases, the main source of false orientations.
     orientation_smooth_blocks: float = 1.5
-    # Foreground: a block is finger when its ridge contrast exceeds this fraction of the
-    # image's strong ridge contrast (a relative threshold survives light and dark captures).
-    mask_contrast_fraction: float = 0.25
-    # ... and its flow coherence is at least this (background noise has no flow).
-    mask_min_coherence: float = 0.3
+    # Foreground: a block is finger when its grey-level spread exceeds Otsu's threshold,
+    # clamped to this band of the image's strong (95th percentile) contrast, ...
+    mask_contrast_band: tuple[float, float] = (0.2, 0.45)
+    # ... or half of it with ridge flow at least this coherent (noise has no flow).
+    mask_min_coherence: float = 0.6
     # Holes and bays smaller than this many blocks are closed; the mask is then eroded so no
     # minutia is taken where ridges are cut by the contact border.
-    mask_close_blocks: int = 3
+    mask_close_blocks: int = 2
     mask_erode_blocks: int = 1
     # Ridge period bounds at 500 dpi (literature: 5–15 px, typically 8–12).
     min_period: float = 5.0
@@ -41,9 +41,11 @@ class ExtractionParams:
     # Orientation bins of the filter bank; responses of the two nearest bins are blended, so
     # 12 bins (15°) are as accurate as 24 nearest-bin ones at half the cost.
     gabor_orientations: int = 12
-    # Minutiae closer than this to the eroded foreground border are dropped (ridges there
-    # are cut by the contact edge and end artificially).
-    border_distance: float = 10.0
+    # Minutiae closer than this to the foreground border are dropped, and endings whose ridge
+    # line, continued beyond the tip, leaves the foreground within `border_ray` (ridges there
+    # are cut by the contact edge and end artificially; real endings face more ridges).
+    border_distance: float = 6.0
+    border_ray: float = 20.0
     # Steps traced along the skeleton from each minutia, to judge short ridges and to read
     # directions.
     trace_steps: int = 24
@@ -56,7 +58,7 @@ class ExtractionParams:
     broken_gap: float = 16.0
     cluster_radius: float = 8.0
     # Minutiae whose per-minutia quality falls below this are dropped (0 keeps all).
-    min_minutia_quality: int = 15
+    min_minutia_quality: int = 0
     # At most this many minutiae are kept, the best first (ISO cards store up to ~60).
     max_minutiae: int = 100
 

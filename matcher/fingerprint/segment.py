@@ -39,15 +39,30 @@ def _fill_holes(mask: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return (~outside).astype(np.uint8)
 
 
+def contrast_threshold(contrast: NDArray[np.float32], params: ExtractionParams) -> float:
+    """Grey-level spread separating finger from background blocks.
+
+    Otsu's threshold on the block contrasts splits the two populations whatever the
+    capture's exposure; it is clamped to a band relative to the image's strong ridges, so an
+    image that is nearly all finger (Otsu would then split the finger itself) or nearly all
+    background still segments sensibly.
+    """
+    strong = float(np.percentile(contrast, 95))
+    scaled = np.clip(contrast * (255.0 / max(strong, 1e-6)), 0, 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    lo, hi = params.mask_contrast_band
+    return float(np.clip(otsu * strong / 255.0, lo * strong, hi * strong))
+
+
 def block_mask(field: OrientationField, params: ExtractionParams) -> Mask:
     """Foreground blocks of the orientation field's grid."""
     contrast = field.contrast
-    strong = float(np.percentile(contrast, 95))
-    if strong <= 0:
+    if float(contrast.max()) <= 0:
         return np.zeros(contrast.shape, dtype=bool)
-    raw = (contrast > params.mask_contrast_fraction * strong) & (
-        field.coherence > params.mask_min_coherence
-    )
+    # Ridge flow rescues faint blocks: a block of clearly oriented ridges counts with only
+    # half the contrast (dry or lightly pressed skin), noise never does.
+    t = contrast_threshold(contrast, params)
+    raw = (contrast > t) | ((contrast > 0.5 * t) & (field.coherence > params.mask_min_coherence))
     mask = raw.astype(np.uint8)
     k = 2 * params.mask_close_blocks + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
@@ -63,6 +78,17 @@ def block_mask(field: OrientationField, params: ExtractionParams) -> Mask:
         )
         mask = np.asarray(eroded, np.uint8)
     return mask.astype(bool)
+
+
+def border_distance(mask: Mask) -> NDArray[np.float32]:
+    """Distance (px) of every pixel to the nearest background pixel or image edge.
+
+    The image edge counts as border: a finger pressed past the sensor's edge has its ridges
+    cut there just as at the contact border.
+    """
+    padded = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    distance = cv2.distanceTransform(padded, cv2.DIST_L2, 3)
+    return np.ascontiguousarray(distance[1:-1, 1:-1], dtype=np.float32)
 
 
 def pixel_mask(blocks: Mask, block: int, shape: tuple[int, int]) -> Mask:
