@@ -115,8 +115,7 @@ def import_register(
     def flush() -> None:
         if batch:
             with unit_of_work(session_factory) as session:
-                _apply_batch(session=session, rows=batch, summary=summary,
-                             today=today)  # fmt: skip
+                _apply_batch(session=session, rows=batch, summary=summary, today=today)
             batch.clear()
 
     for line, raw in _read_rows(source):

@@ -17,17 +17,10 @@ Sex = Literal["M", "F"]
 
 # Province codes of the national population administration (Kemendagri), including the
 # Papuan provinces created in 2022. Facts from the published code list.
+_PROVINCE_RANGES = ((11, 19), (21, 21), (31, 36), (51, 53), (61, 65), (71, 76), (81, 82), (91, 96))
 PROVINCE_CODES: frozenset[str] = frozenset(
-    {
-        "11", "12", "13", "14", "15", "16", "17", "18", "19", "21",
-        "31", "32", "33", "34", "35", "36",
-        "51", "52", "53",
-        "61", "62", "63", "64", "65",
-        "71", "72", "73", "74", "75", "76",
-        "81", "82",
-        "91", "92", "93", "94", "95", "96",
-    }
-)  # fmt: skip
+    str(code) for low, high in _PROVINCE_RANGES for code in range(low, high + 1)
+)
 
 # Women's NIKs carry the day of birth plus 40 (so 41..71).
 FEMALE_DAY_OFFSET = 40

@@ -27,8 +27,14 @@ COLUMNS = (
     "severe_disability",
     "programmes",
 )
-REQUIRED = frozenset(COLUMNS) - {"graduated", "pregnant", "due_date", "school_level",
-                                 "severe_disability", "programmes"}  # fmt: skip
+REQUIRED = frozenset(COLUMNS) - {
+    "graduated",
+    "pregnant",
+    "due_date",
+    "school_level",
+    "severe_disability",
+    "programmes",
+}
 
 _TRUE = frozenset({"1", "true", "yes", "y", "ya"})
 _FALSE = frozenset({"", "0", "false", "no", "n", "tidak"})

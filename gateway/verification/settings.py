@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,9 +18,10 @@ class IdentitySettings(BaseSettings):
     # 1:N (cardless) accepts the best candidate only if the FPIR over the gallery searched
     # stays under this; FPIR ≈ N × FMR, so larger galleries need stronger evidence.
     identify_target_fpir: float = Field(default=1e-3, gt=0, lt=1)
-    # De-duplication flags a hit for adjudication at this FMR; looser than verification on
-    # purpose: a missed duplicate costs money every month, a false alarm one human review.
-    duplicate_target_fmr: float = Field(default=1e-3, gt=0, lt=1)
+    # De-duplication holds an enrollment for adjudication when a candidate's FPIR over the
+    # whole gallery is below this; looser than cardless payout on purpose: a missed duplicate
+    # costs money every month, a false alarm one human review.
+    duplicate_target_fpir: float = Field(default=1e-2, gt=0, lt=1)
     # Verification tokens live this long (a payout follows the verify within seconds).
     token_ttl_seconds: int = Field(default=120, ge=5, le=3600)
     # Five failed biometric attempts for one NIK within 24 h lock it until a case worker acts.
@@ -26,11 +29,17 @@ class IdentitySettings(BaseSettings):
     lockout_window_hours: int = Field(default=24, ge=1)
     # Supervised fallback tokens per person per calendar month.
     fallback_per_month: int = Field(default=2, ge=0)
+    # Captures in clear (base64 `data`) are for development and tests; deployments require
+    # HPKE-sealed, device-signed captures (`sealed`).
+    allow_plaintext_captures: bool = True
     # Minimum capture quality (0-100) accepted at enrollment and at verification.
     enroll_min_quality: int = Field(default=40, ge=0, le=100)
     verify_min_quality: int = Field(default=20, ge=0, le=100)
     # Prepared templates kept in memory for 1:1 (decrypted + precomputed descriptors).
     template_cache_size: int = Field(default=20_000, ge=0)
+    # A fingerprint score calibration file (`satupintu calibrate` output); empty = the shipped
+    # default. Recalibrating on the deployment's own sensors sharpens every reported FMR.
+    finger_calibration_path: Path | None = None
     # Where index snapshots are written (relative paths are under the data directory).
     index_snapshot_name: str = "indexes"
     # How often (s) a process catches up with index events written by other processes.

@@ -90,9 +90,11 @@ def _write_new(path: Path) -> None:
 def _ensure_current() -> None:
     """Reload when the key ring moved (tests, CLI) or nothing is loaded yet."""
     store = key_store()
-    expected = None if os.environ.get(ENV_VAR) else (
-        store.path.parent / FILE_NAME if store.path is not None else None
-    )  # fmt: skip
+    expected = (
+        None
+        if os.environ.get(ENV_VAR)
+        else (store.path.parent / FILE_NAME if store.path is not None else None)
+    )
     if _active is None or expected != _loaded_from:
         _load()
 

@@ -126,8 +126,9 @@ def issue_token(
         issued_at=now,
         expires_at=expires_at,
     )
-    return IssuedToken(token=f"{body}.{kid}.{_b64(signature)}", token_id=token_id,
-                       expires_at=expires_at)  # fmt: skip
+    return IssuedToken(
+        token=f"{body}.{kid}.{_b64(signature)}", token_id=token_id, expires_at=expires_at
+    )
 
 
 def read_token(token: str) -> dict[str, object]:

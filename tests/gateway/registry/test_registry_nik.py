@@ -71,8 +71,12 @@ def test_record_must_agree_with_birth_date_and_sex() -> None:
 )
 def test_composed_niks_round_trip(birth: dt.date, sex: str, serial: int) -> None:
     value = make_nik(
-        province="35", regency="78", district="01", birth_date=birth, sex=sex,  # type: ignore[arg-type]
+        province="35",
+        regency="78",
+        district="01",
+        birth_date=birth,
+        sex=sex,  # type: ignore[arg-type]
         serial=serial,
-    )  # fmt: skip
+    )
     nik = validate_nik(value, birth_date=birth, sex=sex)  # type: ignore[arg-type]
     assert nik.sex == sex and int(nik.serial) == serial

@@ -30,16 +30,24 @@ NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 def person(session_factory: sessionmaker[Session], key_store: KeyStore) -> Iterator[Person]:
     with unit_of_work(session_factory) as session:
         household = Household(
-            reference="hh_t", family_card_number="3201020101100001", province_code="32",
-            regency_code="01", district_code="02",
-        )  # fmt: skip
+            reference="hh_t",
+            family_card_number="3201020101100001",
+            province_code="32",
+            regency_code="01",
+            district_code="02",
+        )
         session.add(household)
         session.flush()
         row = Person(
-            reference="p_t", household_id=household.id, nik_hash=b"h" * 32,
-            nik_ciphertext=b"x", name="Siti", birth_date=dt.date(1990, 6, 5), sex="F",
+            reference="p_t",
+            household_id=household.id,
+            nik_hash=b"h" * 32,
+            nik_ciphertext=b"x",
+            name="Siti",
+            birth_date=dt.date(1990, 6, 5),
+            sex="F",
             relation="head",
-        )  # fmt: skip
+        )
         session.add(row)
     yield row
 
@@ -64,9 +72,11 @@ def _consume(
 ) -> TokenClaims:
     with unit_of_work(session_factory) as session:
         return consume_token(
-            session=session, token=token, terminal=terminal,
+            session=session,
+            token=token,
+            terminal=terminal,
             now=NOW + dt.timedelta(seconds=seconds),
-        )  # fmt: skip
+        )
 
 
 def test_token_is_spent_once(session_factory: sessionmaker[Session], person: Person) -> None:

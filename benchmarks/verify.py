@@ -1,0 +1,281 @@
+"""`satupintu bench verify`: 1:1 verification throughput and latency, measured end to end.
+
+The gateway runs as it does in production (one uvicorn process on loopback, SQLite or
+PostgreSQL), loaded with the demo register; a concurrent httpx client in this process plays
+the agent terminals: every request is signed (RFC 9421), every capture an ISO/IEC 19794-2
+record of both index fingers sealed by the capture device (HPKE), exactly as terminals send
+them. Rate limits are lifted for the run (they guard against abuse, not capacity). Latency is
+measured by the client, so it includes signing, HTTP and the gateway's work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+from rich.table import Table
+
+from gateway.client import (
+    NONCE_EXTENSION,
+    GatewayKey,
+    RequestSigner,
+    SignatureAuth,
+    new_nonce,
+    seal_capture,
+)
+from gateway.crypto.runtime import open_runtime
+from gateway.enrollment.demo import INDEX_FINGERS, run_demo
+from gateway.settings import Settings
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Probe:
+    terminal_id: str
+    nik: str
+    records: dict[int, bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def _probes(demo: Path) -> list[Probe]:
+    with (demo / "people.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    probes = []
+    for row in rows:
+        records = {
+            pos: (demo / "probes" / f"{row['nik']}_{pos}.iso").read_bytes() for pos in INDEX_FINGERS
+        }
+        probes.append(Probe(f"T-{row['region']}-DEMO", row["nik"], records))
+    return probes
+
+
+def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gateway.app:create_app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise RuntimeError(f"gateway exited during start-up:\n{err[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gateway did not become ready")
+
+
+async def _load(
+    base: str,
+    probes: list[Probe],
+    keys: Path,
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+) -> tuple[list[float], dict[str, int], float]:
+    gateway_key = GatewayKey.from_published(
+        httpx.get(f"{base}/v1/keys/biometric").json()["current"]
+    )
+    terminals = {p.terminal_id for p in probes}
+    clients = {
+        t: httpx.AsyncClient(
+            base_url=base,
+            auth=SignatureAuth(RequestSigner(key_id=t, private_key=_key(keys / f"{t}.pem"))),
+            timeout=30,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        )
+        for t in terminals
+    }
+    devices = {t: _key(keys / f"D-{t}.pem") for t in terminals}
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    counter = 0
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+
+    async def one(probe: Probe) -> tuple[float, str]:
+        nonce = new_nonce()
+        fingers = [
+            {
+                "position": pos,
+                "format": "iso19794-2",
+                "sealed": seal_capture(
+                    record,
+                    gateway_key=gateway_key,
+                    terminal_id=probe.terminal_id,
+                    nonce=nonce,
+                    device_id=f"D-{probe.terminal_id}",
+                    device_key=devices[probe.terminal_id],
+                ),
+            }
+            for pos, record in probe.records.items()
+        ]
+        began = time.perf_counter()
+        response = await clients[probe.terminal_id].post(
+            "/v1/verify",
+            json={"mode": "1:1", "nik": probe.nik, "fingers": fingers},
+            extensions={NONCE_EXTENSION: nonce},
+        )
+        elapsed = time.perf_counter() - began
+        if response.status_code == 200:
+            return elapsed, response.json()["decision"]
+        return elapsed, f"http_{response.status_code}:{response.json()['error']['code']}"
+
+    async def worker() -> None:
+        nonlocal counter
+        while time.perf_counter() < stop_at:
+            probe = probes[counter % len(probes)]
+            counter += 1
+            began = time.perf_counter()
+            elapsed, outcome = await one(probe)
+            if began >= measure_from:
+                latencies.append(elapsed)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    for client in clients.values():
+        await client.aclose()
+    return latencies, outcomes, seconds
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def verify_command(
+    households: int = typer.Option(40, help="Demo households (about 2 adults enrolled each)."),
+    concurrency: int = typer.Option(16, help="Requests in flight."),
+    seconds: float = typer.Option(20.0, help="Measured duration."),
+    warmup: float = typer.Option(5.0, help="Unmeasured warm-up (JIT, caches)."),
+    database_url: str = typer.Option("", help="Database (default: a fresh SQLite file)."),
+    json_file: Path = typer.Option(None, "--json", help="Also write the results here."),
+) -> None:
+    """Verify 1:1 (NIK + both index fingers as sealed ISO records) against a live gateway."""
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="satupintu-bench-") as tmp:
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, database_url=database_url)
+        with (
+            console.status("loading the demo register and enrolling"),
+            open_runtime(settings) as rt,
+        ):
+            run_demo(session_factory=rt.session_factory, data_dir=data_dir, households=households)
+        demo = data_dir / "demo"
+        probes = _probes(demo)
+        port = _free_port()
+        env = {
+            **os.environ,
+            "SATUPINTU_DATA_DIR": str(data_dir),
+            "SATUPINTU_DATABASE_URL": database_url,
+            "SATUPINTU_LOG_LEVEL": "WARNING",
+            "SATUPINTU_TERMINAL_RATE_PER_MINUTE": "100000000",
+            "SATUPINTU_TERMINAL_BURST": "1000000",
+            "SATUPINTU_PERSON_RATE_PER_MINUTE": "100000000",
+            "SATUPINTU_PERSON_BURST": "1000000",
+        }
+        server = _server(env, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with console.status("starting the gateway"):
+                _wait_ready(base, server)
+            with console.status(f"verifying for {warmup + seconds:.0f} s"):
+                latencies, outcomes, measured = asyncio.run(
+                    _load(
+                        base,
+                        probes,
+                        demo / "keys",
+                        concurrency=concurrency,
+                        seconds=seconds,
+                        warmup=warmup,
+                    )
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        database = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    ok = sum(v for k, v in outcomes.items() if not k.startswith("http_"))
+    result: dict[str, Any] = {
+        "benchmark": "verify_1to1",
+        "database": database,
+        "enrolled_people": len(probes),
+        "concurrency": concurrency,
+        "seconds": measured,
+        "requests": len(latencies),
+        "rps": len(latencies) / measured,
+        "p50_ms": 1000 * _percentile(latencies, 0.50),
+        "p95_ms": 1000 * _percentile(latencies, 0.95),
+        "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
+        "errors": len(latencies) - ok,
+        "outcomes": outcomes,
+        "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "target": {"rps": 200, "p99_ms": 100},
+    }
+    table = Table(title=f"verify 1:1 ({database}, {concurrency} in flight)")
+    for column in ("requests", "rps", "p50 ms", "p95 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(result["requests"]),
+        f"{result['rps']:.1f}",
+        f"{result['p50_ms']:.1f}",
+        f"{result['p95_ms']:.1f}",
+        f"{result['p99_ms']:.1f}",
+        str(result["errors"]),
+    )
+    console.print(table)
+    console.print(f"outcomes: {outcomes}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (RESULTS / f"verify_{database}.json").write_text(text)
+    if json_file is not None:
+        json_file.write_text(text)

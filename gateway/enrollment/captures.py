@@ -1,0 +1,206 @@
+"""Capture intake: open each capture, turn it into a template, and grade its quality.
+
+Enrollment and every verification mode read captures the same way, so a finger sent as an
+image, as an ISO/IEC 19794-2 record, sealed or (in development) in clear, always becomes the
+same `Sample`. Problems are collected per capture and reported together, with the matcher's
+reason codes and sentences, so an operator can fix every capture in one go.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from gateway.crypto.capture import open_capture
+from gateway.enrollment.schemas import CapturePayload, CaptureReport, Captures, FingerCapture
+from gateway.errors import InvalidInput
+from gateway.terminals.auth import AuthenticatedTerminal
+from matcher.fingerprint import extract, iso19794_2
+from matcher.fingerprint.image import FingerprintImageError
+from matcher.fingerprint.template_errors import TemplateFormatError
+from matcher.fingerprint.types import MinutiaSet
+from matcher.iris.pipeline import extract_iris
+from matcher.iris.types import IrisCode, IrisError
+
+Modality = Literal["finger", "iris"]
+# ISO/IEC 19794-6 eye labels, used as the iris "position".
+EYES = {"right": 1, "left": 2}
+EYE_NAMES = {v: k for k, v in EYES.items()}
+# An ISO record with fewer minutiae than this cannot support a decision at any useful FMR.
+MIN_RECORD_MINUTIAE = 8
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One usable capture: its template, quality 0–100, and quality remarks."""
+
+    modality: Modality
+    position: int
+    template: MinutiaSet | IrisCode
+    quality: int
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def label(self) -> str:
+        name = EYE_NAMES[self.position] if self.modality == "iris" else str(self.position)
+        return f"{self.modality}:{name}"
+
+
+class CaptureRejected(InvalidInput):
+    """At least one capture is unusable; `details.captures` says which and why."""
+
+    code = "capture_rejected"
+
+
+class CaptureMissing(InvalidInput):
+    code = "capture_missing"
+
+
+class CaptureBadlyEncoded(InvalidInput):
+    code = "capture_not_base64"
+
+
+class PlaintextCaptureRefused(InvalidInput):
+    code = "capture_must_be_sealed"
+
+
+@dataclass
+class CaptureContext:
+    """What opening sealed captures needs: the request's terminal and a session."""
+
+    session: Session
+    terminal: AuthenticatedTerminal
+    allow_plaintext: bool
+    capture_window_seconds: int = 120
+
+
+def _raw(payload: CapturePayload, ctx: CaptureContext) -> bytes:
+    if payload.sealed is not None:
+        return open_capture(
+            payload.sealed,
+            terminal=ctx.terminal,
+            session=ctx.session,
+            window_seconds=ctx.capture_window_seconds,
+        )
+    if not ctx.allow_plaintext:
+        raise PlaintextCaptureRefused(
+            "Captures must be sealed by the capture device (HPKE); clear captures are refused."
+        )
+    assert payload.data is not None
+    return bytes(payload.data)
+
+
+def finger_from_record(data: bytes, *, position: int | None, label: str) -> MinutiaSet:
+    """The view of an ISO/IEC 19794-2 record for `position` (or its only view)."""
+    views = iso19794_2.read(data)
+    chosen = [v for v in views if position is None or v.finger_position == position]
+    if not chosen and len(views) == 1 and views[0].finger_position == 0:
+        chosen = views  # "unknown finger" records: trust the declared position
+    if not chosen:
+        raise TemplateFormatError(
+            "finger_position", f"the record has no view of finger position {position} ({label})"
+        )
+    view = max(chosen, key=lambda v: (v.image_quality, len(v)))
+    if position is not None and view.finger_position != position:
+        view = dataclasses.replace(view, finger_position=position)
+    return view
+
+
+def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
+    label = f"finger:{capture.position}"
+    if capture.format == "iso19794-2":
+        ms = finger_from_record(raw, position=capture.position, label=label)
+        reasons: tuple[Reason, ...] = ()
+        if len(ms) < MIN_RECORD_MINUTIAE:
+            reasons = (
+                Reason(
+                    "too_few_minutiae",
+                    f"The record holds {len(ms)} minutiae; at least {MIN_RECORD_MINUTIAE} are "
+                    "needed: capture the finger again, pressing flatter.",
+                ),
+            )
+        quality = ms.image_quality if ms.image_quality else min(100, 4 * len(ms))
+        return Sample("finger", capture.position, ms, int(quality), reasons)
+    analysis = extract.analyse(raw, resolution_dpi=capture.resolution_dpi)
+    ms = dataclasses.replace(analysis.minutiae, finger_position=capture.position)
+    reasons = tuple(Reason(r.code, r.message) for r in analysis.quality.reasons)
+    if analysis.quality.score < min_quality and not reasons:
+        reasons = (Reason("low_quality", "The capture is of low quality: capture it again."),)
+    return Sample("finger", capture.position, ms, analysis.quality.score, reasons)
+
+
+def _iris(raw: bytes, eye: str) -> Sample:
+    template = extract_iris(raw)
+    reasons = tuple(Reason("iris_quality", text) for text in template.quality.reasons)
+    return Sample("iris", EYES[eye], template.iris_code, template.quality.score, reasons)
+
+
+def read_captures(
+    captures: Captures,
+    *,
+    ctx: CaptureContext,
+    min_quality: int,
+    required: Sequence[Modality] = (),
+) -> tuple[list[Sample], list[CaptureReport]]:
+    """Every capture as a sample, or `CaptureRejected` listing each unusable one.
+
+    A capture below `min_quality` is unusable; the report carries the matcher's reasons.
+    """
+    if not captures.fingers and not captures.irises:
+        raise CaptureMissing("At least one finger or iris capture is required.")
+    for modality in required:
+        present = captures.fingers if modality == "finger" else captures.irises
+        if not present:
+            raise CaptureMissing(f"This operation needs a {modality} capture.")
+    samples: list[Sample] = []
+    reports: list[CaptureReport] = []
+    jobs: list[tuple[str, CapturePayload]] = [(f"finger:{f.position}", f) for f in captures.fingers]
+    jobs += [(f"iris:{i.eye}", i) for i in captures.irises]
+    for label, payload in jobs:
+        try:
+            raw = _raw(payload, ctx)
+            if isinstance(payload, FingerCapture):
+                sample = _finger(payload, raw, min_quality)
+            else:
+                sample = _iris(raw, label.split(":", 1)[1])
+        except (FingerprintImageError, TemplateFormatError, IrisError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            reports.append(
+                CaptureReport(
+                    capture=label,
+                    quality=None,
+                    accepted=False,
+                    reasons=[{"code": exc.code, "message": message}],
+                )
+            )
+            continue
+        too_sparse = (
+            isinstance(sample.template, MinutiaSet) and len(sample.template) < MIN_RECORD_MINUTIAE
+        )
+        accepted = sample.quality >= min_quality and not too_sparse
+        reports.append(
+            CaptureReport(
+                capture=label,
+                quality=sample.quality,
+                accepted=accepted,
+                reasons=[{"code": r.code, "message": r.message} for r in sample.reasons],
+            )
+        )
+        if accepted:
+            samples.append(sample)
+    if any(not r.accepted for r in reports):
+        raise CaptureRejected(
+            "Some captures are unusable; see each capture's reasons and capture them again.",
+            captures=[r.model_dump() for r in reports],
+        )
+    return samples, reports

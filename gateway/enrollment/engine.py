@@ -1,0 +1,145 @@
+"""The gateway's one view of the matcher: template storage, preparation, scores and FMRs.
+
+Why a facade: enrollment, verification, the index applier and the demo all need the same
+few operations per modality (serialise a template for its envelope, prepare it for fast
+comparison, compare, turn a score into a calibrated false match rate, fuse several), and
+the prepared forms of enrolled templates are worth caching across requests: decrypting an
+envelope and building MCC cylinders costs milliseconds, a comparison microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from gateway.enrollment.captures import Modality
+from gateway.errors import Unavailable
+from matcher.fingerprint import compare as finger_compare
+from matcher.fingerprint import storage as finger_storage
+from matcher.fingerprint.calibration import Calibration, default_calibration
+from matcher.fingerprint.fusion import fuse_fmrs
+from matcher.fingerprint.types import MinutiaSet
+from matcher.iris.types import IrisCode
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ModalityUnavailable(Unavailable):
+    code = "modality_unavailable"
+
+
+class LruCache(Generic[K, V]):
+    """A small thread-safe LRU map (prepared templates by template id)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One probe sample against one reference: similarity and its calibrated FMR."""
+
+    label: str
+    score: float
+    fmr: float
+
+
+@dataclass(frozen=True)
+class Fused:
+    """Several comparisons fused into one FMR; `score` is −log10(FMR), higher = surer."""
+
+    score: float
+    fmr: float
+    comparisons: tuple[Comparison, ...]
+
+
+class BiometricEngine:
+    """Per-modality template operations with one cache of prepared enrolled templates."""
+
+    def __init__(
+        self,
+        *,
+        cache_size: int = 20_000,
+        finger_calibration: Calibration | None = None,
+    ) -> None:
+        self.finger_calibration = finger_calibration or default_calibration()
+        self.finger_comparator = finger_compare.DEFAULT_COMPARATOR
+        self.cache: LruCache[int, Any] = LruCache(cache_size)
+
+    # ------------------------------------------------------------ templates
+
+    def to_bytes(self, modality: Modality, template: MinutiaSet | IrisCode) -> bytes:
+        if modality == "finger":
+            assert isinstance(template, MinutiaSet)
+            return finger_storage.dumps([template])
+        raise ModalityUnavailable("Iris templates cannot be stored by this gateway build.")
+
+    def from_bytes(self, modality: Modality, data: bytes) -> MinutiaSet | IrisCode:
+        if modality == "finger":
+            return finger_storage.loads(data)[0]
+        raise ModalityUnavailable("Iris templates cannot be read by this gateway build.")
+
+    def prepare(self, modality: Modality, template: MinutiaSet | IrisCode) -> Any:
+        """The comparison-ready form (MCC cylinders for fingers; iris codes are ready)."""
+        if modality == "finger":
+            assert isinstance(template, MinutiaSet)
+            return finger_compare.prepare(template)
+        return template
+
+    def prepared_enrolled(
+        self, template_id: int, modality: Modality, load: Callable[[], bytes]
+    ) -> Any:
+        """An enrolled template's prepared form, from the cache or decrypted and built once."""
+        cached = self.cache.get(template_id)
+        if cached is None:
+            cached = self.prepare(modality, self.from_bytes(modality, load()))
+            self.cache.put(template_id, cached)
+        return cached
+
+    # ------------------------------------------------------------ scoring
+
+    def score(self, modality: Modality, probe: Any, reference: Any) -> float:
+        if modality == "finger":
+            return float(self.finger_comparator(probe, reference))
+        raise ModalityUnavailable("Iris comparison is not available in this gateway build.")
+
+    def fmr(self, modality: Modality, score: float) -> float:
+        if modality == "finger":
+            return self.finger_calibration.fmr(score)
+        raise ModalityUnavailable("Iris calibration is not available in this gateway build.")
+
+    def compare(self, modality: Modality, label: str, probe: Any, reference: Any) -> Comparison:
+        score = self.score(modality, probe, reference)
+        return Comparison(label=label, score=score, fmr=self.fmr(modality, score))
+
+    @staticmethod
+    def fuse(comparisons: Sequence[Comparison]) -> Fused:
+        """Fisher fusion of independent samples (fingers, eyes) into one calibrated FMR."""
+        fmr = fuse_fmrs([c.fmr for c in comparisons])
+        return Fused(score=-math.log10(fmr), fmr=fmr, comparisons=tuple(comparisons))

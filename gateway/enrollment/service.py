@@ -1,0 +1,330 @@
+"""Enrollment: quality gate, de-duplication against everyone enrolled, adjudication.
+
+A new enrollment is searched 1:N nationwide, per modality, before anything is activated. A
+candidate whose FPIR over the gallery is below the duplicate threshold holds the enrollment
+for a human adjudicator instead of enrolling it: a missed duplicate costs money every month,
+a false alarm one review. Templates are sealed in envelopes bound to their row, and the
+index event is written in the same transaction, so the index can never disagree with the
+database for longer than it takes the applier to catch up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.service import AuditKind, append
+from gateway.crypto.envelope import seal
+from gateway.db import utcnow
+from gateway.enrollment import repository
+from gateway.enrollment.captures import CaptureContext, Sample, read_captures
+from gateway.enrollment.engine import BiometricEngine
+from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
+from gateway.enrollment.schemas import (
+    AdjudicationView,
+    DuplicateCandidate,
+    EnrollmentRequest,
+    EnrollmentResult,
+)
+from gateway.errors import Conflict, InvalidInput, NotFound
+from gateway.indexing import repository as index_repository
+from gateway.indexing.applier import IndexApplier
+from gateway.registry import repository as registry_repository
+from gateway.registry.models import Person
+from gateway.registry.references import new_reference
+from gateway.registry.service import canonical, find_person, household_of
+
+
+class EnrollmentPending(Conflict):
+    code = "enrollment_pending"
+
+
+class UnknownAdjudication(NotFound):
+    code = "unknown_adjudication"
+
+
+class AdjudicationClosed(Conflict):
+    code = "adjudication_decided"
+
+
+class InvalidDecision(InvalidInput):
+    code = "invalid_decision"
+
+
+def template_aad(*, reference: str, person_id: int, modality: str, position: int) -> bytes:
+    """Associated data binding a template envelope to its row: a moved template won't open."""
+    return f"template:{reference}:person={person_id}:{modality}={position}".encode()
+
+
+@dataclass(frozen=True)
+class _Hit:
+    person_id: int
+    score: float
+    fmr: float
+    fpir: float
+    modality: str
+
+
+def find_duplicates(
+    *,
+    indexes: IndexApplier,
+    samples: Sequence[Sample],
+    exclude: set[int],
+    target_fpir: float,
+) -> list[_Hit]:
+    """Enrolled people (other than `exclude`) matching the samples nationwide, best first."""
+    hits: dict[int, _Hit] = {}
+    for modality in ("finger", "iris"):
+        probe = {s.position: s.template for s in samples if s.modality == modality}
+        if not probe:
+            continue
+        result = indexes.search(modality, probe, region=None, limit=5)
+        for c in result.candidates:
+            if c.person_id in exclude or c.fpir > target_fpir:
+                continue
+            previous = hits.get(c.person_id)
+            if previous is None or c.fpir < previous.fpir:
+                hits[c.person_id] = _Hit(c.person_id, c.score, c.fmr, c.fpir, modality)
+    return sorted(hits.values(), key=lambda h: h.fpir)
+
+
+def _store_templates(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    person: Person,
+    enrollment: Enrollment,
+    samples: Sequence[Sample],
+) -> None:
+    for sample in samples:
+        reference = new_reference("tpl")
+        aad = template_aad(
+            reference=reference,
+            person_id=person.id,
+            modality=sample.modality,
+            position=sample.position,
+        )
+        repository.add(
+            session,
+            BiometricTemplate(
+                reference=reference,
+                person_id=person.id,
+                enrollment_id=enrollment.id,
+                modality=sample.modality,
+                position=sample.position,
+                quality=sample.quality,
+                envelope=seal(engine.to_bytes(sample.modality, sample.template), aad=aad),
+                active=False,
+            ),
+        )
+    repository.flush(session)
+
+
+def _activate(*, session: Session, enrollment: Enrollment) -> None:
+    """Make an enrollment's templates the person's current ones and tell the index."""
+    templates = repository.templates_of_enrollment(session, enrollment.id)
+    for modality in {t.modality for t in templates}:
+        repository.deactivate_templates(
+            session,
+            person_id=enrollment.person_id,
+            modality=modality,
+            positions=[t.position for t in templates if t.modality == modality],
+        )
+    for template in templates:
+        template.active = True
+    enrollment.status = "enrolled"
+    enrollment.decided_at = utcnow()
+    repository.flush(session)
+    index_repository.add_event(session, person_id=enrollment.person_id, op="upsert")
+
+
+def enroll(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    indexes: IndexApplier,
+    request: EnrollmentRequest,
+    ctx: CaptureContext,
+    min_quality: int,
+    duplicate_target_fpir: float,
+) -> EnrollmentResult:
+    """Enroll a registered person's captures, or hold them for adjudication.
+
+    The caller brings `indexes` up to date first, outside this transaction (on SQLite a
+    second connection could not read while this one holds the write lock).
+    """
+    person = find_person(session=session, nik=request.nik)
+    household = household_of(session=session, person=person)
+    if repository.pending_enrollment_of(session, person.id) is not None:
+        raise EnrollmentPending(
+            "An earlier enrollment of this person awaits adjudication; it must be decided first."
+        )
+    samples, reports = read_captures(request, ctx=ctx, min_quality=min_quality)
+    hits = find_duplicates(
+        indexes=indexes, samples=samples, exclude={person.id}, target_fpir=duplicate_target_fpir
+    )
+    enrollment = Enrollment(
+        reference=new_reference("enr"),
+        person_id=person.id,
+        status="pending_adjudication" if hits else "enrolled",
+        terminal_id=ctx.terminal.id,
+    )
+    repository.add(session, enrollment)
+    repository.flush(session)
+    _store_templates(
+        session=session, engine=engine, person=person, enrollment=enrollment, samples=samples
+    )
+    adjudication_ref = None
+    if hits:
+        candidates = []
+        for hit in hits:
+            other = registry_repository.person_by_id(session, hit.person_id)
+            if other is None:
+                continue
+            candidates.append(
+                {
+                    "person": other.reference,
+                    "person_id": other.id,
+                    "household": household_of(session=session, person=other).reference,
+                    "score": hit.score,
+                    "fmr": hit.fmr,
+                    "fpir": hit.fpir,
+                    "modality": hit.modality,
+                }
+            )
+        adjudication = Adjudication(
+            reference=new_reference("adj"), enrollment_id=enrollment.id, candidates=candidates
+        )
+        repository.add(session, adjudication)
+        adjudication_ref = adjudication.reference
+    else:
+        _activate(session=session, enrollment=enrollment)
+    append(
+        session=session,
+        kind=AuditKind.enrollment,
+        actor=f"terminal:{ctx.terminal.id}",
+        subject=f"person:{person.reference}",
+        data={
+            "enrollment": enrollment.reference,
+            "status": enrollment.status,
+            "captures": [s.label for s in samples],
+            "quality": {s.label: s.quality for s in samples},
+            "duplicates": len(hits),
+        },
+    )
+    return EnrollmentResult(
+        enrollment=enrollment.reference,
+        status="pending_adjudication" if hits else "enrolled",
+        person=person.reference,
+        household=household.reference,
+        captures=reports,
+        adjudication=adjudication_ref,
+    )
+
+
+def _view(session: Session, adjudication: Adjudication) -> AdjudicationView:
+    enrollment = repository.enrollment_by_id(session, adjudication.enrollment_id)
+    assert enrollment is not None
+    person = registry_repository.person_by_id(session, enrollment.person_id)
+    assert person is not None
+    return AdjudicationView(
+        reference=adjudication.reference,
+        enrollment=enrollment.reference,
+        person=person.reference,
+        status=adjudication.status,
+        candidates=[
+            DuplicateCandidate(
+                person=c["person"],
+                household=c["household"],
+                score=c["score"],
+                fmr=c["fmr"],
+                modality=c["modality"],
+            )
+            for c in adjudication.candidates
+        ],
+        decision=adjudication.decision,
+        adjudicator=adjudication.adjudicator,
+        reason=adjudication.reason,
+        created_at=adjudication.created_at,
+        decided_at=adjudication.decided_at,
+    )
+
+
+def list_adjudications(
+    *, session: Session, status: str | None, limit: int, offset: int
+) -> list[AdjudicationView]:
+    return [
+        _view(session, a)
+        for a in repository.adjudications(session, status=status, limit=limit, offset=offset)
+    ]
+
+
+def get_adjudication(*, session: Session, reference: str) -> AdjudicationView:
+    adjudication = repository.adjudication_by_reference(session, reference)
+    if adjudication is None:
+        raise UnknownAdjudication("No adjudication has this reference.")
+    return _view(session, adjudication)
+
+
+def decide(
+    *,
+    session: Session,
+    reference: str,
+    decision: str,
+    candidate: str | None,
+    reason: str,
+    adjudicator: str,
+) -> AdjudicationView:
+    """Apply an adjudicator's decision: enroll (different people), merge or refuse (same)."""
+    adjudication = repository.adjudication_by_reference(session, reference)
+    if adjudication is None:
+        raise UnknownAdjudication("No adjudication has this reference.")
+    if adjudication.status != "open":
+        raise AdjudicationClosed("This adjudication has already been decided.")
+    enrollment = repository.enrollment_by_id(session, adjudication.enrollment_id)
+    assert enrollment is not None
+    person = registry_repository.person_by_id(session, enrollment.person_id)
+    assert person is not None
+    data: dict[str, Any] = {"enrollment": enrollment.reference, "decision": decision}
+    if decision == "enroll":
+        _activate(session=session, enrollment=enrollment)
+    elif decision == "merge":
+        match = [c for c in adjudication.candidates if c["person"] == candidate]
+        if not match:
+            raise InvalidDecision("A merge names one of the adjudication's candidates.")
+        survivor = registry_repository.person_by_id(session, int(match[0]["person_id"]))
+        if survivor is None or canonical(session=session, person=survivor).id == person.id:
+            raise InvalidDecision("The candidate cannot absorb this person.")
+        person.merged_into_id = survivor.id
+        repository.delete_templates_of_enrollment(session, enrollment.id)
+        for modality in ("finger", "iris"):
+            repository.deactivate_templates(
+                session, person_id=person.id, modality=modality, positions=list(range(16))
+            )
+        enrollment.status = "merged"
+        enrollment.decided_at = utcnow()
+        index_repository.add_event(session, person_id=person.id, op="remove")
+        data["merged_into"] = survivor.reference
+    elif decision == "refuse":
+        repository.delete_templates_of_enrollment(session, enrollment.id)
+        enrollment.status = "refused"
+        enrollment.decided_at = utcnow()
+    else:  # the schema's Literal makes this unreachable through the API
+        raise InvalidDecision("The decision must be merge, refuse or enroll.")
+    adjudication.status = "decided"
+    adjudication.decision = decision
+    adjudication.adjudicator = adjudicator
+    adjudication.reason = reason
+    adjudication.decided_at = utcnow()
+    repository.flush(session)
+    append(
+        session=session,
+        kind=AuditKind.adjudication,
+        actor=f"operator:{adjudicator}",
+        subject=f"person:{person.reference}",
+        data={**data, "adjudication": adjudication.reference},
+    )
+    return _view(session, adjudication)

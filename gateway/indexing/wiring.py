@@ -1,0 +1,67 @@
+"""Hooks `gateway.app` calls for the identity domains: routes, and the indexes' lifecycle."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.enrollment import endpoints as enrollment_endpoints
+from gateway.enrollment.engine import BiometricEngine
+from gateway.indexing.applier import IndexApplier
+from gateway.indexing.identifiers import IdentifierFactory
+from gateway.registry import endpoints as registry_endpoints
+from gateway.settings import Settings
+from gateway.verification import endpoints as verification_endpoints
+from gateway.verification.settings import IdentitySettings
+from matcher.fingerprint.calibration import Calibration
+
+log = logging.getLogger("gateway.indexing")
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    identity = IdentitySettings()
+    app.state.identity_settings = identity
+    app.include_router(registry_endpoints.router)
+    app.include_router(enrollment_endpoints.router)
+    app.include_router(verification_endpoints.router)
+
+
+def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+    """Load every index (snapshot + replay, or rebuild) before the gateway reports ready."""
+    identity: IdentitySettings = app.state.identity_settings
+    calibration = (
+        Calibration.load(identity.finger_calibration_path)
+        if identity.finger_calibration_path is not None
+        else None
+    )
+    engine = BiometricEngine(
+        cache_size=identity.template_cache_size, finger_calibration=calibration
+    )
+    indexes = IndexApplier(
+        session_factory=session_factory,
+        engine=engine,
+        factory=IdentifierFactory(finger_calibration=engine.finger_calibration),
+        snapshot_dir=settings.data_dir / identity.index_snapshot_name,
+    )
+    report = indexes.load()
+    log.info(
+        "indexes loaded",
+        extra={"sources": report.sources, "replayed": report.replayed, "persons": report.persons},
+    )
+    indexes.start_polling(identity.index_poll_seconds)
+    app.state.biometrics = engine
+    app.state.indexes = indexes
+
+
+def stop(app: FastAPI) -> None:
+    """Stop polling and write snapshots, so the next start replays only what follows."""
+    indexes: IndexApplier | None = getattr(app.state, "indexes", None)
+    if indexes is None:
+        return
+    indexes.stop()
+    try:
+        indexes.save()
+    except OSError:
+        log.exception("index snapshot not written; the next start rebuilds or replays more")

@@ -1,0 +1,467 @@
+"""Verification as agent terminals call it: 1:1, cardless 1:N, e-KTP, supervised fallback.
+
+Every mode ends the same way: a decision on a calibrated, fused false match rate, a
+verification record (who, where, when, outcome, scores; never a biometric), an audit entry,
+and on a match a short-lived single-use token bound to person, terminal and request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from gateway.audit.service import AuditKind, append
+from gateway.crypto.envelope import open_sealed
+from gateway.db import utcnow
+from gateway.enrollment import repository as enrollment_repository
+from gateway.enrollment.captures import (
+    CaptureContext,
+    Modality,
+    Sample,
+    finger_from_record,
+    read_captures,
+)
+from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
+from gateway.enrollment.schemas import CaptureReport
+from gateway.enrollment.service import template_aad
+from gateway.errors import Conflict, InvalidInput, TooManyRequests
+from gateway.indexing.applier import IndexApplier, region_of
+from gateway.registry import repository as registry_repository
+from gateway.registry.models import Household, Person
+from gateway.registry.references import new_reference
+from gateway.registry.service import find_person, household_of
+from gateway.verification import case_workers, lockout, repository
+from gateway.verification.models import CaseWorker, VerificationRecord
+from gateway.verification.schemas import SampleScore, VerifyRequest, VerifyResult
+from gateway.verification.settings import IdentitySettings
+from gateway.verification.tokens import issue_token
+from matcher.fingerprint.template_errors import TemplateFormatError
+
+
+class NotEnrolled(Conflict):
+    code = "not_enrolled"
+
+
+class CardFingerMissing(InvalidInput):
+    code = "card_finger_missing"
+
+
+class FallbackLimitReached(TooManyRequests):
+    code = "fallback_limit_reached"
+
+
+@dataclass
+class Outcome:
+    """What a mode decided, before it is recorded and answered."""
+
+    match: bool
+    person: Person | None = None
+    fused: Fused | None = None
+    samples: list[SampleScore] = field(default_factory=list)
+    scope: str | None = None
+    fpir: float | None = None
+    fallback: bool = False
+    case_worker: CaseWorker | None = None
+    reason: str | None = None
+
+
+def enrolled_templates(
+    *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
+) -> dict[int, Any]:
+    """A person's enrolled templates by position, prepared (cached across requests)."""
+    keys = enrollment_repository.active_template_keys(session, person_id, modality)
+    missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
+    rows = {r.id: r for r in enrollment_repository.templates_by_id(session, missing)}
+    prepared: dict[int, Any] = {}
+    for tid, position, _quality in keys:
+
+        def load(tid: int = tid) -> bytes:
+            row = rows[tid]
+            aad = template_aad(
+                reference=row.reference,
+                person_id=row.person_id,
+                modality=row.modality,
+                position=row.position,
+            )
+            return open_sealed(bytes(row.envelope), aad=aad)
+
+        prepared[position] = engine.prepared_enrolled(tid, modality, load)
+    return prepared
+
+
+def _compare_enrolled(
+    *, session: Session, engine: BiometricEngine, person: Person, samples: Sequence[Sample]
+) -> list[Comparison]:
+    comparisons: list[Comparison] = []
+    for modality in ("finger", "iris"):
+        probes = [s for s in samples if s.modality == modality]
+        if not probes:
+            continue
+        enrolled = enrolled_templates(
+            session=session, engine=engine, person_id=person.id, modality=modality
+        )
+        for s in probes:
+            if s.position in enrolled:
+                probe = engine.prepare(modality, s.template)
+                comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
+    if not comparisons:
+        raise NotEnrolled(
+            "The person has no enrolled template for the captured finger(s) or eye(s); "
+            "enroll them first or capture an enrolled finger."
+        )
+    return comparisons
+
+
+def _scores(
+    comparisons: Sequence[Comparison], against: Literal["enrolled", "card"]
+) -> list[SampleScore]:
+    return [
+        SampleScore(capture=c.label, against=against, score=c.score, fmr=c.fmr) for c in comparisons
+    ]
+
+
+def _one_to_one(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    person: Person,
+    samples: Sequence[Sample],
+    target_fmr: float,
+) -> Outcome:
+    comparisons = _compare_enrolled(session=session, engine=engine, person=person, samples=samples)
+    fused = engine.fuse(comparisons)
+    return Outcome(fused.fmr <= target_fmr, person, fused, _scores(comparisons, "enrolled"))
+
+
+def _ektp(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    person: Person,
+    samples: Sequence[Sample],
+    card: bytes,
+    target_fmr: float,
+) -> Outcome:
+    """Live fingers against the chip's template AND the enrolled one: both must match."""
+    fingers = [s for s in samples if s.modality == "finger"]
+    card_comparisons = []
+    for s in fingers:
+        try:
+            view = finger_from_record(card, position=s.position, label="card")
+        except TemplateFormatError as exc:
+            if exc.field == "finger_position":
+                continue
+            raise InvalidInput(
+                f"The card template is not a valid ISO/IEC 19794-2 record: {exc}",
+                code="card_template_invalid",
+            ) from None
+        card_comparisons.append(
+            engine.compare(
+                "finger",
+                s.label,
+                engine.prepare("finger", s.template),
+                engine.prepare("finger", view),
+            )
+        )
+    if not card_comparisons:
+        raise CardFingerMissing("The card template holds none of the captured fingers.")
+    enrolled = _compare_enrolled(session=session, engine=engine, person=person, samples=fingers)
+    card_fused, enrolled_fused = engine.fuse(card_comparisons), engine.fuse(enrolled)
+    weaker = max((card_fused, enrolled_fused), key=lambda f: f.fmr)
+    return Outcome(
+        match=card_fused.fmr <= target_fmr and enrolled_fused.fmr <= target_fmr,
+        person=person,
+        fused=weaker,
+        samples=_scores(enrolled, "enrolled") + _scores(card_comparisons, "card"),
+    )
+
+
+def _one_to_many(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    indexes: IndexApplier,
+    samples: Sequence[Sample],
+    region: str,
+    target_fpir: float,
+) -> Outcome:
+    """Cardless: the terminal's regency first, then nationwide; modalities fused per person."""
+    per_person: dict[int, list[tuple[str, float, float]]] = {}
+    widened = False
+    gallery = 1
+    for modality in ("finger", "iris"):
+        probe = {s.position: s.template for s in samples if s.modality == modality}
+        if not probe:
+            continue
+        result = indexes.search(modality, probe, region=region_of(region), limit=5)
+        widened = widened or result.widened
+        gallery = max(gallery, result.gallery_size)
+        for c in result.candidates:
+            per_person.setdefault(c.person_id, []).append((modality, c.score, c.fmr))
+    if not per_person:
+        return Outcome(False, scope="national" if widened else "region")
+    fused_by_person = {
+        pid: engine.fuse([Comparison(m, s, f) for m, s, f in hits])
+        for pid, hits in per_person.items()
+    }
+    best_id = min(fused_by_person, key=lambda pid: fused_by_person[pid].fmr)
+    fused = fused_by_person[best_id]
+    fpir = min(1.0, gallery * fused.fmr)
+    person = registry_repository.person_by_id(session, best_id) if fpir <= target_fpir else None
+    return Outcome(
+        match=person is not None,
+        person=person,
+        fused=fused,
+        samples=[
+            SampleScore(capture=f"{m}", against="enrolled", score=s, fmr=f)
+            for m, s, f in per_person[best_id]
+        ]
+        if person is not None
+        else [],
+        scope="national" if widened else "region",
+        fpir=fpir,
+    )
+
+
+def _month_start(now: dt.datetime) -> dt.datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def verify(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    indexes: IndexApplier,
+    request: VerifyRequest,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+    request_digest: str,
+    check_person_rate: Callable[[str], None],
+) -> VerifyResult:
+    """Decide one verification request and record it; raises typed 4xx errors on bad input."""
+    now = utcnow()
+    terminal = ctx.terminal
+    person: Person | None = None
+    if request.nik is not None:
+        person = find_person(session=session, nik=request.nik)
+        check_person_rate(person.reference)
+        if request.mode != "fallback":
+            lockout.ensure_unlocked(session=session, person_id=person.id)
+    samples: list[Sample] = []
+    reports: list[CaptureReport] = []
+    if request.fingers or request.irises or request.mode != "fallback":
+        samples, reports = read_captures(
+            request,
+            ctx=ctx,
+            min_quality=settings.verify_min_quality,
+            required=("finger",) if request.mode == "ektp" else (),
+        )
+    if request.mode == "1:1":
+        assert person is not None
+        outcome = _one_to_one(
+            session=session,
+            engine=engine,
+            person=person,
+            samples=samples,
+            target_fmr=settings.verify_target_fmr,
+        )
+    elif request.mode == "ektp":
+        assert person is not None and request.card_template is not None
+        outcome = _ektp(
+            session=session,
+            engine=engine,
+            person=person,
+            samples=samples,
+            card=bytes(request.card_template.data),
+            target_fmr=settings.verify_target_fmr,
+        )
+    elif request.mode == "1:N":
+        outcome = _one_to_many(
+            session=session,
+            engine=engine,
+            indexes=indexes,
+            samples=samples,
+            region=terminal.region,
+            target_fpir=settings.identify_target_fpir,
+        )
+        if outcome.person is not None:
+            check_person_rate(outcome.person.reference)
+            lockout.ensure_unlocked(session=session, person_id=outcome.person.id)
+    else:
+        assert person is not None and request.vouch is not None
+        outcome = _fallback(
+            session=session,
+            engine=engine,
+            person=person,
+            request=request,
+            ctx=ctx,
+            settings=settings,
+            now=now,
+        )
+    return _record(
+        session=session,
+        request=request,
+        ctx=ctx,
+        settings=settings,
+        outcome=outcome,
+        samples=samples,
+        reports=reports,
+        request_digest=request_digest,
+        now=now,
+    )
+
+
+def _fallback(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    person: Person,
+    request: VerifyRequest,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+    now: dt.datetime,
+) -> Outcome:
+    """A case worker, proven by their own fingers, vouches for the person (monthly limit)."""
+    assert request.vouch is not None
+    used = repository.fallbacks_since(session, person_id=person.id, since=_month_start(now))
+    if used >= settings.fallback_per_month:
+        raise FallbackLimitReached(
+            f"This person has had {used} supervised fallback(s) this month, the limit."
+        )
+    worker, _ = case_workers.authenticate(
+        session=session,
+        engine=engine,
+        reference=request.vouch.case_worker,
+        captures=request.vouch.captures,
+        ctx=ctx,
+        min_quality=settings.verify_min_quality,
+        target_fmr=settings.verify_target_fmr,
+    )
+    return Outcome(
+        match=True,
+        person=person,
+        fused=None,
+        fallback=True,
+        case_worker=worker,
+        reason=request.vouch.reason,
+    )
+
+
+def _modality_label(samples: Sequence[Sample]) -> str:
+    return "+".join(sorted({s.modality for s in samples})) or "none"
+
+
+def _record(
+    *,
+    session: Session,
+    request: VerifyRequest,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+    outcome: Outcome,
+    samples: Sequence[Sample],
+    reports: list[CaptureReport],
+    request_digest: str,
+    now: dt.datetime,
+) -> VerifyResult:
+    terminal = ctx.terminal
+    person = outcome.person
+    household: Household | None = household_of(session=session, person=person) if person else None
+    record = VerificationRecord(
+        reference=new_reference("ver"),
+        at=now,
+        terminal_id=terminal.id,
+        terminal_region=terminal.region,
+        mode=request.mode,
+        modality=_modality_label(samples),
+        person_id=person.id if person is not None else None,
+        outcome="match" if outcome.match else "no_match",
+        score=outcome.fused.score if outcome.fused else None,
+        fmr=outcome.fused.fmr if outcome.fused else None,
+        scope=outcome.scope,
+        fallback=outcome.fallback,
+        case_worker_id=outcome.case_worker.id if outcome.case_worker else None,
+        fallback_reason=outcome.reason,
+    )
+    result = VerifyResult(
+        verification=record.reference,
+        mode=request.mode,
+        decision="match" if outcome.match else "no_match",
+        score=record.score,
+        fmr=record.fmr,
+        target_fmr=settings.verify_target_fmr,
+        scope=outcome.scope,
+        fpir=outcome.fpir,
+        samples=outcome.samples,
+        captures=reports,
+        fallback=outcome.fallback,
+    )
+    if outcome.match and person is not None and household is not None:
+        token = issue_token(
+            session=session,
+            person_id=person.id,
+            household_id=household.id,
+            person_reference=person.reference,
+            household_reference=household.reference,
+            terminal_id=terminal.id,
+            request_digest=request_digest,
+            fallback=outcome.fallback,
+            ttl_seconds=settings.token_ttl_seconds,
+            now=now,
+        )
+        record.token_id = token.token_id
+        result.token, result.token_expires_at = token.token, token.expires_at
+        result.person, result.household = person.reference, household.reference
+    repository.add_record(session, record)
+    session.flush()
+    if not outcome.match and request.mode in ("1:1", "ektp") and person is not None:
+        result.attempts_left = lockout.register_failure(
+            session=session,
+            person_id=person.id,
+            attempts=settings.lockout_attempts,
+            window_hours=settings.lockout_window_hours,
+            now=now,
+        )
+    append(
+        session=session,
+        kind=AuditKind.fallback if outcome.fallback else AuditKind.verification,
+        actor=f"terminal:{terminal.id}",
+        subject=f"person:{person.reference}" if person is not None else "person:unknown",
+        data={
+            "verification": record.reference,
+            "mode": request.mode,
+            "outcome": record.outcome,
+            "fmr": record.fmr,
+            "scope": record.scope,
+            "token": record.token_id,
+            "case_worker": outcome.case_worker.reference if outcome.case_worker else None,
+        },
+    )
+    return result
+
+
+def record_refusal(
+    *,
+    session: Session,
+    request: VerifyRequest,
+    terminal_id: str,
+    terminal_region: str,
+    person_id: int | None,
+    outcome: str,
+) -> None:
+    """Record a refused attempt (locked NIK) in its own transaction: it is a verification too."""
+    repository.add_record(
+        session,
+        VerificationRecord(
+            reference=new_reference("ver"),
+            terminal_id=terminal_id,
+            terminal_region=terminal_region,
+            mode=request.mode,
+            modality="none",
+            person_id=person_id,
+            outcome=outcome,
+        ),
+    )
