@@ -30,7 +30,7 @@ from http_message_signatures import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
+from starlette.datastructures import URL, Headers
 
 from gateway.db import unit_of_work
 from gateway.errors import GatewayError
@@ -48,7 +48,7 @@ from gateway.terminals.errors import (
     UnknownTerminal,
 )
 from gateway.terminals.keys import load_public_key
-from gateway.terminals.models import OperatorRole, PrincipalStatus
+from gateway.terminals.models import Operator, OperatorRole, PrincipalStatus, Terminal
 from gateway.terminals.ratelimit import TokenBucketLimiter
 from gateway.terminals.settings import SecuritySettings
 
@@ -198,6 +198,24 @@ def _record_nonce(
         raise ReplayedRequest("This request (keyid, nonce) was already received.") from exc
 
 
+def _principal(
+    row: Terminal | Operator, params: _SignatureParams
+) -> AuthenticatedTerminal | AuthenticatedOperator:
+    if isinstance(row, Terminal):
+        return AuthenticatedTerminal(
+            id=row.id,
+            agent_name=row.agent_name,
+            bank_code=row.bank_code,
+            province_code=row.province_code,
+            regency_code=row.regency_code,
+            nonce=params.nonce,
+            created=params.created,
+        )
+    return AuthenticatedOperator(
+        id=row.id, name=row.name, role=row.role, nonce=params.nonce, created=params.created
+    )
+
+
 def _authenticate(
     *,
     kind: PrincipalKind,
@@ -214,38 +232,31 @@ def _authenticate(
     _check_fresh(params.created, now=now, window=window)
     message = _Message(method=method, url=url, headers=headers)
     with factory() as session:
+        row: Terminal | Operator | None
+        unknown: type[GatewayError]
+        inactive: type[GatewayError]
         if kind == "terminal":
-            terminal = repository.get_terminal(session, params.keyid)
-            if terminal is None:
-                raise UnknownTerminal("No terminal is registered under this key id.")
-            _verify_signature(message, params, terminal.public_key, body, window)
-            if terminal.status != PrincipalStatus.active:
-                raise TerminalInactive(f"The terminal is {terminal.status.value}.")
-            principal: AuthenticatedTerminal | AuthenticatedOperator = AuthenticatedTerminal(
-                id=terminal.id,
-                agent_name=terminal.agent_name,
-                bank_code=terminal.bank_code,
-                province_code=terminal.province_code,
-                regency_code=terminal.regency_code,
-                nonce=params.nonce,
-                created=params.created,
-            )
+            row = repository.get_terminal(session, params.keyid)
+            unknown, inactive = UnknownTerminal, TerminalInactive
         else:
-            operator = repository.get_operator(session, params.keyid)
-            if operator is None:
-                raise UnknownOperator("No operator is registered under this key id.")
-            _verify_signature(message, params, operator.public_key, body, window)
-            if operator.status != PrincipalStatus.active:
-                raise OperatorInactive(f"The operator is {operator.status.value}.")
-            principal = AuthenticatedOperator(
-                id=operator.id,
-                name=operator.name,
-                role=operator.role,
-                nonce=params.nonce,
-                created=params.created,
-            )
+            row = repository.get_operator(session, params.keyid)
+            unknown, inactive = UnknownOperator, OperatorInactive
+        if row is None:
+            raise unknown(f"No {kind} is registered under this key id.")
+        _verify_signature(message, params, row.public_key, body, window)
+        if row.status != PrincipalStatus.active:
+            raise inactive(f"The {kind} is {row.status.value}.")
+        principal = _principal(row, params)
     _record_nonce(factory, kind=kind, params=params, window=window, now=now)
     return principal
+
+
+def _target_uri(request: Request, settings: SecuritySettings) -> str:
+    """The URL the client called: ours, or the public origin when behind a proxy."""
+    if settings.public_base_url is None:
+        return str(request.url)
+    public = URL(settings.public_base_url)
+    return str(request.url.replace(scheme=public.scheme, netloc=public.netloc))
 
 
 async def _authenticate_request(
@@ -258,7 +269,7 @@ async def _authenticate_request(
             lambda: _authenticate(
                 kind=kind,
                 method=request.method,
-                url=str(request.url),
+                url=_target_uri(request, state.security_settings),
                 headers=request.headers,
                 body=body,
                 factory=state.session_factory,

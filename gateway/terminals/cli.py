@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -14,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from gateway.crypto.runtime import open_runtime
 from gateway.db import unit_of_work
@@ -46,9 +49,16 @@ def _key_option(public_key: str | None, generate_key: Path | None) -> str:
     return encode_public_key(private.public_key().public_bytes_raw())
 
 
-def _fail(exc: GatewayError) -> None:
-    console.print(f"[red]{exc.code}[/red]: {exc.message}")
-    raise typer.Exit(1)
+@contextmanager
+def _transaction() -> Iterator[Session]:
+    """One committed unit of work; a refused change prints its code and exits 1."""
+    with open_runtime() as rt:
+        try:
+            with unit_of_work(rt.session_factory) as session:
+                yield session
+        except GatewayError as exc:
+            console.print(f"[red]{exc.code}[/red]: {exc.message}")
+            raise typer.Exit(1) from exc
 
 
 @terminals_app.command("add")
@@ -63,21 +73,17 @@ def add_terminal(
 ) -> None:
     """Register a terminal (active at once)."""
     key = _key_option(public_key, generate_key)
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.register_terminal(
-                    session=session,
-                    terminal_id=terminal_id,
-                    agent_name=agent,
-                    bank_code=bank,
-                    province_code=province,
-                    regency_code=regency,
-                    public_key=key,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.register_terminal(
+            session=session,
+            terminal_id=terminal_id,
+            agent_name=agent,
+            bank_code=bank,
+            province_code=province,
+            regency_code=regency,
+            public_key=key,
+            actor=ACTOR,
+        )
     console.print(f"terminal {terminal_id} registered, public key {key}")
 
 
@@ -101,18 +107,14 @@ def list_terminals(
 
 
 def _set_terminal_status(terminal_id: str, status: PrincipalStatus, reason: str | None) -> None:
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.set_terminal_status(
-                    session=session,
-                    terminal_id=terminal_id,
-                    status=status,
-                    reason=reason,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.set_terminal_status(
+            session=session,
+            terminal_id=terminal_id,
+            status=status,
+            reason=reason,
+            actor=ACTOR,
+        )
     console.print(f"terminal {terminal_id} is now {status.value}")
 
 
@@ -144,36 +146,28 @@ def add_device(
 ) -> None:
     """Register a capture device to a terminal."""
     key = _key_option(public_key, generate_key)
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.register_device(
-                    session=session,
-                    terminal_id=terminal_id,
-                    device_id=device_id,
-                    model=model,
-                    public_key=key,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.register_device(
+            session=session,
+            terminal_id=terminal_id,
+            device_id=device_id,
+            model=model,
+            public_key=key,
+            actor=ACTOR,
+        )
     console.print(f"device {device_id} registered to {terminal_id}")
 
 
 @devices_app.command("revoke")
 def revoke_device(device_id: str) -> None:
     """Revoke a capture device for good."""
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.set_device_status(
-                    session=session,
-                    device_id=device_id,
-                    status=PrincipalStatus.revoked,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.set_device_status(
+            session=session,
+            device_id=device_id,
+            status=PrincipalStatus.revoked,
+            actor=ACTOR,
+        )
     console.print(f"device {device_id} revoked")
 
 
@@ -187,34 +181,26 @@ def add_operator(
 ) -> None:
     """Register an operator who signs ops API requests."""
     key = _key_option(public_key, generate_key)
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.register_operator(
-                    session=session,
-                    operator_id=operator_id,
-                    name=name,
-                    role=role,
-                    public_key=key,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.register_operator(
+            session=session,
+            operator_id=operator_id,
+            name=name,
+            role=role,
+            public_key=key,
+            actor=ACTOR,
+        )
     console.print(f"operator {operator_id} ({role.value}) registered")
 
 
 @operators_app.command("revoke")
 def revoke_operator(operator_id: str) -> None:
     """Revoke an operator for good."""
-    with open_runtime() as rt:
-        try:
-            with unit_of_work(rt.session_factory) as session:
-                service.set_operator_status(
-                    session=session,
-                    operator_id=operator_id,
-                    status=PrincipalStatus.revoked,
-                    actor=ACTOR,
-                )
-        except GatewayError as exc:
-            _fail(exc)
+    with _transaction() as session:
+        service.set_operator_status(
+            session=session,
+            operator_id=operator_id,
+            status=PrincipalStatus.revoked,
+            actor=ACTOR,
+        )
     console.print(f"operator {operator_id} revoked")

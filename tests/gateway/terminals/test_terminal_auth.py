@@ -5,12 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.client import RequestSigner, SignatureAuth, new_nonce
 from gateway.terminals.models import SeenNonce
+from gateway.terminals.settings import SecuritySettings
 from tests.gateway.signing import SignedClient, TerminalIdentity
 
 
@@ -84,3 +86,37 @@ def test_operator_key_does_not_authenticate_as_a_terminal(
         api, RequestSigner(key_id="nobody", private_key=Ed25519PrivateKey.generate())
     )
     assert stranger.get("/v1/ops/terminals").json()["error"]["code"] == "unknown_operator"
+
+
+def test_expired_nonces_are_purged(session_factory: sessionmaker[Session]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.terminals import repository
+
+    now = datetime.now(UTC)
+    with session_factory.begin() as session:
+        repository.record_nonce(session, keyid="terminal:T", nonce="old-nonce", expires_at=now)
+        repository.record_nonce(
+            session, keyid="terminal:T", nonce="new-nonce", expires_at=now + timedelta(minutes=1)
+        )
+    with session_factory.begin() as session:
+        assert repository.purge_nonces(session, now=now + timedelta(seconds=1)) == 1
+    with session_factory() as session:
+        assert session.scalars(select(SeenNonce.nonce)).all() == ["new-nonce"]
+
+
+def test_public_base_url_behind_a_proxy(
+    gateway_app: FastAPI, api: TestClient, terminal: TerminalIdentity
+) -> None:
+    """The terminal signs the public https URL; the gateway behind the proxy sees http."""
+    signer = RequestSigner(key_id=terminal.id, private_key=terminal.private_key)
+    public = httpx.Request("GET", "https://gateway.example.go.id/v1/terminals/me?x=1")
+    signer.sign(public)
+    internal = httpx.Request("GET", "http://testserver/v1/terminals/me?x=1", headers=public.headers)
+    assert api.send(internal).json()["error"]["code"] == "signature_invalid"
+    gateway_app.state.security_settings = SecuritySettings(
+        public_base_url="https://gateway.example.go.id"
+    )
+    signer.sign(public)
+    internal = httpx.Request("GET", "http://testserver/v1/terminals/me?x=1", headers=public.headers)
+    assert api.send(internal).status_code == 200
