@@ -1,0 +1,185 @@
+"""Verification modes, lockout and supervised fallback through the service layer."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from gateway.db import unit_of_work, utcnow
+from gateway.enrollment.schemas import Captures
+from gateway.terminals import service as terminal_service
+from gateway.terminals.keys import encode_public_key
+from gateway.terminals.models import OperatorRole
+from gateway.verification import lockout
+from gateway.verification.case_workers import CaseWorkerNotVerified, register
+from gateway.verification.models import VerificationRecord
+from gateway.verification.schemas import CardTemplate, VerifyRequest, VerifyResult, Vouch
+from gateway.verification.service import FallbackLimitReached, NotEnrolled, verify
+from gateway.verification.settings import IdentitySettings
+from gateway.verification.tokens import consume_token
+from matcher.fingerprint import iso19794_2
+from matcher.synthetic.minutiae import impression, master
+from tests.gateway.enrollment.world import World, fingers
+
+SETTINGS = IdentitySettings(fallback_per_month=2)
+
+
+def _verify(world: World, region: str = "3201", **body: object) -> VerifyResult:
+    request = VerifyRequest.model_validate(body)
+    if request.mode == "1:N":
+        world.indexes.catch_up()
+    with world.session_factory.begin() as session:
+        return verify(
+            session=session,
+            engine=world.engine,
+            indexes=world.indexes,
+            request=request,
+            ctx=world.ctx(session, region),
+            settings=SETTINGS,
+            request_digest="r" * 64,
+            check_person_rate=lambda _key: None,
+        )
+
+
+def _fingers(seed: int, shot: int, positions: tuple[int, ...] = (2, 7)) -> list[dict[str, object]]:
+    return [f.model_dump(mode="json") for f in fingers(seed, shot, positions)]
+
+
+@pytest.fixture
+def enrolled(world: World) -> list[str]:
+    """Two enrolled adults (fingers of seeds 1 and 2) in regions 3201 and 3578."""
+    first = next(r for r in world.adults() if r["province_code"] == "32")
+    second = next(r for r in world.adults() if r["province_code"] == "35")
+    world.enroll(first["nik"], seed=1)
+    world.enroll(second["nik"], seed=2)
+    return [first["nik"], second["nik"]]
+
+
+def test_one_to_one_match_issues_a_token(world: World, enrolled: list[str]) -> None:
+    result = _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 5))
+    assert result.decision == "match" and result.token and result.household
+    assert result.fmr is not None and result.fmr < SETTINGS.verify_target_fmr
+    assert {s.capture for s in result.samples} == {"finger:2", "finger:7"}
+    with world.session_factory.begin() as session:
+        claims = consume_token(session=session, token=result.token, terminal="T-TEST")
+        assert claims.household_reference == result.household
+        record = session.scalars(select(VerificationRecord)).one()
+        assert record.outcome == "match" and record.token_id == claims.token_id
+        assert record.terminal_id == "T-TEST" and record.mode == "1:1"
+
+
+def test_single_finger_verifies_too(world: World, enrolled: list[str]) -> None:
+    result = _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 6, (7,)))
+    assert result.decision == "match"
+
+
+def test_impostor_fails_and_five_failures_lock_the_nik(world: World, enrolled: list[str]) -> None:
+    for attempt in range(5):
+        result = _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, attempt + 1))
+        assert result.decision == "no_match" and result.token is None
+        assert result.attempts_left == 4 - attempt
+    with pytest.raises(lockout.Locked) as caught:
+        _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 5))
+    reference = caught.value.details["lockout"]
+    with world.session_factory.begin() as session:
+        assert [lo.reference for lo in lockout.list_open(session=session, limit=5, offset=0)] == [
+            reference
+        ]
+        lockout.unlock(
+            session=session,
+            reference=reference,
+            operator_id="cw-1",
+            reason="person present with e-KTP, fingers cleaned",
+            now=utcnow(),
+        )
+    result = _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 5))
+    assert result.decision == "match"
+    # Failures before the unlock no longer count.
+    assert _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, 9)).attempts_left == 4
+
+
+def test_cardless_search_in_region_then_nationwide(world: World, enrolled: list[str]) -> None:
+    local = _verify(world, region="3201", mode="1:N", fingers=_fingers(1, 7))
+    assert local.decision == "match" and local.scope == "region" and local.token
+    remote = _verify(world, region="3201", mode="1:N", fingers=_fingers(2, 7))
+    assert remote.decision == "match" and remote.scope == "national"
+    assert remote.household != local.household
+    stranger = _verify(world, region="3201", mode="1:N", fingers=_fingers(40, 1))
+    assert stranger.decision == "no_match" and stranger.token is None
+    assert stranger.person is None
+
+
+def test_ektp_needs_card_and_enrolled_template_to_match(world: World, enrolled: list[str]) -> None:
+    card = iso19794_2.write([impression(master(1 * 16 + p, finger_position=p), 11) for p in (2, 7)])
+    good = _verify(
+        world,
+        mode="ektp",
+        nik=enrolled[0],
+        fingers=_fingers(1, 12),
+        card_template={"data": base64.b64encode(card).decode()},
+    )
+    assert good.decision == "match"
+    assert {s.against for s in good.samples} == {"card", "enrolled"}
+    wrong_card = iso19794_2.write([impression(master(9 * 16 + 2, finger_position=2), 1)])
+    bad = _verify(
+        world,
+        mode="ektp",
+        nik=enrolled[0],
+        fingers=_fingers(1, 12, (2,)),
+        card_template=CardTemplate(data=base64.b64encode(wrong_card)).model_dump(mode="json"),
+    )
+    assert bad.decision == "no_match" and bad.token is None
+
+
+def test_not_enrolled_person_cannot_verify(world: World, enrolled: list[str]) -> None:
+    other = next(r for r in world.adults() if r["nik"] not in enrolled)
+    with pytest.raises(NotEnrolled):
+        _verify(world, mode="1:1", nik=other["nik"], fingers=_fingers(3, 1))
+
+
+def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
+    world: World, enrolled: list[str]
+) -> None:
+    with unit_of_work(world.session_factory) as session:
+        terminal_service.register_operator(
+            session=session,
+            operator_id="cw-1",
+            name="Pendamping",
+            role=OperatorRole.case_worker,
+            public_key=encode_public_key(
+                Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+            ),
+            actor="test",
+        )
+        worker = register(
+            session=session,
+            operator_id="cw-1",
+            captures=Captures(fingers=fingers(77, 1)),
+            ctx=world.ctx(session),
+            min_quality=0,
+        )
+
+    def vouch(seed: int) -> dict[str, object]:
+        return Vouch(
+            case_worker=worker.reference,
+            reason="worn ridges, elderly; known to me for years",
+            captures=Captures(fingers=fingers(seed, 3)),
+        ).model_dump(mode="json")
+
+    with pytest.raises(CaseWorkerNotVerified):
+        _verify(world, mode="fallback", nik=enrolled[0], vouch=vouch(78))
+    for _ in range(2):
+        result = _verify(world, mode="fallback", nik=enrolled[0], vouch=vouch(77))
+        assert result.decision == "match" and result.fallback and result.token
+    with pytest.raises(FallbackLimitReached):
+        _verify(world, mode="fallback", nik=enrolled[0], vouch=vouch(77))
+    with world.session_factory() as session:
+        fallbacks = session.scalar(
+            select(func.count())
+            .select_from(VerificationRecord)
+            .where(VerificationRecord.fallback.is_(True))
+        )
+        assert fallbacks == 2
