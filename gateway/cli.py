@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 import uvicorn
 
+from adapters.cli import bank_sim_app
 from benchmarks.cli import bench_app
 from gateway import migrate
 from gateway.audit.cli import audit_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(bank_sim_app, name="bank-sim")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(devices_app, name="devices")
 app.add_typer(operators_app, name="operators")
