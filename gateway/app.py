@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from gateway import health, migrate
 from gateway.db import make_engine, make_session_factory
 from gateway.errors import install_error_handlers
+from gateway.indexing import wiring as identity
 from gateway.limits import BodySizeLimit
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics, install_metrics
 from gateway.settings import Settings
+from gateway.payouts import wiring as payouts
 from gateway.terminals import wiring as security
 
 log = logging.getLogger("gateway.app")
@@ -32,12 +34,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate.upgrade(engine)
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        payouts.start(app, settings, app.state.session_factory)
+        identity.start(app, settings, app.state.session_factory)
         app.state.indexes_loaded = True
         log.info("gateway started", extra={"database": engine.dialect.name})
         try:
             yield
         finally:
             app.state.indexes_loaded = False
+            payouts.stop(app)
+            identity.stop(app)
             engine.dispose()
             security.stop(app)
             log.info("gateway stopped")
@@ -56,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     security.install(app, settings)
+    payouts.install(app)
+    identity.install(app, settings)
     return app
 
 

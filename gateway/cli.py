@@ -9,11 +9,13 @@ from adapters.cli import bank_sim_app
 from benchmarks.cli import bench_app
 from gateway import migrate
 from gateway.audit.cli import audit_app
+from gateway.cli_match import calibrate_command, match_command
 from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
 from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
 from gateway.logs import configure_logging
+from gateway.payouts.cli import programmes_app, reconcile
 from gateway.settings import Settings
 from gateway.terminals.cli import devices_app, operators_app, terminals_app
 
@@ -31,6 +33,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")
 app.add_typer(synth_app, name="synth")
+app.add_typer(programmes_app, name="programmes")
+app.command("reconcile")(reconcile)
+app.command("match")(match_command)
+app.command("calibrate")(calibrate_command)
 
 
 @app.command()
