@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.fingerprint.types import MinutiaSet
+from matcher.fingerprint.types import MinutiaKind, MinutiaSet
 from matcher.synthetic.minutiae import DEFAULT_HEIGHT, DEFAULT_WIDTH, rng_for
 from matcher.synthetic.orientation import (
     FingerprintClass,
@@ -205,13 +205,22 @@ def truth_minutiae(
     flow: NDArray[np.float64] | None = None,
     finger_position: int = 0,
 ) -> MinutiaSet:
-    """Endings and bifurcations of the ridge skeleton, minus artefacts and the rim."""
+    """Endings and bifurcations of the ridge skeleton, minus artefacts and the rim.
+
+    Directions take their axis from the flow, their sense from the traced branches, checked
+    against the grey-level profile (see `_profile_agrees`).
+    """
     h, w = ridges.shape
     binary = cv2.medianBlur((ridges > 0).astype(np.uint8) * 255, 3) > 0
     skeleton = thin(binary)
     valid = shape.mask(w, h, margin=params.border_margin)
     x, y, direction, kind = skeleton_minutiae(skeleton, valid, flow)
     keep = _isolated(x, y, params.min_minutia_distance)
+    direction = np.where(
+        _profile_agrees(ridges, x, y, direction, kind),
+        direction,
+        np.mod(direction + np.pi, 2 * np.pi),
+    )
     return MinutiaSet.from_arrays(
         x[keep],
         y[keep],
@@ -223,6 +232,36 @@ def truth_minutiae(
         finger_position=finger_position,
         image_quality=100,
     )
+
+
+def _profile_agrees(
+    ridges: FloatImage,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    direction: NDArray[np.float64],
+    kind: NDArray[np.uint8],
+) -> NDArray[np.bool_]:
+    """True where the ridge profile along a minutia's direction confirms its sense.
+
+    Ahead of an ending lies its ridge and behind it the valley; ahead of a bifurcation lies the
+    valley between its branches and behind it the stem. Where the profile says otherwise the
+    skeleton met a bridge or a crossover, whose traced "stem" is unreliable (about 9% of
+    bifurcations); there the profile decides, as it does for an extractor looking at pixels.
+    """
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    h, w = ridges.shape
+    steps = np.arange(4, 10, dtype=np.float64)[None, :]
+    dx = np.cos(direction)[:, None] * steps
+    dy = -np.sin(direction)[:, None] * steps
+
+    def mean_along(sign: float) -> NDArray[np.float64]:
+        cols = np.clip(np.rint(x[:, None] + sign * dx).astype(np.intp), 0, w - 1)
+        rows = np.clip(np.rint(y[:, None] + sign * dy).astype(np.intp), 0, h - 1)
+        return np.asarray(ridges[rows, cols].mean(axis=1), dtype=np.float64)
+
+    ahead, behind = mean_along(1.0), mean_along(-1.0)
+    return np.where(kind == MinutiaKind.ENDING, ahead > behind, ahead < behind)
 
 
 def _isolated(x: NDArray[np.float64], y: NDArray[np.float64], distance: float) -> NDArray[np.bool_]:
