@@ -41,7 +41,9 @@ class SealedCapture(BaseModel):
 
     key_id: str = Field(max_length=64, description="Gateway HPKE key id it is sealed to")
     device_id: str = Field(max_length=64, description="The capture device that produced it")
-    captured_at: int = Field(description="Capture time, Unix milliseconds (device clock)")
+    captured_at: int = Field(
+        ge=0, lt=10**14, description="Capture time, Unix milliseconds (device clock)"
+    )
     ciphertext: Base64Bytes = Field(description="HPKE enc || ct, base64")
     device_signature: Base64Bytes | None = Field(
         default=None, description="Ed25519 signature by the capture device, base64"

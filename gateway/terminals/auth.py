@@ -216,7 +216,7 @@ def _principal(
     )
 
 
-def _authenticate(
+def authenticate_message(
     *,
     kind: PrincipalKind,
     method: str,
@@ -226,6 +226,7 @@ def _authenticate(
     factory: sessionmaker[Session],
     settings: SecuritySettings,
 ) -> AuthenticatedTerminal | AuthenticatedOperator:
+    """Every check on one signed message, outside FastAPI (benchmarks, other transports)."""
     params = _parse_signature_input(headers)
     now = datetime.now(UTC)
     window = timedelta(seconds=settings.signature_window_seconds)
@@ -266,7 +267,7 @@ async def _authenticate_request(
     state = request.app.state
     try:
         principal = await run_in_threadpool(
-            lambda: _authenticate(
+            lambda: authenticate_message(
                 kind=kind,
                 method=request.method,
                 url=_target_uri(request, state.security_settings),

@@ -364,3 +364,10 @@ def test_no_nik_in_any_log_line(
     for record in caplog.records:
         raw = f"{record.getMessage()} {vars(record)}"
         assert NIK not in raw, f"NIK leaked by logger {record.name}"
+
+
+def test_absurd_capture_time_is_a_validation_error_not_a_crash(
+    api: TestClient, terminal: TerminalIdentity, gateway_key: GatewayKey
+) -> None:
+    request = _capture_request(terminal, gateway_key, captured_at_ms=10**18)
+    _refused(api.send(request), 422, "invalid_request")
