@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from matcher.synthetic.fvc import TRUTH_DIR, write_database
+from matcher.synthetic.impressions import QUALITY_PRESETS
 
 synth_app = typer.Typer(help="Synthetic biometric data with ground truth.", no_args_is_help=True)
 
@@ -29,11 +30,18 @@ def fingerprints(
     impressions: int = typer.Option(8, "--impressions", min=1, help="Impressions per finger."),
     seed: int = typer.Option(0, help="Base seed: finger f is master seed + f."),
     first: int = typer.Option(1, help="Number of the first finger (FVC uses 101)."),
+    quality: str = typer.Option(
+        "moderate", help=f"Capture conditions: {', '.join(QUALITY_PRESETS)}."
+    ),
     workers: int = typer.Option(
         min(2, os.cpu_count() or 1), help="Worker processes rendering fingers in parallel."
     ),
 ) -> None:
     """Write an FVC-layout folder `{finger}_{impression}.png` plus truth/*.json minutiae."""
+    if quality not in QUALITY_PRESETS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(QUALITY_PRESETS)}", param_hint="quality"
+        )
     console = Console(stderr=True)
     columns = (
         SpinnerColumn(),
@@ -54,6 +62,7 @@ def fingerprints(
             seed=seed,
             first_finger=first,
             workers=workers,
+            params=QUALITY_PRESETS[quality],
             on_finger=lambda n: progress.advance(task, n),
         )
     console.print(f"wrote {written} images to {out} (ground truth in {out / TRUTH_DIR})")

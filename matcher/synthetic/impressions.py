@@ -28,14 +28,33 @@ class ImageImpressionParams(Placement):
     """Capture conditions; the defaults give moderate-quality flat impressions."""
 
     # Pressure/moisture drawn from [−range, range]: < 0 dry (thin ridges), > 0 wet (thick).
-    pressure_range: float = 0.8
+    pressure_range: float = 0.55
     # A fixed pressure instead of a random one (benchmarks by condition).
     pressure: float | None = None
     # Sensor noise (grey levels, σ) and optical blur (px, σ), each drawn up to these values.
-    max_noise: float = 14.0
+    max_noise: float = 12.0
     max_blur: float = 1.0
     # Truth keeps minutiae at least this far inside the contact region and the image.
     truth_margin: float = 8.0
+
+
+# Named capture conditions. "moderate" (the defaults) is what the extraction targets refer to:
+# noticeable but not extreme dryness or wetness, sensor noise and distortion. "poor" adds dry
+# skin with many ridge breaks, strong noise and blur, small contact and twisted placements.
+QUALITY_PRESETS: dict[str, ImageImpressionParams] = {
+    "good": ImageImpressionParams(
+        distortion=0.6, contact_min=0.85, pressure_range=0.3, max_noise=6.0, max_blur=0.7
+    ),
+    "moderate": ImageImpressionParams(),
+    "poor": ImageImpressionParams(
+        max_rotation_deg=25.0,
+        distortion=1.5,
+        contact_min=0.6,
+        pressure_range=0.95,
+        max_noise=20.0,
+        max_blur=1.5,
+    ),
+}
 
 
 @dataclass(frozen=True)

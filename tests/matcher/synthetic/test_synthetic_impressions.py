@@ -11,7 +11,11 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from matcher.synthetic.fvc import load_truth
-from matcher.synthetic.impressions import ImageImpressionParams, impression_image
+from matcher.synthetic.impressions import (
+    QUALITY_PRESETS,
+    ImageImpressionParams,
+    impression_image,
+)
 from matcher.synthetic.render import impressions_with_truth
 from matcher.synthetic.ridges import MasterFingerprint, master_fingerprint
 
@@ -51,6 +55,14 @@ def test_truth_endings_point_into_dark_ridges_of_the_image(finger: MasterFingerp
     assert (imp.image[ay, ax] < imp.image[by, bx]).mean() > 0.8
 
 
+def test_poor_captures_are_noisier_than_good_ones(finger: MasterFingerprint) -> None:
+    def roughness(quality: str) -> float:
+        image = impression_image(finger, 9, QUALITY_PRESETS[quality]).image.astype(np.float64)
+        return float(np.median(np.abs(np.diff(image[:, :40], axis=1))))
+
+    assert roughness("poor") > roughness("good")
+
+
 def test_pressure_changes_ridge_thickness(finger: MasterFingerprint) -> None:
     def dark_share(pressure: float) -> float:
         imp = impression_image(finger, 5, ImageImpressionParams(pressure=pressure, max_noise=1))
@@ -83,6 +95,8 @@ def test_cli_writes_an_fvc_folder(tmp_path: Path) -> None:
     assert len(truth) > 10
     doc = json.loads((out / "truth" / "2_1.json").read_text())
     assert doc["finger"] == 2 and doc["impression"] == 1
+    bad = CliRunner().invoke(app, ["synth", "fingerprints", "--quality", "awful", str(out)])
+    assert bad.exit_code != 0
 
 
 def test_render_stream_yields_images_with_truth() -> None:
