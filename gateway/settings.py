@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     banks_file: Path | None = None
     # A payout reservation not settled within this many seconds is voided or reviewed.
     payout_hold_seconds: int = Field(default=600, ge=30)
+    # The request path owns a payout this long before the recovery worker may take it over.
+    payout_lease_seconds: float = Field(default=30.0, gt=0)
     # How often the recovery worker looks for payouts a crash or a lost answer left behind.
     payout_recovery_interval_seconds: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"

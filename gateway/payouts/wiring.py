@@ -37,7 +37,11 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
         session_factory=session_factory,
         catalogue=catalogue,
         adapters=adapters,
-        policy=PayoutPolicy(hold=timedelta(seconds=settings.payout_hold_seconds)),
+        policy=PayoutPolicy(
+            hold=timedelta(seconds=settings.payout_hold_seconds),
+            lease=timedelta(seconds=settings.payout_lease_seconds),
+            retry_after=timedelta(seconds=min(5.0, settings.payout_lease_seconds)),
+        ),
         clock=utcnow,
     )
     app.state.payouts = runtime
