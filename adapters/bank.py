@@ -134,6 +134,13 @@ class SimulatedBank:
         with self._lock:
             self._post(self.CAPITAL, self.settlement_account, amount, reference, None)
 
+    def withdraw(self, number: str, amount: int, *, reference: str) -> None:
+        """A customer takes cash out (at an agent or a teller); refused beyond the balance."""
+        with self._lock:
+            if self._books.accounts[number].available < amount:
+                raise ValueError(f"account {number} holds less than Rp {amount}")
+            self._post(number, self.CAPITAL, amount, reference, None)
+
     def balance(self, number: str) -> int:
         with self._lock:
             self._settle_due()
