@@ -118,8 +118,14 @@ class SimulatedBank:
         self._books.accounts[account.number] = account
 
     def open_account(self, number: str, name: str, *, balance: int = 0) -> AccountRef:
-        """Open a customer account here (a family's or an agent's) and return its reference."""
+        """Open a customer account here (a family's or an agent's) and return its reference.
+
+        Opening an account that exists already changes nothing, so callers may mirror a
+        register into the bank repeatedly.
+        """
         with self._lock:
+            if number in self._books.accounts:
+                return AccountRef(self.bank_code, number, self._books.accounts[number].name)
             self._open(Account(number, name))
             if balance:
                 self._post(self.CAPITAL, number, balance, f"OPEN-{number}", None)

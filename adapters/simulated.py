@@ -1,181 +1,33 @@
-"""The simulated bank's front desk (fault injection) and its in-process `BankAdapter`.
+"""The in-process `BankAdapter` over a `SimulatedBank`, and its entry-point factory.
 
-`FrontDesk` sits between any client and a `SimulatedBank`: it decides, per request and by seed,
-whether the request is lost, declined, delivered twice, answered late, answered garbled or
-answered normally, and returns what comes back (if anything). The ISO 20022 and SNAP servers use
-the same desk, so a seed means the same faults on every wire.
+The bank itself (accounts, double-entry ledger, idempotent transfers, late settlement,
+reversals, camt.053 statements) lives in `adapters.bank`; faults are injected by the
+`adapters.frontdesk.FrontDesk` this adapter talks through, deterministically by seed.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from adapters.bank import REASON_SYSTEM_DECLINE, BankTransfer, SimulatedBank
+from adapters.answers import STATUS_CODES, Answer, raise_if_rejected
+from adapters.bank import SimulatedBank
 from adapters.base import (
     AnomalyKind,
     BankResponseInvalid,
     HealthReport,
     OutcomeUnknown,
     Statement,
-    TransferRejected,
     TransferRequest,
     TransferResult,
-    TransferState,
     check_reference,
 )
 from adapters.checks import map_status, verify_result
 from adapters.clock import ManualClock
-from adapters.faults import Fault, FaultInjector, FaultProfile
-
-# Answer codes: ISO 20022 transaction statuses plus two proprietary ones the pacs.002 status
-# report carries as reasons (a reversed transfer, a reference the bank never received).
-CODE_SETTLED = "ACSC"
-CODE_PENDING = "ACSP"
-CODE_REJECTED = "RJCT"
-CODE_REVERSED = "RVSD"
-CODE_NOT_FOUND = "NOTF"
-STATUS_CODES: Mapping[str, TransferState] = {
-    CODE_SETTLED: TransferState.SETTLED,
-    "ACCC": TransferState.SETTLED,
-    CODE_PENDING: TransferState.PENDING,
-    "ACTC": TransferState.PENDING,
-    "PDNG": TransferState.PENDING,
-    CODE_REJECTED: TransferState.REJECTED,
-    CODE_REVERSED: TransferState.REVERSED,
-    CODE_NOT_FOUND: TransferState.NOT_FOUND,
-}
-_CODE_OF = {
-    TransferState.SETTLED: CODE_SETTLED,
-    TransferState.PENDING: CODE_PENDING,
-    TransferState.REJECTED: CODE_REJECTED,
-    TransferState.REVERSED: CODE_REVERSED,
-    TransferState.NOT_FOUND: CODE_NOT_FOUND,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What the bank says about one reference, before any wire format."""
-
-    reference: str
-    status_code: str
-    amount: int | None = None
-    bank_reference: str | None = None
-    reason_code: str | None = None
-    reason: str = ""
-    settled_at: datetime | None = None
-    garbled: bool = False  # the wire rendering must be broken (malformed XML / JSON)
-
-
-def answer_for(reference: str, transfer: BankTransfer | None) -> Answer:
-    if transfer is None:
-        return Answer(reference, CODE_NOT_FOUND, reason="no transfer with this reference")
-    return Answer(
-        reference=reference,
-        status_code=_CODE_OF[transfer.state],
-        amount=transfer.request.amount,
-        bank_reference=transfer.bank_reference,
-        reason_code=transfer.reason_code,
-        reason=transfer.reason,
-        settled_at=transfer.settled_at,
-    )
-
-
-def tamper(answer: Answer, fault: Fault) -> Answer:
-    """Apply an answer-level fault; other faults leave the answer as the bank gave it."""
-    if fault is Fault.MALFORMED:
-        return replace(answer, garbled=True)
-    if fault is Fault.UNKNOWN_STATUS:
-        return replace(answer, status_code="ZZZZ")
-    if fault is Fault.WRONG_REFERENCE:
-        return replace(answer, reference=f"{answer.reference[:28]}-GHOST")
-    if fault is Fault.WRONG_AMOUNT and answer.amount is not None:
-        return replace(answer, amount=answer.amount + 1_000)
-    return answer
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What reaches the caller: an answer after `latency` seconds, or nothing at all."""
-
-    fault: Fault
-    latency: float
-    answer: Answer | None
-
-
-class FrontDesk:
-    """Receives requests for one bank, injecting faults, and hands back deliveries."""
-
-    def __init__(self, bank: SimulatedBank, faults: FaultInjector | None = None) -> None:
-        self.bank = bank
-        self.faults = faults or FaultInjector()
-        self._late: list[tuple[datetime, str]] = []
-        self._lock = threading.Lock()
-
-    def submit(self, request: TransferRequest) -> Delivery:
-        fault, latency = self.faults.decide("submit", request.reference)
-        if fault is Fault.TIMEOUT:
-            return Delivery(fault, latency, None)
-        if fault is Fault.DECLINE:
-            transfer = self.bank.execute(request, decline_reason=REASON_SYSTEM_DECLINE)
-        elif fault is Fault.LATE_ANSWER:
-            delay = self.faults.profile.late_delay_s
-            transfer = self.bank.execute(request, settle_after=delay)
-            if transfer.deliveries == 1:
-                with self._lock:
-                    self._late.append(
-                        (transfer.settle_at or transfer.accepted_at, request.reference)
-                    )
-            return Delivery(fault, latency, None)
-        elif fault is Fault.DUPLICATE:
-            self.bank.execute(request)
-            transfer = self.bank.execute(request)
-        else:
-            transfer = self.bank.execute(request)
-        if fault is Fault.LOST_ANSWER:
-            return Delivery(fault, latency, None)
-        return Delivery(fault, latency, tamper(answer_for(request.reference, transfer), fault))
-
-    def status(self, reference: str) -> Delivery:
-        fault, latency = self.faults.decide("status", reference)
-        if fault in (Fault.TIMEOUT, Fault.LOST_ANSWER):
-            return Delivery(fault, latency, None)
-        answer = answer_for(reference, self.bank.lookup(reference))
-        return Delivery(fault, latency, tamper(answer, fault))
-
-    def reverse(self, reference: str, *, reversal_reference: str, reason: str) -> Delivery:
-        fault, latency = self.faults.decide("reverse", reversal_reference)
-        if fault is Fault.TIMEOUT:
-            return Delivery(fault, latency, None)
-        transfer = self.bank.reverse(
-            reference, reversal_reference=reversal_reference, reason=reason
-        )
-        if fault is Fault.LOST_ANSWER:
-            return Delivery(fault, latency, None)
-        return Delivery(fault, latency, tamper(answer_for(reversal_reference, transfer), fault))
-
-    def statement(self, day: date) -> tuple[Fault, float, bytes | None]:
-        """The camt.053 document for `day`, or None when the request timed out."""
-        fault, latency = self.faults.decide("statement", day.isoformat())
-        if fault in (Fault.TIMEOUT, Fault.LOST_ANSWER):
-            return fault, latency, None
-        document = self.bank.camt053(day)
-        if fault is Fault.MALFORMED:
-            document = document[: len(document) // 2]
-        return fault, latency, document
-
-    def late_answers(self) -> list[Answer]:
-        """Answers whose time has come after their request timed out (delivered once each)."""
-        now = self.bank.clock()
-        with self._lock:
-            due = [ref for at, ref in self._late if at <= now]
-            self._late = [(at, ref) for at, ref in self._late if at > now]
-        return [answer_for(ref, self.bank.lookup(ref)) for ref in due]
+from adapters.faults import FaultInjector, FaultProfile
+from adapters.frontdesk import Delivery, FrontDesk
 
 
 def result_of(answer: Answer, *, reference: str, expected_amount: int | None) -> TransferResult:
@@ -197,17 +49,6 @@ def result_of(answer: Answer, *, reference: str, expected_amount: int | None) ->
         settled_at=answer.settled_at,
     )
     return verify_result(result, reference=reference, expected_amount=expected_amount)
-
-
-def raise_if_rejected(result: TransferResult) -> TransferResult:
-    """A submission answered REJECTED is the definite failure the payout may void on."""
-    if result.state is TransferState.REJECTED:
-        raise TransferRejected(
-            f"bank rejected {result.reference}: {result.reason or 'no reason given'}",
-            reference=result.reference,
-            reason_code=result.reason_code or "NARR",
-        )
-    return result
 
 
 class SimulatedBankAdapter:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from adapters.answers import raise_if_rejected
 from adapters.base import (
     AccountRef,
     AnomalyKind,
@@ -38,7 +39,6 @@ from adapters.iso20022.pacs002 import read_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
 from adapters.iso20022.pacs008 import build_pacs008
 from adapters.iso20022.pacs028 import build_pacs028
-from adapters.simulated import raise_if_rejected
 
 XML_HEADERS = {"Content-Type": "application/xml", "Accept": "application/xml"}
 

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from pyiso20022.pacs.pacs_002_001_10 import pacs_002_001_10 as m
 
+from adapters.answers import STATUS_CODES, Answer
 from adapters.base import CURRENCY, AnomalyKind, BankResponseInvalid, TransferResult
 from adapters.checks import map_status, parse_rupiah, verify_result
 from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
-from adapters.simulated import STATUS_CODES, Answer
 
 PACS008 = "pacs.008.001.08"
 PACS028 = "pacs.028.001.05"

@@ -31,11 +31,11 @@ from adapters.base import (
     TransferNotReversible,
 )
 from adapters.faults import FaultInjector
+from adapters.frontdesk import Delivery, FrontDesk
 from adapters.iso20022.pacs002 import PACS004, PACS008, PACS028, build_pacs002
 from adapters.iso20022.pacs004 import read_pacs004
 from adapters.iso20022.pacs008 import read_pacs008
 from adapters.iso20022.pacs028 import read_pacs028
-from adapters.simulated import Delivery, FrontDesk
 
 XML = "application/xml"
 

@@ -22,6 +22,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from adapters.answers import raise_if_rejected
 from adapters.base import (
     CURRENCY,
     WIB,
@@ -44,7 +45,6 @@ from adapters.base import (
     utc_now,
 )
 from adapters.checks import map_status, parse_rupiah, verify_result
-from adapters.simulated import raise_if_rejected
 from adapters.snap import codes
 from adapters.snap.signing import dump, sign_service, sign_token_request, snap_timestamp
 

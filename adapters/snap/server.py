@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from adapters.answers import STATUS_CODES, Answer
 from adapters.bank import SimulatedBank
 from adapters.base import (
     CURRENCY,
@@ -34,7 +35,7 @@ from adapters.base import (
     TransferRequest,
 )
 from adapters.faults import FaultInjector
-from adapters.simulated import STATUS_CODES, Answer, Delivery, FrontDesk
+from adapters.frontdesk import Delivery, FrontDesk
 from adapters.snap import codes
 from adapters.snap.signing import verify_service, verify_token_request
 

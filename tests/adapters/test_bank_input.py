@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from adapters.answers import Answer
 from adapters.base import (
     AnomalyKind,
     BankResponseInvalid,
@@ -18,7 +19,6 @@ from adapters.checks import parse_rupiah
 from adapters.iso20022.camt053 import build_camt053, read_camt053
 from adapters.iso20022.pacs002 import build_pacs002, read_pacs002
 from adapters.iso20022.pacs028 import build_pacs028
-from adapters.simulated import Answer
 from adapters.snap.client import _json
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)

@@ -124,3 +124,12 @@ def test_factory_builds_a_configured_bank() -> None:
         adapter.submit(TransferRequest("F-1", 5, AccountRef("BNINIDJA", family.number)))
     assert caught.value.reason_code == "MS03"
     assert adapter.bank_code == "BNINIDJA"
+
+
+def test_opening_an_existing_account_changes_nothing() -> None:
+    bank = SimulatedBank()
+    family = bank.open_account("2002000000001", "Ibu Sari", balance=5_000)
+    again = bank.open_account("2002000000001", "Someone else", balance=9_999)
+    assert again == family
+    assert bank.balance(family.number) == 5_000
+    assert bank.ledger_sum() == 0

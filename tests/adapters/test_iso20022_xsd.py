@@ -9,6 +9,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from adapters.answers import Answer
 from adapters.bank import SimulatedBank
 from adapters.base import AccountRef, TransferKind, TransferRequest
 from adapters.clock import ManualClock
@@ -17,7 +18,6 @@ from adapters.iso20022.pacs002 import build_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
 from adapters.iso20022.pacs008 import build_pacs008
 from adapters.iso20022.pacs028 import build_pacs028
-from adapters.simulated import Answer
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
 DEBTOR = AccountRef("BRINIDJA", "1001000000001", "Satu Pintu")
