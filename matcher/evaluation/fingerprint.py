@@ -26,8 +26,10 @@ TEMPLATE_SUFFIXES = (".iso", ".ist", ".fmr", ".spt")
 MIN_CYLINDERS = 4
 
 
-def read_capture(data: bytes, *, name: str = "", resolution_dpi: int | None = None) -> MinutiaSet:
-    """Minutiae of one capture: a template record (first view) or an image.
+def read_views(
+    data: bytes, *, name: str = "", resolution_dpi: int | None = None
+) -> list[MinutiaSet]:
+    """Minutiae of every finger view in a capture: a template record's views, or one image.
 
     Template records are recognised by their magic bytes whatever the file is called; anything
     else is treated as an image. Raises `FailureToEnrol` with the underlying reason.
@@ -40,11 +42,16 @@ def read_capture(data: bytes, *, name: str = "", resolution_dpi: int | None = No
     else:
         if not views:
             raise FailureToEnrol(f"{name or 'template'} holds no finger view", code="no_view")
-        return views[0]
+        return views
     try:
-        return extract(data, resolution_dpi=resolution_dpi)
+        return [extract(data, resolution_dpi=resolution_dpi)]
     except FingerprintImageError as exc:
         raise FailureToEnrol(f"{name or 'image'}: {exc}", code=exc.code) from exc
+
+
+def read_capture(data: bytes, *, name: str = "", resolution_dpi: int | None = None) -> MinutiaSet:
+    """The first (for an image, the only) finger view of a capture."""
+    return read_views(data, name=name, resolution_dpi=resolution_dpi)[0]
 
 
 def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:

@@ -43,8 +43,11 @@ class Modality(Protocol):
       never assumes a range, only that the order is meaningful.
     """
 
-    name: str
-    suffixes: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def suffixes(self) -> tuple[str, ...]: ...
 
     def load(self, path: Path) -> Any: ...
 

@@ -61,7 +61,7 @@ class FusedDecision:
 
 def fuse_fmrs(fmrs: Sequence[float]) -> float:
     """Fisher combination of independent per-finger FMRs into one FMR."""
-    if not fmrs:
+    if len(fmrs) == 0:
         raise FusionError("no finger to fuse")
     clipped = [min(1.0, max(FMR_FLOOR, p)) for p in fmrs]
     log_q = sum(math.log(p) for p in clipped)

@@ -175,7 +175,7 @@ def _pack(cells: NDArray[np.bool_], cell_words: int) -> NDArray[np.uint64]:
     n, sections, c = cells.shape
     padded = np.zeros((n, sections, cell_words * 64), dtype=np.bool_)
     padded[:, :, :c] = cells
-    packed = np.packbits(padded.reshape(n, -1), axis=1, bitorder="little")
+    packed = np.packbits(padded.reshape(n, sections * cell_words * 64), axis=1, bitorder="little")
     return packed.view(np.uint64).copy()
 
 
@@ -190,40 +190,40 @@ def _popcount(v: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def local_similarities(
-    bits_a: NDArray[np.uint64],
-    mask_a: NDArray[np.uint64],
+    cells_a: NDArray[np.uint64],
     dir_a: NDArray[np.float32],
-    bits_b: NDArray[np.uint64],
-    mask_b: NDArray[np.uint64],
+    cells_b: NDArray[np.uint64],
     dir_b: NDArray[np.float32],
+    cell_words: int,
     max_angle: float,
     min_matchable_cells: int,
 ) -> NDArray[np.float32]:  # pragma: no cover - compiled
     """Matrix Γ of bit-based cylinder similarities, 0 where two cylinders are not matchable.
 
-    Γ[i, j] = 1 − √|ca ⊕ cb| / (√|ca| + √|cb|), with ca, cb the bits restricted to the
-    cells valid in both cylinders; pairs whose directions differ by more than `max_angle` or
-    sharing fewer than `min_matchable_cells` valid cells score 0.
+    `cells_*` rows are one cylinder each: `cell_words` words of validity mask, then the bits
+    of every section (`join_cells`). Γ[i, j] = 1 − √|ca ⊕ cb| / (√|ca| + √|cb|), with ca, cb
+    the bits restricted to the cells valid in both cylinders; pairs whose directions differ by
+    more than `max_angle` or sharing fewer than `min_matchable_cells` valid cells score 0.
     """
-    na, nb, words = bits_a.shape[0], bits_b.shape[0], bits_a.shape[1]
-    cell_words = mask_a.shape[1]
+    na, nb = cells_a.shape[0], cells_b.shape[0]
+    words = cells_a.shape[1] - cell_words
     # Masks are stored once per cylinder; repeating them across sections here keeps the inner
     # loop uniform, so LLVM vectorises it (vector popcount where the CPU has one).
     full_a = np.empty((na, words), dtype=np.uint64)
     full_b = np.empty((nb, words), dtype=np.uint64)
     for w in range(words):
-        full_a[:, w] = mask_a[:, w % cell_words]
-        full_b[:, w] = mask_b[:, w % cell_words]
+        full_a[:, w] = cells_a[:, w % cell_words]
+        full_b[:, w] = cells_b[:, w % cell_words]
     out = np.zeros((na, nb), dtype=np.float32)
     for i in range(na):
-        row_a, row_ma = bits_a[i], full_a[i]
+        row_a, row_ma = cells_a[i, cell_words:], full_a[i]
         for j in range(nb):
             d = abs(dir_b[j] - dir_a[i])
             if d > np.pi:
                 d = 2.0 * np.pi - d
             if d > max_angle:
                 continue
-            row_b, row_mb = bits_b[j], full_b[j]
+            row_b, row_mb = cells_b[j, cell_words:], full_b[j]
             n_mask = uint64(0)
             for w in range(cell_words):
                 n_mask += _popcount(row_ma[w] & row_mb[w])
@@ -244,6 +244,11 @@ def local_similarities(
                 continue
             out[i, j] = 1.0 - np.sqrt(np.float64(n_x)) / denom
     return out
+
+
+def join_cells(cyl: Cylinders) -> NDArray[np.uint64]:
+    """One row per cylinder: its validity mask words, then its bit words (one array to pass)."""
+    return np.ascontiguousarray(np.concatenate([cyl.mask, cyl.bits], axis=1))
 
 
 def min_matchable_cells(params: MccParams = DEFAULT_MCC) -> int:
