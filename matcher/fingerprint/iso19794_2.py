@@ -9,7 +9,10 @@ naming it) but tolerant where real records are known to disagree:
   exactly wins. Encoding always writes an empty area (length 0);
 - a record-length field that disagrees with a record whose structure parses exactly to the end
   of the buffer is accepted and flagged (NIST's own Annex C example states one byte less than
-  it holds).
+  it holds);
+- ANSI INCITS 378-2004 records (same magic and version, a 2- or 6-byte length plus a CBEFF
+  product id, angles in 2° units) are recognised by their length field and read too; encoding
+  always writes ISO.
 
 Layout (big-endian): header `FMR\\0`, version ` 20\\0`, record length (4), capture equipment
 (2: compliance nibble + 12-bit id), width, height (2 + 2), x/y resolution in pixels per cm
@@ -39,6 +42,10 @@ MINUTIA_SIZE = 6
 NOMINAL_PX_PER_CM = 197
 MAX_COORDINATE = (1 << 14) - 1
 ANGLE_UNITS = 256
+ISO = "iso19794-2:2005"
+ANSI = "ansi-incits-378:2004"
+ANSI_HEADER_SIZE = 26
+ANSI_ANGLE_STEP = 2.0
 IMPRESSION_TYPES = {
     0: "live-scan plain",
     1: "live-scan rolled",
@@ -91,6 +98,11 @@ class IsoRecord:
     equipment_id: int = 0
     record_length: int = 0
     warnings: tuple[str, ...] = field(default=())
+    # ANSI INCITS 378-2004 records share the magic and version but differ in the header and
+    # in the angle unit (2°); they are read too, so US-made readers' templates work.
+    standard: str = "iso19794-2:2005"
+    angle_step_degrees: float = 360 / ANGLE_UNITS
+    cbeff_product_id: int = 0
 
 
 class _Reader:
@@ -121,7 +133,10 @@ class _Reader:
 
 
 def decode(data: bytes) -> IsoRecord:
-    """Parse an ISO/IEC 19794-2:2005 record, raising `TemplateFormatError` on any defect."""
+    """Parse an ISO/IEC 19794-2:2005 (or ANSI INCITS 378-2004) record.
+
+    Raises `TemplateFormatError` naming the field on any defect.
+    """
     data = bytes(data)
     r = _Reader(data)
     if r.take(4, "format_identifier") != MAGIC:
@@ -129,11 +144,12 @@ def decode(data: bytes) -> IsoRecord:
     version = r.take(4, "version")
     if version != VERSION:
         raise TemplateFormatError("version", f"version {version!r} is not the 2005 edition (' 20')")
-    record_length = struct.unpack(">I", r.take(4, "record_length"))[0]
-    if record_length < HEADER_SIZE:
+    standard, record_length, header_size = _length_field(data, r)
+    if record_length < header_size:
         raise TemplateFormatError(
-            "record_length", f"{record_length} is shorter than the {HEADER_SIZE}-byte header"
+            "record_length", f"{record_length} is shorter than the {header_size}-byte header"
         )
+    cbeff = struct.unpack(">I", r.take(4, "cbeff_product_id"))[0] if standard == ANSI else 0
     equipment = r.u16("capture_equipment")
     width = r.u16("image_width")
     height = r.u16("image_height")
@@ -148,9 +164,9 @@ def decode(data: bytes) -> IsoRecord:
     if view_count == 0:
         raise TemplateFormatError("number_of_views", "a record holds at least one view")
 
-    views, end, failure = _decode_views(
-        data, r.pos, 0, view_count, _Frame(width, height, record_length)
-    )
+    angle_step = ANSI_ANGLE_STEP if standard == ANSI else 360 / ANGLE_UNITS
+    frame = _Frame(width, height, record_length, 179 if standard == ANSI else 255)
+    views, end, failure = _decode_views(data, r.pos, 0, view_count, frame)
     if views is None:
         assert failure is not None
         raise failure
@@ -167,7 +183,31 @@ def decode(data: bytes) -> IsoRecord:
         equipment_id=equipment & 0x0FFF,
         record_length=record_length,
         warnings=tuple(warnings),
+        standard=standard,
+        angle_step_degrees=angle_step,
+        cbeff_product_id=cbeff,
     )
+
+
+def _length_field(data: bytes, r: _Reader) -> tuple[str, int, int]:
+    """Standard, stated length and header size, from the layout of the length field.
+
+    ISO/IEC 19794-2:2005 states the length in 4 bytes; ANSI INCITS 378-2004 in 2 bytes, or in
+    6 (2 zero bytes, then 4) above 65,535, followed by a 4-byte CBEFF product id. A record is
+    read as ANSI only when the ANSI reading states the exact buffer length and the ISO one
+    does not, so ISO records with a slightly wrong length (NIST's example) stay ISO.
+    """
+    iso_length = struct.unpack(">I", data[8:12])[0] if len(data) >= 12 else -1
+    short = struct.unpack(">H", data[8:10])[0] if len(data) >= 10 else -1
+    long = struct.unpack(">I", data[10:14])[0] if len(data) >= 14 else -1
+    if iso_length != len(data):
+        if short == len(data):
+            r.take(2, "record_length")
+            return ANSI, short, ANSI_HEADER_SIZE
+        if short == 0 and long == len(data):
+            r.take(6, "record_length")
+            return ANSI, long, ANSI_HEADER_SIZE + 4
+    return ISO, struct.unpack(">I", r.take(4, "record_length"))[0], HEADER_SIZE
 
 
 @dataclass(frozen=True)
@@ -177,6 +217,7 @@ class _Frame:
     width: int
     height: int
     record_length: int
+    max_angle: int = 255
 
 
 def _decode_views(
@@ -215,6 +256,11 @@ def _decode_views(
     angle = (raw[:, 2] >> 8).astype(np.uint8)
     mquality = (raw[:, 2] & 0xFF).astype(np.uint8)
     _check_minutiae(index, x, y, kind, mquality, frame.width, frame.height)
+    if (angle > frame.max_angle).any():
+        i = int(np.flatnonzero(angle > frame.max_angle)[0])
+        raise TemplateFormatError(
+            f"view[{index}].minutia[{i}].angle", f"{angle[i]} exceeds {frame.max_angle} (2° units)"
+        )
     ext_length = r.u16(f"view[{index}].extended_data_length")
     conventions = [("exclusive", ext_length), ("inclusive", ext_length - 2)] if ext_length else []
     first_error: TemplateFormatError | None = None
@@ -317,7 +363,12 @@ def encode(record: IsoRecord) -> bytes:
         body = np.zeros((n, 3), dtype=">u2")
         body[:, 0] = (view.kind.astype(np.uint16) << 14) | view.x
         body[:, 1] = view.y
-        body[:, 2] = (view.angle.astype(np.uint16) << 8) | view.minutia_quality
+        angle = view.angle.astype(np.uint16)
+        if record.angle_step_degrees != 360 / ANGLE_UNITS:
+            # Re-express other units (ANSI's 2°) in ISO's 360/256°.
+            turns = view.angle.astype(np.float64) * record.angle_step_degrees / 360
+            angle = (np.rint(turns * ANGLE_UNITS) % ANGLE_UNITS).astype(np.uint16)
+        body[:, 2] = (angle << 8) | view.minutia_quality
         parts.append(header + body.tobytes() + b"\x00\x00")
     payload = b"".join(parts)
     length = HEADER_SIZE + len(payload)
@@ -357,7 +408,7 @@ def to_minutia_sets(record: IsoRecord) -> list[MinutiaSet]:
         ms = MinutiaSet.from_arrays(
             view.x.astype(np.float32) * sx,
             view.y.astype(np.float32) * sy,
-            view.angle.astype(np.float32) * np.float32(2 * np.pi / ANGLE_UNITS),
+            view.angle.astype(np.float32) * np.float32(np.deg2rad(record.angle_step_degrees)),
             view.kind,
             view.minutia_quality,
             width=round(record.width * sx),
@@ -368,7 +419,7 @@ def to_minutia_sets(record: IsoRecord) -> list[MinutiaSet]:
         )
         ms.extras.update(
             {
-                "format": "iso19794-2:2005",
+                "format": record.standard,
                 "view_number": view.view_number,
                 "impression_type": view.impression_type,
                 "source_dpi": (

@@ -46,9 +46,10 @@ def describe_template(data: bytes) -> dict[str, Any]:
     if kind == "iso19794-2":
         record = iso19794_2.decode(data)
         return {
-            "format": "iso19794-2:2005",
+            "format": record.standard,
             "header": {
                 "record_length": record.record_length,
+                "cbeff_product_id": record.cbeff_product_id,
                 "capture_equipment_compliance": record.equipment_compliance,
                 "capture_equipment_id": record.equipment_id,
                 "image_width": record.width,
@@ -62,7 +63,7 @@ def describe_template(data: bytes) -> dict[str, Any]:
                 "number_of_views": len(record.views),
                 "warnings": list(record.warnings),
             },
-            "views": [_iso_view(v) for v in record.views],
+            "views": [_iso_view(v, record.angle_step_degrees) for v in record.views],
         }
     sets = storage.loads(data)
     return {
@@ -72,7 +73,7 @@ def describe_template(data: bytes) -> dict[str, Any]:
     }
 
 
-def _iso_view(view: iso19794_2.IsoView) -> dict[str, Any]:
+def _iso_view(view: iso19794_2.IsoView, angle_step: float) -> dict[str, Any]:
     return {
         "finger_position": view.finger_position,
         "view_number": view.view_number,
@@ -84,7 +85,7 @@ def _iso_view(view: iso19794_2.IsoView) -> dict[str, Any]:
             {
                 "x": int(x),
                 "y": int(y),
-                "angle": round(float(a) * 360 / iso19794_2.ANGLE_UNITS, 3),
+                "angle": round(float(a) * angle_step, 3),
                 "type": KIND_NAMES[int(k)],
                 "quality": int(q),
             }

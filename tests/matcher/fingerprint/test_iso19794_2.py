@@ -195,3 +195,33 @@ def test_damaged_records_raise_only_template_errors(tail: bytes, cut: int, byte:
         iso.decode(bytes(damaged))
     except TemplateFormatError as exc:
         assert exc.field
+
+
+def _ansi_record(angle: int = 45, long_length: bool = False) -> bytes:
+    """An ANSI INCITS 378-2004 record laid out by hand: 2- (or 6-) byte length, CBEFF id."""
+    view = bytes([2, 0x00, 80, 2])
+    view += struct.pack(">HHBB", (1 << 14) | 100, 150, angle, 60)
+    view += struct.pack(">HHBB", (2 << 14) | 40, 60, 0, 70)
+    view += b"\x00\x00"
+    length = 26 + (4 if long_length else 0) + len(view)
+    size_field = struct.pack(">HI", 0, length) if long_length else struct.pack(">H", length)
+    rest = struct.pack(">IHHHHHBB", 0x00330001, 0, 300, 400, 197, 197, 1, 0)
+    return b"FMR\x00 20\x00" + size_field + rest + view
+
+
+@pytest.mark.parametrize("long_length", [False, True])
+def test_ansi_378_records_are_read(long_length: bool) -> None:
+    record = iso.decode(_ansi_record(long_length=long_length))
+    assert record.standard == iso.ANSI and record.cbeff_product_id == 0x00330001
+    (ms,) = iso.to_minutia_sets(record)
+    assert (len(ms), ms.finger_position, ms.image_quality) == (2, 2, 80)
+    np.testing.assert_allclose(ms.direction[0], np.pi / 2, atol=1e-6)  # 45 × 2°
+    # Re-encoded as ISO, the angle is expressed in 360/256° units.
+    again = iso.decode(iso.encode(record))
+    assert again.standard == iso.ISO and int(again.views[0].angle[0]) == 64
+
+
+def test_ansi_angle_out_of_range_is_named() -> None:
+    with pytest.raises(TemplateFormatError) as info:
+        iso.decode(_ansi_record(angle=200))
+    assert info.value.field == "view[0].minutia[0].angle"
