@@ -22,8 +22,6 @@ from adapters.base import (
     AnomalyKind,
     BankResponseInvalid,
     Clock,
-    HealthReport,
-    OutcomeUnknown,
     ReferenceConflict,
     Statement,
     TransferNotReversible,
@@ -34,6 +32,7 @@ from adapters.base import (
     check_reference,
     utc_now,
 )
+from adapters.httpbank import HttpBankClient
 from adapters.iso20022.camt053 import read_camt053
 from adapters.iso20022.pacs002 import read_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
@@ -43,7 +42,7 @@ from adapters.iso20022.pacs028 import build_pacs028
 XML_HEADERS = {"Content-Type": "application/xml", "Accept": "application/xml"}
 
 
-class Iso20022Adapter:
+class Iso20022Adapter(HttpBankClient):
     """One bank reached over HTTP; the gateway's settlement account there is the debtor."""
 
     def __init__(
@@ -58,25 +57,20 @@ class Iso20022Adapter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.settlement_account = settlement_account
-        self.max_attempts = max_attempts
-        self._backoff_s = backoff_s
-        self._sleep = sleep
-        self._clock = clock
-        self._http = httpx.Client(
+        super().__init__(
             base_url=base_url,
             transport=transport,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+            timeout_s=timeout_s,
+            max_attempts=max_attempts,
+            backoff_s=backoff_s,
+            sleep=sleep,
+            clock=clock,
         )
+        self.settlement_account = settlement_account
 
     @property
     def bank_code(self) -> str:
         return self.settlement_account.bank_code
-
-    def close(self) -> None:
-        self._http.close()
 
     def _message_id(self, prefix: str) -> str:
         return f"SP{prefix}-{uuid.uuid4().hex[:28]}"
@@ -93,8 +87,7 @@ class Iso20022Adapter:
         """Send with retries; every attempt rebuilds the message (new id, same reference)."""
         failure = ""
         for attempt in range(self.max_attempts):
-            if attempt:
-                self._sleep(self._backoff_s * 2 ** (attempt - 1))
+            self._pause(attempt)
             try:
                 response = self._http.request(
                     method,
@@ -110,11 +103,7 @@ class Iso20022Adapter:
                 failure = f"HTTP {response.status_code}"
                 continue
             return self._classify(response, reference)
-        raise OutcomeUnknown(
-            f"no answer from {self.bank_code} about {reference} after "
-            f"{self.max_attempts} attempts ({failure})",
-            reference=reference,
-        )
+        raise self._give_up(reference, failure)
 
     def _classify(self, response: httpx.Response, reference: str) -> httpx.Response:
         status = response.status_code
@@ -206,17 +195,6 @@ class Iso20022Adapter:
             params={"date": day.isoformat()},
         )
         return read_camt053(response.content)
-
-    def health(self) -> HealthReport:
-        started = time.perf_counter()
-        try:
-            response = self._http.get("/healthz")
-        except httpx.TransportError as exc:
-            elapsed = (time.perf_counter() - started) * 1000
-            return HealthReport(False, self.bank_code, elapsed, f"unreachable: {exc}")
-        elapsed = (time.perf_counter() - started) * 1000
-        ok = response.status_code == 200
-        return HealthReport(ok, self.bank_code, elapsed, f"HTTP {response.status_code}")
 
 
 def _message_of(response: httpx.Response) -> str:

@@ -31,7 +31,6 @@ from adapters.base import (
     BankResponseInvalid,
     Clock,
     EntryDirection,
-    HealthReport,
     OutcomeUnknown,
     ReferenceConflict,
     Statement,
@@ -45,6 +44,7 @@ from adapters.base import (
     utc_now,
 )
 from adapters.checks import map_status, parse_rupiah, verify_result
+from adapters.httpbank import HttpBankClient
 from adapters.snap import codes
 from adapters.snap.signing import dump, sign_service, sign_token_request, snap_timestamp
 
@@ -53,7 +53,7 @@ _SUCCESS = {codes.SUCCESS: TransferState.SETTLED, codes.IN_PROGRESS: TransferSta
 _REFUSED = {*codes.REFUSALS.values(), codes.INVALID_FIELD, codes.BAD_REQUEST, codes.UNAUTHORIZED}
 
 
-class SnapAdapter:
+class SnapAdapter(HttpBankClient):
     """One bank reached over SNAP; `source_account` is the gateway's settlement account."""
 
     def __init__(
@@ -72,31 +72,26 @@ class SnapAdapter:
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        super().__init__(
+            base_url=base_url,
+            transport=transport,
+            timeout_s=timeout_s,
+            max_attempts=max_attempts,
+            backoff_s=backoff_s,
+            sleep=sleep,
+            clock=clock,
+        )
         self.source_account = source_account
-        self.max_attempts = max_attempts
         self._client_id = client_id
         self._private_key = private_key
         self._secret = client_secret
         self._channel_id = channel_id
-        self._backoff_s = backoff_s
-        self._sleep = sleep
-        self._clock = clock
         self._token: tuple[str, datetime] | None = None
         self._token_lock = threading.Lock()
-        self._http = httpx.Client(
-            base_url=base_url,
-            transport=transport,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
-        )
 
     @property
     def bank_code(self) -> str:
         return self.source_account.bank_code
-
-    def close(self) -> None:
-        self._http.close()
 
     # -- transport ------------------------------------------------------------------------
 
@@ -141,8 +136,7 @@ class SnapAdapter:
         failure = ""
         content = dump(body)
         for attempt in range(self.max_attempts):
-            if attempt:
-                self._sleep(self._backoff_s * 2 ** (attempt - 1))
+            self._pause(attempt)
             token = self._access_token(reference)
             timestamp = snap_timestamp(self._clock())
             full_path = f"{PREFIX}{path}"
@@ -173,11 +167,7 @@ class SnapAdapter:
                 failure = "access token expired"
                 continue
             return response.status_code, answer
-        raise OutcomeUnknown(
-            f"no answer from {self.bank_code} about {reference} after "
-            f"{self.max_attempts} attempts ({failure})",
-            reference=reference,
-        )
+        raise self._give_up(reference, failure)
 
     # -- the protocol ----------------------------------------------------------------------
 
@@ -292,18 +282,6 @@ class SnapAdapter:
         if _meaning(answer) != codes.SUCCESS:
             raise self._anomaly(answer, reference, AnomalyKind.UNEXPECTED_RESPONSE)
         return _statement(answer, day=day, account=self.source_account.number)
-
-    def health(self) -> HealthReport:
-        started = time.perf_counter()
-        try:
-            response = self._http.get("/healthz")
-        except httpx.TransportError as exc:
-            elapsed = (time.perf_counter() - started) * 1000
-            return HealthReport(False, self.bank_code, elapsed, f"unreachable: {exc}")
-        elapsed = (time.perf_counter() - started) * 1000
-        return HealthReport(
-            response.status_code == 200, self.bank_code, elapsed, f"HTTP {response.status_code}"
-        )
 
     # -- answers ---------------------------------------------------------------------------
 

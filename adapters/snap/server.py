@@ -60,6 +60,10 @@ class SnapError(Exception):
         self.message = message
 
 
+def duplicate(service: str) -> SnapError:
+    return SnapError(codes.DUPLICATE_PARTNER_REFERENCE, service, "Duplicate partnerReferenceNo")
+
+
 def _money(amount: int) -> dict[str, str]:
     return {"value": f"{amount}.00", "currency": CURRENCY}
 
@@ -248,16 +252,13 @@ def create_snap_app(
             )
         except (BankAdapterError, ValueError) as exc:
             raise SnapError(codes.INVALID_FIELD, service, f"Invalid Field Format {exc}") from None
+        # SNAP answers a reused partnerReferenceNo with an error, not with the first result.
         if bank.lookup(reference) is not None:
-            raise SnapError(
-                codes.DUPLICATE_PARTNER_REFERENCE, service, "Duplicate partnerReferenceNo"
-            )
+            raise duplicate(service)
         try:
             delivery = desk.submit(order)
         except ReferenceConflict:
-            raise SnapError(
-                codes.DUPLICATE_PARTNER_REFERENCE, service, "Duplicate partnerReferenceNo"
-            ) from None
+            raise duplicate(service) from None
         extra = {"beneficiaryAccountNo": order.creditor.number}
         return await deliver(delivery, service, lambda a: render(a, service, extra))
 
@@ -312,9 +313,7 @@ def create_snap_app(
         except TransferNotReversible as exc:
             raise SnapError(codes.CONFLICT, service, exc.message) from None
         except ReferenceConflict:
-            raise SnapError(
-                codes.DUPLICATE_PARTNER_REFERENCE, service, "Duplicate partnerReferenceNo"
-            ) from None
+            raise duplicate(service) from None
         extra = {"originalPartnerReferenceNo": original}
         return await deliver(delivery, service, lambda a: render(a, service, extra))
 

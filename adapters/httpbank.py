@@ -1,0 +1,73 @@
+"""Plumbing shared by the HTTP adapters: one httpx client, retry pacing, giving up, health.
+
+Both the ISO 20022 and the SNAP adapter retry transport errors and 5xx answers with the same
+reference and exponential backoff, and both turn exhausted retries into `OutcomeUnknown`; the
+wire formats differ, the retry discipline must not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from adapters.base import Clock, HealthReport, OutcomeUnknown, utc_now
+
+
+class HttpBankClient:
+    """Base of an HTTP `BankAdapter`; subclasses provide `bank_code` and the five operations."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        transport: httpx.BaseTransport | None = None,
+        timeout_s: float = 5.0,
+        max_attempts: int = 3,
+        backoff_s: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = utc_now,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0)),
+        )
+
+    @property
+    def bank_code(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _pause(self, attempt: int) -> None:
+        """Wait before attempt number `attempt` (0 is the first, which never waits)."""
+        if attempt:
+            self._sleep(self._backoff_s * 2 ** (attempt - 1))
+
+    def _give_up(self, reference: str, failure: str) -> OutcomeUnknown:
+        return OutcomeUnknown(
+            f"no answer from {self.bank_code} about {reference} after "
+            f"{self.max_attempts} attempts ({failure})",
+            reference=reference,
+        )
+
+    def health(self) -> HealthReport:
+        started = time.perf_counter()
+        try:
+            response = self._http.get("/healthz")
+        except httpx.TransportError as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            return HealthReport(False, self.bank_code, elapsed, f"unreachable: {exc}")
+        elapsed = (time.perf_counter() - started) * 1000
+        return HealthReport(
+            response.status_code == 200, self.bank_code, elapsed, f"HTTP {response.status_code}"
+        )
