@@ -3,10 +3,11 @@
 A request must carry one signature whose `Signature-Input` covers `@method`, `@target-uri`,
 `content-digest` (RFC 9530, checked against the body) and, when there is a body,
 `content-type`, with the parameters `created`, `nonce` and `keyid` (the terminal or operator
-id). The checks run in an order that leaks nothing to an unauthenticated caller: shape,
-freshness, key lookup, signature, digest, status, then the (keyid, nonce) replay store,
-committed at once in its own transaction so a replay is refused across restarts and processes
-even if the route itself later fails. The signature base is built by `http-message-signatures`.
+id). Checks run cheapest first: shape, freshness, key lookup, signature, digest; only a valid
+signature learns the terminal's status; last comes the (keyid, nonce) replay store, committed
+at once in its own transaction so a replay is refused across restarts and processes even if
+the route itself later fails (a retry after a failure signs again, with a new nonce). The
+signature base is built by the `http-message-signatures` library.
 """
 
 from __future__ import annotations
