@@ -14,8 +14,10 @@ from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
 from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
+from gateway.enrollment.cli import demo_command
 from gateway.logs import configure_logging
 from gateway.payouts.cli import programmes_app, reconcile
+from gateway.registry.cli import registry_app
 from gateway.settings import Settings
 from gateway.terminals.cli import devices_app, operators_app, terminals_app
 
@@ -25,6 +27,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(registry_app, name="registry")
+app.command("demo")(demo_command)
 app.add_typer(bank_sim_app, name="bank-sim")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(devices_app, name="devices")

@@ -94,6 +94,10 @@ class IndexApplier:
         identifier = self.identifiers.get(modality)
         if identifier is None:
             raise ModalityUnavailable(f"1:N search by {modality} is not available.")
+        if len(identifier) == 0:  # nobody enrolled yet: nothing to search
+            return SearchResult(
+                candidates=(), gallery_size=0, scope=region, widened=False, shortlist_size=0
+            )
         wrapped = {pos: self.factory.entry(modality, t) for pos, t in probe.items()}
         result: SearchResult = identifier.search(
             wrapped, region=region, limit=limit, fallback=fallback
@@ -107,7 +111,10 @@ class IndexApplier:
     # ------------------------------------------------------------ lifecycle
 
     def _snapshot_path(self, modality: Modality) -> Path | None:
-        return None if self.snapshot_dir is None else self.snapshot_dir / f"{modality}.snapshot"
+        """Where a modality's snapshot lives; None when snapshots are off or unsupported."""
+        if self.snapshot_dir is None or not hasattr(self.identifiers[modality], "save"):
+            return None
+        return self.snapshot_dir / f"{modality}.snapshot"
 
     def load(self, progress: Callable[[str, int, int | None], None] | None = None) -> LoadReport:
         """Snapshot (or rebuild) every modality, then replay the events after it."""
@@ -212,8 +219,8 @@ class IndexApplier:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         for modality, identifier in self.identifiers.items():
             path = self._snapshot_path(modality)
-            assert path is not None
-            identifier.save(path)
+            if path is not None:
+                identifier.save(path)
 
     # ------------------------------------------------------------ polling
 
