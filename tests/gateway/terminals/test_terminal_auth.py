@@ -120,3 +120,27 @@ def test_public_base_url_behind_a_proxy(
     signer.sign(public)
     internal = httpx.Request("GET", "http://testserver/v1/terminals/me?x=1", headers=public.headers)
     assert api.send(internal).status_code == 200
+
+
+def test_signature_base_is_plain_rfc9421(terminal: TerminalIdentity) -> None:
+    """A vendor building the base by hand from RFC 9421 section 2.5 gets the signed bytes."""
+    import base64
+
+    request = httpx.Request(
+        "POST", "https://gw.example/v1/pay?x=1", content=b'{"a":1}',
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    RequestSigner(key_id=terminal.id, private_key=terminal.private_key).sign(request)
+    label, params = request.headers["signature-input"].split("=", 1)
+    base = "\n".join(
+        [
+            '"@method": POST',
+            '"@target-uri": https://gw.example/v1/pay?x=1',
+            f'"content-digest": {request.headers["content-digest"]}',
+            '"content-type": application/json',
+            f'"@signature-params": {params}',
+        ]
+    )
+    assert params.startswith('("@method" "@target-uri" "content-digest" "content-type")')
+    signature = request.headers["signature"].removeprefix(f"{label}=:").removesuffix(":")
+    terminal.private_key.public_key().verify(base64.b64decode(signature), base.encode())
