@@ -8,6 +8,7 @@ settles late answers on its own clock, reverses settled transfers and writes its
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import threading
 import zlib
@@ -86,6 +87,8 @@ class _Books:
     accounts: dict[str, Account] = field(default_factory=dict)
     transfers: dict[str, BankTransfer] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
+    # Late settlements by due time, so settling what is due never scans every transfer.
+    due: list[tuple[datetime, int, str]] = field(default_factory=list)
 
 
 class SimulatedBank:
@@ -203,6 +206,10 @@ class SimulatedBank:
             if settle_after > 0:
                 transfer.settle_at = now + timedelta(seconds=settle_after)
                 self._books.accounts[transfer.debtor].held += request.amount
+                heapq.heappush(
+                    self._books.due,
+                    (transfer.settle_at, next(self._sequence), request.reference),
+                )
             else:
                 self._settle(transfer, now)
             return transfer
@@ -242,13 +249,10 @@ class SimulatedBank:
     def _settle_due(self) -> None:
         """Settle late transfers whose time has come, at the time they were due."""
         now = self.clock()
-        due = [
-            t
-            for t in self._books.transfers.values()
-            if t.state is TransferState.PENDING and t.settle_at is not None and t.settle_at <= now
-        ]
-        for transfer in sorted(due, key=lambda t: t.settle_at or now):
-            self._settle(transfer, transfer.settle_at or now)
+        due = self._books.due
+        while due and due[0][0] <= now:
+            settle_at, _, reference = heapq.heappop(due)
+            self._settle(self._books.transfers[reference], settle_at)
 
     def _post(
         self,
