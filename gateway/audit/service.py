@@ -186,3 +186,8 @@ def verify_chain(*, session: Session, store: KeyStore | None = None) -> VerifyRe
     if not hmac.compare_digest(prev_mac, head_mac):
         return broken(checked, "the head's MAC does not match the last entry")
     return VerifyResult(True, checked, head_seq, head_mac.hex())
+
+
+def entries_about(*, session: Session, subject: str, limit: int = 100) -> list[AuditEntry]:
+    """The latest decisions about one subject (`person:p_ab12`, `terminal:T-1`)."""
+    return repository.entries_for_subject(session, subject, limit=limit)

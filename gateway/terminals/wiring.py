@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from gateway.audit import endpoints as audit_endpoints
 from gateway.crypto import endpoints as key_endpoints
 from gateway.crypto.keyring import KeyStore, install_key_store
 from gateway.settings import Settings
@@ -28,6 +29,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.include_router(terminal_endpoints.router)
     app.include_router(key_endpoints.router)
+    app.include_router(audit_endpoints.router)
 
 
 def start(app: FastAPI, settings: Settings) -> None:

@@ -21,6 +21,7 @@ from gateway.audit.service import (
 )
 from gateway.crypto.keyring import KeyStore
 from gateway.db import unit_of_work
+from tests.gateway.signing import SignedClient
 
 
 def _fill(factory: sessionmaker[Session], n: int) -> None:
@@ -160,3 +161,17 @@ def test_deleted_head_beside_entries_refuses_appends(
         session.execute(delete(AuditHead))
     with pytest.raises(AuditChainBroken), unit_of_work(session_factory) as session:
         append(session=session, kind="payout", actor="system", subject="payout:1")
+
+
+def test_auditors_read_entries_and_the_chain_status(
+    ops_client: SignedClient, session_factory: sessionmaker[Session]
+) -> None:
+    _fill(session_factory, 3)
+    listed = ops_client.get("/v1/ops/audit", params={"subject": "person:p_1"})
+    assert listed.status_code == 200, listed.text
+    assert [(e["seq"], e["kind"]) for e in listed.json()] == [(3, "verification")]
+    status = ops_client.get("/v1/ops/audit/verify").json()
+    # The ops operator's own registration is the first entry.
+    assert status["ok"] is True and status["entries"] == 4
+    unsigned = ops_client.api.get("/v1/ops/audit/verify")
+    assert unsigned.status_code == 401
