@@ -7,12 +7,16 @@ import typer
 from benchmarks.accuracy import accuracy_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
+from benchmarks.identify import identify
 from benchmarks.security import security_command
+from benchmarks.simulation import simulate_command
 from benchmarks.verify import verify_command
 
 bench_app = typer.Typer(help="Measure speed, accuracy and load; results go to benchmarks/results/.")
 bench_app.command("extract")(extract_command)
+bench_app.command("identify")(identify)
 bench_app.command("accuracy")(accuracy_command)
 bench_app.command("compare")(compare_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
+bench_app.command("simulate")(simulate_command)

@@ -13,15 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.models import Base
-
-from .simulation import run_scenario
-
-
-def _wipe(engine: Engine) -> None:
-    with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+from benchmarks.simulation import run_scenario, wipe
 
 
 def _seeds() -> list[int]:
@@ -41,7 +33,7 @@ def test_no_fault_or_crash_loses_or_doubles_a_payment(
     totals: Counter[str] = Counter()
     crashes = 0
     for seed in _seeds():
-        _wipe(engine)
+        wipe(engine)
         outcome = run_scenario(seed, session_factory)
         assert not outcome.problems, (
             f"seed {seed} broke an invariant (replay with SATUPINTU_DST_SEED={seed}): "

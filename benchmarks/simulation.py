@@ -7,12 +7,21 @@ thread, so a failing seed replays exactly; real threads against PostgreSQL are t
 
 from __future__ import annotations
 
+import json
 import random
+import tempfile
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.bank import SimulatedBank
@@ -20,12 +29,14 @@ from adapters.base import AccountRef, BankAdapter, TransferKind, TransferRequest
 from adapters.clock import ManualClock
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
-from gateway.db import unit_of_work
+from gateway import migrate
+from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
+from gateway.models import Base
 from gateway.payouts import ledger, reconciliation
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import Payout, PayoutLine, PayoutTask
-from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue
+from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue, payment_day
 from gateway.payouts.service import (
     FINAL_STATES,
     PayoutOrder,
@@ -37,6 +48,7 @@ from gateway.payouts.service import (
 )
 
 BANK = "BRI"
+RESULTS = Path(__file__).resolve().parent / "results"
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
@@ -233,22 +245,100 @@ def check_invariants(
             if payout.state not in FINAL_STATES:
                 problems.append(f"{reference} left in state {payout.state}")
         problems.extend(ledger.audit_ledger(session=session))
-        statement = SimulatedBankAdapter(bank, sleep=clock.sleep).statement(START.date())
-        report = reconciliation.reconcile(
-            session=session, adapter=SimulatedBankAdapter(bank, sleep=clock.sleep), day=START.date()
-        )
+        auditor = SimulatedBankAdapter(bank, sleep=clock.sleep)
+        statement = auditor.statement(payment_day(START))
+        report = reconciliation.reconcile(session=session, adapter=auditor, day=payment_day(START))
     paid_keys: Counter[tuple[str, str, str, str]] = Counter()
     for entry in statement.entries:
-        payout = payouts.get(entry.reference)
-        if payout is None:
+        booked = payouts.get(entry.reference)
+        if booked is None:
             continue
-        for line in lines_by_payout[payout.id]:
+        for line in lines_by_payout[booked.id]:
             paid_keys[(line.programme, line.component, line.subject, line.period)] += 1
     problems.extend(f"entitlement {key} paid {n} times" for key, n in paid_keys.items() if n > 1)
     for finding in report.findings:
         if finding.outcome in ("matched", "reversal"):
             continue
-        payout = payouts.get(finding.reference)
-        flagged = payout is not None and payout.state == "needs_review"
+        found = payouts.get(finding.reference)
+        flagged = found is not None and found.state == "needs_review"
         if finding.outcome != "missing_in_ledger" or not flagged:
             problems.append(f"reconciliation: {finding}")
+
+
+def wipe(engine: Engine) -> None:
+    """Empty every table between scenarios (cheaper than migrating a fresh database)."""
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def simulate_command(
+    scenarios: int = typer.Option(2000, help="How many seeds to run (0, 1, 2, ...)."),
+    first_seed: int = typer.Option(0, help="The first seed."),
+    json_file: Path = typer.Option(None, "--json", help="Also write the results here."),
+) -> None:
+    """Run thousands of seeded payout scenarios under faults and crashes; check every invariant."""
+    console = Console()
+    started = time.perf_counter()
+    states: Counter[str] = Counter()
+    crashes = payouts = 0
+    failures: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory(prefix="satupintu-dst-") as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/dst.db")
+        migrate.upgrade(engine)
+        factory = make_session_factory(engine)
+        with Progress(console=console) as progress:
+            task = progress.add_task("scenarios", total=scenarios)
+            for seed in range(first_seed, first_seed + scenarios):
+                wipe(engine)
+                outcome = run_scenario(seed, factory)
+                states.update(outcome.states)
+                crashes += outcome.crashes
+                payouts += outcome.payouts
+                if outcome.problems:
+                    failures.append({"seed": seed, "problems": outcome.problems[:5]})
+                progress.advance(task)
+        engine.dispose()
+    result = {
+        "benchmark": "payout_simulation",
+        "scenarios": scenarios,
+        "first_seed": first_seed,
+        "payouts": payouts,
+        "states": dict(states),
+        "crashes": crashes,
+        "violations": len(failures),
+        "failing_seeds": failures[:20],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    table = Table(title="Deterministic payout simulation")
+    for column in (
+        "scenarios",
+        "payouts",
+        "committed",
+        "voided",
+        "needs_review",
+        "crashes",
+        "violations",
+        "s",
+    ):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(scenarios),
+        str(payouts),
+        str(states["committed"]),
+        str(states["voided"]),
+        str(states["needs_review"]),
+        str(crashes),
+        str(len(failures)),
+        str(result["seconds"]),
+    )
+    console.print(table)
+    for failure in failures[:5]:
+        console.print(f"[red]seed {failure['seed']}[/red]: {failure['problems']}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2)
+    (RESULTS / "payout_simulation.json").write_text(text)
+    if json_file is not None:
+        json_file.write_text(text)
+    if failures:
+        raise typer.Exit(code=1)
