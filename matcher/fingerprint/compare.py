@@ -42,6 +42,9 @@ class ConsolidationParams:
     pairs_tau: float = 0.4  # τP
     relax_weight: float = 0.5  # wR: share of a pair's own similarity kept at each iteration
     relax_iterations: int = 5  # nrel
+    # nR: pairs entering relaxation, min(nA, nB) in the paper; capped because relaxation
+    # costs nR² and pairs beyond the best few dozen rarely reach the final nP.
+    max_relaxed_pairs: int = 24
     dist_mu: float = 5.0  # μ1ρ (pixels at 500 dpi): tolerated change of inter-minutia distance
     dist_tau: float = -8.0 / 5.0  # τ1ρ
     angle_mu: float = np.pi / 12  # μ2ρ = μ3ρ: tolerated change of relative angles
@@ -135,10 +138,13 @@ def _greedy_pairs(
     na, nb = gamma.shape
     counts = np.zeros(_BUCKETS + 1, dtype=np.int64)
     flat = gamma.ravel()
+    keys = np.empty(flat.size, dtype=np.int32)
     n_pos = 0
     for idx in range(flat.size):
-        if flat[idx] > 0.0:
-            counts[_BUCKETS - min(int(flat[idx] * _BUCKETS), _BUCKETS - 1)] += 1
+        q = _BUCKETS - min(int(flat[idx] * _BUCKETS), _BUCKETS - 1) if flat[idx] > 0.0 else -1
+        keys[idx] = q
+        if q >= 0:
+            counts[q] += 1
             n_pos += 1
     if n_pos == 0:
         return 0
@@ -149,8 +155,8 @@ def _greedy_pairs(
         total += counts[q]
     order = np.empty(n_pos, dtype=np.int64)
     for idx in range(flat.size):
-        if flat[idx] > 0.0:
-            q = _BUCKETS - min(int(flat[idx] * _BUCKETS), _BUCKETS - 1)
+        q = keys[idx]
+        if q >= 0:
             order[start[q]] = idx
             start[q] += 1
     used_a = np.zeros(na, dtype=np.bool_)
@@ -176,6 +182,7 @@ def _consolidate(
     ga: NDArray[np.float32],
     gb: NDArray[np.float32],
     n_pairs: int,
+    max_relaxed: int,
     relax_weight: float,
     relax_iterations: int,
     dist_mu: float,
@@ -188,7 +195,7 @@ def _consolidate(
     `ga`, `gb` are the (n, 3) geometries (x, y, direction) of the two templates.
     """
     na, nb = gamma.shape
-    n_rel = min(na, nb)
+    n_rel = min(na, nb, max_relaxed)
     pa = np.empty(n_rel, dtype=np.int64)
     pb = np.empty(n_rel, dtype=np.int64)
     lam = np.empty(n_rel, dtype=np.float64)
@@ -265,7 +272,7 @@ def _similarity(
         cells_a, ga[:, 2], cells_b, gb[:, 2], int(settings[8]), settings[0], int(settings[1])
     )
     return _consolidate(
-        gamma, ga, gb, n_pairs,
+        gamma, ga, gb, n_pairs, int(settings[9]),
         settings[2], int(settings[3]), settings[4], settings[5], settings[6], settings[7],
     )  # fmt: skip
 
@@ -294,7 +301,7 @@ class Comparator:
         self._settings = np.array(
             [
                 mcc.max_angle, min_matchable_cells(mcc), c.relax_weight, c.relax_iterations,
-                c.dist_mu, c.dist_tau, c.angle_mu, c.angle_tau, mcc.cell_words,
+                c.dist_mu, c.dist_tau, c.angle_mu, c.angle_tau, mcc.cell_words, c.max_relaxed_pairs,
             ],
             dtype=np.float64,
         )  # fmt: skip
