@@ -21,6 +21,7 @@ from adapters.base import (
     StatementEntry,
 )
 from adapters.checks import parse_rupiah
+from adapters.iso20022.agents import agent
 from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
 
 # Bank transaction codes (ISO external code set): payments domain, issued / received credit
@@ -130,9 +131,7 @@ def build_camt053(statement: Statement, *, bank_code: str, created: datetime) ->
                             othr=m.GenericAccountIdentification1(id=statement.account)
                         ),
                         ccy=CURRENCY,
-                        svcr=m.BranchAndFinancialInstitutionIdentification6(
-                            fin_instn_id=m.FinancialInstitutionIdentification18(bicfi=bank_code)
-                        ),
+                        svcr=agent(m, bank_code),
                     ),
                     bal=[
                         _balance("OPBD", statement.opening_balance, statement.day),

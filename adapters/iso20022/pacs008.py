@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,9 +17,9 @@ from adapters.base import (
     TransferRequest,
 )
 from adapters.checks import parse_rupiah
+from adapters.iso20022.agents import agent, bank_code_of
 from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
 
-BIC = re.compile(r"^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 # ISO 20022 external purpose code: social security benefit, the nature of every payout here.
 PURPOSE = "SSBE"
 # Category purpose tells the creditor agent whether to credit an account or pay cash out.
@@ -35,14 +34,6 @@ class CreditTransfer:
     message_id: str
     request: TransferRequest
     debtor: AccountRef
-
-
-def _agent(bic: str) -> m.BranchAndFinancialInstitutionIdentification6:
-    if not BIC.fullmatch(bic):
-        raise InvalidTransferRequest(f"bank code {bic!r} is not a BIC, as ISO 20022 needs")
-    return m.BranchAndFinancialInstitutionIdentification6(
-        fin_instn_id=m.FinancialInstitutionIdentification18(bicfi=bic)
-    )
 
 
 def _account(number: str) -> m.CashAccount38:
@@ -74,8 +65,8 @@ def build_pacs008(
         chrg_br=m.ChargeBearerType1Code.SLEV,
         dbtr=m.PartyIdentification135(nm=debtor.name or "Satu Pintu"),
         dbtr_acct=_account(debtor.number),
-        dbtr_agt=_agent(debtor.bank_code),
-        cdtr_agt=_agent(transfer.creditor.bank_code),
+        dbtr_agt=agent(m, debtor.bank_code),
+        cdtr_agt=agent(m, transfer.creditor.bank_code),
         cdtr=m.PartyIdentification135(nm=transfer.creditor.name or "Beneficiary"),
         cdtr_acct=_account(transfer.creditor.number),
         purp=m.Purpose2Choice(cd=PURPOSE),
@@ -118,18 +109,17 @@ def read_pacs008(data: bytes) -> CreditTransfer:
             )
         return account.id.othr.id
 
-    def bic(agent: m.BranchAndFinancialInstitutionIdentification6) -> str:
-        return agent.fin_instn_id.bicfi or ""
-
     if tx.intr_bk_sttlm_amt.ccy != CURRENCY:
         raise InvalidTransferRequest(f"only {CURRENCY} is paid here", reference=reference)
     category = tx.pmt_tp_inf.ctgy_purp.cd if tx.pmt_tp_inf and tx.pmt_tp_inf.ctgy_purp else None
     request = TransferRequest(
         reference=reference,
         amount=parse_rupiah(tx.intr_bk_sttlm_amt.value, reference=reference),
-        creditor=AccountRef(bic(tx.cdtr_agt), account_number(tx.cdtr_acct), tx.cdtr.nm or ""),
+        creditor=AccountRef(
+            bank_code_of(tx.cdtr_agt), account_number(tx.cdtr_acct), tx.cdtr.nm or ""
+        ),
         kind=_KIND.get(category or "", TransferKind.ACCOUNT_CREDIT),
         remittance=tx.rmt_inf.ustrd[0] if tx.rmt_inf and tx.rmt_inf.ustrd else "",
     )
-    debtor = AccountRef(bic(tx.dbtr_agt), account_number(tx.dbtr_acct), tx.dbtr.nm or "")
+    debtor = AccountRef(bank_code_of(tx.dbtr_agt), account_number(tx.dbtr_acct), tx.dbtr.nm or "")
     return CreditTransfer(message_id=message.grp_hdr.msg_id, request=request, debtor=debtor)

@@ -16,7 +16,7 @@ from adapters.clock import ManualClock
 from adapters.conformance import ConformanceTarget
 from adapters.iso20022.pacs002 import build_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
-from adapters.iso20022.pacs008 import build_pacs008
+from adapters.iso20022.pacs008 import build_pacs008, read_pacs008
 from adapters.iso20022.pacs028 import build_pacs028
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
@@ -67,6 +67,18 @@ def test_pacs002_validates(iso_schemas: Path, answer: Answer) -> None:
         created=NOW,
     )
     _assert_valid(iso_schemas, "pacs.002.001.10", document)
+
+
+def test_national_bank_codes_validate_as_clearing_members(iso_schemas: Path) -> None:
+    transfer = TransferRequest("PAY-2026-0002", 90_000, AccountRef("BNI", "4004000000001"))
+    debtor = AccountRef("BRI", "1001000000001", "Satu Pintu")
+    document = build_pacs008(transfer, debtor=debtor, message_id="SPCT-2", created=NOW)
+    _assert_valid(iso_schemas, "pacs.008.001.08", document)
+    assert b"<MmbId>BNI</MmbId>" in document
+    read = read_pacs008(document)
+    assert (read.request.creditor.bank_code, read.debtor.bank_code) == ("BNI", "BRI")
+    bank = SimulatedBank(bank_code="BRI", clock=ManualClock(NOW))
+    _assert_valid(iso_schemas, "camt.053.001.09", bank.camt053(NOW.date()))
 
 
 def test_pacs028_and_pacs004_validate(iso_schemas: Path) -> None:
