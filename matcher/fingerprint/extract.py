@@ -46,6 +46,7 @@ from matcher.fingerprint.quality import (
     QualityReason,
     assess_features,
     minutia_quality,
+    ridge_reliability,
 )
 from matcher.fingerprint.types import NOMINAL_DPI, MinutiaSet
 
@@ -104,8 +105,8 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     theta_pixels = np.mod(0.5 * np.arctan2(theta[1], theta[0]), np.pi).astype(np.float32)
     raw = detect(skel, crossing, theta_pixels, distance, params)
     b = params.block
-    coherence = field.coherence[raw.y // b, raw.x // b]
-    quality = minutia_quality(coherence, distance[raw.y, raw.x])
+    reliability = ridge_reliability(enhanced, normalised, b)
+    quality = minutia_quality(reliability[raw.y // b, raw.x // b], distance[raw.y, raw.x])
     keep = quality >= params.min_minutia_quality
     order = np.argsort(-quality[keep], kind="stable")[: params.max_minutiae]
     sel = np.flatnonzero(keep)[order]

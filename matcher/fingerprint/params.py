@@ -31,7 +31,7 @@ class ExtractionParams:
     # Holes and bays smaller than this many blocks are closed; the mask is then eroded so no
     # minutia is taken where ridges are cut by the contact border.
     mask_close_blocks: int = 2
-    mask_erode_blocks: int = 1
+    mask_erode_blocks: int = 0
     # Ridge period bounds at 500 dpi (literature: 5–15 px, typically 8–12).
     min_period: float = 5.0
     max_period: float = 15.0

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from matcher.fingerprint.orientation import block_mean
+
 # Calibration points of each factor (measured on FVC2002 and synthetic prints; a factor is 0
 # at `lo` and 1 at `hi`). Areas are px² at 500 dpi: a full flat index finger covers ~90,000.
 AREA_RANGE = (12_000.0, 45_000.0)
@@ -82,17 +84,33 @@ def _ramp(value: float, lo: float, hi: float) -> float:
     return float(np.clip((value - lo) / (hi - lo), 0.0, 1.0))
 
 
-def minutia_quality(
-    coherence: NDArray[np.float32], distance_to_border: NDArray[np.float32]
-) -> NDArray[np.uint8]:
-    """0–100 per minutia from local flow coherence and distance to the foreground border.
+def ridge_reliability(
+    enhanced: NDArray[np.float32], normalised: NDArray[np.float32], block: int
+) -> NDArray[np.float32]:
+    """Per block, how much of the local signal the oriented ridge model explains, in [0, 1].
 
-    Minutiae in clear flow far from the contact edge are the ones that repeat across
-    impressions; ones in noisy flow or near the edge often do not.
+    The Gabor bank passes only ridges of the local orientation and frequency, so the energy
+    ratio of its output to its input is high where ridges are clean and low in noise, dots,
+    scars and smudges. It is scaled by the image's own clean level (90th percentile), since
+    the absolute ratio depends on the ridge period.
     """
-    flow = np.clip((coherence - 0.2) / 0.6, 0.0, 1.0)
-    edge = np.clip(distance_to_border / 40.0, 0.25, 1.0)
-    return np.clip(np.round(100 * flow * edge), 1, 100).astype(np.uint8)
+    out = block_mean(enhanced * enhanced, block)
+    inp = block_mean(normalised * normalised, block)
+    ratio = out / np.maximum(inp, 1e-6)
+    clean = float(np.percentile(ratio, 90))
+    return np.clip(ratio / max(clean, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def minutia_quality(
+    reliability: NDArray[np.float32], distance_to_border: NDArray[np.float32]
+) -> NDArray[np.uint8]:
+    """0–100 per minutia from the local ridge reliability and the distance to the border.
+
+    Minutiae in clean ridges far from the contact edge are the ones that repeat across
+    impressions; ones in noise or near the edge often do not.
+    """
+    edge = np.clip(distance_to_border / 32.0, 0.3, 1.0)
+    return np.clip(np.round(100 * reliability * edge), 1, 100).astype(np.uint8)
 
 
 def assess_features(

@@ -68,7 +68,10 @@ def block_mask(field: OrientationField, params: ExtractionParams) -> Mask:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     padded = cv2.copyMakeBorder(mask, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
     closed = np.asarray(cv2.morphologyEx(padded, cv2.MORPH_CLOSE, kernel), np.uint8)
-    opened = cv2.morphologyEx(closed[k:-k, k:-k], cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # Opening with a disc of 5 blocks (40 px) removes anything narrower than a fingertip:
+    # sensor edge lines, smudges, and thin necks joining them to the finger.
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    opened = cv2.morphologyEx(closed[k:-k, k:-k], cv2.MORPH_OPEN, disc)
     mask = np.asarray(opened, np.uint8)
     mask = _fill_holes(_largest_component(mask))
     if params.mask_erode_blocks > 0:
