@@ -160,6 +160,8 @@ def security_command(
         "rounds": rounds,
         "pinned_core": core,
         "python": platform.python_version(),
+        # Other work on the machine inflates the thread-hopping rows most; recorded for context.
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "operations": results,
         "auth_overhead_ms": overhead,
     }
@@ -172,6 +174,8 @@ def security_command(
         *(f"| {n} | {s['median_ms']:.3f} | {s['p95_ms']:.3f} |" for n, s in results.items()),
         "",
         f"Authentication overhead per request (median): {overhead:.3f} ms",
+        f"Load average (1 min) during the run: {report['load_average_1m']} on "
+        f"{os.cpu_count()} cores.",
     ]
     (RESULTS / f"security_{backend}.md").write_text("\n".join(lines) + "\n")
     target = json_path or RESULTS / f"security_{backend}.json"
