@@ -59,19 +59,24 @@ def upsample(grid: F32, block: int, shape: tuple[int, int]) -> F32:
 def normalise(pixels: NDArray[np.uint8], block: int) -> tuple[F32, F32]:
     """Zero local mean, unit local contrast: removes uneven pressure and illumination.
 
-    Returns the normalised image and the per-block grey-level standard deviation (the raw
+    Returns the normalised image and each block's grey-level standard deviation (the raw
     ridge contrast, which segmentation needs because normalisation erases it). Local
     statistics come from block means, smoothed and interpolated, which is as good as a wide
     Gaussian window here and several times cheaper.
     """
     image = pixels.astype(np.float32)
-    mean = blur(block_mean(image, block), 1.0)
-    sq = blur(block_mean(image * image, block), 1.0)
+    block_m = block_mean(image, block)
+    block_sq = block_mean(image * image, block)
+    mean = blur(block_m, 1.0)
+    sq = blur(block_sq, 1.0)
     std = np.sqrt(np.maximum(sq - mean * mean, 1.0))
     shape = (image.shape[0], image.shape[1])
     # Ridges are dark: negate so ridges are positive, which the Gabor and binarisation expect.
     normalised = (upsample(mean, block, shape) - image) / upsample(std, block, shape)
-    return np.asarray(normalised, np.float32), np.asarray(std, np.float32)
+    # The contrast reported for segmentation is each block's own spread: the smoothed one
+    # above also counts the step between finger and background, which would widen the mask.
+    contrast = np.sqrt(np.maximum(block_sq - block_m * block_m, 0.0))
+    return np.asarray(normalised, np.float32), np.asarray(contrast, np.float32)
 
 
 def estimate(normalised: F32, contrast: F32, params: ExtractionParams) -> OrientationField:
