@@ -136,6 +136,21 @@ def revoke(terminal_id: str, reason: str | None = typer.Option(None)) -> None:
     _set_terminal_status(terminal_id, PrincipalStatus.revoked, reason)
 
 
+@terminals_app.command("rekey")
+def rekey(
+    terminal_id: str,
+    public_key: str | None = typer.Option(None, help="Ed25519 public key, base64 or PEM"),
+    generate_key: Path | None = typer.Option(None, help="Create a key pair; write private PEM"),
+) -> None:
+    """Replace a terminal's public key; requests signed with the old key are refused."""
+    key = _key_option(public_key, generate_key)
+    with _transaction() as session:
+        service.replace_terminal_key(
+            session=session, terminal_id=terminal_id, public_key=key, actor=ACTOR
+        )
+    console.print(f"terminal {terminal_id} re-keyed, public key {key}")
+
+
 @devices_app.command("add")
 def add_device(
     terminal_id: str,

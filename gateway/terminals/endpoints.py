@@ -13,6 +13,7 @@ from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.schemas import (
     DeviceCreate,
     DeviceOut,
+    KeyChange,
     StatusChange,
     TerminalCreate,
     TerminalOut,
@@ -80,6 +81,22 @@ def change_terminal_status(
         terminal_id=terminal_id,
         status=body.status,
         reason=body.reason,
+        actor=f"operator:{operator.id}",
+    )
+    return service.terminal_out(terminal)
+
+
+@router.post(
+    "/v1/ops/terminals/{terminal_id}/key",
+    summary="Replace a terminal's public key (the old key is refused from now on)",
+)
+def change_terminal_key(
+    terminal_id: str, body: KeyChange, operator: OpsOperatorDep, session: SessionDep
+) -> TerminalOut:
+    terminal = service.replace_terminal_key(
+        session=session,
+        terminal_id=terminal_id,
+        public_key=body.public_key,
         actor=f"operator:{operator.id}",
     )
     return service.terminal_out(terminal)

@@ -20,6 +20,10 @@ class TerminalCreate(BaseModel):
     public_key: str = Field(description="Ed25519 public key: raw 32 bytes base64, or PEM")
 
 
+class KeyChange(BaseModel):
+    public_key: str = Field(description="New Ed25519 public key: raw 32 bytes base64, or PEM")
+
+
 class StatusChange(BaseModel):
     status: PrincipalStatus
     reason: str | None = Field(default=None, max_length=200)

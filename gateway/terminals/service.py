@@ -147,6 +147,25 @@ def set_terminal_status(
     return terminal
 
 
+def replace_terminal_key(
+    *, session: Session, terminal_id: str, public_key: str, actor: str
+) -> Terminal:
+    """Re-key a terminal (new device, suspected leak): the old key stops working at once."""
+    terminal = get_terminal(session=session, terminal_id=terminal_id)
+    if terminal.status == PrincipalStatus.revoked:
+        raise StatusChangeRefused("A revoked terminal cannot be re-keyed; register a new one.")
+    terminal.public_key = parse_public_key(public_key)
+    session.flush()
+    append(
+        session=session,
+        kind=AuditKind.terminal,
+        actor=actor,
+        subject=f"terminal:{terminal_id}",
+        data={"event": "rekeyed"},
+    )
+    return terminal
+
+
 def register_device(
     *,
     session: Session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -144,3 +146,16 @@ def test_signature_base_is_plain_rfc9421() -> None:
     assert params.startswith('("@method" "@target-uri" "content-digest" "content-type")')
     signature = request.headers["signature"].removeprefix(f"{label}=:").removesuffix(":")
     key.public_key().verify(base64.b64decode(signature), base.encode())
+
+
+def test_rekeyed_terminal_refuses_the_old_key(
+    api: TestClient, ops_client: SignedClient, terminal: TerminalIdentity
+) -> None:
+    new_key = Ed25519PrivateKey.generate()
+    public = base64.b64encode(new_key.public_key().public_bytes_raw()).decode()
+    changed = ops_client.post(f"/v1/ops/terminals/{terminal.id}/key", json={"public_key": public})
+    assert changed.status_code == 200, changed.text
+    old = SignedClient(api, terminal.signer)
+    assert old.get("/v1/terminals/me").json()["error"]["code"] == "signature_invalid"
+    new = SignedClient(api, RequestSigner(key_id=terminal.id, private_key=new_key))
+    assert new.get("/v1/terminals/me").status_code == 200
