@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.client import RequestSigner, SignatureAuth, new_nonce
+from gateway.terminals import repository
 from gateway.terminals.models import SeenNonce
 from gateway.terminals.settings import SecuritySettings
 from tests.gateway.signing import SignedClient, TerminalIdentity
@@ -90,10 +92,6 @@ def test_operator_key_does_not_authenticate_as_a_terminal(
 
 
 def test_expired_nonces_are_purged(session_factory: sessionmaker[Session]) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from gateway.terminals import repository
-
     now = datetime.now(UTC)
     with session_factory.begin() as session:
         repository.record_nonce(session, keyid="terminal:T", nonce="old-nonce", expires_at=now)
@@ -125,8 +123,6 @@ def test_public_base_url_behind_a_proxy(
 
 def test_signature_base_is_plain_rfc9421() -> None:
     """A vendor building the base by hand from RFC 9421 section 2.5 gets the signed bytes."""
-    import base64
-
     request = httpx.Request(
         "POST", "https://gw.example/v1/pay?x=1", content=b'{"a":1}',
         headers={"content-type": "application/json"},
