@@ -58,6 +58,7 @@ def security_command(
     core: Annotated[int, typer.Option(help="CPU core to pin to")] = 0,
 ) -> None:
     """Time the signature, HPKE, envelope, NIK-hash and audit operations."""
+    # Imported here so `satupintu --help` does not load the whole gateway.
     from gateway.app import create_app
     from gateway.audit.service import append
     from gateway.client import GatewayKey, RequestSigner, SignatureAuth, seal_capture

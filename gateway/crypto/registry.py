@@ -37,7 +37,9 @@ def register_envelope_column(table: str, column: str) -> None:
 
 def envelope_columns() -> list[EnvelopeColumn]:
     """Every registered or `SealedBytes`-typed column of the loaded models, sorted."""
-    import gateway.models  # noqa: F401  (loads every domain's models and registrations)
+    # Late import: domain model modules import this module, so importing them at the top of it
+    # would be circular. Loading them here registers every domain's envelope columns.
+    import gateway.models  # noqa: F401
 
     found = set(_registered)
     for table in Base.metadata.tables.values():

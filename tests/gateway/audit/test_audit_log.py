@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -112,8 +113,6 @@ def test_rewritten_chain_without_the_key_is_detected(
     key_store: KeyStore, session_factory: sessionmaker[Session]
 ) -> None:
     """An attacker recomputing plain SHA-256 links cannot forge the keyed MACs."""
-    import hashlib
-
     _fill(session_factory, 2)
     with session_factory.begin() as session:
         first = session.get(AuditEntry, 1)
