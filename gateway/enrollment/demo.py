@@ -44,6 +44,7 @@ from gateway.terminals.models import OperatorRole
 from gateway.verification import case_workers
 from gateway.verification import repository as verification_repository
 from gateway.verification.schemas import CaseWorkerRequest
+from gateway.verification.settings import IdentitySettings
 from matcher.fingerprint import iso19794_2
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.minutiae import impression, master
@@ -181,6 +182,7 @@ def run_demo(
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     probes.mkdir(parents=True, exist_ok=True)
     summary = DemoSummary(households=households, directory=directory)
+    settings = IdentitySettings()
 
     text = io.StringIO()
     write_register_csv(text, households=households, seed=DEMO_SEED, today=today)
@@ -194,7 +196,7 @@ def run_demo(
     indexes = IndexApplier(
         session_factory=session_factory,
         engine=engine,
-        factory=IdentifierFactory(),
+        factory=IdentifierFactory(finger_calibration=engine.finger_calibration),
         snapshot_dir=None,
     )
     indexes.load()
@@ -224,7 +226,7 @@ def run_demo(
                     request=EnrollmentRequest(nik=row["nik"], fingers=_fingers(index, 1)),
                     ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
                     min_quality=0,
-                    duplicate_target_fpir=1e-2,
+                    duplicate_target_fpir=settings.duplicate_target_fpir,
                 )
                 summary.enrolled += result.status == "enrolled"
                 summary.held_for_adjudication += result.status == "pending_adjudication"

@@ -29,7 +29,7 @@ def _enroll_raw(world: World, nik: str, captures: list[FingerCapture]) -> None:
             request=EnrollmentRequest(nik=nik, fingers=captures),
             ctx=world.ctx(session),
             min_quality=0,
-            duplicate_target_fpir=1e-2,
+            duplicate_target_fpir=1e-4,
         )
 
 

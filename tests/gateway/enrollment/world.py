@@ -100,7 +100,7 @@ class World:
                 request=EnrollmentRequest(nik=nik, fingers=fingers(seed, shot)),
                 ctx=self.ctx(session),
                 min_quality=0,
-                duplicate_target_fpir=1e-2,
+                duplicate_target_fpir=1e-4,
             )
         self.indexes.catch_up()
         return result.status

@@ -1,0 +1,94 @@
+"""`POST /v1/verify` over HTTP with signed requests and sealed ISO captures; lockout routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.client import GatewayKey, new_nonce
+from gateway.db import unit_of_work
+from gateway.verification.models import VerificationRecord
+from gateway.verification.tokens import TokenWrongTerminal, consume_token
+from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
+from tests.gateway.signing import SignedClient, TerminalIdentity
+
+
+@pytest.fixture(autouse=True)
+def _calibration(monkeypatch: pytest.MonkeyPatch, finger_calibration: Path) -> None:
+    monkeypatch.setenv("SATUPINTU_FINGER_CALIBRATION_PATH", str(finger_calibration))
+    monkeypatch.setenv("SATUPINTU_PERSON_BURST", "100")
+
+
+def _verify(
+    client: SignedClient,
+    terminal: TerminalIdentity,
+    key: GatewayKey,
+    seed: int,
+    shot: int,
+    **body: object,
+) -> tuple[int, dict[str, object]]:
+    nonce = new_nonce()
+    response = client.post(
+        "/v1/verify",
+        json={**body, "fingers": _sealed_fingers(terminal, key, nonce, seed, shot)},
+        nonce=nonce,
+    )
+    return response.status_code, response.json()
+
+
+def test_verify_issues_a_token_for_this_terminal_and_locks_after_failures(
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    enrolled = enroll_http(terminal_client, terminal, gateway_key, nik, seed=31)
+    status, body = _verify(terminal_client, terminal, gateway_key, 31, 4, mode="1:1", nik=nik)
+    assert status == 200 and body["decision"] == "match", body
+    assert body["household"] == enrolled["household"] and nik not in str(body)
+    token = str(body["token"])
+    with unit_of_work(session_factory) as session, pytest.raises(TokenWrongTerminal):
+        consume_token(session=session, token=token, terminal="T-OTHER")
+    with unit_of_work(session_factory) as session:
+        assert consume_token(session=session, token=token, terminal=terminal.id).fallback is False
+
+    status, cardless = _verify(terminal_client, terminal, gateway_key, 31, 5, mode="1:N")
+    assert status == 200 and cardless["decision"] == "match" and cardless["scope"] == "region"
+
+    for attempt in range(5):
+        status, body = _verify(
+            terminal_client, terminal, gateway_key, 32, attempt, mode="1:1", nik=nik
+        )
+        assert status == 200 and body["decision"] == "no_match"
+    status, body = _verify(terminal_client, terminal, gateway_key, 31, 6, mode="1:1", nik=nik)
+    assert status == 423 and body["error"]["code"] == "nik_locked"
+    with session_factory() as session:
+        outcomes = list(session.scalars(select(VerificationRecord.outcome)))
+        assert outcomes.count("locked") == 1 and outcomes.count("no_match") == 5
+
+    locked = ops_client.get("/v1/ops/lockouts").json()
+    assert len(locked) == 1 and locked[0]["person"] == enrolled["person"]
+    unlocked = ops_client.post(
+        f"/v1/ops/lockouts/{locked[0]['reference']}/unlock",
+        json={"reason": "checked the e-KTP, fingers cleaned"},
+    )
+    assert unlocked.status_code == 200 and unlocked.json()["unlocked_by"] == "ops-1"
+    status, body = _verify(terminal_client, terminal, gateway_key, 31, 7, mode="1:1", nik=nik)
+    assert status == 200 and body["decision"] == "match"
+
+
+def test_mode_fields_are_checked(terminal_client: SignedClient) -> None:
+    for body in (
+        {"mode": "1:1"},
+        {"mode": "1:N", "nik": "3201024506900001"},
+        {"mode": "ektp", "nik": "3201024506900001"},
+        {"mode": "retina"},
+    ):
+        response = terminal_client.post("/v1/verify", json=body)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_request"
