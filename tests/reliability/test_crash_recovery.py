@@ -126,7 +126,7 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(database_url: str, tmp_p
         KeyStore.from_settings(Settings(data_dir=tmp_path / "var", database_url=database_url))
     )
     try:
-        _wait_until_up(f"http://127.0.0.1:{bank_port}/health", bank)
+        _wait_until_up(f"http://127.0.0.1:{bank_port}/healthz", bank)
         factory = make_session_factory(engine)
         key = Ed25519PrivateKey.generate()
         tokens: list[str] = []
