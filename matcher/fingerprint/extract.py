@@ -128,6 +128,16 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     return Extraction(minutiae, assessment, mask, enhanced, skel)
 
 
+def _dark_share(pixels: NDArray[np.uint8], mask: NDArray[np.bool_]) -> float:
+    """Share of the finger at the image's darkest grey levels (bottom tenth of its range).
+
+    Wet or over-pressed skin floods the valleys, so much of the finger sits at the darkest
+    level; measured relative to the image's own range so sensor exposure does not matter.
+    """
+    lo, hi = np.percentile(pixels, [1, 99])
+    return float((pixels[mask] <= lo + 0.1 * (hi - lo)).mean())
+
+
 def _assess(
     pixels: NDArray[np.uint8],
     field: orientation.OrientationField,
@@ -146,7 +156,7 @@ def _assess(
         coherence=float(field.coherence[blocks].mean()),
         clarity=float(np.median(period.clarity)) if len(period.clarity) else 0.0,
         contrast=float(np.median(field.contrast[blocks])),
-        dark_share=float((pixels[mask] < 40).mean()),
+        dark_share=_dark_share(pixels, mask),
         minutiae=minutiae,
     )
 

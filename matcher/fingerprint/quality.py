@@ -27,7 +27,7 @@ COHERENCE_RANGE = (0.30, 0.60)
 CLARITY_RANGE = (0.15, 0.40)
 CONTRAST_RANGE = (5.0, 16.0)
 MINUTIAE_RANGE = (6.0, 22.0)
-DARK_RANGE = (0.55, 0.30)  # share of near-black foreground pixels: 0.30 fine, 0.55 smeared
+DARK_RANGE = (0.5, 0.25)  # share of the finger at the darkest tenth of the grey range
 # A factor under this value is reported as a reason.
 REASON_BELOW = 0.7
 

@@ -145,3 +145,30 @@ def test_real_fvc2002_images(shared_dir: Path) -> None:
         assert m.image_quality > 20
         assert np.all((m.x >= 0) & (m.x < m.width) & (m.y >= 0) & (m.y < m.height))
         assert np.all((m.direction >= 0) & (m.direction < 2 * np.pi))
+
+
+def test_minutiae_agree_with_synthetic_ground_truth() -> None:
+    synthetic = pytest.importorskip("matcher.synthetic.render")
+    from benchmarks.extract import agreement
+
+    matched = truths = found = 0
+    for pixels, truth in synthetic.impressions_with_truth(2, per_finger=2, seed=7):
+        m = extract(pixels)
+        got = agreement((truth.x, truth.y, truth.direction), (m.x, m.y, m.direction))
+        matched, truths, found = matched + got[0], truths + got[1], found + got[2]
+    # Measured ≈ 0.83 recall and ≈ 0.9 precision on the benchmark's 40 impressions.
+    assert matched / truths > 0.7
+    assert matched / found > 0.75
+
+
+def test_quality_reasons_tell_the_operator_what_to_fix() -> None:
+    noisy = assess(dislocation(noise=120.0, seed=2))
+    assert "poor_ridge_clarity" in noisy.codes
+    assert "clean" in next(r.message for r in noisy.reasons if r.code == "poor_ridge_clarity")
+    pattern = dislocation().astype(np.float32)
+    faint = assess((235 - (235 - pattern) * 0.12).astype(np.uint8))
+    assert "low_contrast" in faint.codes
+    # Wet skin: ridges spread until the valleys are gone over most of the finger.
+    wet = cv2.erode(dislocation(period=7.0), np.ones((5, 5), np.uint8))
+    assert "too_dark" in assess(wet).codes
+    assert assess(dislocation(noise=20.0)).factors["clarity"] > noisy.factors["clarity"]
