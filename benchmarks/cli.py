@@ -8,6 +8,7 @@ from benchmarks.accuracy import accuracy_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
+from benchmarks.load.run import load_command, payout_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
 from benchmarks.verify import verify_command
@@ -19,4 +20,6 @@ bench_app.command("accuracy")(accuracy_command)
 bench_app.command("compare")(compare_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
+bench_app.command("load")(load_command)
+bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)

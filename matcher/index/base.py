@@ -2,8 +2,9 @@
 
 A 1:N search has two stages, and this module names the parts each modality plugs in:
 
-1. a `FixedLengthEncoder` turns a template into one fixed-length binary code, so a FAISS
-   binary index can return a shortlist of the nearest enrolled codes in milliseconds;
+1. a `FixedLengthEncoder` turns a template into fixed-length binary codes (one for an iris
+   code, one per minutia neighbourhood for a fingerprint), so a FAISS binary index returns
+   the nearest enrolled codes in milliseconds and their owners form a shortlist;
 2. an exact `Comparator` (the modality's 1:1 matcher) re-ranks that shortlist, and a
    `ScoreCalibration` turns its scores into false match rates, from which the false positive
    identification rate at the current gallery size follows (FPIR ≈ N × FMR).
@@ -111,7 +112,7 @@ class RegionCode:
 
 
 class FixedLengthEncoder(Protocol[T_contra]):
-    """Turns one template into one fixed-length binary code for the coarse (FAISS) stage.
+    """Turns one template into fixed-length binary codes for the coarse (FAISS) stage.
 
     `name` identifies the encoding and its parameters; a snapshot made with another name is
     refused, because its codes would be meaningless to this encoder. `code_bytes` is the code
@@ -125,7 +126,11 @@ class FixedLengthEncoder(Protocol[T_contra]):
     def code_bytes(self) -> int: ...
 
     def encode(self, template: T_contra) -> NDArray[np.uint8]:
-        """The code, shape `(code_bytes,)`, dtype uint8."""
+        """Codes as uint8, shape `(code_bytes,)` for one code or `(m, code_bytes)` for m.
+
+        Codes should be balanced (about half the bits set): a code's votes are weighted by
+        how much closer than `bits / 2` (an unrelated code's distance) it lies.
+        """
         ...
 
 

@@ -1,0 +1,533 @@
+"""The FAISS-backed identifier: binary codes per region bucket, exact re-ranking, fusion.
+
+Layout. Enrolled samples are bucketed by the person's region (NIK province + regency), one
+FAISS binary index per bucket, so a terminal's scoped search only scans its own regency and
+a nationwide search scans every bucket. A FAISS id packs the person id and the sample
+position (`person_id * 16 + position`); an encoder may emit several codes per sample
+(fingerprints: one per minutia), which then share that id, so one removal drops them all.
+Templates are held as their codec's bytes and decoded only for the shortlist.
+
+Decision. Each probe code fetches its `neighbours` nearest enrolled codes, which vote for
+their samples with weight max(0, bits/2 − Hamming distance) (codes are balanced, so bits/2
+is what an unrelated code scores); a sample's votes are summed over the probe's codes, at
+most one per probe code. The `shortlist` best-voted samples per probe sample give the
+persons re-ranked with the exact comparator. Per-sample scores become false match rates
+through the calibration and are fused by the injected rule (the fingerprint index uses
+Fisher's method), and FPIR = min(1, N × FMR) with N the number of persons searched.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal
+
+import faiss
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.index.base import (
+    Candidate,
+    Enrolment,
+    FixedLengthEncoder,
+    IndexEvent,
+    ProbeError,
+    ProgressCallback,
+    RegionCode,
+    ScoreCalibration,
+    SearchResult,
+    T,
+    TemplateCodec,
+)
+from matcher.index.rwlock import ReadWriteLock
+
+POSITIONS = 16  # sample positions per person packed into one FAISS id (ISO finger codes 0–10)
+
+IndexType = Literal["flat", "ivf"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """How the coarse stage is built and how wide the re-ranked shortlist is."""
+
+    # "flat" scans every code exactly; "ivf" scans the `ivf_probe` nearest of `ivf_lists`
+    # inverted lists — chosen by measurement in benchmarks/identify.py.
+    index_type: IndexType = "flat"
+    # Enrolled codes fetched per probe code (the voters).
+    neighbours: int = 50
+    # Best-voted samples per probe sample sent to the exact matcher: the recall/latency dial.
+    shortlist: int = 100
+    # A scoped search widens nationwide unless its best candidate reaches this FPIR.
+    accept_fpir: float = 0.01
+    ivf_lists: int = 4096
+    ivf_probe: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    region_key: int
+    positions: tuple[int, ...]
+    templates: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryRows:
+    """A gallery as flat arrays: what snapshots store and bulk loads read.
+
+    Samples (one row per person and position, a person's rows contiguous) and codes (one row
+    per code, `code_ids` the FAISS id `person_id * 16 + position` of its sample).
+    """
+
+    person_ids: NDArray[np.int64]
+    region_keys: NDArray[np.int64]
+    positions: NDArray[np.int64]
+    templates: Sequence[bytes]
+    code_ids: NDArray[np.int64]
+    codes: NDArray[np.uint8]
+    last_event_id: int
+
+
+def product_fmr(fmrs: Sequence[float]) -> float:
+    """Product rule for independent samples (fingerprint uses Fisher's method instead)."""
+    return math.prod(fmrs) if fmrs else 1.0
+
+
+def _row_id(person_id: int, position: int) -> int:
+    if not 0 <= position < POSITIONS:
+        raise ProbeError(f"sample position {position} is outside 0–{POSITIONS - 1}")
+    if person_id < 0:
+        raise ProbeError("person ids are non-negative integers")
+    return person_id * POSITIONS + position
+
+
+class BinaryIdentifier(Generic[T]):
+    """A thread-safe 1:N identifier over any modality's fixed-length binary codes."""
+
+    def __init__(
+        self,
+        *,
+        encoder: FixedLengthEncoder[T],
+        codec: TemplateCodec[T],
+        comparator: Callable[[T, T], float],
+        calibration: ScoreCalibration,
+        fuse: Callable[[Sequence[float]], float] = product_fmr,
+        settings: IndexSettings | None = None,
+        ivf_centroids: NDArray[np.uint8] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.codec = codec
+        self.comparator = comparator
+        self.calibration = calibration
+        self.fuse = fuse
+        self.settings = settings or IndexSettings()
+        self._lock = ReadWriteLock()
+        self._buckets: dict[int, faiss.IndexBinary] = {}
+        self._persons: dict[int, _Person] = {}
+        self._last_event_id = 0
+        self._bits = encoder.code_bytes * 8
+        # IVF centroids are trained once and shared by every bucket (kept alive here).
+        self._quantizer: faiss.IndexBinaryFlat | None = None
+        if self.settings.index_type == "ivf":
+            if ivf_centroids is None:
+                raise ValueError("an IVF index needs centroids (see train_ivf_centroids)")
+            self._quantizer = faiss.IndexBinaryFlat(self._bits)
+            self._quantizer.add(np.ascontiguousarray(ivf_centroids, dtype=np.uint8))
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def last_event_id(self) -> int:
+        """The id of the last database event applied; replay starts after it."""
+        return self._last_event_id
+
+    def __len__(self) -> int:
+        return len(self._persons)
+
+    def __contains__(self, person_id: object) -> bool:
+        return person_id in self._persons
+
+    @property
+    def samples(self) -> int:
+        """Enrolled samples (fingers or eyes) across all persons."""
+        with self._lock.read():
+            return sum(len(p.positions) for p in self._persons.values())
+
+    @property
+    def codes(self) -> int:
+        """Codes held by FAISS across all buckets."""
+        with self._lock.read():
+            return sum(b.ntotal for b in self._buckets.values())
+
+    def persons_in(self, scope: RegionCode | None) -> int:
+        """Persons a search with this scope compares against (the N of FPIR ≈ N × FMR)."""
+        with self._lock.read():
+            return self._count(self._keys(scope))
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the gallery: FAISS codes and ids, templates, Python bookkeeping."""
+        with self._lock.read():
+            codes = sum(b.ntotal for b in self._buckets.values())
+            per_code = self.encoder.code_bytes + 8  # the code and its id (flat or IVF lists)
+            templates = sum(
+                sum(sys.getsizeof(t) for t in p.templates)
+                + sys.getsizeof(p.templates)
+                + sys.getsizeof(p.positions)
+                + 56  # the _Person object
+                + 100  # its dict slot and boxed key
+                for p in self._persons.values()
+            )
+            return codes * per_code + templates
+
+    def ivf_centroids(self) -> NDArray[np.uint8] | None:
+        """The shared IVF centroids (stored in snapshots so lists stay meaningful)."""
+        if self._quantizer is None:
+            return None
+        quantizer: Any = self._quantizer
+        return faiss.vector_to_array(quantizer.xb).reshape(-1, self.encoder.code_bytes)
+
+    # ----------------------------------------------------------------- writes
+
+    def upsert(self, enrolment: Enrolment[T], *, event_id: int | None = None) -> None:
+        """Enrol or replace a person; encoding happens before the write lock is taken."""
+        positions, codes, code_ids, blobs = self._encode_enrolment(enrolment)
+        with self._lock.write():
+            self._drop(enrolment.person_id)
+            if len(codes):
+                self._bucket(enrolment.region.key).add_with_ids(codes, code_ids)
+            self._persons[enrolment.person_id] = _Person(
+                region_key=enrolment.region.key, positions=positions, templates=blobs
+            )
+            self._advance(event_id)
+
+    def remove(self, person_id: int, *, event_id: int | None = None) -> None:
+        """Forget a person (idempotent: removing an unknown id is a no-op, as in replays)."""
+        with self._lock.write():
+            self._drop(person_id)
+            self._advance(event_id)
+
+    def apply(self, events: Iterable[IndexEvent[T]]) -> int:
+        """Replay database events in order, skipping those already applied; returns applied."""
+        applied = 0
+        for event in events:
+            if event.event_id <= self._last_event_id:
+                continue
+            if event.enrolment is None:
+                self.remove(event.person_id, event_id=event.event_id)
+            else:
+                self.upsert(event.enrolment, event_id=event.event_id)
+            applied += 1
+        return applied
+
+    def mark_applied(self, event_id: int) -> None:
+        """Record that the gallery reflects every event up to `event_id` (after a rebuild
+        read the database as of that event)."""
+        with self._lock.write():
+            self._advance(event_id)
+
+    def bulk_load(self, rows: GalleryRows, *, progress: ProgressCallback | None = None) -> None:
+        """Load pre-encoded rows into an empty index: snapshots and large rebuilds."""
+        person_ids = np.asarray(rows.person_ids, dtype=np.int64)
+        region_keys = np.asarray(rows.region_keys, dtype=np.int64)
+        code_ids = np.asarray(rows.code_ids, dtype=np.int64)
+        # Region of each code through its person (samples are sorted by person).
+        order = np.argsort(person_ids, kind="stable")
+        slot = np.searchsorted(person_ids[order], code_ids // POSITIONS)
+        code_keys = region_keys[order][np.minimum(slot, len(order) - 1)] if len(order) else slot
+        with self._lock.write():
+            if self._persons:
+                raise ValueError("bulk_load needs an empty index")
+            for key in np.unique(code_keys):
+                sel = np.flatnonzero(code_keys == key)
+                self._bucket(int(key)).add_with_ids(
+                    np.ascontiguousarray(rows.codes[sel]), np.ascontiguousarray(code_ids[sel])
+                )
+            starts = np.flatnonzero(np.r_[True, person_ids[1:] != person_ids[:-1]])
+            ends = np.r_[starts[1:], len(person_ids)].astype(np.int64)
+            positions = np.asarray(rows.positions, dtype=np.int64).tolist()
+            for n, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                self._persons[int(person_ids[start])] = _Person(
+                    region_key=int(region_keys[start]),
+                    positions=tuple(positions[start:end]),
+                    templates=tuple(rows.templates[start:end]),
+                )
+                if progress is not None and n % 10_000 == 0:
+                    progress(n, len(starts))
+            self._last_event_id = rows.last_event_id
+        if progress is not None:
+            progress(len(starts), len(starts))
+
+    def export_rows(self) -> GalleryRows:
+        """A consistent copy of the whole gallery (taken under the read lock) for snapshots."""
+        with self._lock.read():
+            id_parts, code_parts = [], []
+            for bucket in self._buckets.values():
+                if bucket.ntotal:
+                    ids, codes = self._bucket_rows(bucket)
+                    id_parts.append(ids)
+                    code_parts.append(codes)
+            person_ids: list[int] = []
+            region_keys: list[int] = []
+            positions: list[int] = []
+            templates: list[bytes] = []
+            for pid, person in self._persons.items():
+                person_ids.extend([pid] * len(person.positions))
+                region_keys.extend([person.region_key] * len(person.positions))
+                positions.extend(person.positions)
+                templates.extend(person.templates)
+            cb = self.encoder.code_bytes
+            return GalleryRows(
+                person_ids=np.array(person_ids, dtype=np.int64),
+                region_keys=np.array(region_keys, dtype=np.int64),
+                positions=np.array(positions, dtype=np.int64),
+                templates=templates,
+                code_ids=np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64),
+                codes=np.concatenate(code_parts) if code_parts else np.zeros((0, cb), np.uint8),
+                last_event_id=self._last_event_id,
+            )
+
+    # ----------------------------------------------------------------- search
+
+    def search(
+        self,
+        probe: Mapping[int, T],
+        *,
+        region: RegionCode | None = None,
+        limit: int = 10,
+        fallback: bool = True,
+    ) -> SearchResult:
+        """Identify a probe (one or more samples by position) among the enrolled persons.
+
+        With a `region`, only persons enrolled there are searched first; unless one of them
+        reaches `accept_fpir`, the search widens nationwide (`widened=True`).
+        """
+        positions, templates, codes = self._encode_probe(probe)
+        with self._lock.read():
+            result = self._search(positions, templates, codes, region, limit, widened=False)
+            if (
+                region is not None
+                and fallback
+                and not any(c.fpir <= self.settings.accept_fpir for c in result.candidates)
+            ):
+                result = self._search(positions, templates, codes, None, limit, widened=True)
+        return result
+
+    def shortlist(self, probe: Mapping[int, T], *, region: RegionCode | None = None) -> list[int]:
+        """The persons the coarse stage would send to re-ranking (for recall measurements)."""
+        _, _, codes = self._encode_probe(probe)
+        with self._lock.read():
+            return self._shortlist(codes, self._keys(region))
+
+    # -------------------------------------------------------------- internals
+
+    def _encode_probe(
+        self, probe: Mapping[int, T]
+    ) -> tuple[list[int], list[T], list[NDArray[np.uint8]]]:
+        if not probe:
+            raise ProbeError("a probe needs at least one sample")
+        positions = list(probe)
+        for pos in positions:
+            _row_id(0, pos)
+        templates = [probe[p] for p in positions]
+        codes = [self._codes_of(t) for t in templates]
+        if not any(len(c) for c in codes):
+            raise ProbeError("the probe has no usable features (too few minutiae?)")
+        return positions, templates, codes
+
+    def _codes_of(self, template: T) -> NDArray[np.uint8]:
+        codes = np.asarray(self.encoder.encode(template), dtype=np.uint8)
+        return np.ascontiguousarray(codes.reshape(-1, self.encoder.code_bytes))
+
+    def _search(
+        self,
+        positions: list[int],
+        templates: list[T],
+        codes: list[NDArray[np.uint8]],
+        scope: RegionCode | None,
+        limit: int,
+        *,
+        widened: bool,
+    ) -> SearchResult:
+        keys = self._keys(scope)
+        gallery = self._count(keys)
+        persons = self._shortlist(codes, keys)
+        candidates = [self._rerank(pid, positions, templates, gallery) for pid in persons]
+        candidates.sort(key=lambda c: (c.fmr, -c.score))
+        return SearchResult(
+            candidates=tuple(candidates[:limit]),
+            gallery_size=gallery,
+            scope=None if widened else scope,
+            widened=widened,
+            shortlist_size=len(persons),
+        )
+
+    def _shortlist(self, codes: list[NDArray[np.uint8]], keys: list[int]) -> list[int]:
+        """Persons owning the best-voted samples of each probe sample, best first."""
+        persons: dict[int, None] = {}
+        for sample_codes in codes:
+            if not len(sample_codes):
+                continue
+            k = max(self.settings.neighbours, -(-self.settings.shortlist // len(sample_codes)))
+            dist, ids = self._nearest(sample_codes, keys, k)
+            for row in _top_voted(dist, ids, self._bits / 2.0, self.settings.shortlist):
+                persons.setdefault(int(row) // POSITIONS, None)
+        return list(persons)
+
+    def _rerank(
+        self, person_id: int, positions: list[int], templates: list[T], gallery: int
+    ) -> Candidate:
+        person = self._persons[person_id]
+        enrolled = [self.codec.from_bytes(b) for b in person.templates]
+        sample_scores: dict[int, float] = {}
+        for pos, template in zip(positions, templates, strict=True):
+            if pos != 0 and pos in person.positions:
+                score = self.comparator(template, enrolled[person.positions.index(pos)])
+            else:  # unknown or unenrolled finger: the best of the person's samples
+                score = max(self.comparator(template, e) for e in enrolled)
+            sample_scores[pos] = float(score)
+        fmr = self.fuse([self.calibration.fmr(s) for s in sample_scores.values()])
+        return Candidate(
+            person_id=person_id,
+            region=RegionCode.from_key(person.region_key),
+            score=float(sum(sample_scores.values())),
+            fmr=fmr,
+            fpir=min(1.0, gallery * fmr),
+            sample_scores=sample_scores,
+        )
+
+    def _nearest(
+        self, codes: NDArray[np.uint8], keys: list[int], k: int
+    ) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
+        """Per probe code, the distances and ids of its `k` nearest codes across buckets."""
+        dists, ids = [], []
+        assigned = None
+        if self._quantizer is not None:  # assign probe codes to lists once, not per bucket
+            nprobe = min(self.settings.ivf_probe, self._quantizer.ntotal)
+            assigned = self._quantizer.search(codes, nprobe)
+        for key in keys:
+            bucket: Any = self._buckets[key]
+            if not bucket.ntotal:
+                continue
+            kk = min(k, bucket.ntotal)
+            if assigned is None:
+                d, i = bucket.search(codes, kk)
+            else:
+                d, i = bucket.search_preassigned(codes, kk, assigned[1], assigned[0])
+            dists.append(d)
+            ids.append(i)
+        if not ids:
+            return np.zeros((len(codes), 0), np.int32), np.zeros((len(codes), 0), np.int64)
+        all_d = np.concatenate(dists, axis=1)
+        all_i = np.concatenate(ids, axis=1)
+        if all_d.shape[1] > k:
+            top = np.argpartition(all_d, k - 1, axis=1)[:, :k]
+            all_d = np.take_along_axis(all_d, top, axis=1)
+            all_i = np.take_along_axis(all_i, top, axis=1)
+        return all_d, all_i
+
+    def _keys(self, scope: RegionCode | None) -> list[int]:
+        if scope is None:
+            return list(self._buckets)
+        return [k for k in self._buckets if scope.contains(RegionCode.from_key(k))]
+
+    def _count(self, keys: list[int]) -> int:
+        wanted = set(keys)
+        if len(wanted) == len(self._buckets):
+            return len(self._persons)
+        return sum(1 for p in self._persons.values() if p.region_key in wanted)
+
+    def _encode_enrolment(
+        self, enrolment: Enrolment[T]
+    ) -> tuple[tuple[int, ...], NDArray[np.uint8], NDArray[np.int64], tuple[bytes, ...]]:
+        if not enrolment.samples:
+            raise ProbeError("an enrolment needs at least one sample")
+        positions = tuple(sorted(enrolment.samples))
+        parts = [self._codes_of(enrolment.samples[p]) for p in positions]
+        code_ids = np.concatenate(
+            [
+                np.full(len(c), _row_id(enrolment.person_id, p), dtype=np.int64)
+                for p, c in zip(positions, parts, strict=True)
+            ]
+        )
+        blobs = tuple(self.codec.to_bytes(enrolment.samples[p]) for p in positions)
+        return positions, np.ascontiguousarray(np.concatenate(parts)), code_ids, blobs
+
+    def _drop(self, person_id: int) -> None:
+        person = self._persons.pop(person_id, None)
+        if person is None:
+            return
+        ids = np.array([_row_id(person_id, p) for p in person.positions], dtype=np.int64)
+        bucket = self._buckets.get(person.region_key)
+        if bucket is not None:
+            bucket.remove_ids(faiss.IDSelectorBatch(ids))
+
+    def _advance(self, event_id: int | None) -> None:
+        if event_id is not None:
+            self._last_event_id = max(self._last_event_id, event_id)
+
+    def _bucket(self, key: int) -> faiss.IndexBinary:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._new_bucket()
+            self._buckets[key] = bucket
+        return bucket
+
+    def _new_bucket(self) -> faiss.IndexBinary:
+        """Flat scans sit behind an id map (ids may repeat: several codes per sample); IVF
+        lists carry the ids themselves (an id map over IVF would desynchronise on removal,
+        since IVF does not renumber rows)."""
+        if self._quantizer is None:
+            return faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(self._bits))
+        nlist = self._quantizer.ntotal
+        ivf = faiss.IndexBinaryIVF(self._quantizer, self._bits, nlist)
+        ivf.is_trained = True
+        ivf.nprobe = min(self.settings.ivf_probe, nlist)
+        return ivf
+
+    def _bucket_rows(self, bucket: Any) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:
+        cb = self.encoder.code_bytes
+        if isinstance(bucket, faiss.IndexBinaryIDMap):
+            ids = faiss.vector_to_array(bucket.id_map).astype(np.int64)
+            flat: Any = faiss.downcast_IndexBinary(bucket.index)
+            return ids, faiss.vector_to_array(flat.xb).reshape(-1, cb)
+        invlists = bucket.invlists
+        id_parts, code_parts = [], []
+        for lst in range(invlists.nlist):
+            size = invlists.list_size(lst)
+            if size:
+                id_parts.append(faiss.rev_swig_ptr(invlists.get_ids(lst), size).copy())
+                raw = faiss.rev_swig_ptr(invlists.get_codes(lst), size * cb)
+                code_parts.append(raw.reshape(size, cb).copy())
+        return np.concatenate(id_parts).astype(np.int64), np.concatenate(code_parts)
+
+
+def _top_voted(
+    dist: NDArray[np.int32], ids: NDArray[np.int64], unrelated: float, top: int
+) -> NDArray[np.int64]:
+    """Sample ids ranked by votes: each probe code gives each sample at most one vote,
+    weighted by how much closer than an unrelated code its nearest code of that sample is."""
+    q = np.repeat(np.arange(dist.shape[0]), dist.shape[1])
+    d = dist.ravel().astype(np.float64)
+    i = ids.ravel()
+    valid = i >= 0
+    q, d, i = q[valid], d[valid], i[valid]
+    # Nearest code of each (probe code, sample) first, then keep that one.
+    order = np.lexsort((d, i, q))
+    q, d, i = q[order], d[order], i[order]
+    first = np.r_[True, (q[1:] != q[:-1]) | (i[1:] != i[:-1])]
+    weights = np.maximum(0.0, unrelated - d[first])
+    samples, inverse = np.unique(i[first], return_inverse=True)
+    votes = np.bincount(inverse, weights=weights, minlength=len(samples))
+    best = np.argsort(-votes, kind="stable")[:top]
+    return samples[best[votes[best] > 0]]
+
+
+def train_ivf_centroids(codes: NDArray[np.uint8], lists: int) -> NDArray[np.uint8]:
+    """Binary k-means centroids for IVF buckets, learned once from a sample of codes."""
+    bits = codes.shape[1] * 8
+    nlist = max(1, min(lists, len(codes) // 39))  # FAISS wants ≥ 39 training points a list
+    trainer = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(bits), bits, nlist)
+    trainer.train(np.ascontiguousarray(codes, dtype=np.uint8))
+    centroids: Any = faiss.downcast_IndexBinary(trainer.quantizer)
+    return faiss.vector_to_array(centroids.xb).reshape(-1, codes.shape[1]).copy()
