@@ -1,0 +1,59 @@
+"""Iris score calibration: the fingerprint engine's impostor-based calibration, reused.
+
+Iris similarity is 1 − HD_norm (see `matcher.iris.modality`), so `matcher.fingerprint.
+calibration` applies unchanged: FMR(s) = share of impostor comparisons scoring ≥ s, with an
+exponential tail fitted to the top impostors for rates below what was measured. For iris the
+exponential tail is conservative: impostor distances are binomial-like (Daugman: ~249
+degrees of freedom), whose tail falls faster than any exponential.
+
+The shipped default is fitted on code-level synthetic irises (`matcher.synthetic.
+iris_codes`, whose impostor statistics match Daugman's published ones) through the real
+comparison (best of ±8 shifts, normalised); `satupintu bench accuracy --modality iris`
+on a labelled folder writes the impostor scores a site recalibrates from.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from matcher.fingerprint.calibration import Calibration, fit
+from matcher.iris.compare import distances_to_many
+from matcher.iris.params import IrisParams
+from matcher.iris.types import IrisCode
+
+DEFAULT_RESOURCE = "default_calibration.json"
+
+
+def synthetic_impostor_scores(eyes: int = 2000, seed: int = 0) -> np.ndarray:
+    """Similarities of every pair of `eyes` different synthetic eyes (code level)."""
+    from matcher.synthetic.iris_codes import captures
+
+    codes, masks, _ = captures(np.arange(seed, seed + eyes), capture_seed=1)
+    params = IrisParams()
+    out = []
+    for i in range(eyes - 1):
+        probe = IrisCode(code=codes[i], mask=masks[i])
+        d = distances_to_many(probe, codes[i + 1 :], masks[i + 1 :], params)[0]
+        out.append(1.0 - d)
+    return np.concatenate(out)
+
+
+def fit_synthetic(eyes: int = 2000) -> Calibration:
+    """Calibration from code-level synthetic impostors (how the shipped default is made)."""
+    return fit(synthetic_impostor_scores(eyes), source=f"synthetic iris codes, {eyes} eyes")
+
+
+@cache
+def default_iris_calibration() -> Calibration:
+    """The iris calibration shipped with the package."""
+    text = resources.files("matcher.iris").joinpath("data", DEFAULT_RESOURCE).read_text()
+    return Calibration.from_json(text)
+
+
+def default_calibration_path() -> Path:
+    """Where the shipped calibration lives in a source checkout (for regenerating it)."""
+    return Path(__file__).resolve().parent / "data" / DEFAULT_RESOURCE
