@@ -202,7 +202,8 @@ def run_demo(
     indexes.load()
     rows = list(synthetic_rows(households=households, seed=DEMO_SEED, today=today))
     summary.people = len(rows)
-    listing = [("nik", "name", "person", "household", "region", "relation", "age", "enrolled")]
+    # Enrolled people only: each line is someone a terminal can verify with the probes.
+    listing = [("nik", "name", "person", "household", "region", "relation", "age")]
     adults = [
         (i, r)
         for i, r in enumerate(rows)
@@ -215,6 +216,7 @@ def run_demo(
             assert person is not None
             enrolled = bool(repository.active_templates(session, person.id))
             pending = repository.pending_enrollment_of(session, person.id) is not None
+            status = "enrolled" if enrolled else "pending_adjudication"
             if enrolled or pending:
                 summary.already_enrolled += 1
             else:
@@ -228,22 +230,23 @@ def run_demo(
                     min_quality=0,
                     duplicate_target_fpir=settings.duplicate_target_fpir,
                 )
-                summary.enrolled += result.status == "enrolled"
-                summary.held_for_adjudication += result.status == "pending_adjudication"
+                status = result.status
+                summary.enrolled += status == "enrolled"
+                summary.held_for_adjudication += status == "pending_adjudication"
             household = registry_repository.household_by_id(session, person.household_id)
             assert household is not None
-            listing.append(
-                (
-                    row["nik"],
-                    row["name"],
-                    person.reference,
-                    household.reference,
-                    region,
-                    row["relation"],
-                    str((today - person.birth_date).days // 365),
-                    "yes",
+            if status == "enrolled":
+                listing.append(
+                    (
+                        row["nik"],
+                        row["name"],
+                        person.reference,
+                        household.reference,
+                        region,
+                        row["relation"],
+                        str((today - person.birth_date).days // 365),
+                    )
                 )
-            )
         indexes.catch_up()
         for pos in INDEX_FINGERS:
             (probes / f"{row['nik']}_{pos}.iso").write_bytes(finger_record(index, pos, 2))
