@@ -1,0 +1,167 @@
+"""The FAISS identifier: found after add, gone after remove, regions, fusion, concurrency."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from matcher.fingerprint.compare import PreparedTemplate
+from matcher.index.base import Enrolment, IndexEvent, ProbeError, RegionCode
+from matcher.index.binary import BinaryIdentifier, IndexSettings, train_ivf_centroids
+from matcher.index.fingerprint import LocalCodeEncoder, fingerprint_identifier
+
+from .conftest import Finger
+
+Make = Callable[..., BinaryIdentifier[PreparedTemplate]]
+JAKARTA = RegionCode(31, 71)
+BANDUNG = RegionCode(32, 73)
+
+
+def _enrol(ident: BinaryIdentifier[PreparedTemplate], fingers: list[Finger], n: int) -> None:
+    for i in range(n):
+        region = JAKARTA if i % 2 == 0 else BANDUNG
+        ident.upsert(Enrolment(i, region, {2: fingers[i].enrolled}), event_id=i + 1)
+
+
+def test_added_person_is_found_with_calibrated_fpir(
+    make_identifier: Make, fingers: list[Finger], stranger: PreparedTemplate
+) -> None:
+    ident = make_identifier()
+    _enrol(ident, fingers, 20)
+    assert len(ident) == 20 and ident.last_event_id == 20
+    for i in (0, 7, 19):
+        result = ident.search({2: fingers[i].probe})
+        best = result.candidates[0]
+        assert best.person_id == i
+        assert best.fpir == pytest.approx(min(1.0, 20 * best.fmr))
+        assert best.fpir < 1e-3
+    stranger_best = ident.search({2: stranger}).candidates[0]
+    assert stranger_best.fmr > ident.search({2: fingers[3].probe}).candidates[0].fmr
+
+
+def test_removed_person_is_never_returned(make_identifier: Make, fingers: list[Finger]) -> None:
+    ident = make_identifier()
+    _enrol(ident, fingers, 12)
+    ident.remove(5, event_id=13)
+    ident.remove(5, event_id=14)  # idempotent, as a replay may repeat it
+    assert 5 not in ident
+    for probe in (fingers[5].probe, fingers[5].enrolled):
+        assert all(c.person_id != 5 for c in ident.search({2: probe}, limit=50).candidates)
+    assert ident.last_event_id == 14
+
+
+def test_update_replaces_the_template(make_identifier: Make, fingers: list[Finger]) -> None:
+    ident = make_identifier()
+    _enrol(ident, fingers, 10)
+    ident.upsert(Enrolment(3, JAKARTA, {2: fingers[15].enrolled}))
+    assert ident.search({2: fingers[15].probe}).candidates[0].person_id == 3
+    assert all(c.person_id != 3 for c in ident.search({2: fingers[3].probe}).candidates[:1])
+    assert ident.samples == 10
+
+
+def test_two_fingers_fuse_to_a_lower_fmr(make_identifier: Make, fingers: list[Finger]) -> None:
+    ident = make_identifier()
+    for person in range(8):
+        left, right = fingers[2 * person], fingers[2 * person + 1]
+        ident.upsert(Enrolment(person, JAKARTA, {2: left.enrolled, 7: right.enrolled}))
+    both = ident.search({2: fingers[6].probe, 7: fingers[7].probe}).candidates[0]
+    one = ident.search({2: fingers[6].probe}).candidates[0]
+    assert both.person_id == one.person_id == 3
+    assert set(both.sample_scores) == {2, 7}
+    assert both.fmr <= one.fmr
+
+
+def test_region_scope_excludes_other_regions_and_widens(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    ident = make_identifier()
+    _enrol(ident, fingers, 16)
+    bandung_person = 3  # odd ids live in Bandung
+    scoped = ident.search({2: fingers[bandung_person].probe}, region=JAKARTA, fallback=False)
+    assert scoped.candidates
+    assert all(c.region == JAKARTA for c in scoped.candidates)
+    assert scoped.gallery_size == 8 and not scoped.widened
+    province = ident.search(
+        {2: fingers[bandung_person].probe}, region=RegionCode(32), fallback=False
+    )
+    assert province.candidates[0].person_id == bandung_person
+    widened = ident.search({2: fingers[bandung_person].probe}, region=JAKARTA)
+    assert widened.widened and widened.gallery_size == 16
+    assert widened.candidates[0].person_id == bandung_person
+
+
+def test_events_replay_in_order_and_skip_applied(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    ident = make_identifier()
+    events = [
+        IndexEvent(1, 1, Enrolment(1, JAKARTA, {2: fingers[1].enrolled})),
+        IndexEvent(2, 2, Enrolment(2, JAKARTA, {2: fingers[2].enrolled})),
+        IndexEvent(3, 1, None),
+    ]
+    assert ident.apply(events) == 3
+    assert ident.apply(events) == 0
+    assert 1 not in ident and 2 in ident and ident.last_event_id == 3
+
+
+def test_concurrent_searches_during_adds_stay_consistent(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    ident = make_identifier()
+    _enrol(ident, fingers, 6)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(6, len(fingers)):
+                ident.upsert(Enrolment(i, BANDUNG, {2: fingers[i].enrolled}))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            stop.set()
+
+    def reader(person: int) -> list[int]:
+        tops: list[int] = []
+        while not stop.is_set() or len(tops) < 3:
+            result = ident.search({2: fingers[person].probe}, limit=3)
+            tops.append(result.candidates[0].person_id)
+            # every candidate is a fully enrolled person with its template
+            assert all(c.person_id in ident for c in result.candidates)
+        return tops
+
+    thread = threading.Thread(target=writer)
+    with ThreadPoolExecutor(3) as pool:
+        thread.start()
+        results = list(pool.map(reader, [0, 2, 4]))
+    thread.join()
+    assert not errors
+    for person, tops in zip([0, 2, 4], results, strict=True):
+        assert set(tops) == {person}
+    assert len(ident) == len(fingers)
+
+
+def test_ivf_index_type_finds_mates(encoder: LocalCodeEncoder, fingers: list[Finger]) -> None:
+    codes = np.concatenate([encoder.encode(f.enrolled) for f in fingers])
+
+    ident = fingerprint_identifier(
+        settings=IndexSettings(index_type="ivf", ivf_lists=8, ivf_probe=4),
+        encoder=encoder,
+        ivf_centroids=train_ivf_centroids(codes, 8),
+    )
+    _enrol(ident, fingers, 20)
+    assert ident.search({2: fingers[9].probe}).candidates[0].person_id == 9
+    ident.remove(9)
+    assert all(c.person_id != 9 for c in ident.search({2: fingers[9].probe}).candidates)
+
+
+def test_bad_probes_are_refused(make_identifier: Make, fingers: list[Finger]) -> None:
+    ident = make_identifier()
+    with pytest.raises(ProbeError):
+        ident.search({})
+    with pytest.raises(ProbeError):
+        ident.search({42: fingers[0].probe})

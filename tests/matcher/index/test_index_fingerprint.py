@@ -1,0 +1,55 @@
+"""Fingerprint local codes: invariant to placement, closer for mates than for strangers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.fingerprint.types import MinutiaSet
+from matcher.index.fingerprint import LocalCodeEncoder, PreparedCodec
+from matcher.synthetic.minutiae import impression, master
+
+from .conftest import Finger
+
+
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.unpackbits(a[:, None, :] ^ b[None, :, :], axis=2).sum(axis=2)
+
+
+def test_codes_do_not_change_when_the_finger_moves(encoder: LocalCodeEncoder) -> None:
+    finger = impression(master(5), seed=1)
+    angle = 0.7
+    c, s = np.cos(angle), np.sin(angle)
+    # Rotation in image coordinates (y down): directions turn the other way round.
+    x = c * finger.x + s * finger.y + 40.0
+    y = -s * finger.x + c * finger.y + 300.0
+    moved = MinutiaSet.from_arrays(
+        x, y, finger.direction + angle, finger.kind, finger.quality, width=800, height=800
+    )
+    a, b = encoder.encode(finger), encoder.encode(moved)
+    assert a.shape == b.shape and a.shape[1] == 32
+    assert np.diag(_hamming(a, b)).mean() < 8  # of 256 bits: only rounding flips a bit
+
+
+def test_mates_share_close_codes_strangers_do_not(
+    encoder: LocalCodeEncoder, fingers: list[Finger]
+) -> None:
+    def closeness(a: np.ndarray, b: np.ndarray) -> int:
+        # probe codes with a far-closer-than-chance partner (unrelated codes: 128 ± 8 bits)
+        return int((_hamming(a, b).min(axis=1) < 80).sum())
+
+    codes = [(encoder.encode(f.enrolled), encoder.encode(f.probe)) for f in fingers[:8]]
+    for i, (_, probe) in enumerate(codes):
+        mate = closeness(probe, codes[i][0])
+        others = [closeness(probe, codes[j][0]) for j in range(len(codes)) if j != i]
+        assert mate >= 5 and mate > 2 * max(others)
+    bits = np.unpackbits(np.concatenate([c for c, _ in codes]), axis=1)
+    assert 0.35 < bits.mean() < 0.65  # balanced, as the voting weight assumes
+
+
+def test_prepared_codec_round_trips(fingers: list[Finger]) -> None:
+    codec = PreparedCodec()
+    template = fingers[0].enrolled
+    back = codec.from_bytes(codec.to_bytes(template))
+    assert np.array_equal(back.geometry, template.geometry)
+    assert np.array_equal(back.cells, template.cells)
+    assert back.cell_words == template.cell_words

@@ -1,0 +1,123 @@
+"""Snapshots: restart keeps removals, replays later events, refuses bad files and rebuilds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.fingerprint.compare import PreparedTemplate
+from matcher.index.base import Enrolment, IndexEvent, RegionCode, SnapshotError
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.fingerprint import LocalCodeEncoder, LocalCodeParams, fingerprint_identifier
+from matcher.index.snapshot import (
+    load_snapshot,
+    open_identifier,
+    read_snapshot,
+    save_snapshot,
+)
+
+from .conftest import Finger
+
+Make = Callable[..., BinaryIdentifier[PreparedTemplate]]
+REGION = RegionCode(35, 78)
+
+
+def _factory(make: Make) -> Callable[[np.ndarray | None], BinaryIdentifier[PreparedTemplate]]:
+    return lambda _centroids: make()
+
+
+def _gallery(make: Make, fingers: list[Finger], n: int) -> BinaryIdentifier[PreparedTemplate]:
+    ident = make()
+    for i in range(n):
+        ident.upsert(Enrolment(i, REGION, {2: fingers[i].enrolled}), event_id=i + 1)
+    return ident
+
+
+def test_restart_from_snapshot_keeps_removals_and_replays(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    ident = _gallery(make_identifier, fingers, 10)
+    ident.remove(4, event_id=11)
+    path = tmp_path / "fp.idx"
+    assert save_snapshot(ident, path) == 11
+    later = [
+        IndexEvent(12, 10, Enrolment(10, REGION, {2: fingers[10].enrolled})),
+        IndexEvent(13, 6, None),
+    ]
+    start = open_identifier(
+        snapshot=path,
+        factory=_factory(make_identifier),
+        events_after=lambda after: [e for e in later if e.event_id > after],
+        stored=lambda: pytest.fail("a valid snapshot must not trigger a rebuild"),
+    )
+    restored = start.identifier
+    assert start.source == "snapshot" and start.replayed == 2
+    assert restored.last_event_id == 13 and len(restored) == 9
+    for gone in (4, 6):
+        found = restored.search({2: fingers[gone].probe}, limit=20).candidates
+        assert all(c.person_id != gone for c in found)
+    assert restored.search({2: fingers[10].probe}).candidates[0].person_id == 10
+    assert restored.search({2: fingers[2].probe}).candidates[0].person_id == 2
+
+
+def test_corrupt_snapshot_is_refused_and_rebuilt(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    path = tmp_path / "fp.idx"
+    save_snapshot(_gallery(make_identifier, fingers, 6), path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotError) as info:
+        read_snapshot(path)
+    assert info.value.code == "snapshot_corrupt"
+
+    stored = [Enrolment(i, REGION, {2: fingers[i].enrolled}) for i in range(6) if i != 1]
+    progress: list[tuple[int, int | None]] = []
+    start = open_identifier(
+        snapshot=path,
+        factory=_factory(make_identifier),
+        events_after=lambda after: [],
+        stored=lambda: (40, iter(stored), len(stored)),
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert start.source == "rebuild" and start.snapshot_error is not None
+    assert start.identifier.last_event_id == 40 and len(start.identifier) == 5
+    assert progress[-1] == (5, 5)
+    assert start.identifier.search({2: fingers[3].probe}).candidates[0].person_id == 3
+    assert read_snapshot(path)[0]["last_event_id"] == 40  # a fresh snapshot replaced it
+
+
+def test_truncated_or_foreign_files_are_refused(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    path = tmp_path / "fp.idx"
+    save_snapshot(_gallery(make_identifier, fingers, 3), path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-100])
+    with pytest.raises(SnapshotError):
+        read_snapshot(path)
+    path.write_bytes(b"not a snapshot at all, just text" * 3)
+    with pytest.raises(SnapshotError):
+        read_snapshot(path)
+    path.write_bytes(whole[:8] + (99).to_bytes(4, "little") + whole[12:])
+    with pytest.raises(SnapshotError) as info:
+        read_snapshot(path)
+    assert info.value.code == "snapshot_version"
+    with pytest.raises(SnapshotError) as missing:
+        read_snapshot(tmp_path / "absent.idx")
+    assert missing.value.code == "snapshot_missing"
+
+
+def test_snapshot_of_another_encoder_is_refused(
+    make_identifier: Make, fingers: list[Finger], encoder: LocalCodeEncoder, tmp_path: Path
+) -> None:
+    path = tmp_path / "fp.idx"
+    save_snapshot(_gallery(make_identifier, fingers, 3), path)
+    other = LocalCodeEncoder(LocalCodeParams(training_fingers=60, seed=1), mean=encoder.mean)
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(path, lambda _c: fingerprint_identifier(encoder=other))
+    assert info.value.code == "snapshot_encoder"
