@@ -177,26 +177,26 @@ def _verify_signature(
 
 
 def _record_nonce(
-    factory: sessionmaker[Session],
+    session: Session,
     *,
     kind: PrincipalKind,
     params: _SignatureParams,
     window: timedelta,
     now: datetime,
 ) -> None:
-    """Commit the nonce now, in its own transaction: the first of two racing copies wins."""
+    """Insert the nonce; the primary key makes the second of two racing copies fail (and the
+    caller's unit of work rolls back)."""
     try:
-        with unit_of_work(factory) as session:
-            repository.record_nonce(
-                session,
-                keyid=f"{kind}:{params.keyid}",
-                nonce=params.nonce,
-                expires_at=params.created + window,
-            )
-            if next(_purge_counter) % _PURGE_EVERY == 0:
-                repository.purge_nonces(session, now=now - window)
+        repository.record_nonce(
+            session,
+            keyid=f"{kind}:{params.keyid}",
+            nonce=params.nonce,
+            expires_at=params.created + window,
+        )
     except IntegrityError as exc:
         raise ReplayedRequest("This request (keyid, nonce) was already received.") from exc
+    if next(_purge_counter) % _PURGE_EVERY == 0:
+        repository.purge_nonces(session, now=now - window)
 
 
 def _principal(
@@ -233,7 +233,8 @@ def authenticate_message(
     window = timedelta(seconds=settings.signature_window_seconds)
     _check_fresh(params.created, now=now, window=window)
     message = _Message(method=method, url=url, headers=headers)
-    with factory() as session:
+    # One short transaction of its own, committed before the route runs.
+    with unit_of_work(factory) as session:
         row: Terminal | Operator | None
         unknown: type[GatewayError]
         inactive: type[GatewayError]
@@ -248,9 +249,8 @@ def authenticate_message(
         _verify_signature(message, params, row.public_key, body, window)
         if row.status != PrincipalStatus.active:
             raise inactive(f"The {kind} is {row.status.value}.")
-        principal = _principal(row, params)
-    _record_nonce(factory, kind=kind, params=params, window=window, now=now)
-    return principal
+        _record_nonce(session, kind=kind, params=params, window=window, now=now)
+        return _principal(row, params)
 
 
 def _target_uri(request: Request, settings: SecuritySettings) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,9 +13,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers
 
 from gateway.client import RequestSigner, SignatureAuth, new_nonce
+from gateway.errors import GatewayError
 from gateway.terminals import repository
+from gateway.terminals.auth import authenticate_message
 from gateway.terminals.models import SeenNonce
 from gateway.terminals.settings import SecuritySettings
 from tests.gateway.signing import SignedClient, TerminalIdentity
@@ -155,3 +159,31 @@ def test_rekeyed_terminal_refuses_the_old_key(
     assert old.get("/v1/terminals/me").json()["error"]["code"] == "signature_invalid"
     new = SignedClient(api, RequestSigner(key_id=terminal.id, private_key=new_key))
     assert new.get("/v1/terminals/me").status_code == 200
+
+
+def test_racing_copies_of_one_request_are_served_once(
+    gateway_app: FastAPI, terminal: TerminalIdentity, session_factory: sessionmaker[Session]
+) -> None:
+    """The database decides: whatever the interleaving, one copy wins and the rest are replays."""
+    request = httpx.Request("POST", "http://testserver/v1/x", json={"a": 1})
+    terminal.signer.sign(request)
+    headers = Headers(raw=[(k.encode(), v.encode()) for k, v in request.headers.items()])
+
+    def attempt(_: int) -> str:
+        try:
+            authenticate_message(
+                kind="terminal",
+                method="POST",
+                url=str(request.url),
+                headers=headers,
+                body=request.content,
+                factory=session_factory,
+                settings=gateway_app.state.security_settings,
+            )
+        except GatewayError as exc:
+            return exc.code
+        return "served"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = sorted(pool.map(attempt, range(8)))
+    assert outcomes == ["replayed_request"] * 7 + ["served"]
