@@ -92,7 +92,7 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     field = orientation.estimate(normalised, contrast, params)
     blocks = segment.block_mask(field, params)
     mask = segment.pixel_mask(blocks, params.block, shape)
-    period = frequency.estimate(normalised, blocks, params)
+    period = frequency.estimate(normalised, blocks, field.theta, params)
     enhanced = enhance_stage.enhance(normalised, field, period.period, mask, params)
     binary = skeleton.binarise(enhanced, mask)
     skel = skeleton.thin(binary)

@@ -1,10 +1,12 @@
 """Ridge period (inverse frequency) and ridge clarity from local power spectra.
 
 Windows of 32 px (three or four ridges) around foreground blocks are Hann-windowed and
-Fourier-transformed in one batched call; the radial power profile of a window peaks at its
-ridge frequency. Summing the profiles gives a robust period for the whole finger, and the
-share of each window's power that lies in the ridge band measures how clearly ridges stand out
-from noise (scars, sweat, a dirty sensor): this is the "ridge clarity" of the quality score.
+Fourier-transformed in one batched call. Ridges put their energy on the window's ridge normal
+(known from the orientation field) at the ridge frequency, while noise spreads over all
+angles, so only the spectral sector around each window's normal is summed; the peak of that
+radial profile gives a robust period for the whole finger. The share of each window's power
+found there measures how clearly ridges stand out from noise (scars, sweat, a dirty sensor):
+this is the "ridge clarity" of the quality score.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from numpy.typing import NDArray
 from matcher.fingerprint.params import ExtractionParams
 
 WINDOW = 32
+# Zero-padding to 64 samples the spectrum twice as finely, so the peak's position (the
+# period) is not pulled towards the few radii a 32-point transform has.
+FFT_SIZE = 64
 # Enough windows for a stable spectrum sum; more only cost time.
 MAX_WINDOWS = 64
 
@@ -34,40 +39,41 @@ class RidgePeriod:
     clarity: NDArray[np.float32]
 
 
-def _radial_bins() -> tuple[NDArray[np.int64], int]:
-    """Half-index radial bin of every rfft2 coefficient (finer than the integer grid)."""
-    fy = np.fft.fftfreq(WINDOW) * WINDOW
-    fx = np.fft.rfftfreq(WINDOW) * WINDOW
+def _coefficient_geometry() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Radius (cycles per FFT_SIZE px) and angle (mod π) of every rfft2 coefficient."""
+    fy = np.fft.fftfreq(FFT_SIZE) * FFT_SIZE
+    fx = np.fft.rfftfreq(FFT_SIZE) * FFT_SIZE
     radius = np.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
-    bins = np.round(radius * 2).astype(np.int64)  # half-index radial bins
-    return bins.ravel(), int(bins.max()) + 1
+    angle = np.mod(np.arctan2(fy[:, None], fx[None, :]), np.pi)
+    return radius.ravel(), angle.ravel()
 
 
-_BINS, _NBINS = _radial_bins()
+_RADIUS, _ANGLE = _coefficient_geometry()
 _HANN = np.outer(np.hanning(WINDOW), np.hanning(WINDOW)).astype(np.float32)
-
-
-def _peak(profile: NDArray[np.float64], lo: int, hi: int) -> float:
-    """Sub-bin position of the profile's maximum within [lo, hi] (parabolic interpolation)."""
-    k = lo + int(np.argmax(profile[lo : hi + 1]))
-    if lo < k < hi:
-        a, b, c = profile[k - 1], profile[k], profile[k + 1]
-        denom = a - 2 * b + c
-        if denom < 0:
-            return k + 0.5 * (a - c) / denom
-    return float(k)
+# Only spectral energy within this angle of the ridge normal counts: it is the ridges' own
+# energy, while noise, pores and scars spread over all angles.
+NORMAL_TOLERANCE = np.deg2rad(25)
 
 
 def estimate(
-    normalised: NDArray[np.float32], mask: NDArray[np.bool_], params: ExtractionParams
+    normalised: NDArray[np.float32],
+    mask: NDArray[np.bool_],
+    theta: NDArray[np.float32],
+    params: ExtractionParams,
 ) -> RidgePeriod:
-    """Ridge period of the foreground; falls back to 9 px (the 500 dpi norm) without any."""
+    """Ridge period of the foreground; falls back to 9 px (the 500 dpi norm) without any.
+
+    `theta` is the block ridge orientation: each window's spectrum is read only along its
+    ridge normal. The period comes from the power-weighted mean radius around the spectral
+    peak, which is continuous, unlike the 32-point transform's coarse bins.
+    """
     b = params.block
     rows, cols = np.nonzero(mask[::2, ::2])
     centres = np.stack([rows * 2 * b + b // 2, cols * 2 * b + b // 2], axis=1).astype(np.int32)
+    window_theta = theta[::2, ::2][rows, cols].astype(np.float64)
     if len(centres) > MAX_WINDOWS:
         pick = np.linspace(0, len(centres) - 1, MAX_WINDOWS).astype(np.int64)
-        centres = centres[pick]
+        centres, window_theta = centres[pick], window_theta[pick]
     if len(centres) == 0:
         empty = np.zeros(0, np.float32)
         return RidgePeriod(9.0, np.zeros((0, 2), np.int32), empty)
@@ -79,20 +85,32 @@ def estimate(
     c_idx = centres[:, 1, None, None] + offs[None, None, :]
     windows = padded[r_idx, c_idx]
     windows = (windows - windows.mean(axis=(1, 2), keepdims=True)) * _HANN
-    spectrum = np.fft.rfft2(windows)
-    power = (spectrum.real**2 + spectrum.imag**2).reshape(len(centres), -1)
-    profile = np.bincount(_BINS, weights=power.sum(axis=0), minlength=_NBINS)
-    # Period p ↔ radial index WINDOW / p, in half-index bins.
-    lo = int(np.floor(2 * WINDOW / params.max_period))
-    hi = int(np.ceil(2 * WINDOW / params.min_period))
-    peak = _peak(profile.astype(np.float64), lo, hi)
-    period = float(np.clip(2 * WINDOW / max(peak, 1e-6), params.min_period, params.max_period))
-    # Clarity: each window's share of non-DC power within ±1 radial index of the peak.
-    band = (np.abs(_BINS - peak) <= 2.0).astype(np.float64)
-    ac = (_BINS >= 2).astype(np.float64)
-    clarity = (power @ band) / (power @ ac + 1e-9)
-    return RidgePeriod(
-        period=period,
-        centres=centres,
-        clarity=clarity.astype(np.float32),
+    spectrum = np.fft.rfft2(windows, s=(FFT_SIZE, FFT_SIZE))
+    power = (spectrum.real**2 + spectrum.imag**2).reshape(len(centres), -1).astype(np.float64)
+    # Ridge normal in the spectrum's (fx, fy) frame, image y down: θ + π/2.
+    normal = np.mod(window_theta + np.pi / 2, np.pi)
+    off = np.abs(np.mod(_ANGLE[None, :] - normal[:, None] + np.pi / 2, np.pi) - np.pi / 2)
+    along_normal = power * (off < NORMAL_TOLERANCE)
+    lo_r, hi_r = FFT_SIZE / params.max_period, FFT_SIZE / params.min_period
+    band = (lo_r <= _RADIUS) & (hi_r >= _RADIUS)
+    total = along_normal.sum(axis=0)
+    # Radial profile as mean power per coefficient: a sector holds more coefficients at
+    # larger radii, so summing would bias the period short. Peak on half-index bins, then
+    # the profile-weighted mean radius around it.
+    bins = np.round(_RADIUS * 2).astype(np.int64)
+    counted = band & (off.min(axis=0) < NORMAL_TOLERANCE)
+    n_bins = int(bins.max()) + 1
+    sums = np.bincount(bins[counted], weights=total[counted], minlength=n_bins)
+    counts = np.bincount(
+        bins[counted], weights=(along_normal[:, counted] > 0).sum(axis=0), minlength=n_bins
     )
+    profile = sums / np.maximum(counts, 1)
+    k = int(np.argmax(profile))
+    near = np.arange(max(k - 3, 0), min(k + 4, n_bins))
+    radius = float((near / 2 * profile[near]).sum() / max(profile[near].sum(), 1e-12))
+    period = float(np.clip(FFT_SIZE / max(radius, 1e-6), params.min_period, params.max_period))
+    # Clarity: each window's share of non-DC power at the ridge frequency along its normal.
+    ring = (np.abs(_RADIUS - FFT_SIZE / period) <= 2.0).astype(np.float64)
+    ac = (_RADIUS >= 2.0).astype(np.float64)
+    clarity = (along_normal @ ring) / (power @ ac + 1e-9)
+    return RidgePeriod(period=period, centres=centres, clarity=clarity.astype(np.float32))
