@@ -5,6 +5,9 @@ the entry's canonical JSON. A keyed MAC rather than a bare hash means someone wi
 access to the database but not the key ring cannot rewrite the chain after an edit. The head
 row holds the last sequence number and MAC, so deleting the newest entries shows too.
 
+Appends are serialised by the head row (its UPDATE takes PostgreSQL's row lock, or SQLite's
+single writer lock) until the appending transaction commits, so append late in a unit of work.
+
 Entries describe decisions with references (person reference, terminal id, payout id), never
 a NIK, a name, a template or a key: the log is kept for years and read by auditors.
 """
