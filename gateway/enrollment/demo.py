@@ -29,7 +29,7 @@ from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository
 from gateway.enrollment.captures import CaptureContext
 from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture
+from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCapture
 from gateway.enrollment.service import enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
@@ -47,12 +47,16 @@ from gateway.verification.schemas import CaseWorkerRequest
 from gateway.verification.settings import IdentitySettings
 from matcher.fingerprint import iso19794_2
 from matcher.fingerprint.types import MinutiaSet
+from matcher.synthetic.iris import encode_png, render_eye
 from matcher.synthetic.minutiae import impression, master
 
 DEMO_SEED = 2026
 INDEX_FINGERS = (2, 7)  # right and left index, the e-KTP fingers
 ADULT_AGE = 17  # e-KTP (and its biometrics) from 17
 CASE_WORKER_ID = "pendamping-demo"
+# Irises are rendered as images and segmented, which costs more than ISO fingers: the demo
+# enrolls them for one adult in this many, enough to try iris verification.
+IRIS_EVERY = 4
 
 
 @dataclass
@@ -166,6 +170,19 @@ def _fingers(person_index: int, impression_seed: int) -> list[FingerCapture]:
     ]
 
 
+def _irises(person_index: int, shot: int) -> list[IrisCapture]:
+    """Rendered synthetic eye images (PNG) of a demo person's right and left eye."""
+    return [
+        IrisCapture(
+            eye=eye,
+            data=base64.b64encode(
+                encode_png(render_eye(finger_seed(person_index, 8 + i), shot).image)
+            ),
+        )
+        for i, eye in enumerate(("right", "left"))
+    ]
+
+
 def run_demo(
     *,
     session_factory: sessionmaker[Session],
@@ -225,7 +242,11 @@ def run_demo(
                     session=session,
                     engine=engine,
                     indexes=indexes,
-                    request=EnrollmentRequest(nik=row["nik"], fingers=_fingers(index, 1)),
+                    request=EnrollmentRequest(
+                        nik=row["nik"],
+                        fingers=_fingers(index, 1),
+                        irises=_irises(index, 1) if index % IRIS_EVERY == 0 else [],
+                    ),
                     ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
                     min_quality=0,
                     duplicate_target_fpir=settings.duplicate_target_fpir,
@@ -250,6 +271,10 @@ def run_demo(
         indexes.catch_up()
         for pos in INDEX_FINGERS:
             (probes / f"{row['nik']}_{pos}.iso").write_bytes(finger_record(index, pos, 2))
+        if index % IRIS_EVERY == 0:
+            for i, eye in enumerate(("right", "left")):
+                image = render_eye(finger_seed(index, 8 + i), 2).image
+                (probes / f"{row['nik']}_{eye}.png").write_bytes(encode_png(image))
         if progress is not None:
             progress("enroll", done, len(adults))
     _case_worker(session_factory, summary.terminals[0])

@@ -23,6 +23,9 @@ from matcher.fingerprint import storage as finger_storage
 from matcher.fingerprint.calibration import Calibration, default_calibration
 from matcher.fingerprint.fusion import fuse_fmrs
 from matcher.fingerprint.types import MinutiaSet
+from matcher.iris import storage as iris_storage
+from matcher.iris.calibration import default_iris_calibration
+from matcher.iris.modality import similarity as iris_similarity
 from matcher.iris.types import IrisCode
 
 K = TypeVar("K")
@@ -89,6 +92,7 @@ class BiometricEngine:
         finger_calibration: Calibration | None = None,
     ) -> None:
         self.finger_calibration = finger_calibration or default_calibration()
+        self.iris_calibration = default_iris_calibration()
         self.finger_comparator = finger_compare.DEFAULT_COMPARATOR
         self.cache: LruCache[int, Any] = LruCache(cache_size)
 
@@ -98,12 +102,13 @@ class BiometricEngine:
         if modality == "finger":
             assert isinstance(template, MinutiaSet)
             return finger_storage.dumps([template])
-        raise ModalityUnavailable("Iris templates cannot be stored by this gateway build.")
+        assert isinstance(template, IrisCode)
+        return iris_storage.to_bytes(template)
 
     def from_bytes(self, modality: Modality, data: bytes) -> MinutiaSet | IrisCode:
         if modality == "finger":
             return finger_storage.loads(data)[0]
-        raise ModalityUnavailable("Iris templates cannot be read by this gateway build.")
+        return iris_storage.from_bytes(data)[0]
 
     def prepare(self, modality: Modality, template: MinutiaSet | IrisCode) -> Any:
         """The comparison-ready form (MCC cylinders for fingers; iris codes are ready)."""
@@ -127,12 +132,12 @@ class BiometricEngine:
     def score(self, modality: Modality, probe: Any, reference: Any) -> float:
         if modality == "finger":
             return float(self.finger_comparator(probe, reference))
-        raise ModalityUnavailable("Iris comparison is not available in this gateway build.")
+        return iris_similarity(probe, reference)
 
     def fmr(self, modality: Modality, score: float) -> float:
         if modality == "finger":
             return self.finger_calibration.fmr(score)
-        raise ModalityUnavailable("Iris calibration is not available in this gateway build.")
+        return self.iris_calibration.fmr(score)
 
     def compare(self, modality: Modality, label: str, probe: Any, reference: Any) -> Comparison:
         score = self.score(modality, probe, reference)

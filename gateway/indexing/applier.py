@@ -10,6 +10,7 @@ replays the rest; a missing or invalid snapshot is rebuilt from the stored templ
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from gateway.enrollment.captures import Modality
 from gateway.enrollment.engine import BiometricEngine, ModalityUnavailable
 from gateway.enrollment.models import BiometricTemplate
 from gateway.indexing import repository
-from gateway.indexing.identifiers import IdentifierFactory, load_snapshot
+from gateway.indexing.identifiers import IdentifierFactory, load_snapshot, save_snapshot
 from gateway.registry import repository as registry_repository
 from matcher.index.base import Enrolment, IndexEvent, RegionCode, SearchResult, SnapshotError
 
@@ -99,6 +100,14 @@ class IndexApplier:
                 candidates=(), gallery_size=0, scope=region, widened=False, shortlist_size=0
             )
         wrapped = {pos: self.factory.entry(modality, t) for pos, t in probe.items()}
+        if region is not None and identifier.persons_in(region) == 0:
+            # Nobody enrolled in the terminal's region: the search is nationwide at once.
+            if not fallback:
+                return SearchResult(
+                    candidates=(), gallery_size=0, scope=region, widened=False, shortlist_size=0
+                )
+            national: SearchResult = identifier.search(wrapped, region=None, limit=limit)
+            return dataclasses.replace(national, scope=region, widened=True)
         result: SearchResult = identifier.search(
             wrapped, region=region, limit=limit, fallback=fallback
         )
@@ -112,7 +121,7 @@ class IndexApplier:
 
     def _snapshot_path(self, modality: Modality) -> Path | None:
         """Where a modality's snapshot lives; None when snapshots are off or unsupported."""
-        if self.snapshot_dir is None or not hasattr(self.identifiers[modality], "save"):
+        if self.snapshot_dir is None:
             return None
         return self.snapshot_dir / f"{modality}.snapshot"
 
@@ -168,9 +177,7 @@ class IndexApplier:
                     progress(modality, done, None)
             if current is not None and samples:
                 identifier.upsert(Enrolment(current, region_of(region), samples))
-        if last:
-            # Mark the snapshot point: replay resumes after `last` (no person has id -1).
-            identifier.remove(-1, event_id=last)
+        identifier.mark_applied(last)
         return identifier
 
     def _template(self, row: BiometricTemplate) -> Any:
@@ -219,8 +226,12 @@ class IndexApplier:
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         for modality, identifier in self.identifiers.items():
             path = self._snapshot_path(modality)
-            if path is not None:
-                identifier.save(path)
+            if path is None:
+                continue
+            if len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep
+                path.unlink(missing_ok=True)
+            else:
+                save_snapshot(identifier, path)
 
     # ------------------------------------------------------------ polling
 

@@ -11,8 +11,11 @@ import faiss
 from matcher.fingerprint import compare as finger_compare
 from matcher.fingerprint.calibration import Calibration, default_calibration
 from matcher.fingerprint.types import MinutiaSet
+from matcher.index import snapshot
 from matcher.index.binary import IndexSettings
 from matcher.index.fingerprint import LocalCodeEncoder, fingerprint_identifier
+from matcher.iris.index import iris_identifier
+from matcher.iris.types import IrisCode
 
 Modality = Literal["finger", "iris"]
 
@@ -42,26 +45,32 @@ class IdentifierFactory:
         self.finger_encoder = shared_finger_encoder()
         self.finger_calibration = finger_calibration or default_calibration()
         self.settings = settings
-        self.modalities: tuple[Modality, ...] = ("finger",)
+        self.modalities: tuple[Modality, ...] = ("finger", "iris")
 
     def __call__(self, modality: Modality) -> Any:
-        if modality != "finger":
-            raise ValueError(f"no identifier for modality {modality}")
-        return fingerprint_identifier(
-            settings=self.settings,
-            calibration=self.finger_calibration,
-            encoder=self.finger_encoder,
-        )
+        if modality == "finger":
+            return fingerprint_identifier(
+                settings=self.settings,
+                calibration=self.finger_calibration,
+                encoder=self.finger_encoder,
+            )
+        if modality == "iris":
+            return iris_identifier(settings=self.settings)
+        raise ValueError(f"no identifier for modality {modality}")
 
     def entry(self, modality: Modality, template: Any) -> Any:
-        """A template (a `MinutiaSet`, ...) as this modality's identifier holds it."""
+        """A template (a `MinutiaSet`, an `IrisCode`) as this modality's identifier holds it."""
         if modality == "finger" and isinstance(template, MinutiaSet):
             return finger_compare.prepare(template)
+        if modality == "iris" and isinstance(template, IrisCode):
+            return template
         raise ValueError(f"no identifier for modality {modality}")
 
 
 def load_snapshot(modality: Modality, path: Path, factory: IdentifierFactory) -> Any:
     """A snapshot loaded into a fresh identifier (SnapshotError when unusable)."""
-    identifier = factory(modality)
-    identifier.load(path)
-    return identifier
+    return snapshot.load_snapshot(path, lambda _centroids: factory(modality))
+
+
+def save_snapshot(identifier: Any, path: Path) -> None:
+    snapshot.save_snapshot(identifier, path)

@@ -23,7 +23,7 @@ from gateway.crypto.keyring import KeyStore
 from gateway.db import utcnow
 from gateway.enrollment.captures import CaptureContext
 from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture
+from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCapture
 from gateway.enrollment.service import enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
@@ -32,6 +32,7 @@ from gateway.registry.synthetic import synthetic_rows, write_register_csv
 from gateway.terminals.auth import AuthenticatedTerminal
 from matcher.fingerprint import compare, iso19794_2
 from matcher.fingerprint.calibration import Calibration, fit
+from matcher.synthetic.iris import encode_png, render_eye
 from matcher.synthetic.minutiae import impression, master
 
 TODAY = dt.date(2026, 11, 27)
@@ -90,14 +91,18 @@ class World:
     def ctx(self, session: Session, region: str = "3201") -> CaptureContext:
         return CaptureContext(session=session, terminal=terminal(region), allow_plaintext=True)
 
-    def enroll(self, nik: str, seed: int, shot: int = 1) -> str:
+    def enroll(self, nik: str, seed: int, shot: int = 1, with_irises: bool = False) -> str:
         self.indexes.catch_up()
         with self.session_factory.begin() as session:
             result = enroll(
                 session=session,
                 engine=self.engine,
                 indexes=self.indexes,
-                request=EnrollmentRequest(nik=nik, fingers=fingers(seed, shot)),
+                request=EnrollmentRequest(
+                    nik=nik,
+                    fingers=fingers(seed, shot),
+                    irises=irises(seed, shot) if with_irises else [],
+                ),
                 ctx=self.ctx(session),
                 min_quality=0,
                 duplicate_target_fpir=1e-4,
@@ -127,3 +132,16 @@ def world(
         session_factory, engine, indexes, list(synthetic_rows(households=8, seed=SEED, today=TODAY))
     )
     indexes.stop()
+
+
+def irises(
+    eye_seed: int, shot: int, eyes: tuple[str, ...] = ("right", "left")
+) -> list[IrisCapture]:
+    """Rendered synthetic eye images (PNG); eye e of person `eye_seed` is eye seed*2+e."""
+    return [
+        IrisCapture(
+            eye=eye,  # type: ignore[arg-type]
+            data=base64.b64encode(encode_png(render_eye(eye_seed * 2 + i, shot).image)),
+        )
+        for i, eye in enumerate(eyes)
+    ]

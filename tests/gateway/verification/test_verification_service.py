@@ -22,7 +22,7 @@ from gateway.verification.settings import IdentitySettings
 from gateway.verification.tokens import consume_token
 from matcher.fingerprint import iso19794_2
 from matcher.synthetic.minutiae import impression, master
-from tests.gateway.enrollment.world import World, fingers
+from tests.gateway.enrollment.world import World, fingers, irises
 
 SETTINGS = IdentitySettings(fallback_per_month=2)
 
@@ -183,3 +183,18 @@ def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
             .where(VerificationRecord.fallback.is_(True))
         )
         assert fallbacks == 2
+
+
+def test_iris_verifies_one_to_one_and_cardless(world: World) -> None:
+    adult = world.adults()[0]
+    assert world.enroll(adult["nik"], seed=3, with_irises=True) == "enrolled"
+    eyes = [i.model_dump(mode="json") for i in irises(3, 2)]
+    one = _verify(world, mode="1:1", nik=adult["nik"], irises=eyes)
+    assert one.decision == "match" and {s.capture for s in one.samples} == {
+        "iris:right",
+        "iris:left",
+    }
+    other = [i.model_dump(mode="json") for i in irises(4, 2, ("right",))]
+    assert _verify(world, mode="1:1", nik=adult["nik"], irises=other).decision == "no_match"
+    cardless = _verify(world, region="3578", mode="1:N", irises=eyes[:1])
+    assert cardless.decision == "match" and cardless.person == one.person
