@@ -11,27 +11,34 @@ measured by the client, so it includes signing, HTTP and the gateway's work.
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import typer
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.live import (
+    RESULTS,
+    Probe,
+    database_kind,
+    demo_probes,
+    free_port,
+    gateway_env,
+    load_key,
+    percentile,
+    private_schema,
+    start_gateway,
+    stop_gateway,
+    wait_ready,
+)
 from gateway.client import (
     NONCE_EXTENSION,
     GatewayKey,
@@ -41,74 +48,8 @@ from gateway.client import (
     seal_capture,
 )
 from gateway.crypto.runtime import open_runtime
-from gateway.enrollment.demo import INDEX_FINGERS, run_demo
+from gateway.enrollment.demo import run_demo
 from gateway.settings import Settings
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-@dataclass(frozen=True)
-class Probe:
-    terminal_id: str
-    nik: str
-    records: dict[int, bytes]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _key(path: Path) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
-
-
-def _probes(demo: Path) -> list[Probe]:
-    with (demo / "people.csv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    probes = []
-    for row in rows:
-        records = {
-            pos: (demo / "probes" / f"{row['nik']}_{pos}.iso").read_bytes() for pos in INDEX_FINGERS
-        }
-        probes.append(Probe(f"T-{row['region']}-DEMO", row["nik"], records))
-    return probes
-
-
-def _server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "gateway.app:create_app_from_env",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            err = server.stderr.read().decode() if server.stderr else ""
-            raise RuntimeError(f"gateway exited during start-up:\n{err[-2000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("gateway did not become ready")
 
 
 async def _load(
@@ -127,13 +68,13 @@ async def _load(
     clients = {
         t: httpx.AsyncClient(
             base_url=base,
-            auth=SignatureAuth(RequestSigner(key_id=t, private_key=_key(keys / f"{t}.pem"))),
+            auth=SignatureAuth(RequestSigner(key_id=t, private_key=load_key(keys / f"{t}.pem"))),
             timeout=30,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
         )
         for t in terminals
     }
-    devices = {t: _key(keys / f"D-{t}.pem") for t in terminals}
+    devices = {t: load_key(keys / f"D-{t}.pem") for t in terminals}
     latencies: list[float] = []
     outcomes: dict[str, int] = {}
     counter = 0
@@ -186,11 +127,6 @@ async def _load(
     return latencies, outcomes, seconds
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
 def verify_command(
     households: int = typer.Option(40, help="Demo households (about 2 adults enrolled each)."),
     concurrency: int = typer.Option(16, help="Requests in flight."),
@@ -201,7 +137,11 @@ def verify_command(
 ) -> None:
     """Verify 1:1 (NIK + both index fingers as sealed ISO records) against a live gateway."""
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="satupintu-bench-") as tmp:
+    database = database_kind(database_url)
+    with (
+        tempfile.TemporaryDirectory(prefix="satupintu-bench-") as tmp,
+        private_schema(database_url) as database_url,
+    ):
         data_dir = Path(tmp)
         settings = Settings(data_dir=data_dir, database_url=database_url)
         with (
@@ -210,23 +150,13 @@ def verify_command(
         ):
             run_demo(session_factory=rt.session_factory, data_dir=data_dir, households=households)
         demo = data_dir / "demo"
-        probes = _probes(demo)
-        port = _free_port()
-        env = {
-            **os.environ,
-            "SATUPINTU_DATA_DIR": str(data_dir),
-            "SATUPINTU_DATABASE_URL": database_url,
-            "SATUPINTU_LOG_LEVEL": "WARNING",
-            "SATUPINTU_TERMINAL_RATE_PER_MINUTE": "100000000",
-            "SATUPINTU_TERMINAL_BURST": "1000000",
-            "SATUPINTU_PERSON_RATE_PER_MINUTE": "100000000",
-            "SATUPINTU_PERSON_BURST": "1000000",
-        }
-        server = _server(env, port)
+        probes = demo_probes(demo)
+        port = free_port()
+        server = start_gateway(gateway_env(data_dir, database_url), port)
         base = f"http://127.0.0.1:{port}"
         try:
             with console.status("starting the gateway"):
-                _wait_ready(base, server)
+                wait_ready(base, server)
             with console.status(f"verifying for {warmup + seconds:.0f} s"):
                 latencies, outcomes, measured = asyncio.run(
                     _load(
@@ -239,9 +169,7 @@ def verify_command(
                     )
                 )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-        database = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+            stop_gateway(server)
     ok = sum(v for k, v in outcomes.items() if not k.startswith("http_"))
     result: dict[str, Any] = {
         "benchmark": "verify_1to1",
@@ -251,9 +179,9 @@ def verify_command(
         "seconds": measured,
         "requests": len(latencies),
         "rps": len(latencies) / measured,
-        "p50_ms": 1000 * _percentile(latencies, 0.50),
-        "p95_ms": 1000 * _percentile(latencies, 0.95),
-        "p99_ms": 1000 * _percentile(latencies, 0.99),
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p95_ms": 1000 * percentile(latencies, 0.95),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
         "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
         "errors": len(latencies) - ok,
         "outcomes": outcomes,

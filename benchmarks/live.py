@@ -1,0 +1,165 @@
+"""What every end-to-end benchmark shares: a real gateway process on loopback and its data.
+
+`bench verify`, `bench load` and `bench payout` all measure the gateway as it runs in
+production (uvicorn, one process, SQLite or PostgreSQL), loaded with the demo register. The
+pieces here start and stop that process, give PostgreSQL runs a private schema that is dropped
+afterwards, and read the demo's probe captures and keys back from disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import create_engine, text
+
+from gateway.enrollment.demo import INDEX_FINGERS
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Rate limits guard against abuse, not capacity: a benchmark lifts them for its run.
+UNLIMITED_RATES = {
+    "SATUPINTU_TERMINAL_RATE_PER_MINUTE": "100000000",
+    "SATUPINTU_TERMINAL_BURST": "1000000",
+    "SATUPINTU_PERSON_RATE_PER_MINUTE": "100000000",
+    "SATUPINTU_PERSON_BURST": "1000000",
+}
+
+
+@dataclass(frozen=True)
+class Probe:
+    terminal_id: str
+    nik: str
+    records: dict[int, bytes]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def load_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
+
+
+def demo_probes(demo: Path) -> list[Probe]:
+    """Every enrolled demo person with their second (probe) impression of both index fingers."""
+    with (demo / "people.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    probes = []
+    for row in rows:
+        records = {
+            pos: (demo / "probes" / f"{row['nik']}_{pos}.iso").read_bytes() for pos in INDEX_FINGERS
+        }
+        probes.append(Probe(f"T-{row['region']}-DEMO", row["nik"], records))
+    return probes
+
+
+def database_kind(database_url: str) -> str:
+    return "postgresql" if database_url.startswith("postgresql") else "sqlite"
+
+
+@contextmanager
+def private_schema(database_url: str) -> Iterator[str]:
+    """A PostgreSQL URL confined to a fresh schema (dropped on exit); other URLs unchanged.
+
+    A benchmark must neither read nor disturb what else lives in the database it is given.
+    """
+    if database_kind(database_url) != "postgresql":
+        yield database_url
+        return
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def gateway_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SATUPINTU_DATA_DIR": str(data_dir),
+        "SATUPINTU_DATABASE_URL": database_url,
+        "SATUPINTU_LOG_LEVEL": "WARNING",
+        **UNLIMITED_RATES,
+        **extra,
+    }
+
+
+def start_gateway(
+    env: dict[str, str], port: int, *, cpus: Sequence[int] = (), workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """The gateway as deployed: uvicorn, `workers` processes; optionally pinned to some CPUs.
+
+    Several workers share the database and catch up with each other's index events; the
+    first start (migrations, budget funding) should have happened with one process.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "gateway.app:create_app_from_env",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    if cpus:
+        command = ["taskset", "-c", ",".join(map(str, cpus)), *command]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise RuntimeError(f"gateway exited during start-up:\n{err[-2000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("gateway did not become ready")
+
+
+def stop_gateway(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

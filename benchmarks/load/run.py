@@ -1,0 +1,455 @@
+"""`satupintu bench load` and `satupintu bench payout`: Locust against a live gateway.
+
+By default the whole test bench is built here: a fresh data directory, the demo gallery
+enrolled through the real services, one registered terminal per virtual agent, the gateway
+started as deployed (uvicorn, one process) on SQLite or a private PostgreSQL schema (dropped
+afterwards), then Locust run headless for the given time. Locust's CSV and HTML reports, a
+summary table and JSON, and a chart of throughput and latency over time land under
+`benchmarks/results/`.
+
+With `--host` and `--manifest` the gateway and gallery are someone else's (a staging
+deployment prepared with `--prepare-only`); only Locust runs here.
+
+Locust and the gateway share the machine's cores unless `--gateway-cpus` pins the gateway:
+on a 2-core machine every figure here is "gateway + load generator on 2 cores".
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from benchmarks.live import (
+    RESULTS,
+    database_kind,
+    free_port,
+    gateway_env,
+    private_schema,
+    start_gateway,
+    stop_gateway,
+    wait_ready,
+)
+from benchmarks.load.chart import plot_history
+from benchmarks.load.prepare import Prepared, prepare
+from gateway.crypto.runtime import open_runtime
+from gateway.settings import Settings
+
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+FLOW = "FLOW"
+BIOMETRIC = "BIOMETRIC"
+
+
+def _float(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
+def read_stats(path: Path) -> list[dict[str, Any]]:
+    """Locust's `_stats.csv`: one row per endpoint (and FLOW entry) plus `Aggregated`."""
+    with path.open(encoding="utf-8") as handle:
+        return [
+            {
+                "type": row["Type"],
+                "name": row["Name"],
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": _float(row["Requests/s"]),
+                "p50_ms": _float(row["50%"]),
+                "p95_ms": _float(row["95%"]),
+                "p99_ms": _float(row["99%"]),
+                "max_ms": _float(row["Max Response Time"]),
+            }
+            for row in csv.DictReader(handle)
+        ]
+
+
+def read_failures(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [
+            {
+                "method": r["Method"],
+                "name": r["Name"],
+                "error": r["Error"],
+                "occurrences": int(r["Occurrences"]),
+            }
+            for r in csv.DictReader(handle)
+        ]
+
+
+def gateway_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the gateway process and its workers so far."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+@contextmanager
+def _bench_gateway(
+    *,
+    households: int,
+    terminals: int,
+    database_url: str,
+    gateway_cpus: str,
+    workers: int,
+    console: Console,
+) -> Iterator[tuple[str, Prepared, int]]:
+    """Prepared gallery + running gateway; yields (base URL, what was prepared, gateway pid)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="satupintu-load-") as tmp,
+        private_schema(database_url) as url,
+    ):
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, database_url=url)
+        with Progress(console=console, transient=True) as bar, open_runtime(settings) as rt:
+            job = bar.add_task("enrolling the gallery", total=None)
+
+            def progress(_stage: str, done: int, total: int) -> None:
+                bar.update(job, completed=done, total=total)
+
+            prepared = prepare(
+                session_factory=rt.session_factory,
+                data_dir=data_dir,
+                households=households,
+                terminals=terminals,
+                progress=progress,
+            )
+        port = free_port()
+        cpus = [int(c) for c in gateway_cpus.split(",") if c.strip()]
+        env = gateway_env(data_dir, url)
+        base = f"http://127.0.0.1:{port}"
+        if workers > 1:
+            # One process does the first start (budget funding) alone, then all of them run.
+            first = start_gateway(env, port, cpus=cpus)
+            try:
+                with console.status("first start of the gateway"):
+                    wait_ready(base, first)
+            finally:
+                stop_gateway(first)
+        server = start_gateway(env, port, cpus=cpus, workers=workers)
+        try:
+            with console.status("starting the gateway"):
+                wait_ready(base, server)
+            yield base, prepared, server.pid
+        finally:
+            stop_gateway(server)
+
+
+def run_locust(
+    *,
+    host: str,
+    manifest: Path,
+    prefix: Path,
+    profile: str,
+    seconds: float,
+    users: int,
+    step_users: int,
+    step_seconds: float,
+    slo: dict[str, float],
+    console: Console,
+) -> int:
+    """Locust headless with the step shape; its exit code is the SLO gate's verdict."""
+    env = {
+        **os.environ,
+        "SATUPINTU_LOAD_MANIFEST": str(manifest),
+        "SATUPINTU_LOAD_PROFILE": profile,
+        "SATUPINTU_LOAD_SECONDS": str(seconds),
+        "SATUPINTU_LOAD_MAX_USERS": str(users),
+        "SATUPINTU_LOAD_STEP_USERS": str(step_users),
+        "SATUPINTU_LOAD_STEP_SECONDS": str(step_seconds),
+        "SATUPINTU_SLO_MAX_ERROR_RATIO": str(slo["max_error_ratio"]),
+        "SATUPINTU_SLO_P99_MS": str(slo["p99_ms"]),
+        "SATUPINTU_SLO_FLOW_P99_MS": str(slo["flow_p99_ms"]),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+        "--html",
+        f"{prefix}.html",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    with console.status(f"Locust: {profile} load for up to {seconds:.0f} s"):
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=seconds + 300
+        )
+    if done.returncode not in (0, 1):
+        console.print(done.stderr[-3000:])
+    for line in done.stderr.splitlines():
+        if "SLO breached" in line:
+            console.print(f"[red]{line.strip()}")
+    return done.returncode
+
+
+def summarise(
+    *, prefix: Path, profile: str, database: str, exit_code: int, extra: dict[str, Any]
+) -> dict[str, Any]:
+    stats = read_stats(Path(f"{prefix}_stats.csv"))
+    failures = read_failures(Path(f"{prefix}_failures.csv"))
+    http = [s for s in stats if s["type"] not in (FLOW, BIOMETRIC) and s["name"] != "Aggregated"]
+    flows = [s for s in stats if s["type"] == FLOW]
+    biometric = {s["name"]: s["requests"] for s in stats if s["type"] == BIOMETRIC}
+    flow = next((s for s in flows if s["name"] == "verify 1:1 + pay"), None)
+    aggregated = next(s for s in stats if s["name"] == "Aggregated")
+    errors = sum(s["failures"] for s in http)
+    summary: dict[str, Any] = {
+        "benchmark": f"load_{profile}",
+        "database": database,
+        "requests": sum(s["requests"] for s in http),
+        "rps": sum(s["rps"] for s in http),
+        "errors": errors,
+        "error_ratio": errors / max(1, sum(s["requests"] for s in http)),
+        "slo_passed": exit_code == 0,
+        "endpoints": http,
+        "flows": flows,
+        "biometric_outcomes": biometric,
+        "failures": failures,
+        "aggregated_p99_ms": aggregated["p99_ms"],
+        "verify_rps": sum(s["rps"] for s in http if s["name"].startswith("/v1/verify")),
+        "payouts_per_s": sum(s["rps"] for s in flows),
+        "payouts": sum(s["requests"] for s in flows),
+        "p50_ms": flow["p50_ms"] if flow else float("nan"),
+        "p95_ms": flow["p95_ms"] if flow else float("nan"),
+        "p99_ms": flow["p99_ms"] if flow else float("nan"),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": extra.pop("load_average_at_start", None),
+        "machine": platform.processor() or platform.machine(),
+        "locust_shares_cores_with_gateway": True,
+        "reports": {
+            "csv": f"{prefix.name}_stats.csv",
+            "html": f"{prefix.name}.html",
+            "chart": f"{prefix.name}.png",
+        },
+        **extra,
+    }
+    return summary
+
+
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary['benchmark']} on {summary['database']}")
+    for column in ("type", "name", "requests", "failures", "rps", "p50", "p95", "p99"):
+        table.add_column(column, justify="left" if column in ("type", "name") else "right")
+    for s in [*summary["endpoints"], *summary["flows"]]:
+        table.add_row(
+            s["type"],
+            s["name"],
+            str(s["requests"]),
+            str(s["failures"]),
+            f"{s['rps']:.1f}",
+            f"{s['p50_ms']:.0f}",
+            f"{s['p95_ms']:.0f}",
+            f"{s['p99_ms']:.0f}",
+        )
+    console.print(table)
+    console.print(
+        f"requests {summary['requests']}, errors {summary['errors']} "
+        f"({summary['error_ratio']:.2%}), completed payouts {summary['payouts']} "
+        f"({summary['payouts_per_s']:.1f}/s), SLO {'passed' if summary['slo_passed'] else 'FAILED'}"
+    )
+    if summary["biometric_outcomes"]:
+        console.print(f"biometric outcomes (answers, not errors): {summary['biometric_outcomes']}")
+    for failure in summary["failures"]:
+        console.print(
+            f"[red]{failure['occurrences']}× {failure['method']} {failure['name']}: "
+            f"{failure['error']}"
+        )
+
+
+def _run(
+    *,
+    profile: str,
+    households: int,
+    users: int,
+    step_users: int,
+    step_seconds: float,
+    seconds: float,
+    database_url: str,
+    host: str,
+    manifest: Path | None,
+    gateway_cpus: str,
+    workers: int,
+    slo: dict[str, float],
+    target: dict[str, float],
+    json_file: Path | None,
+) -> None:
+    console = Console()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    database = database_kind(database_url) if not host else "remote"
+    prefix = RESULTS / f"load_{profile}_{database}"
+    load_average = os.getloadavg()
+    locust_args: dict[str, Any] = {
+        "prefix": prefix,
+        "profile": profile,
+        "seconds": seconds,
+        "users": users,
+        "step_users": step_users,
+        "step_seconds": step_seconds,
+        "slo": slo,
+        "console": console,
+    }
+    extra: dict[str, Any] = {"load_average_at_start": load_average}
+    if host:
+        if manifest is None:
+            raise typer.BadParameter("--host needs --manifest (written by --prepare-only)")
+        exit_code = run_locust(host=host, manifest=manifest, **locust_args)
+    else:
+        with _bench_gateway(
+            households=households,
+            terminals=users,
+            database_url=database_url,
+            gateway_cpus=gateway_cpus,
+            workers=workers,
+            console=console,
+        ) as (base, prepared, pid):
+            extra.update(
+                people=prepared.people,
+                households_payable=prepared.households,
+                decoys=prepared.decoys,
+                terminals=prepared.terminals,
+                gateway_cpus=gateway_cpus or "shared",
+                gateway_workers=workers,
+            )
+            cpu_before = gateway_cpu_seconds(pid)
+            exit_code = run_locust(host=base, manifest=prepared.manifest, **locust_args)
+            extra["gateway_cpu_seconds"] = gateway_cpu_seconds(pid) - cpu_before
+    extra.update(users=users, seconds_limit=seconds, slo=slo, target=target)
+    summary = summarise(
+        prefix=prefix, profile=profile, database=database, exit_code=exit_code, extra=extra
+    )
+    if summary.get("gateway_cpu_seconds") and summary["payouts"]:
+        # CPU the gateway spent per completed payout (all its requests included): unlike
+        # wall-clock rates, this does not depend on what else runs on the machine.
+        per_payout = summary["gateway_cpu_seconds"] / summary["payouts"]
+        summary["gateway_cpu_ms_per_payout"] = 1000 * per_payout
+        summary["projected_payouts_per_s_2_dedicated_cores"] = 2 / per_payout
+    plot_history(Path(f"{prefix}_stats_history.csv"), Path(f"{prefix}.png"), title=prefix.name)
+    print_summary(console, summary)
+    text = json.dumps(summary, indent=2)
+    Path(f"{prefix}.json").write_text(text)
+    if json_file is not None:
+        json_file.write_text(text)
+    if exit_code != 0:
+        raise typer.Exit(exit_code)
+
+
+def _prepare_only(households: int, terminals: int, manifest: Path) -> None:
+    """Enroll the gallery and register terminals in the deployment named by `SATUPINTU_*`."""
+    settings = Settings()
+    with open_runtime(settings) as rt:
+        prepared = prepare(
+            session_factory=rt.session_factory,
+            data_dir=settings.data_dir,
+            households=households,
+            terminals=terminals,
+        )
+    manifest.write_bytes(prepared.manifest.read_bytes())
+    manifest.chmod(0o600)
+    Console().print(
+        f"{prepared.people} people in {prepared.households} households, {prepared.decoys} "
+        f"decoys, {prepared.terminals} terminals: manifest written to {manifest}"
+    )
+
+
+DATABASE_HELP = "Database for the gateway (default: a fresh SQLite file); PostgreSQL gets a schema."
+
+
+def load_command(
+    households: int = typer.Option(60, help="Demo households in the gallery."),
+    users: int = typer.Option(16, help="Virtual agent terminals at the top step."),
+    step_users: int = typer.Option(4, help="Terminals added at each step."),
+    step_seconds: float = typer.Option(30.0, help="Length of a step."),
+    seconds: float = typer.Option(300.0, help="Run time."),
+    database_url: str = typer.Option("", help=DATABASE_HELP),
+    host: str = typer.Option("", help="Load a deployed gateway instead (needs --manifest)."),
+    manifest: Path = typer.Option(None, help="Manifest from --prepare-only (with --host)."),
+    prepare_only: bool = typer.Option(
+        False, help="Only enroll the gallery + terminals into the SATUPINTU_* deployment."
+    ),
+    gateway_cpus: str = typer.Option("", help="Pin the gateway to these CPUs (e.g. '0')."),
+    workers: int = typer.Option(1, help="Gateway (uvicorn) worker processes."),
+    max_error_ratio: float = typer.Option(0.0, help="SLO: unexpected errors / requests."),
+    p99_ms: float = typer.Option(1000.0, help="SLO: p99 of every endpoint."),
+    flow_p99_ms: float = typer.Option(2000.0, help="SLO: p99 of verify + pay, end to end."),
+    json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
+) -> None:
+    """Mixed agent traffic (1:1, 1:N, e-KTP, failed captures, payouts) plus an ops console."""
+    if prepare_only:
+        _prepare_only(households, users, manifest or Path("load.json"))
+        return
+    _run(
+        profile="mixed",
+        households=households,
+        users=users,
+        step_users=step_users,
+        step_seconds=step_seconds,
+        seconds=seconds,
+        database_url=database_url,
+        host=host,
+        manifest=manifest,
+        gateway_cpus=gateway_cpus,
+        workers=workers,
+        slo={"max_error_ratio": max_error_ratio, "p99_ms": p99_ms, "flow_p99_ms": flow_p99_ms},
+        target={"verify_rps": 200, "verify_p99_ms": 100},
+        json_file=json_file,
+    )
+
+
+def payout_command(
+    households: int = typer.Option(200, help="Households to pay (each is paid once)."),
+    users: int = typer.Option(8, help="Agent terminals paying concurrently."),
+    seconds: float = typer.Option(120.0, help="Upper bound; the run ends when all are paid."),
+    database_url: str = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test", help=DATABASE_HELP
+    ),
+    gateway_cpus: str = typer.Option("", help="Pin the gateway to these CPUs (e.g. '0')."),
+    workers: int = typer.Option(1, help="Gateway (uvicorn) worker processes."),
+    json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
+) -> None:
+    """Verify 1:1 + cash-out payout per household, simulated bank: completed payouts per s."""
+    _run(
+        profile="payout",
+        households=households,
+        users=users,
+        step_users=users,
+        step_seconds=seconds,
+        seconds=seconds,
+        database_url=database_url,
+        host="",
+        manifest=None,
+        gateway_cpus=gateway_cpus,
+        workers=workers,
+        slo={"max_error_ratio": 0.0, "p99_ms": 250.0, "flow_p99_ms": 500.0},
+        target={"payouts_per_s": 150, "p99_ms": 250},
+        json_file=json_file,
+    )
