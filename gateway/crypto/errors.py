@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.errors import GatewayError, Unauthorized, Unavailable
+from gateway.errors import GatewayError, Unauthorized
 
 
 class KeyRingError(RuntimeError):
@@ -17,10 +17,6 @@ class EnvelopeError(GatewayError):
 
     status = 500
     code = "envelope_invalid"
-
-
-class KeyUnavailable(Unavailable):
-    code = "key_unavailable"
 
 
 class CapturePayloadError(GatewayError):

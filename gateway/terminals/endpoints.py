@@ -14,6 +14,7 @@ from gateway.terminals.schemas import (
     DeviceCreate,
     DeviceOut,
     KeyChange,
+    OperatorOut,
     StatusChange,
     TerminalCreate,
     TerminalOut,
@@ -135,6 +136,11 @@ def change_device_status(
         session=session, device_id=device_id, status=body.status, actor=f"operator:{operator.id}"
     )
     return service.device_out(device)
+
+
+@router.get("/v1/ops/operators", summary="Operators of the ops API and their roles")
+def list_operators(operator: OperatorDep, session: SessionDep) -> list[OperatorOut]:
+    return [service.operator_out(o) for o in service.list_operators(session=session)]
 
 
 @router.get(

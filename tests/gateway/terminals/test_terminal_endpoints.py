@@ -108,3 +108,11 @@ def test_unknown_terminal_is_404(ops_client: SignedClient) -> None:
     response = ops_client.get("/v1/ops/terminals/nope")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "principal_not_found"
+
+
+def test_operators_are_listed_with_roles(ops_client: SignedClient) -> None:
+    listed = ops_client.get("/v1/ops/operators")
+    assert listed.status_code == 200
+    assert [(o["id"], o["role"], o["status"]) for o in listed.json()] == [
+        ("ops-1", "ops", "active")
+    ]
