@@ -6,6 +6,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from gateway.terminals import ratelimit
 from gateway.terminals.ratelimit import RateLimited, TokenBucketLimiter
 from tests.gateway.signing import SignedClient
 
@@ -41,3 +42,14 @@ def test_terminal_flood_gets_429(
     )
     codes = [terminal_client.get("/v1/terminals/me").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_idle_buckets_are_dropped_when_too_many_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "_MAX_KEYS", 3)
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(rate_per_minute=60, burst=2, scope="person", clock=clock)
+    for key in ("a", "b", "c"):
+        limiter.hit(key)
+    clock.now = 10.0  # every bucket has refilled: forgetting them changes nothing
+    limiter.hit("d")
+    assert set(limiter._buckets) == {"d"}
