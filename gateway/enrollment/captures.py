@@ -49,6 +49,8 @@ class Sample:
     template: MinutiaSet | IrisCode
     quality: int
     reasons: tuple[Reason, ...] = ()
+    # The comparison-ready form, when the caller prepared it ahead (outside a transaction).
+    prepared: object = None
 
     @property
     def label(self) -> str:
@@ -145,16 +147,22 @@ def _iris(raw: bytes, eye: str) -> Sample:
     return Sample("iris", EYES[eye], template.iris_code, template.quality.score, reasons)
 
 
-def read_captures(
-    captures: Captures,
-    *,
-    ctx: CaptureContext,
-    min_quality: int,
-    required: Sequence[Modality] = (),
-) -> tuple[list[Sample], list[CaptureReport]]:
-    """Every capture as a sample, or `CaptureRejected` listing each unusable one.
+@dataclass(frozen=True)
+class Opened:
+    """A capture's raw bytes, out of its (sealed) envelope, not yet decoded."""
 
-    A capture below `min_quality` is unusable; the report carries the matcher's reasons.
+    label: str
+    payload: CapturePayload
+    raw: bytes
+
+
+def open_captures(
+    captures: Captures, *, ctx: CaptureContext, required: Sequence[Modality] = ()
+) -> list[Opened]:
+    """Check presence and open every capture (the only step that needs the database).
+
+    Kept apart from decoding so a caller can close its transaction before the CPU-heavy
+    extraction and preparation (on SQLite an open transaction holds the write lock).
     """
     if not captures.fingers and not captures.irises:
         raise CaptureMissing("At least one finger or iris capture is required.")
@@ -162,13 +170,23 @@ def read_captures(
         present = captures.fingers if modality == "finger" else captures.irises
         if not present:
             raise CaptureMissing(f"This operation needs a {modality} capture.")
-    samples: list[Sample] = []
-    reports: list[CaptureReport] = []
     jobs: list[tuple[str, CapturePayload]] = [(f"finger:{f.position}", f) for f in captures.fingers]
     jobs += [(f"iris:{i.eye}", i) for i in captures.irises]
-    for label, payload in jobs:
+    return [Opened(label, payload, _raw(payload, ctx)) for label, payload in jobs]
+
+
+def decode_captures(
+    opened: Sequence[Opened], *, min_quality: int
+) -> tuple[list[Sample], list[CaptureReport]]:
+    """Every opened capture as a sample, or `CaptureRejected` listing each unusable one.
+
+    A capture below `min_quality` is unusable; the report carries the matcher's reasons.
+    """
+    samples: list[Sample] = []
+    reports: list[CaptureReport] = []
+    for item in opened:
+        label, payload, raw = item.label, item.payload, item.raw
         try:
-            raw = _raw(payload, ctx)
             if isinstance(payload, FingerCapture):
                 sample = _finger(payload, raw, min_quality)
             else:
@@ -204,3 +222,15 @@ def read_captures(
             captures=[r.model_dump() for r in reports],
         )
     return samples, reports
+
+
+def read_captures(
+    captures: Captures,
+    *,
+    ctx: CaptureContext,
+    min_quality: int,
+    required: Sequence[Modality] = (),
+) -> tuple[list[Sample], list[CaptureReport]]:
+    """Open and decode in one go (where the transaction is short anyway)."""
+    opened = open_captures(captures, ctx=ctx, required=required)
+    return decode_captures(opened, min_quality=min_quality)

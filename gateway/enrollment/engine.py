@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from gateway.enrollment.captures import Modality
+from gateway.enrollment.captures import Modality, Sample
 from gateway.errors import Unavailable
 from matcher.fingerprint import compare as finger_compare
 from matcher.fingerprint import storage as finger_storage
@@ -116,6 +116,12 @@ class BiometricEngine:
             assert isinstance(template, MinutiaSet)
             return finger_compare.prepare(template)
         return template
+
+    def prepared_probe(self, sample: Sample) -> Any:
+        """A live sample's prepared form (made ahead by the caller, or now)."""
+        if sample.prepared is not None:
+            return sample.prepared
+        return self.prepare(sample.modality, sample.template)
 
     def prepared_enrolled(
         self, template_id: int, modality: Modality, load: Callable[[], bytes]

@@ -38,6 +38,13 @@ def verify(body: VerifyRequest, request: Request, terminal: TerminalDep) -> Veri
     state = request.app.state
     if body.mode == "1:N":
         state.indexes.catch_up()  # before this request's transaction begins
+    captured = service.prepare_captures(
+        session_factory=state.session_factory,
+        engine=state.biometrics,
+        request=body,
+        ctx_for=lambda session: capture_context(request, session, terminal),
+        min_quality=state.identity_settings.verify_min_quality,
+    )
     with unit_of_work(state.session_factory) as session:
         try:
             return service.verify(
@@ -49,6 +56,7 @@ def verify(body: VerifyRequest, request: Request, terminal: TerminalDep) -> Veri
                 settings=state.identity_settings,
                 request_digest=digest,
                 check_person_rate=lambda key: check_person_rate(request, key),
+                captured=captured,
             )
         except lockout.Locked:
             session.rollback()

@@ -7,22 +7,25 @@ and on a match a short-lived single-use token bound to person, terminal and requ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.audit.service import AuditKind, append
 from gateway.crypto.envelope import open_sealed
-from gateway.db import utcnow
+from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.captures import (
     CaptureContext,
     Modality,
     Sample,
+    decode_captures,
     finger_from_record,
+    open_captures,
     read_captures,
 )
 from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
@@ -106,7 +109,7 @@ def _compare_enrolled(
         )
         for s in probes:
             if s.position in enrolled:
-                probe = engine.prepare(modality, s.template)
+                probe = engine.prepared_probe(s)
                 comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
     if not comparisons:
         raise NotEnrolled(
@@ -163,7 +166,7 @@ def _ektp(
             engine.compare(
                 "finger",
                 s.label,
-                engine.prepare("finger", s.template),
+                engine.prepared_probe(s),
                 engine.prepare("finger", view),
             )
         )
@@ -227,6 +230,32 @@ def _one_to_many(
     )
 
 
+def prepare_captures(
+    *,
+    session_factory: sessionmaker[Session],
+    engine: BiometricEngine,
+    request: VerifyRequest,
+    ctx_for: Callable[[Session], CaptureContext],
+    min_quality: int,
+) -> tuple[list[Sample], list[CaptureReport]] | None:
+    """Open captures in a short transaction, then decode and prepare them with none open.
+
+    Extraction and MCC preparation take milliseconds; inside the verification transaction
+    they would hold SQLite's write lock (and PostgreSQL's audit head) all that time.
+    """
+    if request.mode == "fallback" and not (request.fingers or request.irises):
+        return None
+    with unit_of_work(session_factory) as session:
+        opened = open_captures(
+            request, ctx=ctx_for(session), required=("finger",) if request.mode == "ektp" else ()
+        )
+    samples, reports = decode_captures(opened, min_quality=min_quality)
+    prepared = [
+        dataclasses.replace(s, prepared=engine.prepare(s.modality, s.template)) for s in samples
+    ]
+    return prepared, reports
+
+
 def _month_start(now: dt.datetime) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
@@ -241,8 +270,13 @@ def verify(
     settings: IdentitySettings,
     request_digest: str,
     check_person_rate: Callable[[str], None],
+    captured: tuple[list[Sample], list[CaptureReport]] | None = None,
 ) -> VerifyResult:
-    """Decide one verification request and record it; raises typed 4xx errors on bad input."""
+    """Decide one verification request and record it; raises typed 4xx errors on bad input.
+
+    `captured` carries samples the caller already opened, decoded and prepared outside this
+    transaction (see `prepare_captures`); otherwise they are read here.
+    """
     now = utcnow()
     terminal = ctx.terminal
     person: Person | None = None
@@ -253,7 +287,9 @@ def verify(
             lockout.ensure_unlocked(session=session, person_id=person.id)
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
-    if request.fingers or request.irises or request.mode != "fallback":
+    if captured is not None:
+        samples, reports = captured
+    elif request.fingers or request.irises or request.mode != "fallback":
         samples, reports = read_captures(
             request,
             ctx=ctx,
