@@ -20,7 +20,8 @@ FLOOR = 1e-4  # rates of 0 are drawn at this value on the log axes
 def det_curves(results: Sequence[DatabaseResult], path: Path, title: str) -> Path:
     """FNMR against FMR (log-log) per database and protocol: the DET plot of ISO/IEC 19795-1."""
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
-    for r in results:
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for n, r in enumerate(results):
         label = f"{r.modality} {r.name}"
         for impostor, style, tag in (
             (r.impostor_all, "-", "all pairs"),
@@ -31,6 +32,7 @@ def det_curves(results: Sequence[DatabaseResult], path: Path, title: str) -> Pat
                 np.maximum(curve.fmr, FLOOR),
                 np.maximum(curve.fnmr, FLOOR),
                 style,
+                color=colours[n % len(colours)],
                 label=f"{label} ({tag}, EER {_eer(r, tag):.2%})",
             )
     ax.plot([FLOOR, 1], [FLOOR, 1], color="grey", lw=0.5)
