@@ -54,5 +54,5 @@ class IrisParams:
     min_compared_bits: int = 200
     # Quality gate: usable (unmasked) share of the 2,048 bits below which the eye counts as
     # mostly closed or occluded, and the iris radius (working pixels) below which it is too small.
-    min_usable_fraction: float = 0.35
+    min_usable_fraction: float = 0.45
     min_iris_radius: float = 40.0

@@ -219,6 +219,23 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
     return fine
 
 
+def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
+    """Whether the upper lid covers the pupil's top: the eye is mostly closed.
+
+    The pupil was found by the part of its edge below the lid; where the top arc shows
+    almost none of the dark-to-bright step the bottom arc shows, skin lies across it.
+    """
+    smooth = _blur(filled, 1.0)
+    top = _angles((-150.0, -30.0), count=24)
+    bottom = _angles((30.0, 150.0), count=24)
+    cx = np.array([pupil.x], dtype=np.float32)
+    cy = np.array([pupil.y], dtype=np.float32)
+    radii = np.array([pupil.r * 0.7, pupil.r * 1.3], dtype=np.float32)
+    step_top = np.diff(_circle_profiles(smooth, cx, cy, radii, top)[0])[0]
+    step_bottom = np.diff(_circle_profiles(smooth, cx, cy, radii, bottom)[0])[0]
+    return bool(step_top < 0.3 * step_bottom)
+
+
 def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
     """The image with the pupil painted in the iris's own level, so its strong edge cannot
     attract the limbus search when a candidate circle grazes it."""
@@ -332,6 +349,11 @@ def segment(img: NDArray[np.uint8], params: IrisParams) -> tuple[Segmentation, P
     """Find pupil, limbus, eyelids and the pixel noise mask of a decoded eye image."""
     prep = prepare(img, params)
     pupil = find_pupil(prep.filled, params)
+    if eyelid_over_pupil(prep.filled, pupil):
+        raise IrisSegmentationError(
+            "the eyelid covers the pupil: the eye is mostly closed; ask to open it wide",
+            code="iris_eye_closed",
+        )
     limbus = find_limbus(prep.filled, pupil, params)
     if pupil.r / limbus.r > params.ratio_max or limbus.r < pupil.r + 5:
         raise IrisSegmentationError(

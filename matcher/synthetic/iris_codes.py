@@ -16,6 +16,7 @@ captures differ by the noise level. Deterministic by seed (eye seed, capture see
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -132,7 +133,7 @@ def _capture_draws(
 
 
 def captures(
-    eye_seeds: NDArray[np.int64] | list[int],
+    eye_seeds: Iterable[int] | NDArray[np.int64],
     capture_seed: int = 0,
     params: CodeSynthParams = DEFAULT,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]]:
