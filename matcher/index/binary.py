@@ -125,6 +125,7 @@ class BinaryIdentifier(Generic[T]):
         self._lock = ReadWriteLock()
         self._buckets: dict[int, faiss.IndexBinary] = {}
         self._persons: dict[int, _Person] = {}
+        self._region_persons: dict[int, int] = {}  # persons per bucket: FPIR's N, O(buckets)
         self._last_event_id = 0
         self._bits = encoder.code_bytes * 8
         # IVF centroids are trained once and shared by every bucket (kept alive here).
@@ -199,6 +200,8 @@ class BinaryIdentifier(Generic[T]):
             self._persons[enrolment.person_id] = _Person(
                 region_key=enrolment.region.key, positions=positions, templates=blobs
             )
+            key = enrolment.region.key
+            self._region_persons[key] = self._region_persons.get(key, 0) + 1
             self._advance(event_id)
 
     def remove(self, person_id: int, *, event_id: int | None = None) -> None:
@@ -247,8 +250,10 @@ class BinaryIdentifier(Generic[T]):
             ends = np.r_[starts[1:], len(person_ids)].astype(np.int64)
             positions = np.asarray(rows.positions, dtype=np.int64).tolist()
             for n, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+                key = int(region_keys[start])
+                self._region_persons[key] = self._region_persons.get(key, 0) + 1
                 self._persons[int(person_ids[start])] = _Person(
-                    region_key=int(region_keys[start]),
+                    region_key=key,
                     positions=tuple(positions[start:end]),
                     templates=tuple(rows.templates[start:end]),
                 )
@@ -432,10 +437,7 @@ class BinaryIdentifier(Generic[T]):
         return [k for k in self._buckets if scope.contains(RegionCode.from_key(k))]
 
     def _count(self, keys: list[int]) -> int:
-        wanted = set(keys)
-        if len(wanted) == len(self._buckets):
-            return len(self._persons)
-        return sum(1 for p in self._persons.values() if p.region_key in wanted)
+        return sum(self._region_persons.get(k, 0) for k in keys)
 
     def _encode_enrolment(
         self, enrolment: Enrolment[T]
@@ -457,6 +459,7 @@ class BinaryIdentifier(Generic[T]):
         person = self._persons.pop(person_id, None)
         if person is None:
             return
+        self._region_persons[person.region_key] -= 1
         ids = np.array([_row_id(person_id, p) for p in person.positions], dtype=np.int64)
         bucket = self._buckets.get(person.region_key)
         if bucket is not None:
