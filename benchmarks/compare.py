@@ -91,6 +91,7 @@ def compare_command(
     seconds: Annotated[float, typer.Option(min=0.1, help="CPU seconds per measurement.")] = 3.0,
     core: Annotated[int, typer.Option(help="CPU core to pin to.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Template comparisons per second on one core (target ≥ 20,000)."""
     pinning = _pin(core)
@@ -116,8 +117,8 @@ def compare_command(
             f"{r['compare_per_second']:,}", f"{r['compare_per_second_wall']:,}",
         )  # fmt: skip
     console.print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
-    (RESULTS / "compare.json").write_text(text)
+    (out_dir / "compare.json").write_text(text)
     if json_path is not None:
         json_path.write_text(text)
