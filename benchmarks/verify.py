@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -50,6 +51,19 @@ from gateway.client import (
 from gateway.crypto.runtime import open_runtime
 from gateway.enrollment.demo import run_demo
 from gateway.settings import Settings
+
+
+def _server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the gateway process and its worker children."""
+    parent = psutil.Process(pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 async def _load(
@@ -133,6 +147,7 @@ def verify_command(
     seconds: float = typer.Option(20.0, help="Measured duration."),
     warmup: float = typer.Option(5.0, help="Unmeasured warm-up (JIT, caches)."),
     database_url: str = typer.Option("", help="Database (default: a fresh SQLite file)."),
+    workers: int = typer.Option(2, min=1, help="Gateway processes (uvicorn workers)."),
     json_file: Path = typer.Option(None, "--json", help="Also write the results here."),
 ) -> None:
     """Verify 1:1 (NIK + both index fingers as sealed ISO records) against a live gateway."""
@@ -152,12 +167,24 @@ def verify_command(
         demo = data_dir / "demo"
         probes = demo_probes(demo)
         port = free_port()
-        server = start_gateway(gateway_env(data_dir, database_url), port)
+        server = start_gateway(gateway_env(data_dir, database_url), port, workers=workers)
         base = f"http://127.0.0.1:{port}"
         try:
             with console.status("starting the gateway"):
                 wait_ready(base, server)
-            with console.status(f"verifying for {warmup + seconds:.0f} s"):
+            with console.status(f"warming up for {warmup:.0f} s"):
+                asyncio.run(
+                    _load(
+                        base,
+                        probes,
+                        demo / "keys",
+                        concurrency=concurrency,
+                        seconds=warmup,
+                        warmup=0,
+                    )
+                )
+            cpu_before = _server_cpu_seconds(server.pid)
+            with console.status(f"verifying for {seconds:.0f} s"):
                 latencies, outcomes, measured = asyncio.run(
                     _load(
                         base,
@@ -165,9 +192,10 @@ def verify_command(
                         demo / "keys",
                         concurrency=concurrency,
                         seconds=seconds,
-                        warmup=warmup,
+                        warmup=0,
                     )
                 )
+            server_cpu = _server_cpu_seconds(server.pid) - cpu_before
         finally:
             stop_gateway(server)
     ok = sum(v for k, v in outcomes.items() if not k.startswith("http_"))
@@ -184,13 +212,17 @@ def verify_command(
         "p99_ms": 1000 * percentile(latencies, 0.99),
         "mean_ms": 1000 * statistics.fmean(latencies) if latencies else float("nan"),
         "errors": len(latencies) - ok,
+        "workers": workers,
+        # Gateway CPU per request (all its processes): load-independent capacity estimate.
+        "server_cpu_ms_per_request": 1000 * server_cpu / max(1, len(latencies)),
+        "capacity_rps_2_cores": 2 * len(latencies) / server_cpu if server_cpu else None,
         "outcomes": outcomes,
         "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
         "target": {"rps": 200, "p99_ms": 100},
     }
-    table = Table(title=f"verify 1:1 ({database}, {concurrency} in flight)")
-    for column in ("requests", "rps", "p50 ms", "p95 ms", "p99 ms", "errors"):
+    table = Table(title=f"verify 1:1 ({database}, {workers} workers, {concurrency} in flight)")
+    for column in ("requests", "rps", "p50 ms", "p95 ms", "p99 ms", "errors", "server CPU ms/req"):
         table.add_column(column, justify="right")
     table.add_row(
         str(result["requests"]),
@@ -199,6 +231,7 @@ def verify_command(
         f"{result['p95_ms']:.1f}",
         f"{result['p99_ms']:.1f}",
         str(result["errors"]),
+        f"{result['server_cpu_ms_per_request']:.1f}",
     )
     console.print(table)
     console.print(f"outcomes: {outcomes}")
