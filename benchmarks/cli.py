@@ -8,6 +8,7 @@ from benchmarks.accuracy import accuracy_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
+from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
@@ -23,3 +24,4 @@ bench_app.command("verify")(verify_command)
 bench_app.command("load")(load_command)
 bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)
+bench_app.command("iris-speed")(iris_speed_command)

@@ -10,6 +10,7 @@ shifts × gallery codes; a shift is a roll of the angle-major bytes (see `types`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,10 +38,18 @@ def shifted_words(
 
     A positive shift rotates the probe's angle axis forward by that many positions.
     """
+    shifts, gather = _shift_gather(max_shift)
+    rolled = np.moveaxis(data[..., gather], -2, 0)  # (S, ..., 256)
+    return np.ascontiguousarray(rolled).view(np.uint64), shifts
+
+
+@lru_cache(maxsize=8)
+def _shift_gather(max_shift: int) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Shifts −max..+max and the byte index of each rolled code: one fancy-index gather."""
     shifts = np.arange(-max_shift, max_shift + 1, dtype=np.int64)
-    rolled = np.stack([np.roll(data, int(s) * BYTES_PER_ANGLE, axis=-1) for s in shifts])
-    words = np.ascontiguousarray(rolled).view(np.uint64)
-    return words, shifts
+    base = np.arange(CODE_BYTES)
+    gather = (base[None, :] - shifts[:, None] * BYTES_PER_ANGLE) % CODE_BYTES
+    return shifts, gather.astype(np.intp)
 
 
 def as_words(data: NDArray[np.uint8]) -> NDArray[np.uint64]:

@@ -1,0 +1,115 @@
+"""`satupintu bench iris-speed PATH`: iris extraction time per image and comparison throughput.
+
+Extraction (decode, segmentation, normalisation, encoding, quality) is timed per image on one
+core (the process is pinned to a single CPU where the OS allows), over a folder of eye images
+or `synthetic:N` rendered eyes. Comparison throughput is the exact masked Hamming distance on
+packed words, per core: one alignment (the unit of Daugman's classic ~1M comparisons per
+second per core) and the full best-of-±8-shifts comparison the matcher really performs.
+JSON keys: `images`, `median_ms`, `p95_ms`, `failures`, `comparisons_per_s_single_shift`,
+`comparisons_per_s_all_shifts`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from matcher.iris.compare import distances_to_many
+from matcher.iris.params import IrisParams
+from matcher.iris.pipeline import extract_iris
+from matcher.iris.types import IrisCode, IrisError
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SYNTHETIC = re.compile(r"^synthetic:(\d+)$")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm"}
+
+console = Console()
+
+
+def _inputs(path: str) -> tuple[str, list[bytes]]:
+    match = SYNTHETIC.match(path)
+    if match:
+        from matcher.synthetic.iris import encode_png, render_eye
+
+        n = int(match.group(1))
+        return f"synthetic_{n}", [encode_png(render_eye(i // 2, i % 2).image) for i in range(n)]
+    folder = Path(path)
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{path} is neither a folder nor synthetic:N", param_hint="PATH")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise typer.BadParameter(f"no eye images in {path}", param_hint="PATH")
+    return folder.name, [p.read_bytes() for p in files]
+
+
+def comparison_throughput(codes: list[IrisCode], gallery: int = 20_000) -> dict[str, float]:
+    """Comparisons per second per core against a gallery built from the measured codes."""
+    reps = -(-gallery // len(codes))
+    code_rows = np.tile(np.stack([c.code for c in codes]), (reps, 1))[:gallery]
+    mask_rows = np.tile(np.stack([c.mask for c in codes]), (reps, 1))[:gallery]
+    out: dict[str, float] = {}
+    for label, shifts in (("single_shift", 0), ("all_shifts", IrisParams().max_shift)):
+        params = IrisParams(max_shift=shifts)
+        distances_to_many(codes[0], code_rows, mask_rows, params)
+        started = time.perf_counter()
+        for _ in range(3):
+            distances_to_many(codes[0], code_rows, mask_rows, params)
+        out[f"comparisons_per_s_{label}"] = 3 * gallery / (time.perf_counter() - started)
+    return out
+
+
+def iris_speed_command(
+    path: Annotated[str, typer.Argument(help="Folder of eye images, or synthetic:N.")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
+) -> None:
+    """Time iris extraction per image on one core and the comparison throughput."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    name, blobs = _inputs(path)
+    extract_iris(blobs[0]) if blobs else None  # warm caches (filters, stubs)
+    times: list[float] = []
+    codes: list[IrisCode] = []
+    failures: dict[str, int] = {}
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"extracting {len(blobs)} eyes", total=len(blobs))
+        for data in blobs:
+            started = time.perf_counter()
+            try:
+                codes.append(extract_iris(data).iris_code)
+            except IrisError as exc:
+                failures[exc.code] = failures.get(exc.code, 0) + 1
+            times.append((time.perf_counter() - started) * 1e3)
+            bar.advance(task)
+    ms = np.array(times)
+    result: dict[str, Any] = {
+        "modality": "iris",
+        "dataset": name,
+        "images": len(blobs),
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
+        "failures": sum(failures.values()),
+        "failure_codes": failures,
+        "cores": 1,
+        **(comparison_throughput(codes) if codes else {}),
+    }
+    table = Table(title=f"iris extraction and comparison speed: {name}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+    text = json.dumps(result, indent=2) + "\n"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"iris_speed_{name}.json").write_text(text)
+    if json_out is not None:
+        json_out.write_text(text)
