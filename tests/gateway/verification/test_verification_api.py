@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.client import GatewayKey, new_nonce
 from gateway.db import unit_of_work
+from gateway.terminals import service as terminal_service
+from gateway.terminals.keys import encode_public_key
+from gateway.terminals.models import OperatorRole
 from gateway.verification.models import VerificationRecord
 from gateway.verification.tokens import TokenWrongTerminal, consume_token
 from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
@@ -92,3 +96,66 @@ def test_mode_fields_are_checked(terminal_client: SignedClient) -> None:
         response = terminal_client.post("/v1/verify", json=body)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_case_worker_registers_and_vouches_over_http(
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=41)
+    with unit_of_work(session_factory) as session:
+        terminal_service.register_operator(
+            session=session,
+            operator_id="cw-7",
+            name="Pendamping",
+            role=OperatorRole.case_worker,
+            public_key=encode_public_key(
+                Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+            ),
+            actor="test",
+        )
+    nonce = new_nonce()
+    created = terminal_client.post(
+        "/v1/case-workers",
+        json={
+            "operator_id": "cw-7",
+            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 42, 1),
+        },
+        nonce=nonce,
+    )
+    assert created.status_code == 201, created.text
+    worker = created.json()
+    assert worker["fingers"] == [2, 7] and worker["region"] == "3201"
+    nonce = new_nonce()
+    again = terminal_client.post(
+        "/v1/case-workers",
+        json={
+            "operator_id": "cw-7",
+            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 42, 3),
+        },
+        nonce=nonce,
+    )
+    assert again.status_code == 409 and again.json()["error"]["code"] == "case_worker_exists"
+    nonce = new_nonce()
+    vouched = terminal_client.post(
+        "/v1/verify",
+        json={
+            "mode": "fallback",
+            "nik": nik,
+            "vouch": {
+                "case_worker": worker["reference"],
+                "reason": "worn fingerprints, known to the pendamping",
+                "captures": {"fingers": _sealed_fingers(terminal, gateway_key, nonce, 42, 2)},
+            },
+        },
+        nonce=nonce,
+    )
+    assert vouched.status_code == 200, vouched.text
+    body = vouched.json()
+    assert body["decision"] == "match" and body["fallback"] is True and body["token"]
+    with unit_of_work(session_factory) as session:
+        assert consume_token(session=session, token=body["token"], terminal=terminal.id).fallback
