@@ -73,7 +73,7 @@ def list_adjudications(
     operator: CaseWorkerDep,
     status: Literal["open", "decided"] | None = Query(default="open"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> list[AdjudicationView]:
     return service.list_adjudications(session=session, status=status, limit=limit, offset=offset)
 

@@ -83,7 +83,7 @@ def list_lockouts(
     session: SessionDep,
     operator: CaseWorkerDep,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
 ) -> list[LockoutView]:
     return lockout.list_open(session=session, limit=limit, offset=offset)
 
