@@ -9,6 +9,7 @@ envelope and building MCC cylinders costs milliseconds, a comparison microsecond
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import OrderedDict
@@ -95,6 +96,7 @@ class BiometricEngine:
         self.iris_calibration = default_iris_calibration()
         self.finger_comparator = finger_compare.DEFAULT_COMPARATOR
         self.cache: LruCache[int, Any] = LruCache(cache_size)
+        self.card_cache: LruCache[bytes, Any] = LruCache(cache_size)
 
     # ------------------------------------------------------------ templates
 
@@ -122,6 +124,16 @@ class BiometricEngine:
         if sample.prepared is not None:
             return sample.prepared
         return self.prepare(sample.modality, sample.template)
+
+    def prepared_card(self, record: bytes, view: MinutiaSet) -> Any:
+        """A card (e-KTP chip) view, prepared once: the chip's template never changes, so a
+        person verifying again with the same card costs no second preparation."""
+        key = hashlib.sha256(record).digest() + bytes([view.finger_position])
+        cached = self.card_cache.get(key)
+        if cached is None:
+            cached = self.prepare("finger", view)
+            self.card_cache.put(key, cached)
+        return cached
 
     def prepared_enrolled(
         self, template_id: int, modality: Modality, load: Callable[[], bytes]

@@ -162,13 +162,9 @@ def _ektp(
                 f"The card template is not a valid ISO/IEC 19794-2 record: {exc}",
                 code="card_template_invalid",
             ) from None
+        card_view = engine.prepared_card(card, view)
         card_comparisons.append(
-            engine.compare(
-                "finger",
-                s.label,
-                engine.prepared_probe(s),
-                engine.prepare("finger", view),
-            )
+            engine.compare("finger", s.label, engine.prepared_probe(s), card_view)
         )
     if not card_comparisons:
         raise CardFingerMissing("The card template holds none of the captured fingers.")
