@@ -277,6 +277,16 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         f"({summary['error_ratio']:.2%}), completed payouts {summary['payouts']} "
         f"({summary['payouts_per_s']:.1f}/s), SLO {'passed' if summary['slo_passed'] else 'FAILED'}"
     )
+    if "gateway_cpu_ms_per_request" in summary:
+        console.print(
+            f"gateway CPU: {summary['gateway_cpu_seconds']:.1f} s, "
+            f"{summary['gateway_cpu_ms_per_request']:.1f} ms per request"
+            + (
+                f", {summary['gateway_cpu_ms_per_payout']:.0f} ms per completed payout"
+                if "gateway_cpu_ms_per_payout" in summary
+                else ""
+            )
+        )
     if summary["biometric_outcomes"]:
         console.print(f"biometric outcomes (answers, not errors): {summary['biometric_outcomes']}")
     for failure in summary["failures"]:
@@ -302,11 +312,12 @@ def _run(
     slo: dict[str, float],
     target: dict[str, float],
     json_file: Path | None,
+    out: Path,
 ) -> None:
     console = Console()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     database = database_kind(database_url) if not host else "remote"
-    prefix = RESULTS / f"load_{profile}_{database}"
+    prefix = out / f"load_{profile}_{database}"
     load_average = os.getloadavg()
     locust_args: dict[str, Any] = {
         "prefix": prefix,
@@ -347,9 +358,13 @@ def _run(
     summary = summarise(
         prefix=prefix, profile=profile, database=database, exit_code=exit_code, extra=extra
     )
-    if summary.get("gateway_cpu_seconds") and summary["payouts"]:
-        # CPU the gateway spent per completed payout (all its requests included): unlike
-        # wall-clock rates, this does not depend on what else runs on the machine.
+    # CPU the gateway spent per request and per completed payout: unlike wall-clock rates,
+    # these do not depend on what else runs on the machine.
+    if summary.get("gateway_cpu_seconds") and summary["requests"]:
+        summary["gateway_cpu_ms_per_request"] = (
+            1000 * summary["gateway_cpu_seconds"] / summary["requests"]
+        )
+    if profile == "payout" and summary.get("gateway_cpu_seconds") and summary["payouts"]:
         per_payout = summary["gateway_cpu_seconds"] / summary["payouts"]
         summary["gateway_cpu_ms_per_payout"] = 1000 * per_payout
         summary["projected_payouts_per_s_2_dedicated_cores"] = 2 / per_payout
@@ -402,6 +417,7 @@ def load_command(
     p99_ms: float = typer.Option(1000.0, help="SLO: p99 of every endpoint."),
     flow_p99_ms: float = typer.Option(2000.0, help="SLO: p99 of verify + pay, end to end."),
     json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
+    out: Path = typer.Option(RESULTS, help="Directory for the reports."),
 ) -> None:
     """Mixed agent traffic (1:1, 1:N, e-KTP, failed captures, payouts) plus an ops console."""
     if prepare_only:
@@ -422,6 +438,7 @@ def load_command(
         slo={"max_error_ratio": max_error_ratio, "p99_ms": p99_ms, "flow_p99_ms": flow_p99_ms},
         target={"verify_rps": 200, "verify_p99_ms": 100},
         json_file=json_file,
+        out=out,
     )
 
 
@@ -435,6 +452,7 @@ def payout_command(
     gateway_cpus: str = typer.Option("", help="Pin the gateway to these CPUs (e.g. '0')."),
     workers: int = typer.Option(1, help="Gateway (uvicorn) worker processes."),
     json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
+    out: Path = typer.Option(RESULTS, help="Directory for the reports."),
 ) -> None:
     """Verify 1:1 + cash-out payout per household, simulated bank: completed payouts per s."""
     _run(
@@ -452,4 +470,5 @@ def payout_command(
         slo={"max_error_ratio": 0.0, "p99_ms": 250.0, "flow_p99_ms": 500.0},
         target={"payouts_per_s": 150, "p99_ms": 250},
         json_file=json_file,
+        out=out,
     )

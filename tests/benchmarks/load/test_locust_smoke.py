@@ -1,0 +1,80 @@
+"""`satupintu bench load` end to end, briefly: Locust's signed agents against a real gateway.
+
+Small on purpose (two households, two terminals, a few seconds): it proves the parts fit
+(RFC 9421 signatures made for FastHttpUser, sealed captures, payouts, the ops console, the
+SLO gate's exit code, the reports), not the throughput, which the benchmark itself measures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import app
+
+
+@pytest.mark.slow
+def test_a_short_mixed_load_run_has_no_unexpected_errors(tmp_path: Path) -> None:
+    summary_file = tmp_path / "summary.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "load",
+            "--households",
+            "2",
+            "--users",
+            "2",
+            "--step-users",
+            "1",
+            "--step-seconds",
+            "4",
+            "--seconds",
+            "14",
+            "--p99-ms",
+            "60000",
+            "--flow-p99-ms",
+            "60000",
+            "--out",
+            str(tmp_path),
+            "--json",
+            str(summary_file),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(summary_file.read_text())
+    assert summary["errors"] == 0, summary["failures"]
+    assert summary["slo_passed"]
+    names = {e["name"] for e in summary["endpoints"]}
+    assert {"/v1/verify [1:1]", "/v1/payouts", "/readyz"} <= names
+    assert summary["payouts"] >= 1
+    for report in summary["reports"].values():
+        assert (tmp_path / report).stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_the_slo_gate_fails_a_run_that_breaks_it(tmp_path: Path) -> None:
+    """An impossible p99 limit must turn into a non-zero exit code (and still write reports)."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "load",
+            "--households",
+            "1",
+            "--users",
+            "1",
+            "--seconds",
+            "6",
+            "--p99-ms",
+            "0.001",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    summary = json.loads((tmp_path / "load_mixed_sqlite.json").read_text())
+    assert not summary["slo_passed"]
