@@ -69,41 +69,16 @@ def _bounding_box(mask: NDArray[np.bool_], margin: int) -> tuple[int, int, int, 
     return top, bottom, left, right
 
 
-def enhance(
-    normalised: F32,
-    field: OrientationField,
-    period: float,
-    mask: NDArray[np.bool_],
-    params: ExtractionParams,
-) -> F32:
-    """Gabor-enhanced image at full resolution: positive on ridges, negative in valleys.
-
-    Pixels outside the foreground box are 0. The caller binarises with `> 0`.
-    """
-    h, w = normalised.shape
-    top, bottom, left, right = _bounding_box(mask, margin=16)
-    crop = normalised[top:bottom, left:right]
-    half = cv2.pyrDown(crop)
+def _oriented(half: F32, theta: F32, period: float, params: ExtractionParams) -> F32:
+    """Response of the bank tuned to `period` (half-res px), each pixel at its orientation."""
     hh, hw = half.shape
-    half_period = round(period / 2, 1)
-    sigma = params.gabor_sigma_periods * half_period
     count = params.gabor_orientations
+    sigma = params.gabor_sigma_periods * period
     responses = np.empty((count, hh, hw), np.float32)
-    for k, (cx, cy, sx, sy) in enumerate(_bank(half_period, round(sigma, 2), count)):
+    for k, (cx, cy, sx, sy) in enumerate(_bank(round(period, 1), round(sigma, 2), count)):
         even = cv2.sepFilter2D(half, cv2.CV_32F, cx, cy, borderType=cv2.BORDER_REFLECT)
         odd = cv2.sepFilter2D(half, cv2.CV_32F, sx, sy, borderType=cv2.BORDER_REFLECT)
         responses[k] = even - odd
-    # Orientation at half resolution: interpolate the doubled-angle field (block/2 cells).
-    gh, gw = field.cos2.shape
-    hb = field.block // 2
-    full_cos = upsample(field.cos2, hb, (gh * hb, gw * hb))
-    full_sin = upsample(field.sin2, hb, (gh * hb, gw * hb))
-    r0, c0 = top // 2, left // 2
-    theta = np.mod(
-        0.5
-        * np.arctan2(full_sin[r0 : r0 + hh, c0 : c0 + hw], full_cos[r0 : r0 + hh, c0 : c0 + hw]),
-        np.pi,
-    )
     position = theta * (count / np.pi)
     lower = np.floor(position)
     weight = (position - lower).astype(np.float32)
@@ -111,7 +86,54 @@ def enhance(
     k1 = (k0 + 1) % count
     r0_resp = np.take_along_axis(responses, k0[None], axis=0)[0]
     r1_resp = np.take_along_axis(responses, k1[None], axis=0)[0]
-    blended = r0_resp + weight * (r1_resp - r0_resp)
+    return np.asarray(r0_resp + weight * (r1_resp - r0_resp), np.float32)
+
+
+def _half_res(grid: F32, block: int, top: int, left: int, shape: tuple[int, int]) -> F32:
+    """A block-grid map interpolated at the half-resolution crop's pixels."""
+    gh, gw = grid.shape
+    hb = block // 2
+    full = upsample(grid, hb, (gh * hb, gw * hb))
+    r0, c0 = top // 2, left // 2
+    return np.ascontiguousarray(full[r0 : r0 + shape[0], c0 : c0 + shape[1]])
+
+
+def enhance(
+    normalised: F32,
+    field: OrientationField,
+    period: float,
+    mask: NDArray[np.bool_],
+    params: ExtractionParams,
+    local_period: F32 | None = None,
+) -> F32:
+    """Gabor-enhanced image at full resolution: positive on ridges, negative in valleys.
+
+    With a `local_period` block map, banks tuned to `gabor_period_levels` × `period` run
+    and each pixel blends the two levels around its local period (ridges are denser near
+    the tip and the flexion crease than at the core). Pixels outside the foreground box are
+    0. The caller binarises with `> 0`.
+    """
+    h, w = normalised.shape
+    top, bottom, left, right = _bounding_box(mask, margin=16)
+    crop = normalised[top:bottom, left:right]
+    half = np.asarray(cv2.pyrDown(crop), np.float32)
+    hh, hw = half.shape
+    cos2 = _half_res(field.cos2, field.block, top, left, (hh, hw))
+    sin2 = _half_res(field.sin2, field.block, top, left, (hh, hw))
+    theta = np.mod(0.5 * np.arctan2(sin2, cos2), np.pi).astype(np.float32)
+    levels = sorted(params.gabor_period_levels) if local_period is not None else [1.0]
+    banks = np.stack([_oriented(half, theta, period * lv / 2, params) for lv in levels])
+    if len(levels) == 1 or local_period is None:
+        blended = banks[0]
+    else:
+        ratio = _half_res(local_period, field.block, top, left, (hh, hw)) / period
+        steps = np.asarray(levels, np.float32)
+        idx = np.clip(np.searchsorted(steps, ratio), 1, len(levels) - 1)
+        lo, hi = steps[idx - 1], steps[idx]
+        a = np.clip((ratio - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+        b0 = np.take_along_axis(banks, (idx - 1)[None], axis=0)[0]
+        b1 = np.take_along_axis(banks, idx[None], axis=0)[0]
+        blended = b0 + a * (b1 - b0)
     up = cv2.resize(blended, (hw * 2, hh * 2), interpolation=cv2.INTER_CUBIC)
     out = np.zeros((h, w), np.float32)
     out[top:bottom, left:right] = up[: bottom - top, : right - left]

@@ -93,7 +93,9 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     blocks = segment.block_mask(field, params)
     mask = segment.pixel_mask(blocks, params.block, shape)
     period = frequency.estimate(normalised, blocks, field.theta, params)
-    enhanced = enhance_stage.enhance(normalised, field, period.period, mask, params)
+    enhanced = enhance_stage.enhance(
+        normalised, field, period.period, mask, params, local_period=period.block_periods
+    )
     binary = skeleton.binarise(enhanced, mask)
     skel = skeleton.thin(binary)
     crossing = skeleton.crossing_number(skel)

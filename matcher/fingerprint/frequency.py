@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -28,7 +29,7 @@ MAX_WINDOWS = 64
 
 @dataclass(frozen=True)
 class RidgePeriod:
-    """The finger's ridge period (px at 500 dpi) and per-window measurements.
+    """The finger's ridge period (px at 500 dpi), its local variation and per-window data.
 
     `centres` are the (row, col) pixel centres of the analysed windows; `clarity` is each
     window's share of power in the finger's ridge-frequency band, in [0, 1].
@@ -37,6 +38,8 @@ class RidgePeriod:
     period: float
     centres: NDArray[np.int32]
     clarity: NDArray[np.float32]
+    # Local period on the block grid (smoothed, clipped around `period`); None if unknown.
+    block_periods: NDArray[np.float32] | None = None
 
 
 def _coefficient_geometry() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -93,24 +96,95 @@ def estimate(
     along_normal = power * (off < NORMAL_TOLERANCE)
     lo_r, hi_r = FFT_SIZE / params.max_period, FFT_SIZE / params.min_period
     band = (lo_r <= _RADIUS) & (hi_r >= _RADIUS)
+    # The profile reaches a little beyond the band so the mean around a peak near the band's
+    # edge is not one-sided.
+    wide = (lo_r - 2 <= _RADIUS) & (hi_r + 2 >= _RADIUS) & (_RADIUS >= 2)
     total = along_normal.sum(axis=0)
     # Radial profile as mean power per coefficient: a sector holds more coefficients at
     # larger radii, so summing would bias the period short. Peak on half-index bins, then
     # the profile-weighted mean radius around it.
     bins = np.round(_RADIUS * 2).astype(np.int64)
-    counted = band & (off.min(axis=0) < NORMAL_TOLERANCE)
+    counted = wide & (off.min(axis=0) < NORMAL_TOLERANCE)
     n_bins = int(bins.max()) + 1
     sums = np.bincount(bins[counted], weights=total[counted], minlength=n_bins)
     counts = np.bincount(
         bins[counted], weights=(along_normal[:, counted] > 0).sum(axis=0), minlength=n_bins
     )
     profile = sums / np.maximum(counts, 1)
-    k = int(np.argmax(profile))
-    near = np.arange(max(k - 3, 0), min(k + 4, n_bins))
-    radius = float((near / 2 * profile[near]).sum() / max(profile[near].sum(), 1e-12))
+    in_band = np.zeros(n_bins, dtype=bool)
+    in_band[np.unique(bins[band])] = True
+    k = int(np.argmax(np.where(in_band, profile, -1.0)))
+    radius = _lobe_centre(total, counted, k / 2)
     period = float(np.clip(FFT_SIZE / max(radius, 1e-6), params.min_period, params.max_period))
     # Clarity: each window's share of non-DC power at the ridge frequency along its normal.
     ring = (np.abs(_RADIUS - FFT_SIZE / period) <= 2.0).astype(np.float64)
     ac = (_RADIUS >= 2.0).astype(np.float64)
     clarity = (along_normal @ ring) / (power @ ac + 1e-9)
-    return RidgePeriod(period=period, centres=centres, clarity=clarity.astype(np.float32))
+    local = _window_periods(along_normal[:, wide], bins[wide], period, params.local_period_range)
+    grid = _period_map(local, clarity, centres, mask.shape, period, params)
+    return RidgePeriod(
+        period=period, centres=centres, clarity=clarity.astype(np.float32), block_periods=grid
+    )
+
+
+def _lobe_centre(power: NDArray[np.float64], counted: NDArray[np.bool_], peak: float) -> float:
+    """Radius of the spectral lobe around `peak`, from every coefficient in it.
+
+    Radial bins sample the 2-D lobe unevenly and pull the estimate towards their centres;
+    the power-weighted mean over the lobe's own coefficients does not. Each coefficient is
+    weighted by 1/r as well, because a sector holds proportionally more coefficients at
+    larger radii.
+    """
+    near = counted & (np.abs(_RADIUS - peak) <= 3.0)
+    w = power[near]
+    strong = w >= 0.2 * w.max() if w.size else w.astype(bool)
+    w, r = w[strong], _RADIUS[near][strong]
+    if w.sum() <= 0:
+        return peak
+    return float(w.sum() / (w / r).sum())
+
+
+def _window_periods(
+    sector: NDArray[np.float64], bins: NDArray[np.int64], period: float, spread: float
+) -> NDArray[np.float64]:
+    """Each window's own period (same estimator as the global one, on its own profile)."""
+    lo = int(bins.min())
+    onehot = np.zeros((len(bins), int(bins.max()) - lo + 1))
+    onehot[np.arange(len(bins)), bins - lo] = 1.0
+    profiles = (sector @ onehot) / np.maximum((sector > 0) @ onehot, 1.0)
+    k = np.argmax(profiles, axis=1)
+    offsets = np.arange(onehot.shape[1])[None, :]
+    near = np.abs(offsets - k[:, None]) <= 3
+    weights = profiles * near
+    radius = (weights * (offsets + lo) / 2).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-12)
+    local = FFT_SIZE / np.maximum(radius, 1e-6)
+    return np.clip(local, period / spread, period * spread)
+
+
+def _period_map(
+    local: NDArray[np.float64],
+    clarity: NDArray[np.float64],
+    centres: NDArray[np.int32],
+    shape: tuple[int, ...],
+    period: float,
+    params: ExtractionParams,
+) -> NDArray[np.float32]:
+    """Smooth block-grid period map from the windows, weighted by their clarity.
+
+    Normalised convolution (blur of value×weight over blur of weight) fills the blocks
+    between windows; where no clear window is near, the finger's period is used.
+    """
+    b = params.block
+    values = np.zeros(shape, np.float32)
+    weights = np.zeros(shape, np.float32)
+    r = centres[:, 0] // b
+    c = centres[:, 1] // b
+    w = np.maximum(clarity, 1e-3).astype(np.float32)
+    values[r, c] = (local * w).astype(np.float32)
+    weights[r, c] = w
+    sigma = params.local_period_smooth / b
+    num = np.asarray(cv2.GaussianBlur(values, (0, 0), sigma), np.float32)
+    den = np.asarray(cv2.GaussianBlur(weights, (0, 0), sigma), np.float32)
+    floor = 0.05 * float(den.max()) if den.size else 0.0
+    grid = np.where(den > floor, num / np.maximum(den, 1e-9), period)
+    return grid.astype(np.float32)

@@ -41,6 +41,16 @@ class ExtractionParams:
     # Orientation bins of the filter bank; responses of the two nearest bins are blended, so
     # 12 bins (15°) are as accurate as 24 nearest-bin ones at half the cost.
     gabor_orientations: int = 12
+    # Filter banks at these multiples of the finger's ridge period; with several levels each
+    # pixel blends the two around its local period. Measured on FVC2002 DB1–4 B (all-pairs
+    # EER with the MCC comparator): one bank at 0.77–0.87 × the period scores 2.5–2.9%,
+    # against 4.4% at 1.0 and 3.5–4.1% with local levels: a slightly finer, more compact
+    # kernel keeps minutiae sharp, and a single bank costs a third of three.
+    gabor_period_levels: tuple[float, ...] = (0.85,)
+    # A window's own period is trusted within this factor of the finger's (beyond, it is
+    # noise) and the local period map is smoothed over this many px (about two windows).
+    local_period_range: float = 1.3
+    local_period_smooth: float = 24.0
     # Minutiae closer than this to the foreground border are dropped, and endings whose ridge
     # line, continued beyond the tip, leaves the foreground within `border_ray` (ridges there
     # are cut by the contact edge and end artificially; real endings face more ridges).

@@ -101,7 +101,25 @@ _CROSSING = _crossing_lut()
 
 
 def thin(binary: U8, max_iterations: int = 20) -> U8:
-    """One-pixel-wide 8-connected skeleton of a 0/1 image."""
+    """One-pixel-wide 8-connected skeleton of a 0/1 image.
+
+    Only the bounding box of the ridges (plus a 1-px empty margin, so neighbour codes are
+    the same as on the whole image) is processed: the finger rarely fills the frame.
+    """
+    rows = np.flatnonzero(binary.any(axis=1))
+    cols = np.flatnonzero(binary.any(axis=0))
+    out = np.zeros_like(binary)
+    if len(rows) == 0:
+        return out
+    top, bottom = max(int(rows[0]) - 1, 0), min(int(rows[-1]) + 2, binary.shape[0])
+    left, right = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, binary.shape[1])
+    out[top:bottom, left:right] = _thin(
+        np.ascontiguousarray(binary[top:bottom, left:right]), max_iterations
+    )
+    return out
+
+
+def _thin(binary: U8, max_iterations: int) -> U8:
     img = binary.copy()
     for _ in range(max_iterations):
         changed = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from matcher.fingerprint.extract import analyse, assess, extract
+from matcher.fingerprint.extract import DEFAULT, analyse, assess, extract
 from matcher.fingerprint.types import MinutiaKind, MinutiaSet
 
 
@@ -172,3 +173,11 @@ def test_quality_reasons_tell_the_operator_what_to_fix() -> None:
     wet = cv2.erode(dislocation(period=7.0), np.ones((5, 5), np.uint8))
     assert "too_dark" in assess(wet).codes
     assert assess(dislocation(noise=20.0)).factors["clarity"] > noisy.factors["clarity"]
+
+
+def test_local_period_filter_banks_find_the_same_minutia() -> None:
+    params = replace(DEFAULT, gabor_period_levels=(0.85, 1.0, 1.18))
+    m = extract(dislocation(), params=params)
+    i, dist = _nearest(m, 160, 160)
+    assert dist < 8
+    assert _angle_error(float(m.direction[i]), np.pi / 2) < np.deg2rad(25)
