@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psutil
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -38,6 +37,7 @@ from benchmarks.live import (
     RESULTS,
     database_kind,
     free_port,
+    gateway_cpu_seconds,
     gateway_env,
     private_schema,
     start_gateway,
@@ -93,16 +93,6 @@ def read_failures(path: Path) -> list[dict[str, Any]]:
             }
             for r in csv.DictReader(handle)
         ]
-
-
-def gateway_cpu_seconds(pid: int) -> float:
-    """User + system CPU of the gateway process and its workers so far."""
-    process = psutil.Process(pid)
-    total = 0.0
-    for p in [process, *process.children(recursive=True)]:
-        times = p.cpu_times()
-        total += times.user + times.system
-    return total
 
 
 @contextmanager
