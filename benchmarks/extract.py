@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,8 @@ KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 MATCH_DISTANCE = 15.0  # px at 500 dpi
 MATCH_ANGLE = np.deg2rad(30.0)
 
-console = Console()
+# Wide enough for the table when the output is a file or a pipe (rich defaults to 80).
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 @contextmanager

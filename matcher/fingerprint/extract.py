@@ -92,7 +92,8 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
     field = orientation.estimate(normalised, contrast, params)
     blocks = segment.block_mask(field, params)
     mask = segment.pixel_mask(blocks, params.block, shape)
-    period = frequency.estimate(normalised, blocks, field.theta, params)
+    local = len(params.gabor_period_levels) > 1
+    period = frequency.estimate(normalised, blocks, field.theta, params, local=local)
     enhanced = enhance_stage.enhance(
         normalised, field, period.period, mask, params, local_period=period.block_periods
     )

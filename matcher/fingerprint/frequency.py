@@ -63,6 +63,8 @@ def estimate(
     mask: NDArray[np.bool_],
     theta: NDArray[np.float32],
     params: ExtractionParams,
+    *,
+    local: bool = True,
 ) -> RidgePeriod:
     """Ridge period of the foreground; falls back to 9 px (the 500 dpi norm) without any.
 
@@ -120,8 +122,11 @@ def estimate(
     ring = (np.abs(_RADIUS - FFT_SIZE / period) <= 2.0).astype(np.float64)
     ac = (_RADIUS >= 2.0).astype(np.float64)
     clarity = (along_normal @ ring) / (power @ ac + 1e-9)
-    local = _window_periods(along_normal[:, wide], bins[wide], period, params.local_period_range)
-    grid = _period_map(local, clarity, centres, mask.shape, period, params)
+    grid = None
+    if local:
+        spread = params.local_period_range
+        own = _window_periods(along_normal[:, wide], bins[wide], period, spread)
+        grid = _period_map(own, clarity, centres, mask.shape, period, params)
     return RidgePeriod(
         period=period, centres=centres, clarity=clarity.astype(np.float32), block_periods=grid
     )
@@ -147,7 +152,7 @@ def _lobe_centre(power: NDArray[np.float64], counted: NDArray[np.bool_], peak: f
 def _window_periods(
     sector: NDArray[np.float64], bins: NDArray[np.int64], period: float, spread: float
 ) -> NDArray[np.float64]:
-    """Each window's own period (same estimator as the global one, on its own profile)."""
+    """Each window's own period: the centroid of its radial profile around its peak."""
     lo = int(bins.min())
     onehot = np.zeros((len(bins), int(bins.max()) - lo + 1))
     onehot[np.arange(len(bins)), bins - lo] = 1.0
