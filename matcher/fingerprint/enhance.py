@@ -121,7 +121,10 @@ def enhance(
     cos2 = _half_res(field.cos2, field.block, top, left, (hh, hw))
     sin2 = _half_res(field.sin2, field.block, top, left, (hh, hw))
     theta = np.mod(0.5 * np.arctan2(sin2, cos2), np.pi).astype(np.float32)
-    levels = sorted(params.gabor_period_levels) if local_period is not None else [1.0]
+    levels = sorted(params.gabor_period_levels)
+    if local_period is None:
+        # No local map: the single level nearest the finger's own period serves everywhere.
+        levels = [min(levels, key=lambda v: abs(v - 1.0))]
     banks = np.stack([_oriented(half, theta, period * lv / 2, params) for lv in levels])
     if len(levels) == 1 or local_period is None:
         blended = banks[0]
