@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import (
@@ -121,6 +121,17 @@ def transfer_by_id(session: Session, transfer_id: int) -> LedgerTransfer | None:
 
 def resolution_of(session: Session, pending_id: int) -> LedgerTransfer | None:
     return session.scalar(select(LedgerTransfer).where(LedgerTransfer.pending_id == pending_id))
+
+
+def unresolved_pending(session: Session, payout_id: int) -> Sequence[LedgerTransfer]:
+    """A payout's reservations not yet posted or voided, in one query."""
+    resolution = aliased(LedgerTransfer)
+    return session.scalars(
+        select(LedgerTransfer)
+        .where(LedgerTransfer.payout_id == payout_id, LedgerTransfer.kind == "pending")
+        .where(~exists().where(resolution.pending_id == LedgerTransfer.id))
+        .order_by(LedgerTransfer.id)
+    ).all()
 
 
 def all_accounts(session: Session) -> Sequence[LedgerAccount]:

@@ -35,7 +35,7 @@ from gateway.db import unit_of_work
 from gateway.errors import Conflict, GatewayError, InvalidInput, Unavailable
 from gateway.payouts import ledger, repository
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts, due_entitlements, period_key
-from gateway.payouts.models import EntitlementClaim, LedgerTransfer, Payout, PayoutLine
+from gateway.payouts.models import EntitlementClaim, Payout, PayoutLine
 from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 
 Clock = Callable[[], datetime]
@@ -282,17 +282,8 @@ def transfer_request(payout: Payout) -> TransferRequest:
 Outcome = TransferResult | BankAdapterError
 
 
-def _pending_transfers(session: Session, payout: Payout) -> list[LedgerTransfer]:
-    transfers = []
-    for line in repository.lines_of(session, payout.id):
-        transfer = repository.transfer_by_id(session, line.pending_transfer_id)
-        if transfer is not None and repository.resolution_of(session, transfer.id) is None:
-            transfers.append(transfer)
-    return transfers
-
-
 def _commit(session: Session, payout: Payout, result: TransferResult, now: datetime) -> None:
-    for pending in _pending_transfers(session, payout):
+    for pending in repository.unresolved_pending(session, payout.id):
         ledger.resolve(
             session=session,
             pending=pending,
@@ -322,7 +313,7 @@ def _commit(session: Session, payout: Payout, result: TransferResult, now: datet
 
 
 def _void(session: Session, payout: Payout, code: str, reason: str, now: datetime) -> None:
-    for pending in _pending_transfers(session, payout):
+    for pending in repository.unresolved_pending(session, payout.id):
         ledger.resolve(
             session=session,
             pending=pending,
