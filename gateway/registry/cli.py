@@ -53,6 +53,7 @@ def import_command(
                 progress=lambda rows: progress.update(task, completed=source.tell(), rows=rows),
             )
         except GatewayError as exc:
+            report_path.unlink(missing_ok=True)  # the file itself was refused: no line report
             console.print(f"[red]{exc.code}[/red]: {exc.message}")
             raise typer.Exit(code=2) from None
     table = Table(title="Register import")
