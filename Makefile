@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/satupintu db upgrade
+	$(BIN)/satupintu demo
 	$(BIN)/satupintu serve
 
 lint: $(STAMP)
