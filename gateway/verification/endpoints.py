@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.db import unit_of_work, utcnow
 from gateway.deps import SessionDep
+from gateway.enrollment.captures import CaptureRejected
 from gateway.enrollment.endpoints import JSON, capture_context
+from gateway.errors import GatewayError
 from gateway.registry.service import find_person
 from gateway.terminals.auth import CaseWorkerDep, TerminalDep, check_person_rate
 from gateway.verification import case_workers, lockout, service
@@ -38,13 +40,17 @@ def verify(body: VerifyRequest, request: Request, terminal: TerminalDep) -> Veri
     state = request.app.state
     if body.mode == "1:N":
         state.indexes.catch_up()  # before this request's transaction begins
-    captured = service.prepare_captures(
-        session_factory=state.session_factory,
-        engine=state.biometrics,
-        request=body,
-        ctx_for=lambda session: capture_context(request, session, terminal),
-        min_quality=state.identity_settings.verify_min_quality,
-    )
+    try:
+        captured = service.prepare_captures(
+            session_factory=state.session_factory,
+            engine=state.biometrics,
+            request=body,
+            ctx_for=lambda session: capture_context(request, session, terminal),
+            min_quality=state.identity_settings.verify_min_quality,
+        )
+    except CaptureRejected:
+        _record_refusal(request, body, terminal, "capture_rejected")
+        raise
     with unit_of_work(state.session_factory) as session:
         try:
             return service.verify(
@@ -60,21 +66,27 @@ def verify(body: VerifyRequest, request: Request, terminal: TerminalDep) -> Veri
             )
         except lockout.Locked:
             session.rollback()
-            _record_locked(request, body, terminal)
+            _record_refusal(request, body, terminal, "locked")
             raise
 
 
-def _record_locked(request: Request, body: VerifyRequest, terminal: TerminalDep) -> None:
-    """A refused attempt on a locked NIK is still a verification: record it on its own."""
+def _record_refusal(
+    request: Request, body: VerifyRequest, terminal: TerminalDep, outcome: str
+) -> None:
+    """A refused attempt (locked NIK, unusable captures) is still a verification: record it
+    in its own transaction (the request's own is rolled back)."""
     with unit_of_work(request.app.state.session_factory) as session:
-        person = find_person(session=session, nik=body.nik) if body.nik else None
+        try:
+            person = find_person(session=session, nik=body.nik) if body.nik else None
+        except GatewayError:  # an unknown or malformed NIK: recorded without a person
+            person = None
         service.record_refusal(
             session=session,
             request=body,
             terminal_id=terminal.id,
             terminal_region=terminal.region,
             person_id=person.id if person is not None else None,
-            outcome="locked",
+            outcome=outcome,
         )
 
 

@@ -159,3 +159,24 @@ def test_case_worker_registers_and_vouches_over_http(
     assert body["decision"] == "match" and body["fallback"] is True and body["token"]
     with unit_of_work(session_factory) as session:
         assert consume_token(session=session, token=body["token"], terminal=terminal.id).fallback
+
+
+def test_unusable_capture_is_refused_and_still_recorded(
+    ops_client: SignedClient, terminal_client: SignedClient, session_factory: sessionmaker[Session]
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    response = terminal_client.post(
+        "/v1/verify",
+        json={
+            "mode": "1:1",
+            "nik": nik,
+            "fingers": [{"position": 2, "format": "iso19794-2", "data": "Rk1SAAAA"}],
+        },
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "capture_rejected"
+    assert error["details"]["captures"][0]["capture"] == "finger:2"
+    with session_factory() as session:
+        record = session.scalars(select(VerificationRecord)).one()
+        assert record.outcome == "capture_rejected" and record.person_id is not None
