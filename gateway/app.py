@@ -15,8 +15,8 @@ from gateway.indexing import wiring as identity
 from gateway.limits import BodySizeLimit
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics, install_metrics
-from gateway.settings import Settings
 from gateway.payouts import wiring as payouts
+from gateway.settings import Settings
 from gateway.terminals import wiring as security
 
 log = logging.getLogger("gateway.app")
