@@ -8,14 +8,16 @@ translation by construction and tolerant of distortion through the Gaussians' wi
 validity mask (cells inside the disc and inside the minutiae's convex hull enlarged by ω) lets
 two partially overlapping impressions be compared only where both saw the skin.
 
-Cylinders are built once per template here with vectorised numpy; comparing two cylinders is
-popcount arithmetic on packed 64-bit words, done by `local_similarities` in compiled code
-because it sits on the 1:1 and 1:N hot path.
+Cylinders are built once per template, but every 1:1 verification builds them for its probe
+fingers, so the per-cell sums run in compiled code (numba) that visits only valid cells and
+nearby minutiae; comparing two cylinders is popcount arithmetic on packed 64-bit words, done
+by `local_similarities` in compiled code because it sits on the 1:1 and 1:N hot path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -66,11 +68,6 @@ class Cylinders:
     index: NDArray[np.int64]  # (n,) position of the central minutia in the MinutiaSet
 
 
-def _angle_difference(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.floating]:
-    """b − a wrapped to [−π, π): how far b turns from a."""
-    return np.mod(b - a + np.pi, 2.0 * np.pi) - np.pi
-
-
 def _cell_offsets(params: MccParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Cell centres in the cylinder's own frame (along and across the minutia direction)."""
     step = 2.0 * params.radius / params.cells
@@ -79,38 +76,164 @@ def _cell_offsets(params: MccParams) -> tuple[NDArray[np.float64], NDArray[np.fl
     return along.ravel(), across.ravel()
 
 
+@lru_cache(maxsize=8)
+def _cylinder_frame(
+    params: MccParams,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """Cell offsets, disc membership and section centre angles: fixed per geometry, so cached
+    (rebuilding them cost a fifth of a template's preparation)."""
+    along, across = _cell_offsets(params)
+    in_disc = along**2 + across**2 <= params.radius**2
+    section_width = 2.0 * np.pi / params.sections
+    section_angle = -np.pi + (np.arange(params.sections, dtype=np.float64) + 0.5) * section_width
+    for array in (along, across, in_disc, section_angle):
+        array.flags.writeable = False
+    return along, across, in_disc, section_angle
+
+
+@njit(inline="always")
 def _distance_outside_hull(
-    px: NDArray[np.float64], py: NDArray[np.float64], hull: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Euclidean distance of each point to a convex polygon (0 inside), fully vectorised.
+    px: float, py: float, hull: NDArray[np.float64]
+) -> float:  # pragma: no cover - compiled
+    """Euclidean distance of a point to a convex polygon (0 inside).
 
     The enlarged-hull test of MCC is `distance ≤ ω`; doing it exactly on the polygon keeps the
-    result independent of image size and of any rasterisation.
+    result independent of image size and of any rasterisation. Inside means on the same side
+    of every edge (the hull may turn either way); a hull of fewer than three points is a
+    point or a segment, so only the distance counts.
     """
-    pts = np.stack([px, py], axis=-1)[:, None, :]  # (P, 1, 2)
-    start = hull[None, :, :]  # (1, E, 2)
-    end = np.roll(hull, -1, axis=0)[None, :, :]
-    seg = end - start
-    seg_len2 = np.maximum((seg**2).sum(-1), 1e-12)
-    t = np.clip(((pts - start) * seg).sum(-1) / seg_len2, 0.0, 1.0)
-    nearest = start + t[..., None] * seg
-    dist = np.sqrt(((pts - nearest) ** 2).sum(-1)).min(axis=1)
-    if len(hull) < 3:
-        return dist
-    cross = seg[..., 0] * (pts[..., 1] - start[..., 1]) - seg[..., 1] * (
-        pts[..., 0] - start[..., 0]
-    )
-    inside = np.all(cross >= 0, axis=1) | np.all(cross <= 0, axis=1)
-    return np.where(inside, 0.0, dist)
+    e = hull.shape[0]
+    if e >= 3:
+        all_left = True
+        all_right = True
+        for k in range(e):
+            sx, sy = hull[k, 0], hull[k, 1]
+            ex, ey = hull[(k + 1) % e, 0], hull[(k + 1) % e, 1]
+            cross = (ex - sx) * (py - sy) - (ey - sy) * (px - sx)
+            all_left = all_left and cross >= 0.0
+            all_right = all_right and cross <= 0.0
+            if not (all_left or all_right):
+                break
+        if all_left or all_right:
+            return 0.0
+    # √ is monotonic and correctly rounded, so the root of the least square is the least root.
+    nearest2 = np.inf
+    for k in range(e):
+        sx, sy = hull[k, 0], hull[k, 1]
+        ex, ey = hull[(k + 1) % e, 0], hull[(k + 1) % e, 1]
+        vx, vy = ex - sx, ey - sy
+        t = ((px - sx) * vx + (py - sy) * vy) / max(vx * vx + vy * vy, 1e-12)
+        t = min(max(t, 0.0), 1.0)
+        qx, qy = px - (sx + t * vx), py - (sy + t * vy)
+        nearest2 = min(nearest2, qx * qx + qy * qy)
+    return np.sqrt(nearest2)
+
+
+@njit(cache=True, nogil=True)
+def _cylinder_kernel(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    theta: NDArray[np.float64],
+    cos_t: NDArray[np.float64],
+    sin_t: NDArray[np.float64],
+    along: NDArray[np.float64],
+    across: NDArray[np.float64],
+    in_disc: NDArray[np.bool_],
+    hull: NDArray[np.float64],
+    section_angle: NDArray[np.float64],
+    enough_neighbours: NDArray[np.bool_],
+    min_valid_cells: float,
+    omega: float,
+    sigma_s: float,
+    sigma_d: float,
+    mu_psi: float,
+    reach: float,
+    cell_words: int,
+) -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]:  # pragma: no cover
+    """Packed bits, packed validity and central-minutia index of the valid cylinders.
+
+    Per cylinder, per cell, per nearby minutia: the work the dense formulation spent on cells
+    outside the disc or the hull, on minutiae farther than R + 3σS and on cylinders that are
+    then discarded is skipped, which is what makes template preparation take about a
+    millisecond. Cell bit c of section k sits in word k·cell_words + c // 64, bit c % 64
+    (the little-endian packing `local_similarities` reads).
+    """
+    n, n_cells, sections = x.shape[0], along.shape[0], section_angle.shape[0]
+    reach2 = (3.0 * sigma_s) ** 2
+    two_var = 2.0 * sigma_s**2
+    norm = sigma_s * np.sqrt(2.0 * np.pi)
+    section_width = 2.0 * np.pi / sections
+    two_var_d = 2.0 * sigma_d**2
+    norm_d = sigma_d * np.sqrt(2.0 * np.pi)
+    cx = np.empty(n_cells)
+    cy = np.empty(n_cells)
+    valid = np.zeros(n_cells, dtype=np.bool_)
+    near = np.empty(n, dtype=np.int64)
+    directional = np.empty((n, sections))  # row q: near[q]'s weight in each section
+    acc = np.empty(sections)
+    bits = np.zeros((n, sections * cell_words), dtype=np.uint64)
+    mask = np.zeros((n, cell_words), dtype=np.uint64)
+    index = np.empty(n, dtype=np.int64)
+    kept = 0
+    for m in range(n):
+        if not enough_neighbours[m]:
+            continue
+        n_valid = 0
+        for c in range(n_cells):
+            # Image y points down and directions turn counter-clockwise, so the direction
+            # vector is (cos θ, −sin θ); the second axis is the same vector turned a quarter,
+            # keeping the frame equivariant under any rotation of the finger.
+            cx[c] = x[m] + along[c] * cos_t[m] + across[c] * sin_t[m]
+            cy[c] = y[m] - along[c] * sin_t[m] + across[c] * cos_t[m]
+            valid[c] = in_disc[c] and _distance_outside_hull(cx[c], cy[c], hull) <= omega
+            n_valid += valid[c]
+        if n_valid < min_valid_cells:
+            continue
+        # Only minutiae within R + 3σS of the centre can reach a cell of the disc.
+        n_near = 0
+        for t in range(n):
+            if t != m and (x[t] - x[m]) ** 2 + (y[t] - y[m]) ** 2 <= reach**2:
+                near[n_near] = t
+                # Directional contribution: Gaussian of the section's angular gap, times the
+                # section width (both differences wrapped to [−π, π)).
+                rel_dir = np.mod(theta[t] - theta[m] + np.pi, 2.0 * np.pi) - np.pi
+                for k in range(sections):
+                    gap = np.mod(section_angle[k] - rel_dir + np.pi, 2.0 * np.pi) - np.pi
+                    directional[n_near, k] = np.exp(-(gap**2) / two_var_d) / norm_d * section_width
+                n_near += 1
+        for c in range(n_cells):
+            if not valid[c]:
+                continue
+            word, bit = c // 64, uint64(c % 64)
+            mask[kept, word] |= uint64(1) << bit
+            acc[:] = 0.0
+            for q in range(n_near):
+                t = near[q]
+                dx = cx[c] - x[t]
+                dy = cy[c] - y[t]
+                d2 = dx * dx + dy * dy
+                if d2 <= reach2:
+                    spatial = np.exp(-d2 / two_var) / norm
+                    for k in range(sections):
+                        acc[k] += spatial * directional[q, k]
+            for k in range(sections):
+                if acc[k] > mu_psi:
+                    bits[kept, k * cell_words + word] |= uint64(1) << bit
+        index[kept] = m
+        kept += 1
+    return bits[:kept].copy(), mask[:kept].copy(), index[:kept].copy()
 
 
 def build_cylinders(ms: MinutiaSet, params: MccParams = DEFAULT_MCC) -> Cylinders:
-    """Compute the bit-based cylinder of every minutia and keep the valid ones."""
+    """Compute the bit-based cylinder of every minutia and keep the valid ones.
+
+    The hull and the neighbour counts are numpy; everything per cell runs in
+    `_cylinder_kernel`.
+    """
     n = len(ms)
-    words = params.words
     if n == 0:
         return Cylinders(
-            bits=np.zeros((0, words), dtype=np.uint64),
+            bits=np.zeros((0, params.words), dtype=np.uint64),
             mask=np.zeros((0, params.cell_words), dtype=np.uint64),
             index=np.zeros(0, dtype=np.int64),
         )
@@ -118,65 +241,34 @@ def build_cylinders(ms: MinutiaSet, params: MccParams = DEFAULT_MCC) -> Cylinder
     y = ms.y.astype(np.float64)
     theta = ms.direction.astype(np.float64)
 
-    along, across = _cell_offsets(params)
-    in_disc = along**2 + across**2 <= params.radius**2  # (C,)
-    # Image y points down and directions turn counter-clockwise, so the direction vector is
-    # (cos θ, −sin θ); the second axis is the same vector turned a quarter, keeping the frame
-    # equivariant under any rotation of the finger.
-    cos_t, sin_t = np.cos(theta)[:, None], np.sin(theta)[:, None]
-    cx = x[:, None] + along[None, :] * cos_t + across[None, :] * sin_t  # (n, C)
-    cy = y[:, None] - along[None, :] * sin_t + across[None, :] * cos_t
+    along, across, in_disc, section_angle = _cylinder_frame(params)
+    hull = cv2.convexHull(np.stack([x, y], axis=1).astype(np.float32)).reshape(-1, 2)
 
-    hull_pts = cv2.convexHull(np.stack([x, y], axis=1).astype(np.float32)).reshape(-1, 2)
-    outside = _distance_outside_hull(cx.ravel(), cy.ravel(), hull_pts.astype(np.float64))
-    valid = in_disc[None, :] & (outside.reshape(n, -1) <= params.omega)  # (n, C)
-
-    # Spatial contribution of every other minutia t to every cell of cylinder m.
-    dx = cx[:, :, None] - x[None, None, :]
-    dy = cy[:, :, None] - y[None, None, :]
-    d2 = dx**2 + dy**2  # (n, C, n)
-    reach2 = (3.0 * params.sigma_s) ** 2
-    spatial = np.where(
-        d2 <= reach2,
-        np.exp(-d2 / (2.0 * params.sigma_s**2)) / (params.sigma_s * np.sqrt(2.0 * np.pi)),
-        0.0,
-    )
-    spatial *= (1.0 - np.eye(n))[:, None, :]  # a minutia is not its own neighbour
-
-    # Directional contribution of t to each angular section of m (Gaussian times section width).
-    section_width = 2.0 * np.pi / params.sections
-    section_angle = -np.pi + (np.arange(params.sections) + 0.5) * section_width
-    rel_dir = _angle_difference(theta[:, None], theta[None, :])  # (n, n)
-    gap = _angle_difference(rel_dir[:, :, None], section_angle[None, None, :])  # (n, n, ND)
-    directional = (
-        np.exp(-(gap**2) / (2.0 * params.sigma_d**2))
-        / (params.sigma_d * np.sqrt(2.0 * np.pi))
-        * section_width
-    )
-    contribution = np.matmul(spatial, directional)  # (n, C, ND)
-    bits = (contribution > params.mu_psi) & valid[:, :, None]
-
-    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= (
-        params.radius + 3.0 * params.sigma_s
-    )
+    reach = params.radius + 3.0 * params.sigma_s
+    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= reach
     neighbours = near.sum(axis=1) - 1
-    keep = (valid.sum(axis=1) >= params.min_valid_fraction * in_disc.sum()) & (
-        neighbours >= params.min_neighbours
+    bits, mask, index = _cylinder_kernel(
+        x,
+        y,
+        theta,
+        np.cos(theta),
+        np.sin(theta),
+        along,
+        across,
+        in_disc,
+        np.ascontiguousarray(hull, dtype=np.float64),
+        section_angle,
+        neighbours >= params.min_neighbours,
+        params.min_valid_fraction * float(in_disc.sum()),
+        params.omega,
+        params.sigma_s,
+        params.sigma_d,
+        params.mu_psi,
+        # A hair of slack so rounding in the cell centres never prunes a contributing minutia.
+        reach + 1e-6 * (1.0 + params.radius),
+        params.cell_words,
     )
-    return Cylinders(
-        bits=_pack(bits[keep].transpose(0, 2, 1), params.cell_words),
-        mask=_pack(valid[keep][:, None, :], params.cell_words),
-        index=np.flatnonzero(keep).astype(np.int64),
-    )
-
-
-def _pack(cells: NDArray[np.bool_], cell_words: int) -> NDArray[np.uint64]:
-    """Pack (n, sections, C) booleans into (n, sections·cell_words) little-endian words."""
-    n, sections, c = cells.shape
-    padded = np.zeros((n, sections, cell_words * 64), dtype=np.bool_)
-    padded[:, :, :c] = cells
-    packed = np.packbits(padded.reshape(n, sections * cell_words * 64), axis=1, bitorder="little")
-    return packed.view(np.uint64).copy()
+    return Cylinders(bits=bits, mask=mask, index=index)
 
 
 @njit(inline="always")
