@@ -91,25 +91,40 @@ def _cylinder_frame(
     return along, across, in_disc, section_angle
 
 
+@njit(cache=True, nogil=True)
+def _hull_edges(hull: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover
+    """(E, 5) edges of a closed polygon: start x, start y, vector x, vector y, squared length.
+
+    Computed once per template, so the per-cell loop neither wraps indices nor recomputes them.
+    """
+    e = hull.shape[0]
+    edges = np.empty((e, 5))
+    for k in range(e):
+        nxt = k + 1 if k + 1 < e else 0
+        vx = hull[nxt, 0] - hull[k, 0]
+        vy = hull[nxt, 1] - hull[k, 1]
+        edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3] = hull[k, 0], hull[k, 1], vx, vy
+        edges[k, 4] = max(vx * vx + vy * vy, 1e-12)
+    return edges
+
+
 @njit(inline="always")
 def _distance_outside_hull(
-    px: float, py: float, hull: NDArray[np.float64]
+    px: float, py: float, edges: NDArray[np.float64]
 ) -> float:  # pragma: no cover - compiled
-    """Euclidean distance of a point to a convex polygon (0 inside).
+    """Euclidean distance of a point to a convex polygon given by `_hull_edges` (0 inside).
 
     The enlarged-hull test of MCC is `distance ≤ ω`; doing it exactly on the polygon keeps the
     result independent of image size and of any rasterisation. Inside means on the same side
     of every edge (the hull may turn either way); a hull of fewer than three points is a
     point or a segment, so only the distance counts.
     """
-    e = hull.shape[0]
+    e = edges.shape[0]
     if e >= 3:
         all_left = True
         all_right = True
         for k in range(e):
-            sx, sy = hull[k, 0], hull[k, 1]
-            ex, ey = hull[(k + 1) % e, 0], hull[(k + 1) % e, 1]
-            cross = (ex - sx) * (py - sy) - (ey - sy) * (px - sx)
+            cross = edges[k, 2] * (py - edges[k, 1]) - edges[k, 3] * (px - edges[k, 0])
             all_left = all_left and cross >= 0.0
             all_right = all_right and cross <= 0.0
             if not (all_left or all_right):
@@ -119,10 +134,8 @@ def _distance_outside_hull(
     # √ is monotonic and correctly rounded, so the root of the least square is the least root.
     nearest2 = np.inf
     for k in range(e):
-        sx, sy = hull[k, 0], hull[k, 1]
-        ex, ey = hull[(k + 1) % e, 0], hull[(k + 1) % e, 1]
-        vx, vy = ex - sx, ey - sy
-        t = ((px - sx) * vx + (py - sy) * vy) / max(vx * vx + vy * vy, 1e-12)
+        sx, sy, vx, vy = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
+        t = ((px - sx) * vx + (py - sy) * vy) / edges[k, 4]
         t = min(max(t, 0.0), 1.0)
         qx, qy = px - (sx + t * vx), py - (sy + t * vy)
         nearest2 = min(nearest2, qx * qx + qy * qy)
@@ -162,14 +175,17 @@ def _cylinder_kernel(
     reach2 = (3.0 * sigma_s) ** 2
     two_var = 2.0 * sigma_s**2
     norm = sigma_s * np.sqrt(2.0 * np.pi)
+    edges = _hull_edges(hull)
     section_width = 2.0 * np.pi / sections
     two_var_d = 2.0 * sigma_d**2
     norm_d = sigma_d * np.sqrt(2.0 * np.pi)
     cx = np.empty(n_cells)
     cy = np.empty(n_cells)
     valid = np.zeros(n_cells, dtype=np.bool_)
-    near = np.empty(n, dtype=np.int64)
-    directional = np.empty((n, sections))  # row q: near[q]'s weight in each section
+    # Nearby minutiae of the current cylinder, copied contiguously for the per-cell loop.
+    near_x = np.empty(n)
+    near_y = np.empty(n)
+    directional = np.empty((n, sections))  # row q: nearby minutia q's weight in each section
     acc = np.empty(sections)
     bits = np.zeros((n, sections * cell_words), dtype=np.uint64)
     mask = np.zeros((n, cell_words), dtype=np.uint64)
@@ -185,7 +201,7 @@ def _cylinder_kernel(
             # keeping the frame equivariant under any rotation of the finger.
             cx[c] = x[m] + along[c] * cos_t[m] + across[c] * sin_t[m]
             cy[c] = y[m] - along[c] * sin_t[m] + across[c] * cos_t[m]
-            valid[c] = in_disc[c] and _distance_outside_hull(cx[c], cy[c], hull) <= omega
+            valid[c] = in_disc[c] and _distance_outside_hull(cx[c], cy[c], edges) <= omega
             n_valid += valid[c]
         if n_valid < min_valid_cells:
             continue
@@ -193,7 +209,7 @@ def _cylinder_kernel(
         n_near = 0
         for t in range(n):
             if t != m and (x[t] - x[m]) ** 2 + (y[t] - y[m]) ** 2 <= reach**2:
-                near[n_near] = t
+                near_x[n_near], near_y[n_near] = x[t], y[t]
                 # Directional contribution: Gaussian of the section's angular gap, times the
                 # section width (both differences wrapped to [−π, π)).
                 rel_dir = np.mod(theta[t] - theta[m] + np.pi, 2.0 * np.pi) - np.pi
@@ -208,9 +224,8 @@ def _cylinder_kernel(
             mask[kept, word] |= uint64(1) << bit
             acc[:] = 0.0
             for q in range(n_near):
-                t = near[q]
-                dx = cx[c] - x[t]
-                dy = cy[c] - y[t]
+                dx = cx[c] - near_x[q]
+                dy = cy[c] - near_y[q]
                 d2 = dx * dx + dy * dy
                 if d2 <= reach2:
                     spatial = np.exp(-d2 / two_var) / norm
