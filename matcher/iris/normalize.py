@@ -66,7 +66,26 @@ def robust_noise(
     outlier = (image < med - sig[None, :] * mad) | (image > med + params.skin_sigmas * mad)
     # Eyelash strands are wider than one rubber-sheet sample once blurred by the optics.
     grown = cv2.dilate(outlier.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return noise | grown
+    return noise | grown | outer_skin(image, med, mad, params)
+
+
+def outer_skin(
+    image: NDArray[np.float32], med: float, mad: float, params: IrisParams
+) -> NDArray[np.bool_]:
+    """Eyelid skin or sclera reaching in from the limbus side of the sheet.
+
+    Skin is smooth and brighter than iris texture; where an eyelid edge was missed (a soft,
+    low-contrast lower lid, say) it shows in the sheet as a bright region running from the
+    outer rows inwards. On a blurred sheet, a sample counts as skin when it is bright and
+    most samples from it out to the limbus are bright too (a suffix test per angle column),
+    so isolated bright texture inside the iris is kept.
+    """
+    blurred = cv2.GaussianBlur(image, (0, 0), 2.0)
+    bright = (blurred > med + params.outer_skin_sigmas * mad).astype(np.float32)
+    n_r = image.shape[0]
+    # Mean brightness of each sample's outer suffix (itself out to the last row).
+    suffix = np.cumsum(bright[::-1], axis=0)[::-1] / np.arange(n_r, 0, -1)[:, None]
+    return (suffix > 0.8) & (bright > 0)
 
 
 def normalize(filled: NDArray[np.float32], seg: Segmentation, params: IrisParams) -> NormalizedIris:

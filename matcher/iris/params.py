@@ -31,19 +31,21 @@ class IrisParams:
     lash_sigmas: float = 2.6
     skin_sigmas: float = 3.5
     upper_lash_sigmas: float = 1.5
+    # Skin or sclera entering from the limbus side: bright on a blurred sheet, in robust SDs.
+    outer_skin_sigmas: float = 1.0
     # Rubber sheet: 64 radial × 256 angular samples; 8-row bands give the 8 code rings.
     norm_radial: int = 64
     norm_angular: int = 256
     # Radial range used inside [0, 1] (pupil → limbus): the first and last few percent are
     # dominated by boundary blur and fitting error.
     r_inner: float = 0.04
-    r_outer: float = 0.92
+    r_outer: float = 0.85
     # 1D log-Gabor along the angle: centre wavelength in angular samples (of 256) and
     # bandwidth ratio σ/f0 = 0.5 (about two octaves), the usual choice for iris texture.
     wavelength: float = 18.0
     sigma_on_f: float = 0.5
     # A code sample is masked when more than this fraction of its band is noise.
-    max_noise_fraction: float = 0.4
+    max_noise_fraction: float = 0.25
     # "Fragile bits": the weakest responses flip between captures; mask this share of them.
     fragile_fraction: float = 0.0
     # Comparison: circular shifts of ±max_shift angular positions (±22.5°) for head tilt.
@@ -54,5 +56,5 @@ class IrisParams:
     min_compared_bits: int = 200
     # Quality gate: usable (unmasked) share of the 2,048 bits below which the eye counts as
     # mostly closed or occluded, and the iris radius (working pixels) below which it is too small.
-    min_usable_fraction: float = 0.45
+    min_usable_fraction: float = 0.4
     min_iris_radius: float = 40.0

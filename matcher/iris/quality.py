@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from matcher.iris.types import CODE_BITS, IrisCode, IrisQuality, Segmentation
 
 # Factor thresholds: below `lo` the factor is 0, above `hi` it is 1, linear in between.
-USABLE_LO, USABLE_HI = 0.45, 0.85  # 0.45 is also the rejection level
+USABLE_LO, USABLE_HI = 0.4, 0.8  # 0.4 is also the rejection level
 SHARP_LO, SHARP_HI = 0.015, 0.05
 DILATION_OK, DILATION_MAX = 0.6, 0.8
 GAZE_OK, GAZE_MAX = 0.12, 0.35
