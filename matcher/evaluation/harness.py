@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.evaluation.dataset import Database
-from matcher.evaluation.metrics import ErrorRates, error_rates
+from matcher.evaluation.metrics import ErrorRates, decidability, error_rates
 from matcher.evaluation.modality import FailureToEnrol, Modality
 from matcher.evaluation.protocols import (
     Pair,
@@ -169,6 +169,7 @@ def evaluate(
         allpairs=error_rates(g, ia),
         load_seconds=load_seconds,
         compare_seconds=compare_seconds,
+        extra={"decidability_allpairs": decidability(g, ia)},
     )
 
 

@@ -92,3 +92,14 @@ def error_rates(genuine: ArrayLike, impostor: ArrayLike) -> ErrorRates:
         genuine=int(np.size(genuine)),
         impostor=int(np.size(impostor)),
     )
+
+
+def decidability(genuine: ArrayLike, impostor: ArrayLike) -> float:
+    """Daugman's d′ = |μ_g − μ_i| / √((σ_g² + σ_i²) / 2) over finite scores (failures left out):
+    how far apart the two distributions sit, independent of any threshold."""
+    g = np.asarray(genuine, dtype=np.float64)
+    i = np.asarray(impostor, dtype=np.float64)
+    g, i = g[np.isfinite(g)], i[np.isfinite(i)]
+    if len(g) < 2 or len(i) < 2:
+        return float("nan")
+    return float(abs(g.mean() - i.mean()) / np.sqrt((g.var() + i.var()) / 2.0))
