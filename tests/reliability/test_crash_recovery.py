@@ -80,15 +80,29 @@ def database_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def spawned() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Every process the test starts, terminated at teardown whatever happened."""
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_kill_9_mid_wave_pays_every_family_exactly_once(database_url: str, tmp_path: Path) -> None:
+def test_kill_9_mid_wave_pays_every_family_exactly_once(
+    database_url: str, tmp_path: Path, spawned: list[subprocess.Popen[bytes]]
+) -> None:
     bank_port, gateway_port = _free_port(), _free_port()
     bank = subprocess.Popen(
         [SATUPINTU, "bank-sim", "serve", "--port", str(bank_port), "--bank-code", "BRI",
          "--accounts", "3", "--latency-ms", "40", "--key-dir", str(tmp_path / "bank")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    spawned.append(bank)
     banks_file = tmp_path / "banks.toml"
     banks_file.write_text(
         f'[banks.BRI]\nadapter = "iso20022"\nbase_url = "http://127.0.0.1:{bank_port}"\n'
@@ -114,6 +128,7 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(database_url: str, tmp_p
             process = subprocess.Popen(
                 [SATUPINTU, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
+        spawned.append(process)
         try:
             _wait_until_up(f"{base}/healthz", process)
         except (RuntimeError, TimeoutError) as exc:
@@ -216,7 +231,3 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(database_url: str, tmp_p
     finally:
         install_key_store(previous_keys)
         engine.dispose()
-        for process in (gateway, bank):
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=10)
