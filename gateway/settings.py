@@ -6,18 +6,25 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "development-only-secret-do-not-deploy"
+from gateway.terminals.settings import SecuritySettings
+from gateway.verification.settings import IdentitySettings
 
 
 class SettingsError(RuntimeError):
     """Raised when settings are unsafe for the environment they are used in."""
 
 
-class Settings(BaseSettings):
-    """Everything an operator may set; defaults suit a developer laptop and nothing else."""
+class Settings(SecuritySettings, IdentitySettings, BaseSettings):
+    """Everything an operator may set; defaults suit a developer laptop and nothing else.
+
+    The security and identity sections are declared beside the code that reads them and
+    merged here: one class, one `SATUPINTU_` prefix, one validation. Secrets never live in
+    settings: keys come from the key ring (files or `SATUPINTU_KEYRING`), which production
+    refuses to start without.
+    """
 
     model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
 
@@ -27,8 +34,6 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     # Key files (KEKs, HMAC keys, signing keys) live outside the database by design.
     key_dir: Path | None = None
-    # Root secret from which development keys are derived; production must supply real keys.
-    secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"
     port: int = 8000
     # Biometric uploads are a few hundred KB; anything far larger is abuse or a mistake.
@@ -47,14 +52,12 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     @model_validator(mode="after")
-    def _refuse_default_secrets(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.secret.get_secret_value() == DEVELOPMENT_SECRET
-        ):
+    def _refuse_development_shortcuts(self) -> Settings:
+        """Conveniences of development that would be holes in production are refused there."""
+        if self.environment == "production" and self.allow_plaintext_captures:
             raise SettingsError(
-                "SATUPINTU_SECRET still has its development default; "
-                "set a real secret before running outside development"
+                "SATUPINTU_ALLOW_PLAINTEXT_CAPTURES must be false in production: captures "
+                "must arrive sealed (HPKE) and signed by a registered capture device"
             )
         return self
 

@@ -36,6 +36,7 @@ from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry import repository as registry_repository
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import REGIONS, synthetic_rows, write_register_csv
+from gateway.settings import Settings
 from gateway.terminals import repository as terminal_repository
 from gateway.terminals import service as terminal_service
 from gateway.terminals.auth import AuthenticatedTerminal
@@ -44,7 +45,6 @@ from gateway.terminals.models import OperatorRole
 from gateway.verification import case_workers
 from gateway.verification import repository as verification_repository
 from gateway.verification.schemas import CaseWorkerRequest
-from gateway.verification.settings import IdentitySettings
 from matcher.fingerprint import iso19794_2
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.iris import encode_png, render_eye
@@ -199,7 +199,7 @@ def run_demo(
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     probes.mkdir(parents=True, exist_ok=True)
     summary = DemoSummary(households=households, directory=directory)
-    settings = IdentitySettings()
+    settings = Settings()
 
     text = io.StringIO()
     write_register_csv(text, households=households, seed=DEMO_SEED, today=today)

@@ -21,8 +21,7 @@ log = logging.getLogger("gateway.indexing")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    identity = IdentitySettings()
-    app.state.identity_settings = identity
+    app.state.identity_settings = settings
     app.include_router(registry_endpoints.router)
     app.include_router(enrollment_endpoints.router)
     app.include_router(verification_endpoints.router)

@@ -1,15 +1,12 @@
-"""Settings of the security domain (`SATUPINTU_*`), kept beside the code that reads them."""
+"""The security section of the gateway's one `Settings` class, kept beside the code reading it."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field
 
 
-class SecuritySettings(BaseSettings):
+class SecuritySettings(BaseModel):
     """Freshness windows and rate limits; defaults follow the issue and field practice."""
-
-    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
 
     # A signed request older (or newer) than this is refused; also how long nonces are kept.
     signature_window_seconds: int = Field(default=60, ge=1, le=3600)

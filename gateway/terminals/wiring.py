@@ -15,7 +15,7 @@ from gateway.terminals.settings import SecuritySettings
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Routes, security settings and per-process rate limiters (tests may replace them)."""
-    security = SecuritySettings()
+    security: SecuritySettings = settings
     app.state.security_settings = security
     app.state.terminal_rate_limiter = TokenBucketLimiter(
         rate_per_minute=security.terminal_rate_per_minute,

@@ -1,17 +1,14 @@
-"""Settings of the identity domains (`SATUPINTU_*`), kept beside the code that reads them."""
+"""The identity section of the gateway's one `Settings` class, kept beside the code reading it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field
 
 
-class IdentitySettings(BaseSettings):
+class IdentitySettings(BaseModel):
     """Decision thresholds, token lifetime, lockout and fallback limits."""
-
-    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
 
     # 1:1 decisions accept a score whose false match rate is at most this (1 in 10,000).
     verify_target_fmr: float = Field(default=1e-4, gt=0, lt=1)

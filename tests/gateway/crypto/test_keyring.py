@@ -26,7 +26,7 @@ def test_development_creates_an_owner_only_ring_file(tmp_path: Path) -> None:
 
 
 def test_production_refuses_to_start_without_keys(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, environment="production", secret="s" * 32)
+    settings = Settings(data_dir=tmp_path, environment="production", allow_plaintext_captures=False)
     with pytest.raises(KeyRingError, match="refusing to start"):
         KeyStore.from_settings(settings)
     assert not (tmp_path / "keys").exists()
@@ -38,7 +38,7 @@ def test_ring_from_environment_is_read_only(
     ring = KeyRing.generate()
     monkeypatch.setenv(ENV_VAR, json.dumps(ring.to_json()))
     store = KeyStore.from_settings(
-        Settings(data_dir=tmp_path, environment="production", secret="s" * 32)
+        Settings(data_dir=tmp_path, environment="production", allow_plaintext_captures=False)
     )
     assert store.current() == ring
     with pytest.raises(KeyRingError, match="secret store"):
