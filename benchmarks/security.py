@@ -27,7 +27,6 @@ import httpx
 import numpy as np
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -82,6 +81,9 @@ def security_command(
     )
     key, device_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     results: dict[str, dict[str, float]] = {}
+    # Imported here: the test client warns on import, and the CLI loads this module.
+    from fastapi.testclient import TestClient
+
     with TestClient(app) as api, Progress(console=console) as progress:
         factory = app.state.session_factory
         with unit_of_work(factory) as session:
