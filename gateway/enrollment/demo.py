@@ -33,6 +33,7 @@ from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCap
 from gateway.enrollment.service import enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
+from gateway.payouts import repository as payout_repository
 from gateway.registry import repository as registry_repository
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import REGIONS, synthetic_rows, write_register_csv
@@ -54,6 +55,7 @@ DEMO_SEED = 2026
 INDEX_FINGERS = (2, 7)  # right and left index, the e-KTP fingers
 ADULT_AGE = 17  # e-KTP (and its biometrics) from 17
 CASE_WORKER_ID = "pendamping-demo"
+DEMO_BANK = "BRI"
 # Irises are rendered as images and segmented, which costs more than ISO fingers: the demo
 # enrolls them for one adult in this many, enough to try iris verification.
 IRIS_EVERY = 4
@@ -106,17 +108,27 @@ def _public(key: Ed25519PrivateKey) -> str:
 
 
 def _principals(session: Session, keys: Path) -> list[str]:
-    """One terminal (with a capture device) per demo region, an ops operator, a case worker."""
+    """One terminal (with a capture device and a cash-out account) per demo region, an ops
+    operator and a case worker."""
     terminals = []
-    for province, regency, _district, name in REGIONS:
+    for number, (province, regency, _district, name) in enumerate(REGIONS, start=1):
         terminal_id = f"T-{province}{regency}-DEMO"
         terminals.append(terminal_id)
         if terminal_repository.get_terminal(session, terminal_id) is None:
+            # Agents cash out through a state bank, simulated in development (payouts.banks).
+            payout_repository.set_payout_account(
+                session,
+                owner_kind="terminal",
+                owner_id=terminal_id,
+                bank_code=DEMO_BANK,
+                number=f"7007{number:09d}",
+                name=f"Agen demo {name}",
+            )
             terminal_service.register_terminal(
                 session=session,
                 terminal_id=terminal_id,
                 agent_name=f"Agen demo {name}",
-                bank_code="SIM",
+                bank_code=DEMO_BANK,
                 province_code=province,
                 regency_code=regency,
                 public_key=_public(_private_key(keys, terminal_id)),
@@ -151,7 +163,7 @@ def _terminal(terminal_id: str, province: str, regency: str) -> AuthenticatedTer
     return AuthenticatedTerminal(
         id=terminal_id,
         agent_name="demo",
-        bank_code="SIM",
+        bank_code=DEMO_BANK,
         province_code=province,
         regency_code=regency,
         nonce=f"demo-{utcnow().timestamp()}",
