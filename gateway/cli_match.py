@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gateway.settings import Settings
 from matcher.evaluation.dataset import DatasetError, discover
 from matcher.evaluation.fingerprint import FingerprintModality, enrol, read_views
 from matcher.evaluation.harness import evaluate
@@ -32,15 +32,12 @@ from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.minutiae import impression, master
 from matcher.synthetic.ridges import master_fingerprint
 
-CALIBRATION_ENV = "SATUPINTU_FINGERPRINT_CALIBRATION"
 REPORT_FMRS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
 console = Console(stderr=True)
 
 
 def _calibration(path: Path | None) -> Calibration:
-    chosen = path or (
-        Path(os.environ[CALIBRATION_ENV]) if os.environ.get(CALIBRATION_ENV) else None
-    )
+    chosen = path or Settings().finger_calibration_path
     try:
         return load_calibration(chosen)
     except (OSError, CalibrationError) as exc:
@@ -76,7 +73,9 @@ def match_command(
     dpi: Annotated[int | None, typer.Option(help="Resolution of image captures.")] = None,
     calibration: Annotated[
         Path | None,
-        typer.Option(help=f"Calibration JSON (default: ${CALIBRATION_ENV} or shipped)."),
+        typer.Option(
+            help="Calibration JSON (default: $SATUPINTU_FINGER_CALIBRATION_PATH or shipped)."
+        ),
     ] = None,
 ) -> None:
     """Compare two captures (images or ISO/IEC 19794-2 / Satu Pintu records); print JSON.
@@ -159,7 +158,8 @@ def calibrate_command(
 
     `satupintu calibrate --synthetic 800 --out <package default>` regenerates the shipped
     default; `satupintu calibrate FOLDER --out FILE` learns from real labelled captures (use
-    it with `satupintu match --calibration FILE` or $SATUPINTU_FINGERPRINT_CALIBRATION).
+    it with `satupintu match --calibration FILE` or $SATUPINTU_FINGER_CALIBRATION_PATH, which
+    the gateway reads too).
     """
     if (folder is None) == (synthetic <= 0):
         raise typer.BadParameter("give either a FOLDER or --synthetic N")
