@@ -255,13 +255,13 @@ def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle
     r_min = max(pupil.r / params.ratio_max, pupil.r + 8)
     r_max = min(pupil.r / params.ratio_min, 0.5 * filled.shape[1])
     # Lateral arcs pin the centre's x and the radius well but its y only weakly, so the
-    # vertical offset allowed is a third of the horizontal one (anatomy agrees: the pupil
+    # vertical offset allowed is half the horizontal one (anatomy agrees: the pupil
     # sits mostly nasal of the iris centre).
     off = max(3.0, params.limbus_offset_frac * pupil.r)
     coarse, _ = search_circle(
         smooth,
         (pupil.x, pupil.y),
-        (off, max(2.0, off / 3)),
+        (off, max(3.0, off / 2)),
         2.0,
         r_min,
         r_max,
