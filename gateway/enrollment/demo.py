@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import CaptureContext
+from gateway.enrollment.captures import CaptureContext, CaptureRejected
 from gateway.enrollment.engine import BiometricEngine
 from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCapture
-from gateway.enrollment.service import enroll
+from gateway.enrollment.service import EnrollmentResult, enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.payouts import repository as payout_repository
@@ -195,6 +195,42 @@ def _irises(person_index: int, shot: int) -> list[IrisCapture]:
     ]
 
 
+def _enroll_demo_person(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    indexes: IndexApplier,
+    terminal: AuthenticatedTerminal,
+    nik: str,
+    index: int,
+    duplicate_target_fpir: float,
+) -> EnrollmentResult:
+    """Enroll through the real service; a rejected synthetic eye falls back to fingers alone.
+
+    A rendered eye can come out mostly occluded, as real ones do; an operator would recapture,
+    the demo enrolls the fingers without the irises.
+    """
+
+    def attempt(irises: list[IrisCapture]) -> EnrollmentResult:
+        return enroll(
+            session=session,
+            engine=engine,
+            indexes=indexes,
+            request=EnrollmentRequest(nik=nik, fingers=_fingers(index, 1), irises=irises),
+            ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
+            min_quality=0,
+            duplicate_target_fpir=duplicate_target_fpir,
+        )
+
+    if index % IRIS_EVERY != 0:
+        return attempt([])
+    try:
+        with session.begin_nested():
+            return attempt(_irises(index, 1))
+    except CaptureRejected:
+        return attempt([])
+
+
 def run_demo(
     *,
     session_factory: sessionmaker[Session],
@@ -250,17 +286,13 @@ def run_demo(
                 summary.already_enrolled += 1
             else:
                 terminal = _terminal(f"T-{region}-DEMO", row["province_code"], row["regency_code"])
-                result = enroll(
+                result = _enroll_demo_person(
                     session=session,
                     engine=engine,
                     indexes=indexes,
-                    request=EnrollmentRequest(
-                        nik=row["nik"],
-                        fingers=_fingers(index, 1),
-                        irises=_irises(index, 1) if index % IRIS_EVERY == 0 else [],
-                    ),
-                    ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
-                    min_quality=0,
+                    terminal=terminal,
+                    nik=row["nik"],
+                    index=index,
                     duplicate_target_fpir=settings.duplicate_target_fpir,
                 )
                 status = result.status
