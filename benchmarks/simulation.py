@@ -194,7 +194,12 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
         try:
             with unit_of_work(factory) as session:
                 payout_id = reserve(
-                    session=session, order=order, catalogue=cat, now=clock(), policy=policy
+                    session=session,
+                    order=order,
+                    catalogue=cat,
+                    now=clock(),
+                    policy=policy,
+                    references=lambda: f"SIM{seed:06d}-{rng.getrandbits(48):012X}",
                 ).id
         except GatewayError:
             continue

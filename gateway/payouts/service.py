@@ -175,8 +175,13 @@ def reserve(
     catalogue: ProgrammeCatalogue,
     now: datetime,
     policy: PayoutPolicy,
+    references: Callable[[], str] = new_reference,
 ) -> Payout:
-    """Phase one: claim every line, hold the amounts in the ledger, queue the bank task."""
+    """Phase one: claim every line, hold the amounts in the ledger, queue the bank task.
+
+    `references` is injectable so a simulation can replay a seed exactly (the simulated bank
+    draws its faults per reference).
+    """
     replay = find_replay(
         session=session,
         terminal_id=order.terminal_id,
@@ -196,7 +201,7 @@ def reserve(
     if not lines:
         raise NothingDue("Nothing is due to this household now.")
     payout = Payout(
-        reference=new_reference(),
+        reference=references(),
         terminal_id=order.terminal_id,
         idempotency_key=order.idempotency_key,
         request_hash=order.request_hash,

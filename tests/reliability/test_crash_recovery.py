@@ -118,6 +118,9 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(
         "SATUPINTU_PAYOUT_LEASE_SECONDS": "2",
         "SATUPINTU_PAYOUT_RECOVERY_INTERVAL_SECONDS": "0.5",
         "SATUPINTU_LOG_LEVEL": "WARNING",
+        # One terminal retries the whole wave; its per-terminal rate limit is not under test.
+        "SATUPINTU_TERMINAL_RATE_PER_MINUTE": "100000",
+        "SATUPINTU_TERMINAL_BURST": "100000",
     }
     base = f"http://127.0.0.1:{gateway_port}"
 
