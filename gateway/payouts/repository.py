@@ -308,7 +308,7 @@ def due_task_payout_ids(session: Session, *, now: datetime, limit: int) -> Seque
     return session.scalars(
         select(PayoutTask.payout_id)
         .where(PayoutTask.leased_until <= now)
-        .order_by(PayoutTask.leased_until)
+        .order_by(PayoutTask.leased_until, PayoutTask.payout_id)
         .limit(limit)
     ).all()
 

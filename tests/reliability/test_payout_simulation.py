@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.simulation import run_scenario, wipe
+from gateway import migrate
+from gateway.db import make_engine, make_session_factory
 
 
 def _seeds() -> list[int]:
@@ -23,13 +24,12 @@ def _seeds() -> list[int]:
 
 
 @pytest.mark.slow
-def test_no_fault_or_crash_loses_or_doubles_a_payment(
-    engine: Engine, session_factory: sessionmaker[Session]
-) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip(
-            "the simulation runs on the embedded database; PostgreSQL has real-thread tests"
-        )
+def test_no_fault_or_crash_loses_or_doubles_a_payment(tmp_path: Path) -> None:
+    # The simulation owns a fresh embedded database, as `satupintu bench simulate` does, so a
+    # seed replays identically whatever ran before it; PostgreSQL has real-thread tests.
+    engine = make_engine(f"sqlite:///{tmp_path / 'simulation.db'}")
+    migrate.upgrade(engine)
+    session_factory = make_session_factory(engine)
     totals: Counter[str] = Counter()
     crashes = 0
     for seed in _seeds():
@@ -45,3 +45,4 @@ def test_no_fault_or_crash_loses_or_doubles_a_payment(
         # The scenarios must actually exercise every ending, or the invariants prove little.
         assert {"committed", "voided", "needs_review"} <= set(totals), totals
         assert crashes > 0
+    engine.dispose()
