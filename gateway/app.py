@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -28,25 +28,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        security.start(app, settings)
-        engine = make_engine(settings.resolved_database_url)
-        migrate.upgrade(engine)
-        app.state.engine = engine
-        app.state.session_factory = make_session_factory(engine)
-        payouts.start(app, settings, app.state.session_factory)
-        identity.start(app, settings, app.state.session_factory)
-        app.state.indexes_loaded = True
-        log.info("gateway started", extra={"database": engine.dialect.name})
-        try:
+        # Every part registers its own shutdown as it starts, so a start-up that fails half-way
+        # stops what did start (a payout worker left running would drive payouts unsupervised).
+        with ExitStack() as started:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            security.start(app, settings)
+            started.callback(security.stop, app)
+            engine = make_engine(settings.resolved_database_url)
+            started.callback(engine.dispose)
+            migrate.upgrade(engine)
+            app.state.engine = engine
+            app.state.session_factory = make_session_factory(engine)
+            payouts.start(app, settings, app.state.session_factory)
+            started.callback(payouts.stop, app)
+            identity.start(app, settings, app.state.session_factory)
+            started.callback(identity.stop, app)
+            app.state.indexes_loaded = True
+            started.callback(setattr, app.state, "indexes_loaded", False)
+            log.info("gateway started", extra={"database": engine.dialect.name})
             yield
-        finally:
-            app.state.indexes_loaded = False
-            payouts.stop(app)
-            identity.stop(app)
-            engine.dispose()
-            security.stop(app)
-            log.info("gateway stopped")
+        log.info("gateway stopped")
 
     app = FastAPI(
         title="Satu Pintu gateway",
