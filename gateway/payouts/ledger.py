@@ -73,6 +73,33 @@ def _transfer(
     )
 
 
+def _move(
+    *,
+    session: Session,
+    debit: int,
+    credit: int,
+    amount: int,
+    pending: bool,
+    now: datetime,
+    memo: str,
+    payout_id: int | None,
+) -> LedgerTransfer:
+    """Debit (refused when a guarded account would go negative), credit, record the transfer."""
+    if not repository.add_debit(session, debit, amount, pending=pending):
+        raise BudgetExhausted("The programme budget cannot cover this amount.", amount=amount)
+    repository.add_credit(session, credit, amount, pending=pending)
+    return _transfer(
+        session=session,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        kind="pending" if pending else "posted",
+        now=now,
+        memo=memo,
+        payout_id=payout_id,
+    )
+
+
 def post(
     *,
     session: Session,
@@ -84,15 +111,12 @@ def post(
     payout_id: int | None = None,
 ) -> LedgerTransfer:
     """Move money at once; refused when it would overdraw a guarded account."""
-    if not repository.add_debit(session, debit, amount, pending=False):
-        raise BudgetExhausted("The budget cannot cover this amount.", amount=amount)
-    repository.add_credit(session, credit, amount, pending=False)
-    return _transfer(
+    return _move(
         session=session,
         debit=debit,
         credit=credit,
         amount=amount,
-        kind="posted",
+        pending=False,
         now=now,
         memo=memo,
         payout_id=payout_id,
@@ -110,15 +134,12 @@ def reserve(
     payout_id: int | None = None,
 ) -> LedgerTransfer:
     """Phase one: hold the amount as pending, so a budget can't be promised twice."""
-    if not repository.add_debit(session, debit, amount, pending=True):
-        raise BudgetExhausted("The programme budget cannot cover this payout.", amount=amount)
-    repository.add_credit(session, credit, amount, pending=True)
-    return _transfer(
+    return _move(
         session=session,
         debit=debit,
         credit=credit,
         amount=amount,
-        kind="pending",
+        pending=True,
         now=now,
         memo=memo,
         payout_id=payout_id,
