@@ -16,7 +16,31 @@ from numpy.typing import NDArray
 
 from matcher.iris.normalize import NormalizedIris
 from matcher.iris.params import IrisParams
-from matcher.iris.types import ANGLES, RINGS, IrisCode
+from matcher.iris.types import ANGLES, CODE_BITS, RINGS, IrisCode
+
+
+def fragile_bits(
+    resp: NDArray[np.complex128], mask: NDArray[np.bool_], fraction: float
+) -> NDArray[np.bool_]:
+    """The weakest `fraction` of each ring's valid bits: |real| or |imag| near zero.
+
+    Such a bit's sign is decided by noise, so it flips between captures (Hollingsworth,
+    Bowyer and Flynn). The cut is per ring because contrast falls towards the limbus; a
+    global cut would mask whole outer rings instead of the unstable bits in every ring.
+    """
+    parts = np.abs(np.stack([resp.real, resp.imag], axis=-1))  # (RINGS, ANGLES, 2)
+    fragile = np.zeros_like(mask)
+    for ring in range(parts.shape[0]):
+        valid = mask[ring]
+        if valid.any():
+            fragile[ring] = parts[ring] <= np.quantile(parts[ring][valid], fraction)
+    return fragile
+
+
+def usable_fraction(code: IrisCode, params: IrisParams) -> float:
+    """Share of the code visible through lids, lashes and glare (fragile bits count as
+    visible: they are masked by design, not occluded)."""
+    return code.valid_bits / (CODE_BITS * (1.0 - params.fragile_fraction))
 
 
 @lru_cache(maxsize=8)
@@ -59,10 +83,7 @@ def encode(norm: NormalizedIris, params: IrisParams) -> IrisCode:
     bits = np.stack([resp.real > 0, resp.imag > 0], axis=-1)  # (RINGS, ANGLES, 2)
     mask = np.stack([ok, ok], axis=-1)
     if params.fragile_fraction > 0:
-        # Bits whose part of the phasor is near zero flip between captures (Hollingsworth).
-        parts = np.abs(np.stack([resp.real, resp.imag], axis=-1))
-        cut = np.quantile(parts[mask], params.fragile_fraction) if mask.any() else 0.0
-        mask &= parts > cut
+        mask &= ~fragile_bits(resp, mask, params.fragile_fraction)
     return IrisCode.from_bits(
         np.ascontiguousarray(bits.transpose(1, 0, 2)), np.ascontiguousarray(mask.transpose(1, 0, 2))
     )

@@ -63,10 +63,28 @@ def robust_noise(
     n_a = image.shape[1]
     sig = np.full(n_a, params.lash_sigmas, dtype=np.float32)
     sig[n_a // 2 :] = params.upper_lash_sigmas
-    outlier = (image < med - sig[None, :] * mad) | (image > med + params.skin_sigmas * mad)
+    dark = image < med - sig[None, :] * mad
+    outlier = dark | (image > med + params.skin_sigmas * mad)
     # Eyelash strands are wider than one rubber-sheet sample once blurred by the optics.
     grown = cv2.dilate(outlier.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    return noise | grown | outer_skin(image, med, mad, params)
+    return noise | grown | outer_skin(image, med, mad, params) | lid_occlusion(dark | noise, params)
+
+
+def lid_occlusion(dark: NDArray[np.bool_], params: IrisParams) -> NDArray[np.bool_]:
+    """The upper lid's shadow: samples whose outward suffix is mostly lashes or noise.
+
+    Lashes hang from the upper lid, so what hides the iris there grows from the limbus
+    inwards; where most samples from a point out to the limbus are lash-dark or masked, the
+    texture between the strands is lid-shadowed and blurred too and is dropped with them.
+    Only the upper half of the sheet (angles 180°–360°, y up) is tested: below the pupil,
+    dark samples are crypts far more often than lashes.
+    """
+    n_r, n_a = dark.shape
+    counts = np.cumsum(dark[::-1].astype(np.float32), axis=0)[::-1]
+    suffix = counts / np.arange(n_r, 0, -1, dtype=np.float32)[:, None]
+    occluded = suffix > params.lash_occlusion_share
+    occluded[:, : n_a // 2] = False
+    return occluded
 
 
 def outer_skin(

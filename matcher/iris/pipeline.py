@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from matcher.iris.encode import encode
+from matcher.iris.encode import encode, usable_fraction
 from matcher.iris.image import ImageInput, decode_eye_image
 from matcher.iris.normalize import normalize
 from matcher.iris.params import IrisParams
 from matcher.iris.quality import assess
 from matcher.iris.segment import segment
-from matcher.iris.types import CODE_BITS, IrisSegmentationError, IrisTemplate
+from matcher.iris.types import IrisSegmentationError, IrisTemplate
 
 DEFAULT_PARAMS = IrisParams()
 
@@ -24,11 +24,11 @@ def extract_iris(data: ImageInput, params: IrisParams = DEFAULT_PARAMS) -> IrisT
     seg, prep = segment(img, params)
     norm = normalize(prep.filled, seg, params)
     code = encode(norm, params)
-    usable = code.valid_bits / CODE_BITS
+    usable = usable_fraction(code, params)
     if usable < params.min_usable_fraction:
         raise IrisSegmentationError(
             f"only {usable:.0%} of the iris is visible: the eye is mostly closed or covered",
             code="iris_eye_closed",
         )
-    quality = assess(prep.filled, seg, code)
+    quality = assess(prep.filled, seg, usable)
     return IrisTemplate(iris_code=code, quality=quality, segmentation=seg)

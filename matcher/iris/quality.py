@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.iris.types import CODE_BITS, IrisCode, IrisQuality, Segmentation
+from matcher.iris.types import IrisQuality, Segmentation
 
 # Factor thresholds: below `lo` the factor is 0, above `hi` it is 1, linear in between.
 USABLE_LO, USABLE_HI = 0.4, 0.8  # 0.4 is also the rejection level
@@ -37,9 +37,8 @@ def sharpness(filled: NDArray[np.float32], seg: Segmentation) -> float:
     return float(np.sqrt(np.mean(fine[region] ** 2)) / max(1.0, float(filled[region].mean())))
 
 
-def assess(filled: NDArray[np.float32], seg: Segmentation, code: IrisCode) -> IrisQuality:
-    """Score one capture; `reasons` is empty for a good one."""
-    usable = code.valid_bits / CODE_BITS
+def assess(filled: NDArray[np.float32], seg: Segmentation, usable: float) -> IrisQuality:
+    """Score one capture (`usable`: visible share of the code); no reasons = a good one."""
     sharp = sharpness(filled, seg)
     dilation = seg.pupil.r / seg.limbus.r
     gaze = float(np.hypot(seg.pupil.x - seg.limbus.x, seg.pupil.y - seg.limbus.y)) / seg.limbus.r

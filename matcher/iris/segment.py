@@ -93,6 +93,12 @@ def _radial_edge(profiles: NDArray[np.float32], sigma: float) -> NDArray[np.floa
     return np.asarray(out, dtype=np.float32)
 
 
+def _offsets(half_width: float, step: float) -> NDArray[np.float32]:
+    """Centre offsets k·step within ±half_width, symmetric about 0 (0 always included)."""
+    k = int(half_width / step + 1e-6)
+    return (np.arange(-k, k + 1, dtype=np.float32) * np.float32(step)).astype(np.float32)
+
+
 def search_circle(
     img: FloatImage,
     centre: tuple[float, float],
@@ -109,8 +115,7 @@ def search_circle(
     `centre_range` is the half-width of the square of centres tried, or (x, y) half-widths.
     """
     rx, ry = centre_range if isinstance(centre_range, tuple) else (centre_range, centre_range)
-    offs_x = np.arange(-rx, rx + 1e-6, centre_step, dtype=np.float32)
-    offs_y = np.arange(-ry, ry + 1e-6, centre_step, dtype=np.float32)
+    offs_x, offs_y = _offsets(rx, centre_step), _offsets(ry, centre_step)
     gx, gy = np.meshgrid(offs_x + centre[0], offs_y + centre[1])
     cx, cy = gx.ravel().astype(np.float32), gy.ravel().astype(np.float32)
     radii = np.arange(r_min, r_max + 1e-6, r_step, dtype=np.float32)
@@ -255,13 +260,13 @@ def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle
     r_min = max(pupil.r / params.ratio_max, pupil.r + 8)
     r_max = min(pupil.r / params.ratio_min, 0.5 * filled.shape[1])
     # Lateral arcs pin the centre's x and the radius well but its y only weakly, so the
-    # vertical offset allowed is half the horizontal one (anatomy agrees: the pupil
-    # sits mostly nasal of the iris centre).
+    # vertical offset allowed is a fraction of the horizontal one (anatomy agrees: the
+    # pupil sits mostly nasal of the iris centre).
     off = max(3.0, params.limbus_offset_frac * pupil.r)
     coarse, _ = search_circle(
         smooth,
         (pupil.x, pupil.y),
-        (off, max(3.0, off / 2)),
+        (off, max(3.0, off * params.limbus_vertical_share)),
         2.0,
         r_min,
         r_max,
@@ -272,7 +277,7 @@ def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle
     fine, strength = search_circle(
         smooth,
         (coarse.x, coarse.y),
-        (2.0, 1.0),
+        2.0,
         1.0,
         coarse.r - 5,
         coarse.r + 5,
