@@ -1,37 +1,48 @@
-"""`satupintu bench verify`: 1:1 verification throughput and latency, measured end to end.
+"""`satupintu bench verify`: 1:1 verification throughput and latency, two ways.
 
-The gateway runs as it does in production (one uvicorn process on loopback, SQLite or
-PostgreSQL), loaded with the demo register; a concurrent httpx client in this process plays
-the agent terminals: every request is signed (RFC 9421), every capture an ISO/IEC 19794-2
-record of both index fingers sealed by the capture device (HPKE), exactly as terminals send
-them. Rate limits are lifted for the run (they guard against abuse, not capacity). Latency is
-measured by the client, so it includes signing, HTTP and the gateway's work.
+Over HTTP (default): the gateway runs as it does in production (uvicorn, `--workers`
+processes on loopback, SQLite or PostgreSQL), loaded with the demo register; a concurrent
+httpx client in this process plays the agent terminals: every request is signed (RFC 9421),
+every capture an ISO/IEC 19794-2 record of both index fingers sealed by the capture device
+(HPKE), exactly as terminals send them. Latency is measured by the client, so it includes
+signing, HTTP and the gateway's work; the client shares the machine's cores.
+
+In process (`--in-process`): `--workers` processes each run the gateway's ASGI app and call
+it directly, without sockets or an HTTP server, with requests signed and sealed before the
+clock starts. What it measures is the service's own cost (routing, authentication, capture
+opening, matching, the database), apart from the HTTP server and the load generator.
+
+Rate limits are lifted for both runs (they guard against abuse, not capacity).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from benchmarks.live import (
     RESULTS,
+    UNLIMITED_RATES,
     Probe,
     database_kind,
     demo_probes,
     free_port,
+    gateway_cpu_seconds,
     gateway_env,
     load_key,
     percentile,
@@ -52,29 +63,62 @@ from gateway.crypto.runtime import open_runtime
 from gateway.enrollment.demo import run_demo
 from gateway.settings import Settings
 
-
-def _server_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the gateway process and its worker children."""
-    parent = psutil.Process(pid)
-    total = 0.0
-    for proc in [parent, *parent.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+# In-process requests are signed ahead; the signature window (60 s) bounds how far ahead.
+_PREBUILT_PER_SECOND = 300
 
 
-async def _load(
-    base: str,
-    probes: list[Probe],
-    keys: Path,
-    *,
-    concurrency: int,
-    seconds: float,
-    warmup: float,
-) -> tuple[list[float], dict[str, int], float]:
+def _fingers(
+    probe: Probe, nonce: str, gateway_key: GatewayKey, device: Any
+) -> list[dict[str, Any]]:
+    """Both index fingers, sealed by the terminal's capture device for this one request."""
+    return [
+        {
+            "position": pos,
+            "format": "iso19794-2",
+            "sealed": seal_capture(
+                record,
+                gateway_key=gateway_key,
+                terminal_id=probe.terminal_id,
+                nonce=nonce,
+                device_id=f"D-{probe.terminal_id}",
+                device_key=device,
+            ),
+        }
+        for pos, record in probe.records.items()
+    ]
+
+
+Outcome = tuple[float, str]
+
+
+async def _drive(
+    send_one: Callable[[int], Any], *, concurrency: int, seconds: float
+) -> tuple[list[float], dict[str, int]]:
+    """`concurrency` loops sending requests until `seconds` pass; latencies and outcomes."""
+    latencies: list[float] = []
+    outcomes: dict[str, int] = {}
+    counter = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def loop() -> None:
+        nonlocal counter
+        while time.perf_counter() < stop_at:
+            index = counter
+            counter += 1
+            result = await send_one(index)
+            if result is None:
+                return
+            elapsed, outcome = result
+            latencies.append(elapsed)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return latencies, outcomes
+
+
+async def _load_http(
+    base: str, probes: list[Probe], keys: Path, *, concurrency: int, seconds: float
+) -> tuple[list[float], dict[str, int]]:
     gateway_key = GatewayKey.from_published(
         httpx.get(f"{base}/v1/keys/biometric").json()["current"]
     )
@@ -89,30 +133,11 @@ async def _load(
         for t in terminals
     }
     devices = {t: load_key(keys / f"D-{t}.pem") for t in terminals}
-    latencies: list[float] = []
-    outcomes: dict[str, int] = {}
-    counter = 0
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
 
-    async def one(probe: Probe) -> tuple[float, str]:
+    async def one(index: int) -> Outcome:
+        probe = probes[index % len(probes)]
         nonce = new_nonce()
-        fingers = [
-            {
-                "position": pos,
-                "format": "iso19794-2",
-                "sealed": seal_capture(
-                    record,
-                    gateway_key=gateway_key,
-                    terminal_id=probe.terminal_id,
-                    nonce=nonce,
-                    device_id=f"D-{probe.terminal_id}",
-                    device_key=devices[probe.terminal_id],
-                ),
-            }
-            for pos, record in probe.records.items()
-        ]
+        fingers = _fingers(probe, nonce, gateway_key, devices[probe.terminal_id])
         began = time.perf_counter()
         try:
             response = await clients[probe.terminal_id].post(
@@ -127,35 +152,202 @@ async def _load(
             return elapsed, response.json()["decision"]
         return elapsed, f"http_{response.status_code}:{response.json()['error']['code']}"
 
-    async def worker() -> None:
-        nonlocal counter
-        while time.perf_counter() < stop_at:
-            probe = probes[counter % len(probes)]
-            counter += 1
-            began = time.perf_counter()
-            elapsed, outcome = await one(probe)
-            if began >= measure_from:
-                latencies.append(elapsed)
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    try:
+        return await _drive(one, concurrency=concurrency, seconds=seconds)
+    finally:
+        for client in clients.values():
+            await client.aclose()
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    for client in clients.values():
-        await client.aclose()
-    return latencies, outcomes, seconds
+
+@dataclass(frozen=True)
+class _AsgiRequest:
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _prebuild(
+    probes: list[Probe], keys: Path, gateway_key: GatewayKey, count: int, offset: int
+) -> list[_AsgiRequest]:
+    """Signed, sealed verify requests, made before the clock starts (the terminals' work)."""
+    signers = {
+        p.terminal_id: RequestSigner(
+            key_id=p.terminal_id, private_key=load_key(keys / f"{p.terminal_id}.pem")
+        )
+        for p in probes
+    }
+    devices = {p.terminal_id: load_key(keys / f"D-{p.terminal_id}.pem") for p in probes}
+    built = []
+    with httpx.Client(base_url="http://testserver") as client:
+        for i in range(count):
+            probe = probes[(offset + i) % len(probes)]
+            nonce = new_nonce()
+            fingers = _fingers(probe, nonce, gateway_key, devices[probe.terminal_id])
+            request = client.build_request(
+                "POST", "/v1/verify", json={"mode": "1:1", "nik": probe.nik, "fingers": fingers}
+            )
+            signers[probe.terminal_id].sign(request, nonce=nonce)
+            headers = [(k.lower(), v) for k, v in request.headers.raw]
+            built.append(_AsgiRequest(headers, request.read()))
+    return built
+
+
+async def _call_asgi(app: Any, state: dict[str, Any], request: _AsgiRequest) -> tuple[int, bytes]:
+    """One request straight into the ASGI app: no socket, no HTTP parsing."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/verify",
+        "raw_path": b"/v1/verify",
+        "query_string": b"",
+        "root_path": "",
+        "headers": request.headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": dict(state),
+    }
+    sent = False
+    status = 0
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": request.body, "more_body": False}
+        await asyncio.sleep(3600)  # the app never asks again once the body is read
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+def _in_process_worker(
+    index: int,
+    data_dir: str,
+    database_url: str,
+    seconds: float,
+    warmup: float,
+    concurrency: int,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """One gateway process: its own app on the shared database, driven without sockets."""
+    os.environ.update(UNLIMITED_RATES)
+    os.environ["SATUPINTU_LOG_LEVEL"] = "WARNING"
+    from gateway.app import create_app  # after the environment is set
+
+    demo = Path(data_dir) / "demo"
+    probes = demo_probes(demo)
+    app = create_app(Settings(data_dir=Path(data_dir), database_url=database_url))
+
+    async def run() -> dict[str, Any]:
+        async with app.router.lifespan_context(app) as state:
+            lifespan_state = dict(state or {})
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as client:
+                published = (await client.get("/v1/keys/biometric")).json()["current"]
+            gateway_key = GatewayKey.from_published(published)
+            offset = index * 7919
+            warm = _prebuild(probes, demo / "keys", gateway_key, 20 * concurrency, offset)
+            measured = _prebuild(
+                probes,
+                demo / "keys",
+                gateway_key,
+                int(_PREBUILT_PER_SECOND * seconds),
+                offset + len(warm),
+            )
+
+            def sender(requests: list[_AsgiRequest]) -> Callable[[int], Any]:
+                async def one(i: int) -> Outcome | None:
+                    if i >= len(requests):
+                        return None
+                    began = time.perf_counter()
+                    status, body = await _call_asgi(app, lifespan_state, requests[i])
+                    elapsed = time.perf_counter() - began
+                    payload = json.loads(body)
+                    if status == 200:
+                        return elapsed, str(payload["decision"])
+                    return elapsed, f"http_{status}:{payload['error']['code']}"
+
+                return one
+
+            await _drive(sender(warm), concurrency=concurrency, seconds=warmup)
+            await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
+            cpu_before, wall_before = time.process_time(), time.perf_counter()
+            latencies, outcomes = await _drive(
+                sender(measured), concurrency=concurrency, seconds=seconds
+            )
+            return {
+                "latencies": latencies,
+                "outcomes": outcomes,
+                "cpu": time.process_time() - cpu_before,
+                "wall": time.perf_counter() - wall_before,
+            }
+
+    results.put(asyncio.run(run()))
+
+
+def _in_process(
+    data_dir: Path,
+    database_url: str,
+    *,
+    workers: int,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+) -> tuple[list[float], dict[str, int], float, float]:
+    """Latencies, outcomes, measured seconds and CPU seconds of `workers` app processes."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(workers)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_in_process_worker,
+            args=(i, str(data_dir), database_url, seconds, warmup, concurrency, barrier, results),
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    parts = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    latencies = [x for part in parts for x in part["latencies"]]
+    outcomes: dict[str, int] = {}
+    for part in parts:
+        for key, value in part["outcomes"].items():
+            outcomes[key] = outcomes.get(key, 0) + value
+    wall = max(part["wall"] for part in parts)
+    return latencies, outcomes, wall, sum(part["cpu"] for part in parts)
 
 
 def verify_command(
     households: int = typer.Option(40, help="Demo households (about 2 adults enrolled each)."),
-    concurrency: int = typer.Option(16, help="Requests in flight."),
+    concurrency: int = typer.Option(16, help="Requests in flight (per process in process)."),
     seconds: float = typer.Option(20.0, help="Measured duration."),
     warmup: float = typer.Option(5.0, help="Unmeasured warm-up (JIT, caches)."),
     database_url: str = typer.Option("", help="Database (default: a fresh SQLite file)."),
     workers: int = typer.Option(2, min=1, help="Gateway processes (uvicorn workers)."),
+    in_process: bool = typer.Option(
+        False, "--in-process", help="Call the ASGI app directly: the service's own cost."
+    ),
     json_file: Path = typer.Option(None, "--json", help="Also write the results here."),
 ) -> None:
-    """Verify 1:1 (NIK + both index fingers as sealed ISO records) against a live gateway."""
+    """Verify 1:1 (NIK + both index fingers as sealed ISO records), over HTTP or in process."""
     console = Console()
     database = database_kind(database_url)
+    client_cpu: float | None = None
     with (
         tempfile.TemporaryDirectory(prefix="satupintu-bench-") as tmp,
         private_schema(database_url) as database_url,
@@ -169,41 +361,44 @@ def verify_command(
             run_demo(session_factory=rt.session_factory, data_dir=data_dir, households=households)
         demo = data_dir / "demo"
         probes = demo_probes(demo)
-        port = free_port()
-        server = start_gateway(gateway_env(data_dir, database_url), port, workers=workers)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            with console.status("starting the gateway"):
-                wait_ready(base, server)
-            with console.status(f"warming up for {warmup:.0f} s"):
-                asyncio.run(
-                    _load(
-                        base,
-                        probes,
-                        demo / "keys",
-                        concurrency=concurrency,
-                        seconds=warmup,
-                        warmup=0,
-                    )
+        if in_process:
+            with console.status(f"{workers} process(es): warming up, then verifying"):
+                latencies, outcomes, measured, server_cpu = _in_process(
+                    data_dir,
+                    database_url,
+                    workers=workers,
+                    concurrency=concurrency,
+                    seconds=seconds,
+                    warmup=warmup,
                 )
-            cpu_before = _server_cpu_seconds(server.pid)
-            with console.status(f"verifying for {seconds:.0f} s"):
-                latencies, outcomes, measured = asyncio.run(
-                    _load(
-                        base,
-                        probes,
-                        demo / "keys",
-                        concurrency=concurrency,
-                        seconds=seconds,
-                        warmup=0,
+        else:
+            port = free_port()
+            server = start_gateway(gateway_env(data_dir, database_url), port, workers=workers)
+            base = f"http://127.0.0.1:{port}"
+            keys = demo / "keys"
+            try:
+                with console.status("starting the gateway"):
+                    wait_ready(base, server)
+                with console.status(f"warming up for {warmup:.0f} s"):
+                    asyncio.run(
+                        _load_http(base, probes, keys, concurrency=concurrency, seconds=warmup)
                     )
-                )
-            server_cpu = _server_cpu_seconds(server.pid) - cpu_before
-        finally:
-            stop_gateway(server)
+                cpu_before = gateway_cpu_seconds(server.pid)
+                client_before, wall_before = time.process_time(), time.perf_counter()
+                with console.status(f"verifying for {seconds:.0f} s"):
+                    latencies, outcomes = asyncio.run(
+                        _load_http(base, probes, keys, concurrency=concurrency, seconds=seconds)
+                    )
+                measured = time.perf_counter() - wall_before
+                client_cpu = time.process_time() - client_before
+                server_cpu = gateway_cpu_seconds(server.pid) - cpu_before
+            finally:
+                stop_gateway(server)
     ok = sum(v for k, v in outcomes.items() if not k.startswith("http_"))
+    requests = max(1, len(latencies))
     result: dict[str, Any] = {
         "benchmark": "verify_1to1",
+        "mode": "in_process" if in_process else "http",
         "database": database,
         "enrolled_people": len(probes),
         "concurrency": concurrency,
@@ -217,14 +412,19 @@ def verify_command(
         "errors": len(latencies) - ok,
         "workers": workers,
         # Gateway CPU per request (all its processes): load-independent capacity estimate.
-        "server_cpu_ms_per_request": 1000 * server_cpu / max(1, len(latencies)),
+        "server_cpu_ms_per_request": 1000 * server_cpu / requests,
         "capacity_rps_2_cores": 2 * len(latencies) / server_cpu if server_cpu else None,
+        # The load generator's own CPU (HTTP mode), on the same cores as the gateway.
+        "client_cpu_ms_per_request": 1000 * client_cpu / requests if client_cpu else None,
         "outcomes": outcomes,
         "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
         "target": {"rps": 200, "p99_ms": 100},
     }
-    table = Table(title=f"verify 1:1 ({database}, {workers} workers, {concurrency} in flight)")
+    mode = "in process" if in_process else "HTTP"
+    table = Table(
+        title=f"verify 1:1 {mode} ({database}, {workers} workers, {concurrency} in flight)"
+    )
     for column in ("requests", "rps", "p50 ms", "p95 ms", "p99 ms", "errors", "server CPU ms/req"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -240,6 +440,7 @@ def verify_command(
     console.print(f"outcomes: {outcomes}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
-    (RESULTS / f"verify_{database}.json").write_text(text)
+    suffix = "_inprocess" if in_process else ""
+    (RESULTS / f"verify_{database}{suffix}.json").write_text(text)
     if json_file is not None:
         json_file.write_text(text)

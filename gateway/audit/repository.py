@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditEntry, AuditHead
 
 HEAD_ID = 1
+_HEAD = AuditHead.__table__
+# Core statements on the head row (the ORM's bulk-update path costs more than the query).
+_ADVANCE = (
+    update(AuditHead)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.mac)
+)
+_SET_MAC = (
+    update(AuditHead)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.seq == bindparam("head_seq"))
+    .values(mac=bindparam("mac"))
+)
 
 
 def advance_head(session: Session) -> tuple[int, bytes] | None:
@@ -18,12 +32,7 @@ def advance_head(session: Session) -> tuple[int, bytes] | None:
     An UPDATE locks the row on PostgreSQL and takes SQLite's single writer lock, so this
     one statement serialises appends on both backends until the transaction ends.
     """
-    row = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.mac)
-    ).first()
+    row = session.connection().execute(_ADVANCE).first()
     return None if row is None else (int(row[0]), bytes(row[1]))
 
 
@@ -32,9 +41,7 @@ def create_head(session: Session) -> None:
 
 
 def set_head_mac(session: Session, *, seq: int, mac: bytes) -> None:
-    session.execute(
-        update(AuditHead).where(AuditHead.id == HEAD_ID, AuditHead.seq == seq).values(mac=mac)
-    )
+    session.connection().execute(_SET_MAC, {"head_seq": seq, "mac": mac})
 
 
 def get_head(session: Session) -> AuditHead | None:
@@ -45,9 +52,9 @@ def count_entries(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-def add_entry(session: Session, entry: AuditEntry) -> None:
-    session.add(entry)
-    session.flush()
+def insert_entry(session: Session, values: dict[str, Any]) -> None:
+    """Core INSERT, executed at once: appends are on every decision's path."""
+    session.connection().execute(insert(AuditEntry), values)
 
 
 def iter_entries(session: Session, *, batch: int = 1000) -> Iterator[AuditEntry]:

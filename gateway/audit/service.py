@@ -96,8 +96,9 @@ def append(
     subject: str,
     data: dict[str, Any] | None = None,
     store: KeyStore | None = None,
-) -> AuditEntry:
-    """Chain one decision into the log inside the caller's transaction (commits with it).
+) -> int:
+    """Chain one decision into the log inside the caller's transaction (commits with it);
+    its sequence number.
 
     `actor` is who decided (`terminal:T-1`, `operator:ops-2`, `system`); `subject` what it is
     about (`person:p_ab12`, `payout:42`). `data` must be JSON with no personal data.
@@ -128,19 +129,21 @@ def append(
         subject=subject,
         data=data,
     )
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        kind=str(kind),
-        actor=actor,
-        subject=subject,
-        data=data,
-        prev_mac=prev_mac,
-        mac=mac,
+    repository.insert_entry(
+        session,
+        {
+            "seq": seq,
+            "at": at,
+            "kind": str(kind),
+            "actor": actor,
+            "subject": subject,
+            "data": data,
+            "prev_mac": prev_mac,
+            "mac": mac,
+        },
     )
-    repository.add_entry(session, entry)
     repository.set_head_mac(session, seq=seq, mac=mac)
-    return entry
+    return seq
 
 
 @dataclass(frozen=True)

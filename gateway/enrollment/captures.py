@@ -15,7 +15,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from gateway.crypto.capture import open_capture
+from gateway.crypto.capture import DeviceLookup, open_capture
 from gateway.enrollment.schemas import CapturePayload, CaptureReport, Captures, FingerCapture
 from gateway.errors import InvalidInput
 from gateway.terminals.auth import AuthenticatedTerminal
@@ -78,12 +78,14 @@ class PlaintextCaptureRefused(InvalidInput):
 
 @dataclass
 class CaptureContext:
-    """What opening sealed captures needs: the request's terminal and a session."""
+    """What opening sealed captures needs: the request's terminal, and its capture devices'
+    keys from `devices` (confirmed later by the caller) or else from `session`."""
 
-    session: Session
+    session: Session | None
     terminal: AuthenticatedTerminal
     allow_plaintext: bool
     capture_window_seconds: int = 120
+    devices: DeviceLookup | None = None
 
 
 def _raw(payload: CapturePayload, ctx: CaptureContext) -> bytes:
@@ -92,6 +94,7 @@ def _raw(payload: CapturePayload, ctx: CaptureContext) -> bytes:
             payload.sealed,
             terminal=ctx.terminal,
             session=ctx.session,
+            devices=ctx.devices,
             window_seconds=ctx.capture_window_seconds,
         )
     if not ctx.allow_plaintext:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from gateway.enrollment.captures import Modality, Sample
 from gateway.errors import Unavailable
 from matcher.fingerprint import compare as finger_compare
@@ -97,6 +99,23 @@ class BiometricEngine:
         self.finger_comparator = finger_compare.DEFAULT_COMPARATOR
         self.cache: LruCache[int, Any] = LruCache(cache_size)
         self.card_cache: LruCache[bytes, Any] = LruCache(cache_size)
+
+    def warm_up(self) -> None:
+        """Prepare and compare one synthetic finger, so numba's kernels are compiled (or loaded
+        from its cache) at start-up instead of inside the first verifications' latency."""
+        rng = np.random.default_rng(0)
+        n = 30
+        template = MinutiaSet(
+            x=rng.uniform(40, 360, n).astype(np.float32),
+            y=rng.uniform(40, 460, n).astype(np.float32),
+            direction=rng.uniform(0, 2 * math.pi, n).astype(np.float32),
+            kind=np.ones(n, dtype=np.uint8),
+            quality=np.full(n, 60, dtype=np.uint8),
+            width=400,
+            height=500,
+        )
+        prepared = self.prepare("finger", template)
+        self.score("finger", prepared, prepared)
 
     # ------------------------------------------------------------ templates
 

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
 from gateway.registry.models import Household, Person
+
+_TEMPLATES = BiometricTemplate.__table__
+_ACTIVE_KEYS = (
+    select(_TEMPLATES.c.id, _TEMPLATES.c.position, _TEMPLATES.c.quality)
+    .where(
+        _TEMPLATES.c.person_id == bindparam("person_id"),
+        _TEMPLATES.c.modality == bindparam("modality"),
+        _TEMPLATES.c.active.is_(True),
+    )
+    .order_by(_TEMPLATES.c.position)
+)
 
 
 def add(session: Session, row: Enrollment | BiometricTemplate | Adjudication) -> None:
@@ -46,17 +57,13 @@ def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemp
 def active_template_keys(
     session: Session, person_id: int, modality: str
 ) -> list[tuple[int, int, int]]:
-    """(template id, position, quality) of a person's active templates, without the blobs."""
-    rows = session.execute(
-        select(BiometricTemplate.id, BiometricTemplate.position, BiometricTemplate.quality)
-        .where(
-            BiometricTemplate.person_id == person_id,
-            BiometricTemplate.modality == modality,
-            BiometricTemplate.active.is_(True),
-        )
-        .order_by(BiometricTemplate.position)
+    """(template id, position, quality) of a person's active templates, without the blobs.
+
+    On every verification's path, so a Core statement on the connection (no ORM compile)."""
+    rows = session.connection().execute(
+        _ACTIVE_KEYS, {"person_id": person_id, "modality": modality}
     )
-    return [(tid, pos, q) for tid, pos, q in rows]
+    return [(row.id, row.position, row.quality) for row in rows]
 
 
 def templates_by_id(session: Session, template_ids: Sequence[int]) -> Sequence[BiometricTemplate]:

@@ -38,6 +38,7 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
     engine = BiometricEngine(
         cache_size=identity.template_cache_size, finger_calibration=calibration
     )
+    engine.warm_up()
     indexes = IndexApplier(
         session_factory=session_factory,
         engine=engine,

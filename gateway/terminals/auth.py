@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -28,6 +30,7 @@ from http_message_signatures import (
     MappingKeyResolver,
     algorithms,
 )
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -49,7 +52,8 @@ from gateway.terminals.errors import (
     UnknownTerminal,
 )
 from gateway.terminals.keys import load_public_key
-from gateway.terminals.models import Operator, OperatorRole, PrincipalStatus, Terminal
+from gateway.terminals.models import OperatorRole, PrincipalStatus
+from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
 from gateway.terminals.settings import SecuritySettings
 
@@ -89,6 +93,9 @@ class AuthenticatedOperator:
     role: OperatorRole
     nonce: str
     created: datetime
+
+
+Principal = AuthenticatedTerminal | AuthenticatedOperator
 
 
 @dataclass(frozen=True)
@@ -199,10 +206,8 @@ def _record_nonce(
         repository.purge_nonces(session, now=now - window)
 
 
-def _principal(
-    row: Terminal | Operator, params: _SignatureParams
-) -> AuthenticatedTerminal | AuthenticatedOperator:
-    if isinstance(row, Terminal):
+def _principal(row: Row[Any], kind: PrincipalKind, params: _SignatureParams) -> Principal:
+    if kind == "terminal":
         return AuthenticatedTerminal(
             id=row.id,
             agent_name=row.agent_name,
@@ -217,6 +222,24 @@ def _principal(
     )
 
 
+def _auth_row(session: Session, kind: PrincipalKind, keyid: str) -> Row[Any]:
+    if kind == "terminal":
+        row = repository.terminal_auth_row(session, keyid)
+        unknown: type[GatewayError] = UnknownTerminal
+    else:
+        row = repository.operator_auth_row(session, keyid)
+        unknown = UnknownOperator
+    if row is None:
+        raise unknown(f"No {kind} is registered under this key id.")
+    return row
+
+
+def _check_active(row: Row[Any], kind: PrincipalKind) -> None:
+    if row.status != PrincipalStatus.active:
+        inactive = TerminalInactive if kind == "terminal" else OperatorInactive
+        raise inactive(f"The {kind} is {row.status.value}.")
+
+
 def authenticate_message(
     *,
     kind: PrincipalKind,
@@ -226,7 +249,7 @@ def authenticate_message(
     body: bytes,
     factory: sessionmaker[Session],
     settings: SecuritySettings,
-) -> AuthenticatedTerminal | AuthenticatedOperator:
+) -> Principal:
     """Every check on one signed message, outside FastAPI (benchmarks, other transports)."""
     params = _parse_signature_input(headers)
     now = datetime.now(UTC)
@@ -235,22 +258,71 @@ def authenticate_message(
     message = _Message(method=method, url=url, headers=headers)
     # One short transaction of its own, committed before the route runs.
     with unit_of_work(factory) as session:
-        row: Terminal | Operator | None
-        unknown: type[GatewayError]
-        inactive: type[GatewayError]
-        if kind == "terminal":
-            row = repository.get_terminal(session, params.keyid)
-            unknown, inactive = UnknownTerminal, TerminalInactive
-        else:
-            row = repository.get_operator(session, params.keyid)
-            unknown, inactive = UnknownOperator, OperatorInactive
-        if row is None:
-            raise unknown(f"No {kind} is registered under this key id.")
+        row = _auth_row(session, kind, params.keyid)
         _verify_signature(message, params, row.public_key, body, window)
-        if row.status != PrincipalStatus.active:
-            raise inactive(f"The {kind} is {row.status.value}.")
+        _check_active(row, kind)
         _record_nonce(session, kind=kind, params=params, window=window, now=now)
-        return _principal(row, params)
+        return _principal(row, kind, params)
+
+
+@dataclass(frozen=True)
+class SignedTerminalRequest:
+    """A terminal request whose signature verified against the terminal's key as this process
+    last saw it, not yet confirmed: `confirm` re-reads key and status inside the route's own
+    transaction and records the nonce there, so a verification writes in one transaction and
+    a terminal revoked a moment ago (by any process) is still refused."""
+
+    terminal: AuthenticatedTerminal
+    public_key: bytes
+    params: _SignatureParams
+    message: _Message
+    body: bytes
+    window: timedelta
+    cache: PrincipalCache
+
+    def confirm(self, session: Session) -> None:
+        """Key, status and nonce against the database, in the caller's transaction."""
+        row = _auth_row(session, "terminal", self.terminal.id)
+        self.cache.terminals.put(row.id, row)
+        if row.public_key != self.public_key:  # re-keyed since: the signature must still hold
+            _verify_signature(self.message, self.params, row.public_key, self.body, self.window)
+        _check_active(row, "terminal")
+        _record_nonce(
+            session, kind="terminal", params=self.params, window=self.window, now=datetime.now(UTC)
+        )
+
+    def record_nonce_alone(self, factory: sessionmaker[Session]) -> None:
+        """After a confirmed request failed, its nonce stays spent (in a transaction of its
+        own), so the refused request cannot be replayed later."""
+        try:
+            with unit_of_work(factory) as session:
+                _record_nonce(
+                    session,
+                    kind="terminal",
+                    params=self.params,
+                    window=self.window,
+                    now=datetime.now(UTC),
+                )
+        except ReplayedRequest:
+            pass  # a concurrent copy of the request recorded it
+
+
+@contextmanager
+def signed_unit_of_work(
+    factory: sessionmaker[Session], signed: SignedTerminalRequest
+) -> Iterator[Session]:
+    """The request's one transaction: the terminal confirmed and its nonce recorded first; if
+    the route then fails, the nonce is still recorded (see `record_nonce_alone`)."""
+    confirmed = False
+    try:
+        with unit_of_work(factory) as session:
+            signed.confirm(session)
+            confirmed = True
+            yield session
+    except BaseException:
+        if confirmed:
+            signed.record_nonce_alone(factory)
+        raise
 
 
 def _target_uri(request: Request, settings: SecuritySettings) -> str:
@@ -283,6 +355,65 @@ async def _authenticate_request(
         log.warning("request refused", extra={"reason": exc.code, "principal_kind": kind})
         raise
     return principal
+
+
+def _check_signed_terminal(
+    request: Request, url: str, body: bytes, *, may_read: bool
+) -> SignedTerminalRequest | None:
+    """Shape, freshness and signature against the cached key: no database in the usual case.
+
+    None when the database must be read (nothing cached, or the cache disagrees) and
+    `may_read` is false: the caller then runs this again off the event loop.
+    """
+    state = request.app.state
+    settings: SecuritySettings = state.security_settings
+    cache: PrincipalCache = state.principal_cache
+    params = _parse_signature_input(request.headers)
+    window = timedelta(seconds=settings.signature_window_seconds)
+    _check_fresh(params.created, now=datetime.now(UTC), window=window)
+    message = _Message(method=request.method, url=url, headers=request.headers)
+    row = cache.terminals.get(params.keyid)
+    if row is not None:
+        try:
+            _verify_signature(message, params, row.public_key, body, window)
+        except SignatureInvalid:
+            row = None  # perhaps re-keyed since it was cached: ask the database
+        else:
+            if row.status != PrincipalStatus.active:
+                row = None  # perhaps re-activated since: ask the database
+    if row is None:
+        if not may_read:
+            return None
+        with unit_of_work(state.session_factory) as session:
+            row = _auth_row(session, "terminal", params.keyid)
+        cache.terminals.put(row.id, row)
+        _verify_signature(message, params, row.public_key, body, window)
+        _check_active(row, "terminal")
+    terminal = _principal(row, "terminal", params)
+    assert isinstance(terminal, AuthenticatedTerminal)
+    return SignedTerminalRequest(terminal, row.public_key, params, message, body, window, cache)
+
+
+async def authenticate_terminal_deferred(request: Request) -> SignedTerminalRequest:
+    """FastAPI dependency for routes that confirm the terminal in their own one transaction
+    (`signed_unit_of_work`); within the terminal's rate limit. A cache hit costs one
+    signature check on the event loop; only a miss goes to a worker thread for the database."""
+    body = await request.body()
+    url = _target_uri(request, request.app.state.security_settings)
+    try:
+        signed = _check_signed_terminal(request, url, body, may_read=False)
+        if signed is None:
+            signed = await run_in_threadpool(
+                lambda: _check_signed_terminal(request, url, body, may_read=True)
+            )
+    except GatewayError as exc:
+        log.warning("request refused", extra={"reason": exc.code, "principal_kind": "terminal"})
+        raise
+    assert signed is not None
+    limiter: TokenBucketLimiter = request.app.state.terminal_rate_limiter
+    limiter.hit(signed.terminal.id)
+    request.state.terminal_id = signed.terminal.id
+    return signed
 
 
 async def authenticate_terminal(request: Request) -> AuthenticatedTerminal:
@@ -325,6 +456,7 @@ def check_person_rate(request: Request, person_key: str) -> None:
 
 
 TerminalDep = Annotated[AuthenticatedTerminal, Depends(authenticate_terminal)]
+SignedTerminalDep = Annotated[SignedTerminalRequest, Depends(authenticate_terminal_deferred)]
 OperatorDep = Annotated[AuthenticatedOperator, Depends(authenticate_operator)]
 OpsOperatorDep = Annotated[AuthenticatedOperator, require_role(OperatorRole.ops)]
 CaseWorkerDep = Annotated[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -35,5 +36,8 @@ def encode_public_key(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
+@lru_cache(maxsize=4096)
 def load_public_key(raw: bytes) -> Ed25519PublicKey:
+    """The key object for raw bytes, parsed once: every signed request needs one, and a key is
+    immutable (a rekey registers new bytes, so a cached old key is never looked up again)."""
     return Ed25519PublicKey.from_public_bytes(raw)

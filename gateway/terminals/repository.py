@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.terminals.models import CaptureDevice, Operator, PrincipalStatus, SeenNonce, Terminal
@@ -58,10 +59,58 @@ def add(session: Session, row: Terminal | CaptureDevice | Operator) -> None:
     session.flush()
 
 
+_TERMINALS = Terminal.__table__
+_DEVICES = CaptureDevice.__table__
+_OPERATORS = Operator.__table__
+# Core statements for the per-request checks: a signed request reads one principal row and
+# writes one nonce, and the ORM's identity map and flush would cost more than the queries.
+_TERMINAL_AUTH = select(
+    _TERMINALS.c.id,
+    _TERMINALS.c.public_key,
+    _TERMINALS.c.status,
+    _TERMINALS.c.agent_name,
+    _TERMINALS.c.bank_code,
+    _TERMINALS.c.province_code,
+    _TERMINALS.c.regency_code,
+)
+_OPERATOR_AUTH = select(
+    _OPERATORS.c.id,
+    _OPERATORS.c.public_key,
+    _OPERATORS.c.status,
+    _OPERATORS.c.name,
+    _OPERATORS.c.role,
+)
+_DEVICE_KEYS = select(
+    _DEVICES.c.id, _DEVICES.c.terminal_id, _DEVICES.c.public_key, _DEVICES.c.status
+)
+
+
+def terminal_auth_row(session: Session, terminal_id: str) -> Row[Any] | None:
+    """What authenticating a terminal needs (key, status, attributes), without the ORM."""
+    return (
+        session.connection().execute(_TERMINAL_AUTH.where(_TERMINALS.c.id == terminal_id)).first()
+    )
+
+
+def operator_auth_row(session: Session, operator_id: str) -> Row[Any] | None:
+    return (
+        session.connection().execute(_OPERATOR_AUTH.where(_OPERATORS.c.id == operator_id)).first()
+    )
+
+
+def device_key_rows(session: Session, device_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """(id, terminal_id, public_key, status) of capture devices, by id."""
+    if not device_ids:
+        return {}
+    rows = session.connection().execute(_DEVICE_KEYS.where(_DEVICES.c.id.in_(list(device_ids))))
+    return {row.id: row for row in rows}
+
+
 def record_nonce(session: Session, *, keyid: str, nonce: str, expires_at: datetime) -> None:
     """Insert the pair; the primary key raises IntegrityError if it was seen before."""
-    session.add(SeenNonce(keyid=keyid, nonce=nonce, expires_at=expires_at))
-    session.flush()
+    session.connection().execute(
+        insert(SeenNonce), {"keyid": keyid, "nonce": nonce, "expires_at": expires_at}
+    )
 
 
 def purge_nonces(session: Session, *, now: datetime) -> int:

@@ -9,6 +9,7 @@ from gateway.crypto import endpoints as key_endpoints
 from gateway.crypto.keyring import KeyStore, install_key_store
 from gateway.settings import Settings
 from gateway.terminals import endpoints as terminal_endpoints
+from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
 from gateway.terminals.settings import SecuritySettings
 
@@ -17,6 +18,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     """Routes, security settings and per-process rate limiters (tests may replace them)."""
     security: SecuritySettings = settings
     app.state.security_settings = security
+    app.state.principal_cache = PrincipalCache()
     app.state.terminal_rate_limiter = TokenBucketLimiter(
         rate_per_minute=security.terminal_rate_per_minute,
         burst=security.terminal_burst,

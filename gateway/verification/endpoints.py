@@ -5,14 +5,23 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 
+from gateway.crypto.capture import CachedDevices, confirm_devices
 from gateway.db import unit_of_work, utcnow
 from gateway.deps import SessionDep
-from gateway.enrollment.captures import CaptureRejected
+from gateway.enrollment.captures import CaptureContext, CaptureRejected
 from gateway.enrollment.endpoints import JSON, capture_context
 from gateway.errors import GatewayError
 from gateway.registry.service import find_person
-from gateway.terminals.auth import CaseWorkerDep, TerminalDep, check_person_rate
+from gateway.terminals.auth import (
+    AuthenticatedTerminal,
+    CaseWorkerDep,
+    SignedTerminalDep,
+    TerminalDep,
+    check_person_rate,
+    signed_unit_of_work,
+)
 from gateway.verification import case_workers, lockout, service
 from gateway.verification.schemas import (
     CaseWorkerRequest,
@@ -33,61 +42,90 @@ router = APIRouter(tags=["verification"])
     summary="Verify a person: 1:1 (NIK), 1:N (cardless), ektp (card + live) or fallback",
     responses={423: {"description": "The NIK is locked after repeated failures"}},
 )
-def verify(body: VerifyRequest, request: Request, terminal: TerminalDep) -> VerifyResult:
+def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> VerifyResult:
+    """Captures are opened and prepared first, with no transaction open; then one transaction
+    confirms the terminal and capture devices, spends the nonce and records the decision."""
+    terminal = signed.terminal
     # The signed Content-Digest and the request's unique nonce identify this very request.
     binding = f"{terminal.nonce}\n{request.headers.get('content-digest', '')}"
     digest = hashlib.sha256(binding.encode()).hexdigest()
     state = request.app.state
+    factory = state.session_factory
     if body.mode == "1:N":
         state.indexes.catch_up()  # before this request's transaction begins
+    devices = CachedDevices(state.principal_cache, factory)
     try:
         captured = service.prepare_captures(
-            session_factory=state.session_factory,
             engine=state.biometrics,
             request=body,
-            ctx_for=lambda session: capture_context(request, session, terminal),
+            ctx=_capture_context(request, terminal, session=None, devices=devices),
             min_quality=state.identity_settings.verify_min_quality,
         )
-    except CaptureRejected:
-        _record_refusal(request, body, terminal, "capture_rejected")
+    except GatewayError as exc:
+        # The terminal's own refusals come first; the nonce is spent either way.
+        with signed_unit_of_work(factory, signed) as session:
+            if isinstance(exc, CaptureRejected):
+                confirm_devices(
+                    session, terminal_id=terminal.id, devices=devices, cache=state.principal_cache
+                )
+                _record_refusal(session, body, terminal, "capture_rejected")
         raise
-    with unit_of_work(state.session_factory) as session:
-        try:
+    try:
+        with signed_unit_of_work(factory, signed) as session:
+            confirm_devices(
+                session, terminal_id=terminal.id, devices=devices, cache=state.principal_cache
+            )
             return service.verify(
                 session=session,
                 engine=state.biometrics,
                 indexes=state.indexes,
                 request=body,
-                ctx=capture_context(request, session, terminal),
+                ctx=_capture_context(request, terminal, session=session, devices=None),
                 settings=state.identity_settings,
                 request_digest=digest,
                 check_person_rate=lambda key: check_person_rate(request, key),
                 captured=captured,
             )
-        except lockout.Locked:
-            session.rollback()
-            _record_refusal(request, body, terminal, "locked")
-            raise
+    except lockout.Locked:
+        with unit_of_work(factory) as session:
+            _record_refusal(session, body, terminal, "locked")
+        raise
+
+
+def _capture_context(
+    request: Request,
+    terminal: AuthenticatedTerminal,
+    *,
+    session: Session | None,
+    devices: CachedDevices | None,
+) -> CaptureContext:
+    state = request.app.state
+    return CaptureContext(
+        session=session,
+        terminal=terminal,
+        allow_plaintext=state.identity_settings.allow_plaintext_captures,
+        capture_window_seconds=state.security_settings.capture_window_seconds,
+        devices=devices,
+    )
 
 
 def _record_refusal(
-    request: Request, body: VerifyRequest, terminal: TerminalDep, outcome: str
+    session: Session, body: VerifyRequest, terminal: AuthenticatedTerminal, outcome: str
 ) -> None:
     """A refused attempt (locked NIK, unusable captures) is still a verification: record it
-    in its own transaction (the request's own is rolled back)."""
-    with unit_of_work(request.app.state.session_factory) as session:
-        try:
-            person = find_person(session=session, nik=body.nik) if body.nik else None
-        except GatewayError:  # an unknown or malformed NIK: recorded without a person
-            person = None
-        service.record_refusal(
-            session=session,
-            request=body,
-            terminal_id=terminal.id,
-            terminal_region=terminal.region,
-            person_id=person.id if person is not None else None,
-            outcome=outcome,
-        )
+    in a transaction of its own (the request's own rolled back or never began)."""
+    try:
+        person = find_person(session=session, nik=body.nik) if body.nik else None
+    except GatewayError:  # an unknown or malformed NIK: recorded without a person
+        person = None
+    service.record_refusal(
+        session=session,
+        request=body,
+        terminal_id=terminal.id,
+        terminal_region=terminal.region,
+        person_id=person.id if person is not None else None,
+        outcome=outcome,
+    )
 
 
 @router.get("/v1/ops/lockouts", response_model=list[LockoutView], tags=["operations"])

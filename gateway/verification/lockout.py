@@ -35,11 +35,16 @@ class AlreadyUnlocked(Conflict):
 
 def ensure_unlocked(*, session: Session, person_id: int) -> None:
     lockout = repository.open_lockout(session, person_id)
-    if lockout is not None:
+    refuse_if_locked(lockout.reference if lockout is not None else None)
+
+
+def refuse_if_locked(lockout_reference: str | None) -> None:
+    """Raise `Locked` when the person has an open lockout (its reference, read by the caller)."""
+    if lockout_reference is not None:
         raise Locked(
             "This NIK is locked after repeated failed attempts; a case worker (pendamping) "
             "must unlock it.",
-            lockout=lockout.reference,
+            lockout=lockout_reference,
         )
 
 

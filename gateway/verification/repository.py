@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -17,31 +18,41 @@ from gateway.verification.models import (
     VerificationToken,
 )
 
+_PEOPLE = Person.__table__
+_HOUSEHOLDS = Household.__table__
+_LOCKOUTS = Lockout.__table__
+# Who a verify request is about, in one Core statement: the person, their household's
+# reference, and an open lockout if any (the ORM would load two entities and run a third query).
+_SUBJECT = select(
+    _PEOPLE.c.id,
+    _PEOPLE.c.reference,
+    _PEOPLE.c.household_id,
+    _PEOPLE.c.merged_into_id,
+    _HOUSEHOLDS.c.reference.label("household_reference"),
+    select(_LOCKOUTS.c.reference)
+    .where(_LOCKOUTS.c.person_id == _PEOPLE.c.id, _LOCKOUTS.c.unlocked_at.is_(None))
+    .limit(1)
+    .scalar_subquery()
+    .label("lockout"),
+).join_from(_PEOPLE, _HOUSEHOLDS, _HOUSEHOLDS.c.id == _PEOPLE.c.household_id)
 
-def add_token(
-    session: Session,
-    *,
-    token_id: str,
-    person_id: int,
-    household_id: int,
-    terminal_id: str,
-    request_digest: str,
-    fallback: bool,
-    issued_at: dt.datetime,
-    expires_at: dt.datetime,
-) -> None:
-    session.add(
-        VerificationToken(
-            id=token_id,
-            person_id=person_id,
-            household_id=household_id,
-            terminal_id=terminal_id,
-            request_digest=request_digest,
-            fallback=fallback,
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
-    )
+
+def subject_by_nik_hash(session: Session, nik_hash: bytes) -> Row[Any] | None:
+    """(id, reference, household_id, merged_into_id, household_reference, lockout)."""
+    return session.connection().execute(_SUBJECT.where(_PEOPLE.c.nik_hash == nik_hash)).first()
+
+
+def subject_by_id(session: Session, person_id: int) -> Row[Any] | None:
+    return session.connection().execute(_SUBJECT.where(_PEOPLE.c.id == person_id)).first()
+
+
+def insert_token(session: Session, values: dict[str, Any]) -> None:
+    """A Core INSERT: a verification writes its rows without the ORM's flush machinery."""
+    session.connection().execute(insert(VerificationToken), values)
+
+
+def insert_record(session: Session, values: dict[str, Any]) -> None:
+    session.connection().execute(insert(VerificationRecord), values)
 
 
 def token_with_references(

@@ -13,11 +13,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
 from gateway.crypto.envelope import open_sealed
-from gateway.db import unit_of_work, utcnow
+from gateway.crypto.nik import nik_lookup_hash
+from gateway.db import utcnow
 from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.captures import (
     CaptureContext,
@@ -34,9 +36,9 @@ from gateway.enrollment.service import template_aad
 from gateway.errors import Conflict, InvalidInput, TooManyRequests
 from gateway.indexing.applier import IndexApplier, region_of
 from gateway.registry import repository as registry_repository
-from gateway.registry.models import Household, Person
+from gateway.registry.nik import parse_nik
 from gateway.registry.references import new_reference
-from gateway.registry.service import find_person, household_of
+from gateway.registry.service import UnknownPerson, canonical
 from gateway.verification import case_workers, lockout, repository
 from gateway.verification.models import CaseWorker, VerificationRecord
 from gateway.verification.schemas import SampleScore, VerifyRequest, VerifyResult
@@ -57,12 +59,44 @@ class FallbackLimitReached(TooManyRequests):
     code = "fallback_limit_reached"
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The person a verification is about, with what the answer and the token need."""
+
+    id: int
+    reference: str
+    household_id: int
+    household_reference: str
+
+
+def _subject(row: Row[Any]) -> Subject:
+    return Subject(row.id, row.reference, row.household_id, row.household_reference)
+
+
+def find_subject(*, session: Session, nik: str) -> tuple[Subject, str | None]:
+    """The register's person for a NIK and their open lockout's reference, if any.
+
+    The NIK is checked first, so a typo says which part is wrong; a record merged into
+    another by adjudication resolves to the surviving person (as `find_person` does).
+    """
+    parse_nik(nik)
+    row = repository.subject_by_nik_hash(session, nik_lookup_hash(nik))
+    if row is None:
+        raise UnknownPerson("No person with this NIK is in the register.")
+    if row.merged_into_id is not None:
+        merged = registry_repository.person_by_id(session, row.id)
+        assert merged is not None
+        row = repository.subject_by_id(session, canonical(session=session, person=merged).id)
+        assert row is not None
+    return _subject(row), row.lockout
+
+
 @dataclass
 class Outcome:
     """What a mode decided, before it is recorded and answered."""
 
     match: bool
-    person: Person | None = None
+    person: Subject | None = None
     fused: Fused | None = None
     samples: list[SampleScore] = field(default_factory=list)
     scope: str | None = None
@@ -97,7 +131,7 @@ def enrolled_templates(
 
 
 def _compare_enrolled(
-    *, session: Session, engine: BiometricEngine, person: Person, samples: Sequence[Sample]
+    *, session: Session, engine: BiometricEngine, person: Subject, samples: Sequence[Sample]
 ) -> list[Comparison]:
     comparisons: list[Comparison] = []
     for modality in ("finger", "iris"):
@@ -131,7 +165,7 @@ def _one_to_one(
     *,
     session: Session,
     engine: BiometricEngine,
-    person: Person,
+    person: Subject,
     samples: Sequence[Sample],
     target_fmr: float,
 ) -> Outcome:
@@ -144,7 +178,7 @@ def _ektp(
     *,
     session: Session,
     engine: BiometricEngine,
-    person: Person,
+    person: Subject,
     samples: Sequence[Sample],
     card: bytes,
     target_fmr: float,
@@ -210,7 +244,8 @@ def _one_to_many(
     best_id = min(fused_by_person, key=lambda pid: fused_by_person[pid].fmr)
     fused = fused_by_person[best_id]
     fpir = min(1.0, gallery * fused.fmr)
-    person = registry_repository.person_by_id(session, best_id) if fpir <= target_fpir else None
+    found = repository.subject_by_id(session, best_id) if fpir <= target_fpir else None
+    person = _subject(found) if found is not None else None
     return Outcome(
         match=person is not None,
         person=person,
@@ -228,23 +263,20 @@ def _one_to_many(
 
 def prepare_captures(
     *,
-    session_factory: sessionmaker[Session],
     engine: BiometricEngine,
     request: VerifyRequest,
-    ctx_for: Callable[[Session], CaptureContext],
+    ctx: CaptureContext,
     min_quality: int,
 ) -> tuple[list[Sample], list[CaptureReport]] | None:
-    """Open captures in a short transaction, then decode and prepare them with none open.
+    """Open, decode and prepare the captures before the verification transaction begins.
 
     Extraction and MCC preparation take milliseconds; inside the verification transaction
-    they would hold SQLite's write lock (and PostgreSQL's audit head) all that time.
+    they would hold SQLite's write lock (and PostgreSQL's audit head) all that time. `ctx`
+    should take device keys from the process's cache (`ctx.devices`), confirmed later.
     """
     if request.mode == "fallback" and not (request.fingers or request.irises):
         return None
-    with unit_of_work(session_factory) as session:
-        opened = open_captures(
-            request, ctx=ctx_for(session), required=("finger",) if request.mode == "ektp" else ()
-        )
+    opened = open_captures(request, ctx=ctx, required=("finger",) if request.mode == "ektp" else ())
     samples, reports = decode_captures(opened, min_quality=min_quality)
     prepared = [
         dataclasses.replace(s, prepared=engine.prepare(s.modality, s.template)) for s in samples
@@ -275,12 +307,12 @@ def verify(
     """
     now = utcnow()
     terminal = ctx.terminal
-    person: Person | None = None
+    person: Subject | None = None
     if request.nik is not None:
-        person = find_person(session=session, nik=request.nik)
+        person, locked_by = find_subject(session=session, nik=request.nik)
         check_person_rate(person.reference)
         if request.mode != "fallback":
-            lockout.ensure_unlocked(session=session, person_id=person.id)
+            lockout.refuse_if_locked(locked_by)
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -351,7 +383,7 @@ def _fallback(
     *,
     session: Session,
     engine: BiometricEngine,
-    person: Person,
+    person: Subject,
     request: VerifyRequest,
     ctx: CaptureContext,
     settings: IdentitySettings,
@@ -401,29 +433,30 @@ def _record(
 ) -> VerifyResult:
     terminal = ctx.terminal
     person = outcome.person
-    household: Household | None = household_of(session=session, person=person) if person else None
-    record = VerificationRecord(
-        reference=new_reference("ver"),
-        at=now,
-        terminal_id=terminal.id,
-        terminal_region=terminal.region,
-        mode=request.mode,
-        modality=_modality_label(samples),
-        person_id=person.id if person is not None else None,
-        outcome="match" if outcome.match else "no_match",
-        score=outcome.fused.score if outcome.fused else None,
-        fmr=outcome.fused.fmr if outcome.fused else None,
-        scope=outcome.scope,
-        fallback=outcome.fallback,
-        case_worker_id=outcome.case_worker.id if outcome.case_worker else None,
-        fallback_reason=outcome.reason,
-    )
+    fused = outcome.fused
+    record: dict[str, Any] = {
+        "reference": new_reference("ver"),
+        "at": now,
+        "terminal_id": terminal.id,
+        "terminal_region": terminal.region,
+        "mode": request.mode,
+        "modality": _modality_label(samples),
+        "person_id": person.id if person is not None else None,
+        "outcome": "match" if outcome.match else "no_match",
+        "score": fused.score if fused else None,
+        "fmr": fused.fmr if fused else None,
+        "scope": outcome.scope,
+        "token_id": None,
+        "fallback": outcome.fallback,
+        "case_worker_id": outcome.case_worker.id if outcome.case_worker else None,
+        "fallback_reason": outcome.reason,
+    }
     result = VerifyResult(
-        verification=record.reference,
+        verification=record["reference"],
         mode=request.mode,
-        decision="match" if outcome.match else "no_match",
-        score=record.score,
-        fmr=record.fmr,
+        decision=record["outcome"],
+        score=record["score"],
+        fmr=record["fmr"],
         target_fmr=settings.verify_target_fmr,
         scope=outcome.scope,
         fpir=outcome.fpir,
@@ -431,24 +464,23 @@ def _record(
         captures=reports,
         fallback=outcome.fallback,
     )
-    if outcome.match and person is not None and household is not None:
+    if outcome.match and person is not None:
         token = issue_token(
             session=session,
             person_id=person.id,
-            household_id=household.id,
+            household_id=person.household_id,
             person_reference=person.reference,
-            household_reference=household.reference,
+            household_reference=person.household_reference,
             terminal_id=terminal.id,
             request_digest=request_digest,
             fallback=outcome.fallback,
             ttl_seconds=settings.token_ttl_seconds,
             now=now,
         )
-        record.token_id = token.token_id
+        record["token_id"] = token.token_id
         result.token, result.token_expires_at = token.token, token.expires_at
-        result.person, result.household = person.reference, household.reference
-    repository.add_record(session, record)
-    session.flush()
+        result.person, result.household = person.reference, person.household_reference
+    repository.insert_record(session, record)
     if not outcome.match and request.mode in ("1:1", "ektp") and person is not None:
         result.attempts_left = lockout.register_failure(
             session=session,
@@ -463,12 +495,12 @@ def _record(
         actor=f"terminal:{terminal.id}",
         subject=f"person:{person.reference}" if person is not None else "person:unknown",
         data={
-            "verification": record.reference,
+            "verification": record["reference"],
             "mode": request.mode,
-            "outcome": record.outcome,
-            "fmr": record.fmr,
-            "scope": record.scope,
-            "token": record.token_id,
+            "outcome": record["outcome"],
+            "fmr": record["fmr"],
+            "scope": record["scope"],
+            "token": record["token_id"],
             "case_worker": outcome.case_worker.reference if outcome.case_worker else None,
         },
     )

@@ -115,16 +115,19 @@ def issue_token(
     }
     body = f"{PREFIX}.{_b64(json.dumps(claims, separators=(',', ':'), sort_keys=True).encode())}"
     kid, signature = sign_with_gateway_key(body.encode("ascii"))
-    repository.add_token(
+    repository.insert_token(
         session,
-        token_id=token_id,
-        person_id=person_id,
-        household_id=household_id,
-        terminal_id=terminal_id,
-        request_digest=request_digest,
-        fallback=fallback,
-        issued_at=now,
-        expires_at=expires_at,
+        {
+            "id": token_id,
+            "person_id": person_id,
+            "household_id": household_id,
+            "terminal_id": terminal_id,
+            "request_digest": request_digest,
+            "fallback": fallback,
+            "issued_at": now,
+            "expires_at": expires_at,
+            "consumed_at": None,
+        },
     )
     return IssuedToken(
         token=f"{body}.{kid}.{_b64(signature)}", token_id=token_id, expires_at=expires_at

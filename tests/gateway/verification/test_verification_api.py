@@ -13,7 +13,7 @@ from gateway.client import GatewayKey, new_nonce
 from gateway.db import unit_of_work
 from gateway.terminals import service as terminal_service
 from gateway.terminals.keys import encode_public_key
-from gateway.terminals.models import OperatorRole
+from gateway.terminals.models import OperatorRole, SeenNonce
 from gateway.verification.models import VerificationRecord
 from gateway.verification.tokens import TokenWrongTerminal, consume_token
 from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
@@ -180,3 +180,49 @@ def test_unusable_capture_is_refused_and_still_recorded(
     with session_factory() as session:
         record = session.scalars(select(VerificationRecord)).one()
         assert record.outcome == "capture_rejected" and record.person_id is not None
+
+
+def test_revocations_after_a_verification_are_honoured_at_once(
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Keys cached by the first verification never outlive a status change in the database."""
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=41)
+    status, body = _verify(terminal_client, terminal, gateway_key, 41, 4, mode="1:1", nik=nik)
+    assert status == 200 and body["decision"] == "match", body
+
+    # A refused request still spends its nonce, so it cannot be replayed later.
+    nonce = new_nonce()
+    unknown = terminal_client.post(
+        "/v1/verify",
+        json={
+            "mode": "1:1",
+            "nik": "3201014101900001",
+            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 41, 5),
+        },
+        nonce=nonce,
+    )
+    assert unknown.status_code in (404, 422), unknown.text
+    with session_factory() as session:
+        assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
+
+    revoked = ops_client.post(
+        f"/v1/ops/devices/{terminal.device_id}/status", json={"status": "revoked"}
+    )
+    assert revoked.status_code == 200, revoked.text
+    status, body = _verify(terminal_client, terminal, gateway_key, 41, 6, mode="1:1", nik=nik)
+    assert status == 403 and body["error"]["code"] == "capture_device_inactive", body
+
+    suspended = ops_client.post(
+        f"/v1/ops/terminals/{terminal.id}/status", json={"status": "suspended"}
+    )
+    assert suspended.status_code == 200, suspended.text
+    status, body = _verify(terminal_client, terminal, gateway_key, 41, 7, mode="1:1", nik=nik)
+    assert status == 403 and body["error"]["code"] == "terminal_inactive", body
+    with session_factory() as session:
+        outcomes = list(session.scalars(select(VerificationRecord.outcome)))
+    assert outcomes == ["match"]

@@ -1,0 +1,45 @@
+"""What this process last saw of terminals and capture devices: keys and status by id.
+
+Checking a request's signature and opening its sealed captures need the terminal's and the
+devices' public keys before the request's transaction begins (the CPU-heavy work runs with no
+transaction open). They come from here; the route then confirms, inside its one transaction,
+that the key and status it used are still the database's (`SignedTerminalRequest.confirm`,
+`gateway.crypto.capture.confirm_devices`), so a revocation by any process is honoured by the
+next request. Nothing here is ever trusted on its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import Row
+
+# Rows are small; past this many ids the cache starts over rather than tracking recency.
+_MAX_ROWS = 100_000
+
+
+class RowCache:
+    """A bounded, thread-safe map from an id to the last row read for it."""
+
+    def __init__(self, capacity: int = _MAX_ROWS) -> None:
+        self.capacity = capacity
+        self._rows: dict[str, Row[Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Row[Any] | None:
+        return self._rows.get(key)
+
+    def put(self, key: str, row: Row[Any]) -> None:
+        with self._lock:
+            if len(self._rows) >= self.capacity and key not in self._rows:
+                self._rows.clear()
+            self._rows[key] = row
+
+
+class PrincipalCache:
+    """Terminal rows (key, status, attributes) and capture-device rows, per process."""
+
+    def __init__(self) -> None:
+        self.terminals = RowCache()
+        self.devices = RowCache()
