@@ -21,15 +21,14 @@ from matcher.fingerprint.calibration import (
     DEFAULT_TARGET_FMR,
     Calibration,
     CalibrationError,
-    fit,
     load_calibration,
 )
-from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
+from matcher.fingerprint.compare import PreparedTemplate, compare_prepared
 from matcher.fingerprint.extract import extract
 from matcher.fingerprint.fusion import fuse
+from matcher.fingerprint.synthetic_calibration import fit_impostors, fit_synthetic
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.impressions import impression_image
-from matcher.synthetic.minutiae import impression, master
 from matcher.synthetic.ridges import master_fingerprint
 
 REPORT_FMRS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
@@ -114,18 +113,12 @@ def _synthetic_template(seed: int) -> PreparedTemplate | None:
         return None
 
 
-def _synthetic_impostors(fingers: int, processes: int, rendered: bool) -> np.ndarray:
-    """All-pairs impostor scores of synthetic fingers, one impression each.
-
-    Template-level minutiae by default (fast, the shipped default); `rendered` draws images
-    and runs our extractor, so its artefacts (spurious and missed minutiae, direction noise)
-    shape the distribution too.
-    """
+def _rendered_impostors(fingers: int, processes: int) -> np.ndarray:
+    """All-pairs impostor scores of rendered synthetic fingers through our extractor, so its
+    artefacts (spurious and missed minutiae, direction noise) shape the distribution too."""
     seeds = range(90_000, 90_000 + fingers)
     made: list[PreparedTemplate | None]
-    if not rendered:
-        made = [prepare(impression(master(s), seed=1)) for s in seeds]
-    elif processes > 1:
+    if processes > 1:
         with mp.get_context("fork").Pool(processes) as pool:
             made = pool.map(_synthetic_template, seeds, chunksize=4)
     else:
@@ -173,18 +166,21 @@ def calibrate_command(
             results = [evaluate(modality, db, processes=processes) for db in databases]
         impostors = np.concatenate([r.impostor_all for r in results])
         source = f"folder {folder.name}: {sum(r.samples for r in results)} samples"
-    else:
-        with console.status(f"comparing {synthetic} synthetic fingers…"):
-            impostors = _synthetic_impostors(synthetic, processes, rendered)
-        kind = "rendered impressions through our extractor" if rendered else "template-level"
-        source = f"synthetic {kind}: {synthetic} fingers, all pairs"
+    elif rendered:
+        with console.status(f"comparing {synthetic} rendered synthetic fingers…"):
+            impostors = _rendered_impostors(synthetic, processes)
+        source = f"synthetic rendered impressions through our extractor: {synthetic} fingers"
     try:
-        cal = fit(impostors, source=source)
+        if folder is None and not rendered:
+            with console.status(f"comparing {synthetic} synthetic fingers…"):
+                cal = fit_synthetic(synthetic)
+        else:
+            cal = fit_impostors(impostors, source=source)
     except CalibrationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     target = out or Path("var") / "fingerprint_calibration.json"
     cal.save(target)
-    table = Table(title=f"Calibration from {cal.impostors:,} impostor scores ({source})")
+    table = Table(title=f"Calibration from {cal.impostors:,} impostor scores ({cal.source})")
     table.add_column("target FMR", justify="right")
     table.add_column("threshold", justify="right")
     for fmr in REPORT_FMRS:

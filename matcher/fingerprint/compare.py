@@ -40,8 +40,19 @@ class ConsolidationParams:
     max_pairs: int = 12  # maxnP
     pairs_mu: float = 20.0  # μP: templates with about this many cylinders use the middle nP
     pairs_tau: float = 0.4  # τP
-    relax_weight: float = 0.5  # wR: share of a pair's own similarity kept at each iteration
+    # wR: share of a pair's own similarity kept at each iteration. The paper's 0.5 with its
+    # averaged support; with the counted support below, 0.3 lets agreement weigh more
+    # (FVC2002 DB1–4 B all-pairs EER 1.98% at 0.5, 1.86% at 0.3).
+    relax_weight: float = 0.3
     relax_iterations: int = 5  # nrel
+    # The support a pair receives is Σ ρ·λ over the other relaxed pairs divided by
+    # min(nR − 1, this), not by nR − 1 as in the paper. Dividing by nR − 1 makes support a
+    # share: a low-overlap genuine pair whose 6 true correspondences sit among 24 selected
+    # pairs is diluted by the 17 unrelated ones, exactly like an impostor. Dividing by a fixed
+    # count makes it a number of agreeing pairs, so the score grows with the size of the
+    # consistent structure (the matched-minutiae count of global matchers) whatever else was
+    # selected. FVC2002 DB1–4 B: average EER 1.95% → 1.03%, all-pairs 2.31% → 1.86%.
+    support_pairs: int = 8
     # nR: pairs entering relaxation, min(nA, nB) in the paper; capped because relaxation
     # costs nR² and pairs beyond the best few dozen rarely reach the final nP.
     max_relaxed_pairs: int = 24
@@ -185,6 +196,7 @@ def _consolidate(
     max_relaxed: int,
     relax_weight: float,
     relax_iterations: int,
+    support_pairs: int,
     dist_mu: float,
     dist_tau: float,
     angle_mu: float,
@@ -192,7 +204,9 @@ def _consolidate(
 ) -> float:  # pragma: no cover - compiled
     """LSS-R: pick one-to-one pairs greedily, relax them by geometric compatibility, score.
 
-    `ga`, `gb` are the (n, 3) geometries (x, y, direction) of the two templates.
+    `ga`, `gb` are the (n, 3) geometries (x, y, direction) of the two templates. The relaxed
+    mean grows with the number of mutually consistent pairs (see `support_pairs`), so it is
+    mapped to [0, 1) by m / (1 + m), which keeps the order of scores.
     """
     na, nb = gamma.shape
     n_rel = min(na, nb, max_relaxed)
@@ -235,17 +249,19 @@ def _consolidate(
     start = lam[:k].copy()
     if k > 1:
         nxt = np.empty(k, dtype=np.float64)
+        divisor = min(k - 1, support_pairs)
         for _ in range(relax_iterations):
             for s in range(k):
                 support = 0.0
                 for t in range(k):
                     support += rho[s, t] * lam[t]
-                nxt[s] = relax_weight * lam[s] + (1.0 - relax_weight) * support / (k - 1)
+                nxt[s] = relax_weight * lam[s] + (1.0 - relax_weight) * support / divisor
             lam[:k] = nxt
     # Pairs whose similarity held up best under relaxation are the trustworthy ones.
     efficiency = lam[:k] / start
     best = np.argsort(-efficiency)[:n_pairs]
-    return float(lam[best].sum() / n_pairs)
+    mean = lam[best].sum() / n_pairs
+    return float(mean / (1.0 + mean))
 
 
 @njit(cache=True, nogil=True)
@@ -273,7 +289,8 @@ def _similarity(
     )
     return _consolidate(
         gamma, ga, gb, n_pairs, int(settings[9]),
-        settings[2], int(settings[3]), settings[4], settings[5], settings[6], settings[7],
+        settings[2], int(settings[3]), int(settings[10]),
+        settings[4], settings[5], settings[6], settings[7],
     )  # fmt: skip
 
 
@@ -302,6 +319,7 @@ class Comparator:
             [
                 mcc.max_angle, min_matchable_cells(mcc), c.relax_weight, c.relax_iterations,
                 c.dist_mu, c.dist_tau, c.angle_mu, c.angle_tau, mcc.cell_words, c.max_relaxed_pairs,
+                c.support_pairs,
             ],
             dtype=np.float64,
         )  # fmt: skip

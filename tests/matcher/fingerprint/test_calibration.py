@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
 from matcher.fingerprint.calibration import (
+    LOG_ODDS_TAIL,
+    SCORE_TAIL,
     Calibration,
     CalibrationError,
     default_calibration,
     fit,
+)
+from matcher.fingerprint.synthetic_calibration import (
+    SYNTHETIC_FMR_FACTOR,
+    SYNTHETIC_TAIL_WIDENING,
+    fit_impostors,
+    fit_synthetic,
+    synthetic_impostor_scores,
 )
 
 
@@ -64,3 +74,51 @@ def test_shipped_default_calibration_loads() -> None:
     cal = default_calibration()
     assert cal.impostors > 10_000
     assert cal.threshold(1e-4) > cal.threshold(1e-2)
+
+
+def _odds_tailed(seed: int, n: int) -> np.ndarray:
+    """Scores whose log-odds have an exponential upper tail (a heavy tail in the score)."""
+    z = -5.0 + np.random.default_rng(seed).exponential(0.6, n)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def test_log_odds_tail_holds_where_the_score_tail_understates() -> None:
+    train, fresh = _odds_tailed(3, 200_000), _odds_tailed(4, 2_000_000)
+    odds = fit(train, source="odds", tail_space=LOG_ODDS_TAIL)
+    plain = fit(train, source="odds")
+    for target in (1e-3, 1e-4, 1e-5):
+        observed = float((fresh >= odds.threshold(target)).mean())
+        assert target / 3 <= observed <= target * 3
+        again = Calibration.from_json(odds.to_json())
+        assert again.threshold(target) == pytest.approx(odds.threshold(target))
+    assert float((fresh >= plain.threshold(1e-5)).mean()) > 3e-5
+
+
+def test_fmr_factor_scales_every_reported_rate(impostors: np.ndarray) -> None:
+    plain = fit(impostors, source="beta", tail_space=LOG_ODDS_TAIL)
+    margin = fit(impostors, source="beta", tail_space=LOG_ODDS_TAIL, fmr_factor=4.0)
+    for score in (0.02, 0.1, 0.3):
+        assert margin.fmr(score) == pytest.approx(min(1.0, 4.0 * plain.fmr(score)))
+    assert margin.threshold(1e-4) == pytest.approx(plain.threshold(2.5e-5))
+    with pytest.raises(CalibrationError):
+        fit(impostors, source="beta", fmr_factor=0.5)
+    with pytest.raises(CalibrationError):
+        fit(impostors, source="beta", tail_space="gumbel")
+
+
+def test_calibrations_written_before_the_tail_options_still_load(impostors: np.ndarray) -> None:
+    raw = json.loads(fit(impostors, source="beta").to_json())
+    del raw["tail_space"], raw["fmr_factor"]
+    old = Calibration.from_json(json.dumps(raw))
+    assert old.tail_space == SCORE_TAIL and old.fmr_factor == 1.0
+
+
+def test_shipped_default_carries_its_real_impostor_margins() -> None:
+    cal = default_calibration()
+    assert cal.tail_space == LOG_ODDS_TAIL
+    assert cal.fmr_factor == SYNTHETIC_FMR_FACTOR
+    small = fit_synthetic(60)
+    assert small.fmr_factor == SYNTHETIC_FMR_FACTOR and small.impostors == 60 * 59 // 2
+    unwidened = fit_impostors(synthetic_impostor_scores(60), source="test")
+    assert small.tail_scale == pytest.approx(unwidened.tail_scale * SYNTHETIC_TAIL_WIDENING)
+    assert small.threshold(1e-4) > unwidened.threshold(1e-4)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from matcher.fingerprint.compare import (
+    DEFAULT_CONSOLIDATION,
     Comparator,
     PreparedTemplate,
     compare,
@@ -99,3 +102,28 @@ def test_prepared_template_exposes_fixed_length_codes() -> None:
     assert prepared.nbytes == prepared.geometry.nbytes + prepared.cells.nbytes
     scores = comparator.one_to_many(prepared, [prepared, prepare(impression(master(10), seed=0))])
     assert scores[0] > scores[1]
+
+
+def _band(ms: MinutiaSet, low: float, high: float) -> MinutiaSet:
+    """Only the minutiae between two heights (fractions of the image): a partial contact."""
+    keep = (ms.y >= low * ms.height) & (ms.y < high * ms.height)
+    return MinutiaSet.from_arrays(
+        ms.x[keep], ms.y[keep], ms.direction[keep], ms.kind[keep], ms.quality[keep],
+        width=ms.width, height=ms.height,
+    )  # fmt: skip
+
+
+def test_low_overlap_genuine_pairs_beat_impostors_by_counted_support() -> None:
+    """Two captures sharing only a band of the finger: support counted over a fixed number
+    of pairs (not averaged over every selected pair) keeps them well above impostors."""
+    averaged = Comparator(consolidation=replace(DEFAULT_CONSOLIDATION, support_pairs=10**6))
+    margins: dict[str, list[float]] = {"counted": [], "averaged": []}
+    for f in range(6):
+        top = prepare(_band(impression(master(600 + f), seed=0), 0.0, 0.6))
+        bottom = prepare(_band(impression(master(600 + f), seed=1), 0.4, 1.0))
+        others = [prepare(impression(master(700 + g), seed=0)) for g in range(6)]
+        for name, comparator in (("counted", Comparator()), ("averaged", averaged)):
+            impostor = max(max(comparator(top, o), comparator(bottom, o)) for o in others)
+            margins[name].append(comparator(top, bottom) / impostor)
+    assert min(margins["counted"]) > 5.0
+    assert np.median(margins["counted"]) > np.median(margins["averaged"])

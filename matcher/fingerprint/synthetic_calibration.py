@@ -1,0 +1,68 @@
+"""The shipped fingerprint calibration: impostor scores of template-level synthetic fingers.
+
+Synthetic impostors are cheap (hundreds of thousands of comparisons in seconds) but kinder
+than real ones: a real extractor misses and invents far more minutiae than the generator's
+default impressions do, and real fingers share pattern structure, so real impostor pairs find
+consistent-looking structures more often. Two measures keep the shipped calibration honest:
+
+- impressions made for calibration drop a quarter of the true minutiae and add a quarter
+  spurious ones (`CALIBRATION_IMPRESSION`), the error level of extractors on real captures;
+- the remaining gap is closed by two documented corrections measured against the 11,520
+  all-pairs impostors of FVC2002 DB1–4 B (four sensors): the synthetic log-odds tail decays
+  faster than the real one (scale 0.34 against 0.45), so its scale is widened by
+  `SYNTHETIC_TAIL_WIDENING`, and every reported FMR is multiplied by `SYNTHETIC_FMR_FACTOR`.
+  Without them the calibration claims 1e-4 where 4.3e-4 is measured (and extrapolates ever
+  more optimistically below); with them the measured FMR stays below the claimed one at every
+  checked target from 1e-2 to 1e-4, and below the real tail's extrapolation down to 1e-8.
+
+A calibration learned from a site's own labelled captures (`satupintu calibrate FOLDER`)
+needs neither and is always preferable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from matcher.fingerprint.calibration import LOG_ODDS_TAIL, Calibration, fit
+from matcher.fingerprint.compare import compare_prepared, prepare
+from matcher.synthetic.minutiae import ImpressionParams, impression, master
+
+CALIBRATION_IMPRESSION = ImpressionParams(drop_rate=0.25, spurious_rate=0.25)
+SYNTHETIC_TAIL_WIDENING = 1.3  # real / synthetic log-odds tail scale, 1.31 on FVC2002
+SYNTHETIC_FMR_FACTOR = 1.5  # covers the body: up to 1.2x understated after the widening
+FIRST_SEED = 90_000  # masters used nowhere else (benchmarks and tests use other seeds)
+
+
+def synthetic_impostor_scores(fingers: int, seed: int = FIRST_SEED) -> np.ndarray:
+    """All-pairs impostor scores of `fingers` synthetic fingers, one impression each."""
+    templates = [
+        prepare(impression(master(s), seed=1, params=CALIBRATION_IMPRESSION))
+        for s in range(seed, seed + fingers)
+    ]
+    return np.array(
+        [
+            compare_prepared(templates[i], templates[j])
+            for i in range(len(templates))
+            for j in range(i + 1, len(templates))
+        ]
+    )
+
+
+def fit_impostors(scores: np.ndarray, *, source: str, fmr_factor: float = 1.0) -> Calibration:
+    """A fingerprint calibration: log-odds tail (see `matcher.fingerprint.calibration`)."""
+    return fit(scores, source=source, tail_space=LOG_ODDS_TAIL, fmr_factor=fmr_factor)
+
+
+def fit_synthetic(fingers: int = 800) -> Calibration:
+    """How the shipped default is made (`satupintu calibrate --synthetic 800`)."""
+    fitted = fit_impostors(
+        synthetic_impostor_scores(fingers),
+        source=(
+            f"synthetic template-level: {fingers} fingers, all pairs; tail widened "
+            f"x{SYNTHETIC_TAIL_WIDENING:g}, FMR x{SYNTHETIC_FMR_FACTOR:g} (real-impostor margins)"
+        ),
+        fmr_factor=SYNTHETIC_FMR_FACTOR,
+    )
+    return replace(fitted, tail_scale=fitted.tail_scale * SYNTHETIC_TAIL_WIDENING)
