@@ -200,7 +200,7 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
                     now=clock(),
                     policy=policy,
                     references=lambda: f"SIM{seed:06d}-{rng.getrandbits(48):012X}",
-                ).id
+                ).payout.id
         except GatewayError:
             continue
         crash = rng.choice(["none", "none", "after_reserve", "before_submit", "after_submit"])

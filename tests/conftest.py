@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,15 @@ def _postgres_url() -> tuple[str | None, str]:
             f"no PostgreSQL server answers on 127.0.0.1:5432 ({exc}); set TEST_DATABASE_URL",
         )
     return "postgresql+psycopg://postgres@127.0.0.1:5432/test", ""
+
+
+@pytest.fixture(autouse=True)
+def no_stray_payout_worker() -> Iterator[None]:
+    """Fail a test whose app left its payout recovery thread running (it would drive payouts
+    in the shared test database for a dead app; see tests/gateway/payouts/test_runtime.py)."""
+    yield
+    stray = [t.name for t in threading.enumerate() if t.name == "payout-recovery" and t.is_alive()]
+    assert not stray, "a payout-recovery worker outlived its app"
 
 
 @pytest.fixture(scope="session")

@@ -100,20 +100,19 @@ def _creditor(
     return AccountRef(account.bank_code, account.number, account.name)
 
 
-def view_of(session: Session, payout: Payout) -> PayoutView:
-    lines = repository.lines_of(session, payout.id)
-    household_reference = repository.household_reference(session, payout.household_id)
+def _make_view(payout: Payout, lines: Sequence[PayoutLine], household_reference: str) -> PayoutView:
     data = receipts.receipt_data(
         payout=payout, lines=lines, household_reference=household_reference
     )
     return PayoutView(payout, lines, household_reference, data, receipts.receipt_text(data))
 
 
-def _view(runtime: PayoutRuntime, payout_id: int) -> PayoutView:
-    with unit_of_work(runtime.session_factory) as session:
-        payout = repository.payout_by_id(session, payout_id)
-        assert payout is not None
-        return view_of(session, payout)
+def view_of(session: Session, payout: Payout) -> PayoutView:
+    return _make_view(
+        payout,
+        repository.lines_of(session, payout.id),
+        repository.household_reference(session, payout.household_id),
+    )
 
 
 def pay(
@@ -154,13 +153,14 @@ def pay(
                 creditor=_creditor(session, channel, terminal, claims.household_id),
                 selection=selection,
             )
-            payout_id = reserve(
+            reserved = reserve(
                 session=session,
                 order=order,
                 catalogue=runtime.catalogue,
                 now=now,
                 policy=runtime.policy,
-            ).id
+                replay_checked=True,
+            )
     except TokenUsed:
         # A concurrent retry with the same key may have spent the token a moment ago.
         with unit_of_work(runtime.session_factory) as session:
@@ -173,14 +173,15 @@ def pay(
             if replay is None:
                 raise
             return view_of(session, replay)
-    drive(
+    payout = drive(
         session_factory=runtime.session_factory,
-        payout_id=payout_id,
+        payout_id=reserved.payout.id,
         adapters=runtime.adapters,
         clock=runtime.clock,
         policy=runtime.policy,
     )
-    return _view(runtime, payout_id)
+    # Everything the answer shows is in hand: no need to read back what was just written.
+    return _make_view(payout, reserved.lines, claims.household_reference)
 
 
 def payout_for_terminal(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,19 @@ class BudgetExhausted(Conflict):
 
 class AlreadyResolved(Conflict):
     code = "transfer_already_resolved"
+
+
+class PendingTransfer(Protocol):
+    """What resolving a reservation needs: a `LedgerTransfer` row or a lighter read of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def debit_account_id(self) -> int: ...
+    @property
+    def credit_account_id(self) -> int: ...
+    @property
+    def amount(self) -> int: ...
 
 
 def budget_account(programme: str) -> str:
@@ -40,64 +55,122 @@ def agent_float_account(terminal_id: str) -> str:
 
 def ensure_account(*, session: Session, code: str) -> int:
     """Account ids by code; budgets are created guarded, so they can never go negative."""
-    kind = code.split(":", 1)[0]
-    return repository.insert_account_if_absent(
-        session, code=code, kind=kind, guarded=kind == "budget"
+    return ensure_accounts(session=session, codes=[code])[code]
+
+
+def ensure_accounts(*, session: Session, codes: Iterable[str]) -> dict[str, int]:
+    """Ids of the accounts named, creating the missing ones (budgets guarded)."""
+    wanted = set(codes)
+    found = repository.account_ids(session, wanted)
+    missing = wanted - found.keys()
+    if missing:
+        _create_accounts(session, missing)
+        found.update(repository.account_ids(session, missing))
+    return found
+
+
+def _create_accounts(session: Session, codes: Iterable[str]) -> None:
+    """Create accounts unless a concurrent transaction just did; budgets are guarded."""
+    kinds = {code: code.split(":", 1)[0] for code in codes}
+    repository.insert_accounts_if_absent(
+        session, [(code, kind, kind == "budget") for code, kind in sorted(kinds.items())]
     )
 
 
-def _transfer(
-    *,
-    session: Session,
-    debit: int,
-    credit: int,
-    amount: int,
-    kind: str,
-    now: datetime,
-    memo: str,
-    payout_id: int | None,
-    pending_id: int | None = None,
-) -> LedgerTransfer:
-    return repository.insert_transfer(
+MoveKind = Literal["posted", "pending", "post_pending", "void_pending"]
+
+
+@dataclass(frozen=True)
+class Move:
+    """One transfer to book; accounts by id, or by code (created on first use)."""
+
+    kind: MoveKind
+    debit: int | str
+    credit: int | str
+    amount: int
+    memo: str
+    # The pending transfer a post_pending or void_pending resolves.
+    pending_id: int | None = None
+
+
+# How each kind changes (debits_posted, credits_posted, debits_pending, credits_pending) of
+# its debit account and of its credit account.
+_EFFECTS: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int, int]]] = {
+    "posted": ((1, 0, 0, 0), (0, 1, 0, 0)),
+    "pending": ((0, 0, 1, 0), (0, 0, 0, 1)),
+    "post_pending": ((1, 0, -1, 0), (0, 1, 0, -1)),
+    "void_pending": ((0, 0, -1, 0), (0, 0, 0, -1)),
+}
+
+
+def book(
+    *, session: Session, moves: Sequence[Move], now: datetime, payout_id: int | None = None
+) -> list[int]:
+    """Book transfers together; returns their ids in order. All or none (BudgetExhausted).
+
+    The accounts involved are locked in id order by one query (so two bookings can't
+    deadlock), guarded ones are checked against the locked totals, each account is updated
+    once with its net change, and the transfers are inserted in one statement: a handful of
+    round trips whatever the number of lines, where one UPDATE per leg cost dozens.
+    """
+    codes = {a for m in moves for a in (m.debit, m.credit) if isinstance(a, str)}
+    ids = {a for m in moves for a in (m.debit, m.credit) if isinstance(a, int)}
+    locked = repository.lock_accounts(session, ids=ids, codes=codes)
+    missing = codes - {row.code for row in locked}
+    if missing:
+        # First use of an account (a household's payable, an agent's float): create it, then
+        # lock again so every row is read and held in the same id order.
+        _create_accounts(session, missing)
+        locked = repository.lock_accounts(session, ids=ids, codes=codes)
+    by_code = {row.code: row.id for row in locked}
+
+    def account(ref: int | str) -> int:
+        return by_code[ref] if isinstance(ref, str) else ref
+
+    deltas: dict[int, list[int]] = {}
+    for move in moves:
+        for side, effect in zip((move.debit, move.credit), _EFFECTS[move.kind], strict=True):
+            delta = deltas.setdefault(account(side), [0, 0, 0, 0])
+            for i, change in enumerate(effect):
+                delta[i] += change * move.amount
+    for row in locked:
+        debits_posted, credits_posted, debits_pending, _ = deltas[row.id]
+        spends = debits_posted + debits_pending
+        if (
+            row.guarded
+            and spends > 0
+            and (
+                row.debits_posted + row.debits_pending + spends
+                > row.credits_posted + credits_posted
+            )
+        ):
+            raise BudgetExhausted("The programme budget cannot cover this amount.", amount=spends)
+    repository.apply_account_deltas(session, deltas)
+    return repository.insert_transfers(
         session,
-        LedgerTransfer(
-            debit_account_id=debit,
-            credit_account_id=credit,
-            amount=amount,
-            kind=kind,
-            pending_id=pending_id,
-            payout_id=payout_id,
-            memo=memo,
-            created_at=now,
-        ),
+        [
+            {
+                "debit_account_id": account(m.debit),
+                "credit_account_id": account(m.credit),
+                "amount": m.amount,
+                "kind": m.kind,
+                "pending_id": m.pending_id,
+                "payout_id": payout_id,
+                "memo": m.memo[:200],
+                "created_at": now,
+            }
+            for m in moves
+        ],
     )
 
 
-def _move(
-    *,
-    session: Session,
-    debit: int,
-    credit: int,
-    amount: int,
-    pending: bool,
-    now: datetime,
-    memo: str,
-    payout_id: int | None,
+def _book_one(
+    *, session: Session, move: Move, now: datetime, payout_id: int | None
 ) -> LedgerTransfer:
-    """Debit (refused when a guarded account would go negative), credit, record the transfer."""
-    if not repository.add_debit(session, debit, amount, pending=pending):
-        raise BudgetExhausted("The programme budget cannot cover this amount.", amount=amount)
-    repository.add_credit(session, credit, amount, pending=pending)
-    return _transfer(
-        session=session,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        kind="pending" if pending else "posted",
-        now=now,
-        memo=memo,
-        payout_id=payout_id,
-    )
+    (transfer_id,) = book(session=session, moves=[move], now=now, payout_id=payout_id)
+    transfer = repository.transfer_by_id(session, transfer_id)
+    assert transfer is not None
+    return transfer
 
 
 def post(
@@ -111,14 +184,10 @@ def post(
     payout_id: int | None = None,
 ) -> LedgerTransfer:
     """Move money at once; refused when it would overdraw a guarded account."""
-    return _move(
+    return _book_one(
         session=session,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        pending=False,
+        move=Move("posted", debit, credit, amount, memo),
         now=now,
-        memo=memo,
         payout_id=payout_id,
     )
 
@@ -134,15 +203,23 @@ def reserve(
     payout_id: int | None = None,
 ) -> LedgerTransfer:
     """Phase one: hold the amount as pending, so a budget can't be promised twice."""
-    return _move(
+    return _book_one(
         session=session,
-        debit=debit,
-        credit=credit,
-        amount=amount,
-        pending=True,
+        move=Move("pending", debit, credit, amount, memo),
         now=now,
-        memo=memo,
         payout_id=payout_id,
+    )
+
+
+def resolution(pending: PendingTransfer, *, post_it: bool, memo: str) -> Move:
+    """The move that posts or voids a pending transfer."""
+    return Move(
+        "post_pending" if post_it else "void_pending",
+        pending.debit_account_id,
+        pending.credit_account_id,
+        pending.amount,
+        memo,
+        pending_id=pending.id,
     )
 
 
@@ -152,17 +229,11 @@ def resolve(
     """Phase two: post or void a pending transfer, exactly once (a unique key enforces it)."""
     if repository.resolution_of(session, pending.id) is not None:
         raise AlreadyResolved("This reservation was already posted or voided.")
-    repository.move_pending_to_posted(session, pending, post=post_it)
-    return _transfer(
+    return _book_one(
         session=session,
-        debit=pending.debit_account_id,
-        credit=pending.credit_account_id,
-        amount=pending.amount,
-        kind="post_pending" if post_it else "void_pending",
+        move=resolution(pending, post_it=post_it, memo=memo),
         now=now,
-        memo=memo,
         payout_id=pending.payout_id,
-        pending_id=pending.id,
     )
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
+from functools import cache
+from typing import cast
 
-from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Row, Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
+from gateway.db import Base
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import (
     EntitlementClaim,
@@ -22,97 +26,113 @@ from gateway.payouts.models import (
 from gateway.registry.models import Household, Person, ProgrammeMembership
 
 
-def account_id(session: Session, code: str) -> int | None:
-    return session.scalar(select(LedgerAccount.id).where(LedgerAccount.code == code))
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
-def account_by_code(session: Session, code: str) -> LedgerAccount | None:
-    return session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
+def _insert_ignoring_conflicts(session: Session, model: type[Base]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: a lost race is an answer, not an aborted transaction."""
+    return _ignoring_conflicts(session.get_bind().dialect.name, model)
 
 
-def insert_account_if_absent(session: Session, *, code: str, kind: str, guarded: bool) -> int:
-    """Create the account unless a concurrent transaction already did; return its id."""
-    existing = account_id(session, code)
-    if existing is not None:
-        return existing
-    try:
-        with session.begin_nested():
-            account = LedgerAccount(
-                code=code,
-                kind=kind,
-                guarded=guarded,
-                debits_posted=0,
-                credits_posted=0,
-                debits_pending=0,
-                credits_pending=0,
-            )
-            session.add(account)
-            session.flush()
-            return account.id
-    except IntegrityError:
-        found = account_id(session, code)
-        if found is None:
-            raise
-        return found
+@cache
+def _ignoring_conflicts(dialect: str, model: type[Base]) -> Insert:
+    # Built once per dialect and table: composing a statement costs more than running it.
+    table = _table(model)
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
 
 
-def add_debit(session: Session, account: int, amount: int, *, pending: bool) -> bool:
-    """Debit an account atomically; False when a guarded account would go below zero.
-
-    The guard sits in the UPDATE's WHERE clause, so concurrent debits serialise on the row and
-    each re-checks the balance left by the one before it.
-    """
-    column = LedgerAccount.debits_pending if pending else LedgerAccount.debits_posted
-    result = session.execute(
-        update(LedgerAccount)
-        .where(LedgerAccount.id == account)
-        .where(
-            ~LedgerAccount.guarded
-            | (
-                LedgerAccount.debits_posted + LedgerAccount.debits_pending + amount
-                <= LedgerAccount.credits_posted
-            )
-        )
-        .values({column: column + amount})
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(list(codes)))
+    ).all()
+    return {code: account for code, account in rows}
 
 
-def add_credit(session: Session, account: int, amount: int, *, pending: bool) -> None:
-    column = LedgerAccount.credits_pending if pending else LedgerAccount.credits_posted
+def insert_accounts_if_absent(session: Session, accounts: Sequence[tuple[str, str, bool]]) -> None:
+    """Create (code, kind, guarded) accounts, except those a concurrent transaction created."""
     session.execute(
-        update(LedgerAccount)
-        .where(LedgerAccount.id == account)
-        .values({column: column + amount})
-        .execution_options(synchronize_session=False)
+        _insert_ignoring_conflicts(session, LedgerAccount),
+        [
+            {
+                "code": code,
+                "kind": kind,
+                "guarded": guarded,
+                "debits_posted": 0,
+                "credits_posted": 0,
+                "debits_pending": 0,
+                "credits_pending": 0,
+            }
+            for code, kind, guarded in accounts
+        ],
     )
 
 
-def move_pending_to_posted(session: Session, transfer: LedgerTransfer, *, post: bool) -> None:
-    """Release a pending transfer's reservation, and post it when `post` is true."""
-    amount = transfer.amount
-    debit_values = {LedgerAccount.debits_pending: LedgerAccount.debits_pending - amount}
-    credit_values = {LedgerAccount.credits_pending: LedgerAccount.credits_pending - amount}
-    if post:
-        debit_values[LedgerAccount.debits_posted] = LedgerAccount.debits_posted + amount
-        credit_values[LedgerAccount.credits_posted] = LedgerAccount.credits_posted + amount
-    for account, values in (
-        (transfer.debit_account_id, debit_values),
-        (transfer.credit_account_id, credit_values),
-    ):
-        session.execute(
-            update(LedgerAccount)
-            .where(LedgerAccount.id == account)
-            .values(values)
-            .execution_options(synchronize_session=False)
-        )
+_ACCOUNTS = _table(LedgerAccount)
+# Built once: composing a statement costs more Python than executing a cached one.
+_LOCK_ACCOUNTS = (
+    select(
+        LedgerAccount.id,
+        LedgerAccount.code,
+        LedgerAccount.guarded,
+        LedgerAccount.debits_posted,
+        LedgerAccount.credits_posted,
+        LedgerAccount.debits_pending,
+    )
+    .where(
+        LedgerAccount.id.in_(bindparam("ids", expanding=True))
+        | LedgerAccount.code.in_(bindparam("codes", expanding=True))
+    )
+    .order_by(LedgerAccount.id)
+    .with_for_update()
+)
+_APPLY_DELTAS = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("account"))
+    .values(
+        debits_posted=_ACCOUNTS.c.debits_posted + bindparam("dp"),
+        credits_posted=_ACCOUNTS.c.credits_posted + bindparam("cp"),
+        debits_pending=_ACCOUNTS.c.debits_pending + bindparam("dpe"),
+        credits_pending=_ACCOUNTS.c.credits_pending + bindparam("cpe"),
+    )
+)
 
 
-def insert_transfer(session: Session, transfer: LedgerTransfer) -> LedgerTransfer:
-    session.add(transfer)
-    session.flush()
-    return transfer
+def lock_accounts(
+    session: Session, *, ids: Collection[int] = (), codes: Collection[str] = ()
+) -> Sequence[Row[int, str, bool, int, int, int]]:
+    """Lock accounts (by id or code) in id order, so bookings can't deadlock; read their totals.
+
+    One statement both resolves codes to ids and takes the locks a booking needs.
+    """
+    return session.execute(
+        _LOCK_ACCOUNTS, {"ids": list(ids) or [-1], "codes": list(codes) or [""]}
+    ).all()
+
+
+def apply_account_deltas(session: Session, deltas: Mapping[int, Sequence[int]]) -> None:
+    """Add (debits_posted, credits_posted, debits_pending, credits_pending) changes per account.
+
+    The guarded accounts' CHECK constraint stays the last line of defence against overdraft.
+    """
+    session.execute(
+        _APPLY_DELTAS,
+        [
+            {"account": account, "dp": dp, "cp": cp, "dpe": dpe, "cpe": cpe}
+            for account, (dp, cp, dpe, cpe) in sorted(deltas.items())
+        ],
+    )
+
+
+_TRANSFERS = _table(LedgerTransfer)
+_INSERT_TRANSFERS = insert(_TRANSFERS).returning(_TRANSFERS.c.id, sort_by_parameter_order=True)
+
+
+def insert_transfers(session: Session, rows: Sequence[Mapping[str, object]]) -> list[int]:
+    """Insert transfers in one statement; their ids in the order given."""
+    return list(session.scalars(_INSERT_TRANSFERS, list(rows)))
 
 
 def transfer_by_id(session: Session, transfer_id: int) -> LedgerTransfer | None:
@@ -123,15 +143,23 @@ def resolution_of(session: Session, pending_id: int) -> LedgerTransfer | None:
     return session.scalar(select(LedgerTransfer).where(LedgerTransfer.pending_id == pending_id))
 
 
-def unresolved_pending(session: Session, payout_id: int) -> Sequence[LedgerTransfer]:
-    """A payout's reservations not yet posted or voided, in one query."""
-    resolution = aliased(LedgerTransfer)
-    return session.scalars(
-        select(LedgerTransfer)
-        .where(LedgerTransfer.payout_id == payout_id, LedgerTransfer.kind == "pending")
-        .where(~exists().where(resolution.pending_id == LedgerTransfer.id))
-        .order_by(LedgerTransfer.id)
-    ).all()
+_RESOLUTION = _TRANSFERS.alias("resolution")
+_UNRESOLVED_PENDING = (
+    select(
+        _TRANSFERS.c.id,
+        _TRANSFERS.c.debit_account_id,
+        _TRANSFERS.c.credit_account_id,
+        _TRANSFERS.c.amount,
+    )
+    .where(_TRANSFERS.c.payout_id == bindparam("payout_id"), _TRANSFERS.c.kind == "pending")
+    .where(~exists().where(_RESOLUTION.c.pending_id == _TRANSFERS.c.id))
+    .order_by(_TRANSFERS.c.id)
+)
+
+
+def unresolved_pending(session: Session, payout_id: int) -> Sequence[Row[int, int, int, int]]:
+    """A payout's reservations not yet posted or voided (id, accounts, amount), in one query."""
+    return session.execute(_UNRESOLVED_PENDING, {"payout_id": payout_id}).all()
 
 
 def all_accounts(session: Session) -> Sequence[LedgerAccount]:
@@ -196,19 +224,39 @@ def funded_total(session: Session, *, funding: int, budget: int) -> int:
 # Payouts
 
 
+_PAYOUT_BY_KEY = select(Payout).where(
+    Payout.terminal_id == bindparam("terminal_id"),
+    Payout.idempotency_key == bindparam("idempotency_key"),
+)
+_PAYOUT_BY_ID = (
+    select(Payout)
+    .where(Payout.id == bindparam("payout_id"))
+    .execution_options(populate_existing=True)
+)
+_PAYOUT_BY_ID_FOR_UPDATE = _PAYOUT_BY_ID.with_for_update()
+_MARK_SUBMITTED = (
+    update(Payout)
+    .where(Payout.id == bindparam("payout_id"), Payout.state == "reserved")
+    .values(state="submitted", updated_at=bindparam("now"))
+    .returning(Payout)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+
+
 def payout_by_key(session: Session, *, terminal_id: str, idempotency_key: str) -> Payout | None:
     return session.scalar(
-        select(Payout).where(
-            Payout.terminal_id == terminal_id, Payout.idempotency_key == idempotency_key
-        )
+        _PAYOUT_BY_KEY, {"terminal_id": terminal_id, "idempotency_key": idempotency_key}
     )
 
 
 def payout_by_id(session: Session, payout_id: int, *, for_update: bool = False) -> Payout | None:
-    statement = select(Payout).where(Payout.id == payout_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return session.scalar(statement.execution_options(populate_existing=True))
+    statement = _PAYOUT_BY_ID_FOR_UPDATE if for_update else _PAYOUT_BY_ID
+    return session.scalar(statement, {"payout_id": payout_id})
+
+
+def mark_submitted(session: Session, payout_id: int, *, now: datetime) -> Payout | None:
+    """Move a `reserved` payout to `submitted` in one statement; None when it was not reserved."""
+    return session.scalar(_MARK_SUBMITTED, {"payout_id": payout_id, "now": now})
 
 
 def payout_by_reference(session: Session, reference: str) -> Payout | None:
@@ -229,9 +277,16 @@ def payouts_in_states(session: Session, states: Sequence[str]) -> Sequence[Payou
     return session.scalars(select(Payout).where(Payout.state.in_(states)).order_by(Payout.id)).all()
 
 
-def add_all(session: Session, rows: Sequence[object]) -> None:
-    session.add_all(rows)
-    session.flush()
+_LINES = _table(PayoutLine)
+_LINE_COLUMNS = [c.key for c in _LINES.columns if c.key != "id"]
+_INSERT_LINES = insert(_LINES)
+
+
+def add_lines(session: Session, lines: Sequence[PayoutLine]) -> None:
+    """Insert lines in one statement; the objects stay transient (the receipt reads them)."""
+    session.execute(
+        _INSERT_LINES, [{key: getattr(line, key) for key in _LINE_COLUMNS} for line in lines]
+    )
 
 
 def lines_of(session: Session, payout_id: int) -> Sequence[PayoutLine]:
@@ -240,44 +295,61 @@ def lines_of(session: Session, payout_id: int) -> Sequence[PayoutLine]:
     ).all()
 
 
+_CLAIMS_FOR_SUBJECTS = select(
+    EntitlementClaim.programme,
+    EntitlementClaim.component,
+    EntitlementClaim.subject,
+    EntitlementClaim.period,
+).where(EntitlementClaim.subject.in_(bindparam("subjects", expanding=True)))
+
+
 def claims_for_subjects(
     session: Session, subjects: Sequence[str]
 ) -> Sequence[tuple[str, str, str, str]]:
-    rows = session.execute(
-        select(
-            EntitlementClaim.programme,
-            EntitlementClaim.component,
-            EntitlementClaim.subject,
-            EntitlementClaim.period,
-        ).where(EntitlementClaim.subject.in_(subjects))
-    ).all()
+    rows = session.execute(_CLAIMS_FOR_SUBJECTS, {"subjects": list(subjects)}).all()
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
-def insert_claims(session: Session, claims: Sequence[EntitlementClaim]) -> bool:
-    """Claim entitlements; False when any is already claimed by a live payout."""
-    try:
-        with session.begin_nested():
-            session.add_all(claims)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+def insert_claims(session: Session, lines: Sequence[PayoutLine]) -> bool:
+    """Claim the lines' entitlements; False when any is already claimed by a live payout."""
+    claims = [
+        {
+            "programme": line.programme,
+            "component": line.component,
+            "subject": line.subject,
+            "period": line.period,
+            "payout_id": line.payout_id,
+        }
+        for line in lines
+    ]
+    inserted = session.scalars(_insert_ignoring_conflicts(session, EntitlementClaim), claims).all()
+    return len(inserted) == len(claims)
+
+
+_RELEASE_CLAIMS = delete(EntitlementClaim).where(
+    EntitlementClaim.payout_id == bindparam("payout_id")
+)
 
 
 def release_claims(session: Session, payout_id: int) -> None:
-    session.execute(delete(EntitlementClaim).where(EntitlementClaim.payout_id == payout_id))
+    session.execute(_RELEASE_CLAIMS, {"payout_id": payout_id})
 
 
-def insert_payout(session: Session, payout: Payout) -> bool:
-    """Insert a payout; False when the (terminal, idempotency key) or token is taken."""
-    try:
-        with session.begin_nested():
-            session.add(payout)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+def insert_payout(session: Session, values: Mapping[str, object]) -> int | None:
+    """Insert a payout and return its id; None when the (terminal, key) or token is taken."""
+    return session.scalar(_insert_ignoring_conflicts(session, Payout), dict(values))
+
+
+_INSERT_TASK = insert(_table(PayoutTask))
+_DELETE_TASK = delete(_table(PayoutTask)).where(
+    _table(PayoutTask).c.payout_id == bindparam("payout_id")
+)
+
+
+def add_task(session: Session, *, payout_id: int, leased_until: datetime) -> None:
+    session.execute(
+        _INSERT_TASK, {"payout_id": payout_id, "leased_until": leased_until, "attempts": 0}
+    )
 
 
 def upsert_task(session: Session, *, payout_id: int, leased_until: datetime) -> None:
@@ -290,7 +362,7 @@ def upsert_task(session: Session, *, payout_id: int, leased_until: datetime) -> 
 
 
 def delete_task(session: Session, payout_id: int) -> None:
-    session.execute(delete(PayoutTask).where(PayoutTask.payout_id == payout_id))
+    session.execute(_DELETE_TASK, {"payout_id": payout_id})
 
 
 def lease_task(session: Session, *, payout_id: int, now: datetime, until: datetime) -> bool:
@@ -313,12 +385,14 @@ def due_task_payout_ids(session: Session, *, now: datetime, limit: int) -> Seque
     ).all()
 
 
+_PAYOUT_ACCOUNT = select(PayoutAccount).where(
+    PayoutAccount.owner_kind == bindparam("owner_kind"),
+    PayoutAccount.owner_id == bindparam("owner_id"),
+)
+
+
 def payout_account(session: Session, *, owner_kind: str, owner_id: str) -> PayoutAccount | None:
-    return session.scalar(
-        select(PayoutAccount).where(
-            PayoutAccount.owner_kind == owner_kind, PayoutAccount.owner_id == owner_id
-        )
-    )
+    return session.scalar(_PAYOUT_ACCOUNT, {"owner_kind": owner_kind, "owner_id": owner_id})
 
 
 def set_payout_account(
@@ -336,35 +410,54 @@ def set_payout_account(
 # Register facts the entitlement rules read (the registry domain owns these tables).
 
 
+_HOUSEHOLD_MEMBERS = (
+    select(
+        Household.province_code,
+        Household.regency_code,
+        Household.graduated,
+        Person.id,
+        Person.birth_date,
+        Person.pregnant,
+        Person.due_date,
+        Person.school_level,
+        Person.severe_disability,
+        Person.deceased_on,
+    )
+    .select_from(Household)
+    .outerjoin(Person, (Person.household_id == Household.id) & Person.merged_into_id.is_(None))
+    .where(Household.id == bindparam("household_id"))
+    .order_by(Person.id)
+)
+_MEMBERSHIPS = select(ProgrammeMembership.programme_code).where(
+    ProgrammeMembership.household_id == bindparam("household_id")
+)
+
+
 def household_facts(session: Session, *, household_id: int, day: date) -> HouseholdFacts | None:
-    """The household as the rules see it on `day`: living, unmerged members and memberships."""
-    household = session.get(Household, household_id)
-    if household is None:
+    """The household as the rules see it on `day`: living, unmerged members and memberships.
+
+    Two plain-column reads (household with its people, then memberships): the rules need a
+    few facts, not ORM objects.
+    """
+    rows = session.execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).all()
+    if not rows:
         return None
-    people = session.scalars(
-        select(Person)
-        .where(Person.household_id == household_id, Person.merged_into_id.is_(None))
-        .order_by(Person.id)
-    ).all()
-    memberships = session.scalars(
-        select(ProgrammeMembership.programme_code).where(
-            ProgrammeMembership.household_id == household_id
-        )
-    ).all()
+    province_code, regency_code, graduated = rows[0][:3]
+    memberships = session.scalars(_MEMBERSHIPS, {"household_id": household_id}).all()
     return HouseholdFacts(
-        household_id=household.id,
-        region_code=household.province_code + household.regency_code,
-        graduated=household.graduated,
+        household_id=household_id,
+        region_code=province_code + regency_code,
+        graduated=graduated,
         members=tuple(
             MemberFacts(
-                person_id=p.id,
-                birth_date=p.birth_date,
-                pregnancy_due=p.due_date if p.pregnant else None,
-                school_level=p.school_level,
-                severe_disability=p.severe_disability,
+                person_id=row.id,
+                birth_date=row.birth_date,
+                pregnancy_due=row.due_date if row.pregnant else None,
+                school_level=row.school_level,
+                severe_disability=row.severe_disability,
             )
-            for p in people
-            if p.deceased_on is None or p.deceased_on > day
+            for row in rows
+            if row.id is not None and (row.deceased_on is None or row.deceased_on > day)
         ),
         memberships=frozenset(memberships),
     )

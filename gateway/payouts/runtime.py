@@ -17,6 +17,11 @@ from gateway.payouts.service import Clock, PayoutPolicy, recover
 
 log = logging.getLogger("gateway.payouts.worker")
 
+# The recovery thread's name: tests check that none outlives the app that started it.
+WORKER_THREAD_NAME = "payout-recovery"
+# How long stopping waits for a pass in progress (a bank call bounded by its own timeout).
+STOP_TIMEOUT_S = 30.0
+
 
 @dataclass
 class PayoutRuntime:
@@ -34,6 +39,7 @@ class PayoutRuntime:
             adapters=self.adapters,
             clock=self.clock,
             policy=self.policy,
+            stopping=self._stop.is_set,
         )
 
     def start_worker(self, interval_s: float) -> None:
@@ -46,13 +52,22 @@ class PayoutRuntime:
                 except Exception:
                     log.exception("payout recovery pass failed; retrying next interval")
 
-        self._worker = threading.Thread(target=loop, name="payout-recovery", daemon=True)
+        self._worker = threading.Thread(target=loop, name=WORKER_THREAD_NAME, daemon=True)
         self._worker.start()
 
     def stop_worker(self) -> None:
+        """Stop and join the worker: one left running would drive payouts for a dead app.
+
+        A pass in progress ends after the payout it is driving (each bank call has its own
+        timeout), so the join normally returns within one bank call.
+        """
         self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=10)
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        worker.join(timeout=STOP_TIMEOUT_S)
+        if worker.is_alive():
+            log.error("payout recovery worker did not stop within %.0f s", STOP_TIMEOUT_S)
 
 
 def get_runtime(request: Request) -> PayoutRuntime:

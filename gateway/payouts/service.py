@@ -35,7 +35,7 @@ from gateway.db import unit_of_work
 from gateway.errors import Conflict, GatewayError, InvalidInput, Unavailable
 from gateway.payouts import ledger, repository
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts, due_entitlements, period_key
-from gateway.payouts.models import EntitlementClaim, Payout, PayoutLine
+from gateway.payouts.models import Payout, PayoutLine
 from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 
 Clock = Callable[[], datetime]
@@ -168,6 +168,27 @@ def new_reference() -> str:
     return "SP" + secrets.token_hex(10).upper()
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """The payout reserved (or found under the same key) and its lines, as a receipt shows."""
+
+    payout: Payout
+    lines: Sequence[PayoutLine]
+
+
+def _replay(session: Session, order: PayoutOrder) -> Reservation | None:
+    """The reservation already made under the order's key (409 for another body), if any."""
+    payout = find_replay(
+        session=session,
+        terminal_id=order.terminal_id,
+        idempotency_key=order.idempotency_key,
+        body_hash=order.request_hash,
+    )
+    if payout is None:
+        return None
+    return Reservation(payout, repository.lines_of(session, payout.id))
+
+
 def reserve(
     *,
     session: Session,
@@ -176,102 +197,93 @@ def reserve(
     now: datetime,
     policy: PayoutPolicy,
     references: Callable[[], str] = new_reference,
-) -> Payout:
+    replay_checked: bool = False,
+) -> Reservation:
     """Phase one: claim every line, hold the amounts in the ledger, queue the bank task.
 
-    `references` is injectable so a simulation can replay a seed exactly (the simulated bank
-    draws its faults per reference).
+    Every write is a set-based statement (payout, claims, one ledger booking, lines, task),
+    so the cost does not grow with the number of lines. `references` is injectable so a
+    simulation can replay a seed exactly (the simulated bank draws its faults per reference).
+    `replay_checked` says the caller already looked for the key in this transaction (a race
+    lost after that is still caught by the insert).
     """
-    replay = find_replay(
-        session=session,
-        terminal_id=order.terminal_id,
-        idempotency_key=order.idempotency_key,
-        body_hash=order.request_hash,
-    )
-    if replay is not None:
+    if not replay_checked and (replay := _replay(session, order)) is not None:
         return replay
     lines = entitlements_due(
         session=session, household=order.household, catalogue=catalogue, day=payment_day(now)
     )
+    unknown = (order.selection or frozenset()) - {line_key(line) for line in lines}
     if order.selection is not None:
-        unknown = order.selection - {line_key(line) for line in lines}
+        lines = [line for line in lines if line_key(line) in order.selection]
+    if unknown or not lines:
+        # A retry racing its original sees the claims once the original commits: the key,
+        # not the emptied entitlements, decides its answer.
+        if (replay := _replay(session, order)) is not None:
+            return replay
         if unknown:
             raise NothingDue("Some selected entitlements are not due now.", not_due=sorted(unknown))
-        lines = [line for line in lines if line_key(line) in order.selection]
-    if not lines:
         raise NothingDue("Nothing is due to this household now.")
-    payout = Payout(
-        reference=references(),
-        terminal_id=order.terminal_id,
-        idempotency_key=order.idempotency_key,
-        request_hash=order.request_hash,
-        token_id=order.token_id,
-        household_id=order.household.household_id,
-        bank_code=order.bank_code,
-        channel=order.channel.value,
-        creditor_bank=order.creditor.bank_code,
-        creditor_account=order.creditor.number,
-        creditor_name=order.creditor.name,
-        amount=sum(line.amount for line in lines),
-        state=PayoutState.RESERVED.value,
-        created_at=now,
-        updated_at=now,
-        timeout_at=now + policy.hold,
-    )
-    if not repository.insert_payout(session, payout):
-        replay = find_replay(
-            session=session,
-            terminal_id=order.terminal_id,
-            idempotency_key=order.idempotency_key,
-            body_hash=order.request_hash,
-        )
-        if replay is not None:
+    values: dict[str, object] = {
+        "reference": references(),
+        "terminal_id": order.terminal_id,
+        "idempotency_key": order.idempotency_key,
+        "request_hash": order.request_hash,
+        "token_id": order.token_id,
+        "household_id": order.household.household_id,
+        "bank_code": order.bank_code,
+        "channel": order.channel.value,
+        "creditor_bank": order.creditor.bank_code,
+        "creditor_account": order.creditor.number,
+        "creditor_name": order.creditor.name,
+        "amount": sum(line.amount for line in lines),
+        "state": PayoutState.RESERVED.value,
+        "created_at": now,
+        "updated_at": now,
+        "timeout_at": now + policy.hold,
+    }
+    payout_id = repository.insert_payout(session, values)
+    if payout_id is None:
+        if (replay := _replay(session, order)) is not None:
             return replay
         raise TokenAlreadyUsed("This verification token was already spent by another payout.")
-    claims = [
-        EntitlementClaim(
+    payout = Payout(id=payout_id, **values)
+    rows = [
+        PayoutLine(
+            payout_id=payout_id,
             programme=line.programme,
             component=line.component,
             subject=line.subject,
             period=line.period,
-            payout_id=payout.id,
+            amount=line.amount,
+            reason=line.reason[:300],
         )
         for line in lines
     ]
-    if not repository.insert_claims(session, claims):
+    if not repository.insert_claims(session, rows):
         raise EntitlementAlreadyClaimed(
             "Another payout is already paying some of these entitlements."
         )
-    payable = ledger.ensure_account(
-        session=session, code=ledger.payable_account(order.household.household_id)
-    )
-    rows: list[object] = []
-    for line in lines:
-        budget = ledger.ensure_account(session=session, code=ledger.budget_account(line.programme))
-        pending = ledger.reserve(
-            session=session,
-            debit=budget,
-            credit=payable,
-            amount=line.amount,
-            now=now,
-            memo=f"reserve {payout.reference} {line_key(line)}",
-            payout_id=payout.id,
-        )
-        rows.append(
-            PayoutLine(
-                payout_id=payout.id,
-                programme=line.programme,
-                component=line.component,
-                subject=line.subject,
-                period=line.period,
-                amount=line.amount,
-                reason=line.reason[:300],
-                pending_transfer_id=pending.id,
+    payable = ledger.payable_account(order.household.household_id)
+    pending_ids = ledger.book(
+        session=session,
+        moves=[
+            ledger.Move(
+                "pending",
+                ledger.budget_account(line.programme),
+                payable,
+                line.amount,
+                f"reserve {payout.reference} {line_key(line)}",
             )
-        )
-    repository.add_all(session, rows)
-    repository.upsert_task(session, payout_id=payout.id, leased_until=now + policy.lease)
-    return payout
+            for line in lines
+        ],
+        now=now,
+        payout_id=payout_id,
+    )
+    for row, pending_id in zip(rows, pending_ids, strict=True):
+        row.pending_transfer_id = pending_id
+    repository.add_lines(session, rows)
+    repository.add_task(session, payout_id=payout_id, leased_until=now + policy.lease)
+    return Reservation(payout, rows)
 
 
 def transfer_request(payout: Payout) -> TransferRequest:
@@ -288,29 +300,29 @@ Outcome = TransferResult | BankAdapterError
 
 
 def _commit(session: Session, payout: Payout, result: TransferResult, now: datetime) -> None:
-    for pending in repository.unresolved_pending(session, payout.id):
-        ledger.resolve(
-            session=session,
-            pending=pending,
-            post_it=True,
-            now=now,
-            memo=f"commit {payout.reference}",
-        )
-    payable = ledger.ensure_account(
-        session=session, code=ledger.payable_account(payout.household_id)
-    )
+    """Post the reservations and hand the money on, in one booking."""
     destination = (
         ledger.agent_float_account(payout.terminal_id)
         if payout.channel == TransferKind.CASH_OUT.value
         else ledger.settlement_account(payout.bank_code)
     )
-    ledger.post(
+    memo = f"commit {payout.reference}"
+    ledger.book(
         session=session,
-        debit=payable,
-        credit=ledger.ensure_account(session=session, code=destination),
-        amount=payout.amount,
+        moves=[
+            *(
+                ledger.resolution(pending, post_it=True, memo=memo)
+                for pending in repository.unresolved_pending(session, payout.id)
+            ),
+            ledger.Move(
+                "posted",
+                ledger.payable_account(payout.household_id),
+                destination,
+                payout.amount,
+                f"paid {payout.reference}",
+            ),
+        ],
         now=now,
-        memo=f"paid {payout.reference}",
         payout_id=payout.id,
     )
     payout.state = PayoutState.COMMITTED.value
@@ -318,14 +330,13 @@ def _commit(session: Session, payout: Payout, result: TransferResult, now: datet
 
 
 def _void(session: Session, payout: Payout, code: str, reason: str, now: datetime) -> None:
-    for pending in repository.unresolved_pending(session, payout.id):
-        ledger.resolve(
-            session=session,
-            pending=pending,
-            post_it=False,
-            now=now,
-            memo=f"void {payout.reference}: {code}",
-        )
+    memo = f"void {payout.reference}: {code}"
+    releases = [
+        ledger.resolution(pending, post_it=False, memo=memo)
+        for pending in repository.unresolved_pending(session, payout.id)
+    ]
+    if releases:
+        ledger.book(session=session, moves=releases, now=now, payout_id=payout.id)
     repository.release_claims(session, payout.id)
     payout.state = PayoutState.VOIDED.value
     payout.failure_code, payout.failure_reason = code, reason
@@ -394,17 +405,16 @@ def drive(
 ) -> Payout:
     """Take one payout one step further with the bank: submit when reserved, else ask status."""
     with unit_of_work(session_factory) as session:
-        payout = repository.payout_by_id(session, payout_id, for_update=True)
-        if payout is None or payout.state in FINAL_STATES:
-            return _detached(session, payout_id)
+        # Persisted before the call: after a crash we must ask, not assume nothing was sent.
+        payout = repository.mark_submitted(session, payout_id, now=clock())
+        resubmit = payout is not None
+        if payout is None:
+            payout = repository.payout_by_id(session, payout_id, for_update=True)
+            if payout is None or payout.state in FINAL_STATES:
+                return _detached(session, payout_id)
         adapter = adapters.get(payout.bank_code)
         if adapter is None:
             raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
-        resubmit = payout.state == PayoutState.RESERVED.value
-        if resubmit:
-            # Persisted before the call: after a crash we must ask, not assume nothing was sent.
-            payout.state = PayoutState.SUBMITTED.value
-            payout.updated_at = clock()
         request = transfer_request(payout)
     outcome: Outcome
     try:
@@ -415,7 +425,8 @@ def drive(
         payout = repository.payout_by_id(session, payout_id, for_update=True)
         assert payout is not None
         apply_outcome(session=session, payout=payout, outcome=outcome, now=clock(), policy=policy)
-    return _detached_from(session_factory, payout_id)
+    # Closed after the commit, the session leaves the payout detached with its values loaded.
+    return payout
 
 
 def _detached(session: Session, payout_id: int) -> Payout:
@@ -425,11 +436,6 @@ def _detached(session: Session, payout_id: int) -> Payout:
     return payout
 
 
-def _detached_from(session_factory: sessionmaker[Session], payout_id: int) -> Payout:
-    with unit_of_work(session_factory) as session:
-        return _detached(session, payout_id)
-
-
 def recover(
     *,
     session_factory: sessionmaker[Session],
@@ -437,12 +443,18 @@ def recover(
     clock: Clock,
     policy: PayoutPolicy,
     limit: int = 100,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> list[int]:
-    """One pass of the recovery worker over payouts whose lease has expired."""
+    """One pass of the recovery worker over payouts whose lease has expired.
+
+    `stopping` is asked before each payout, so shutting down never waits for a whole pass.
+    """
     driven: list[int] = []
     with unit_of_work(session_factory) as session:
         due = list(repository.due_task_payout_ids(session, now=clock(), limit=limit))
     for payout_id in due:
+        if stopping():
+            break
         with unit_of_work(session_factory) as session:
             now = clock()
             if not repository.lease_task(

@@ -21,7 +21,7 @@ def _attempt(rig: Rig, order: PayoutOrder) -> int | str:
                 catalogue=rig.catalogue,
                 now=rig.clock(),
                 policy=rig.policy,
-            ).id
+            ).payout.id
     except GatewayError as exc:
         return exc.code
     drive(

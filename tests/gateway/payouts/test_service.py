@@ -27,14 +27,14 @@ FAMILY_TOTAL = 600_000 + 750_000 + 200_000
 
 def _reserve(rig: Rig, order: PayoutOrder) -> int:
     with unit_of_work(rig.factory) as session:
-        payout = reserve(
+        reserved = reserve(
             session=session,
             order=order,
             catalogue=rig.catalogue,
             now=rig.clock(),
             policy=rig.policy,
         )
-        return payout.id
+        return reserved.payout.id
 
 
 def _drive(rig: Rig, payout_id: int) -> str:

@@ -1,0 +1,80 @@
+"""The payout recovery worker lives exactly as long as the app that started it.
+
+A worker left running after its app stopped keeps driving payouts in whatever database it was
+given, with its own bank adapters and the real clock: that is how a CI run once saw a
+simulated payout "voided but booked" (a stray worker found the payout unknown to its own
+simulated bank and past its hold by the wall clock). These tests pin the lifetime down; the
+autouse fixture in tests/conftest.py checks it after every test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway import app as app_module
+from gateway.db import utcnow
+from gateway.payouts.programmes import ProgrammeCatalogue
+from gateway.payouts.runtime import WORKER_THREAD_NAME, PayoutRuntime
+from gateway.payouts.service import PayoutPolicy
+
+
+def _workers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == WORKER_THREAD_NAME and t.is_alive()]
+
+
+def test_the_worker_runs_with_the_app_and_is_joined_when_it_stops(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = app_factory(payout_recovery_interval_seconds=0.01)
+    with TestClient(app):
+        assert len(_workers()) == 1
+    assert _workers() == []
+
+
+def test_a_failed_start_up_stops_the_worker_it_started(
+    app_factory: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_start(*_args: object) -> None:
+        raise RuntimeError("index snapshot unreadable")
+
+    # The identity part starts after the payout worker: its failure must not leave it running.
+    monkeypatch.setattr(app_module.identity, "start", broken_start)
+    with pytest.raises(RuntimeError, match="snapshot"), TestClient(app_factory()):
+        pass
+    assert _workers() == []
+
+
+def test_stopping_waits_for_the_pass_in_progress(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = PayoutRuntime(
+        session_factory=session_factory,
+        catalogue=ProgrammeCatalogue(programmes=(), exclusive=()),
+        adapters={},
+        policy=PayoutPolicy(lease=timedelta(seconds=1)),
+        clock=utcnow,
+    )
+    inside, release = threading.Event(), threading.Event()
+    passes: list[str] = []
+
+    def slow_pass() -> list[int]:
+        inside.set()
+        release.wait(5)
+        passes.append("finished")
+        return []
+
+    monkeypatch.setattr(runtime, "recover_once", slow_pass)
+    runtime.start_worker(0.001)
+    assert inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    runtime.stop_worker()
+    # stop_worker returned only once the pass had finished and the thread had ended.
+    assert passes == ["finished"]
+    assert _workers() == []
