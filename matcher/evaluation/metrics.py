@@ -7,6 +7,7 @@ comparable with published FVC results.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -103,3 +104,31 @@ def decidability(genuine: ArrayLike, impostor: ArrayLike) -> float:
     if len(g) < 2 or len(i) < 2:
         return float("nan")
     return float(abs(g.mean() - i.mean()) / np.sqrt((g.var() + i.var()) / 2.0))
+
+
+@dataclass(frozen=True)
+class CalibrationCheck:
+    """What a calibration claims at one target FMR against what impostors really do."""
+
+    target_fmr: float  # the FMR the calibration claims at `threshold`
+    threshold: float
+    measured_fmr: float  # share of the given impostor scores at or above the threshold
+    impostors_above: int
+    impostors: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def check_calibration(
+    threshold_of: Callable[[float], float], impostor: ArrayLike, targets: Sequence[float]
+) -> list[CalibrationCheck]:
+    """Measured FMR at the thresholds a calibration gives for `targets`: an honest calibration
+    measures at most its target (within the resolution 1 / number of impostors)."""
+    i = np.asarray(impostor, dtype=np.float64)
+    out = []
+    for target in targets:
+        t = threshold_of(target)
+        above = int((i >= t).sum())
+        out.append(CalibrationCheck(target, t, above / max(len(i), 1), above, len(i)))
+    return out

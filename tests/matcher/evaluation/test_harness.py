@@ -65,6 +65,9 @@ def test_bench_accuracy_command_writes_reports(tmp_path: Path) -> None:
     ):
         assert key in doc
     assert doc["genuine"] == 15 and doc["impostor"] == 10
+    checks = doc["calibration_check"]
+    assert [c["target_fmr"] for c in checks] == [1e-2, 1e-3, 1e-4]
+    assert all(c["impostors"] == doc["impostor_allpairs"] for c in checks)
     assert (tmp_path / "accuracy_fingerprint_synthetic_5x3_det.png").stat().st_size > 1000
     assert (tmp_path / "accuracy_fingerprint_synthetic_5x3.md").read_text().count("|") > 10
 

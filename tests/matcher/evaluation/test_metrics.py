@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from matcher.evaluation.metrics import error_curve, error_rates
+from matcher.evaluation.metrics import check_calibration, error_curve, error_rates
 
 
 def test_separable_scores_have_zero_error() -> None:
@@ -45,3 +46,13 @@ def test_curve_reaches_zero_fmr_and_failed_scores_count_as_rejections() -> None:
     # The failed genuine is always rejected: FNMR ≥ 1/2 once t > −∞; FVC's midpoint of
     # [FMR, FNMR] = [0, 1/2] at t = 0.9.
     assert error_rates([float("-inf"), 0.9], [0.1]).eer == pytest.approx(0.25)
+
+
+def test_calibration_check_counts_impostors_at_the_claimed_thresholds() -> None:
+    impostor = np.arange(1000) / 1000.0  # FMR(t) = 1 − t exactly
+    checks = check_calibration(lambda fmr: 1.0 - fmr, impostor, (1e-1, 1e-2))
+    assert [c.impostors_above for c in checks] == [100, 10]
+    assert checks[1].measured_fmr == pytest.approx(0.01)
+    assert checks[0].as_dict()["threshold"] == pytest.approx(0.9)
+    optimistic = check_calibration(lambda fmr: 1.0 - 10 * fmr, impostor, (1e-2,))
+    assert optimistic[0].measured_fmr > optimistic[0].target_fmr
