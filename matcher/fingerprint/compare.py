@@ -6,7 +6,10 @@ whose mutual distances and angles agree with the other selected pairs, i.e. a gl
 consistent alignment, without ever computing one. That tolerates elastic distortion (only
 pairwise geometry is compared, with soft sigmoids) and partial overlap (only matched pairs
 count). It needs nothing but (x, y, direction), so ISO/IEC 19794-2 templates from any
-extractor compare as well as our own.
+extractor compare as well as our own. One departure from the paper: a pair's support is
+summed over the agreeing pairs and divided by a fixed count (`support_pairs`) instead of
+averaged over all selected pairs, so the score rewards the number of mutually consistent
+correspondences and a genuine pair with little overlap is not diluted by unrelated pairs.
 
 Speed: `prepare` builds the cylinders once per template (numpy, milliseconds); the hot path
 `compare_prepared` is one compiled call (numba), well above 20,000 comparisons/s per core.
