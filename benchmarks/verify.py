@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import typer
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -295,7 +296,9 @@ def _in_process_worker(
                 "wall": time.perf_counter() - wall_before,
             }
 
-    results.put(asyncio.run(run()))
+    # uvloop, as uvicorn runs the gateway.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        results.put(runner.run(run()))
 
 
 def _in_process(

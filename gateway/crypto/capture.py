@@ -31,6 +31,7 @@ from gateway.terminals.auth import AuthenticatedTerminal
 from gateway.terminals.keys import load_public_key
 from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.principals import PrincipalCache
+from gateway.terminals.repository import DeviceKeyRow
 
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 SUITE_NAME = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM"
@@ -125,11 +126,15 @@ DeviceLookup = Callable[[str], DeviceKey | None]
 
 class CachedDevices:
     """Device keys from the process's cache (read from the database on a miss), remembering
-    which key each device was used with, for `confirm_devices` in the request's transaction."""
+    which key each device was used with, so the request's transaction can confirm them
+    (`check`, called by `SignedTerminalRequest.confirm`)."""
 
-    def __init__(self, cache: PrincipalCache, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, cache: PrincipalCache, factory: sessionmaker[Session], terminal_id: str
+    ) -> None:
         self._cache = cache
         self._factory = factory
+        self._terminal_id = terminal_id
         self.used: dict[str, bytes] = {}
 
     def __call__(self, device_id: str) -> DeviceKey | None:
@@ -143,24 +148,20 @@ class CachedDevices:
         self.used[device_id] = row.public_key
         return row
 
+    def device_ids(self) -> list[str]:
+        return list(self.used)
 
-def confirm_devices(
-    session: Session, *, terminal_id: str, devices: CachedDevices, cache: PrincipalCache
-) -> None:
-    """Every device a request's captures were opened with is still this terminal's, active,
-    and holds the same key, according to the database in the caller's transaction."""
-    if not devices.used:
-        return
-    rows = repository.device_key_rows(session, list(devices.used))
-    for device_id, key in devices.used.items():
-        row = rows.get(device_id)
-        if row is None or row.terminal_id != terminal_id:
-            raise CaptureDeviceUnknown("The capture device is not registered to this terminal.")
-        cache.devices.put(device_id, row)
-        if row.status != PrincipalStatus.active:
-            raise CaptureDeviceInactive(f"The capture device is {row.status.value}.")
-        if row.public_key != key:
-            raise CaptureAuthError("The capture-device signature does not verify.")
+    def check(self, rows: dict[str, DeviceKeyRow]) -> None:
+        """Every device used is still this terminal's, active, and holds the same key."""
+        for device_id, key in self.used.items():
+            row = rows.get(device_id)
+            if row is None or row.terminal_id != self._terminal_id:
+                raise CaptureDeviceUnknown("The capture device is not registered to this terminal.")
+            self._cache.devices.put(device_id, row)
+            if row.status != PrincipalStatus.active:
+                raise CaptureDeviceInactive(f"The capture device is {row.status.value}.")
+            if row.public_key != key:
+                raise CaptureAuthError("The capture-device signature does not verify.")
 
 
 def open_capture(

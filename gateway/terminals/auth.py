@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import http_sf
 from fastapi import Depends, Request
@@ -55,6 +55,7 @@ from gateway.terminals.keys import load_public_key
 from gateway.terminals.models import OperatorRole, PrincipalStatus
 from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
+from gateway.terminals.repository import DeviceKeyRow
 from gateway.terminals.settings import SecuritySettings
 
 log = logging.getLogger("gateway.terminals.auth")
@@ -265,6 +266,15 @@ def authenticate_message(
         return _principal(row, kind, params)
 
 
+class DeviceCheck(Protocol):
+    """The capture devices a request's captures were opened with, checked against the
+    database rows of those devices (`gateway.crypto.capture.CachedDevices`)."""
+
+    def device_ids(self) -> list[str]: ...
+
+    def check(self, rows: dict[str, DeviceKeyRow]) -> None: ...
+
+
 @dataclass(frozen=True)
 class SignedTerminalRequest:
     """A terminal request whose signature verified against the terminal's key as this process
@@ -280,13 +290,20 @@ class SignedTerminalRequest:
     window: timedelta
     cache: PrincipalCache
 
-    def confirm(self, session: Session) -> None:
-        """Key, status and nonce against the database, in the caller's transaction."""
-        row = _auth_row(session, "terminal", self.terminal.id)
+    def confirm(self, session: Session, devices: DeviceCheck | None = None) -> None:
+        """Key, status (the terminal's, then its capture devices') and nonce against the
+        database, in the caller's transaction: one query, one insert."""
+        row, device_rows = repository.terminal_with_devices(
+            session, self.terminal.id, devices.device_ids() if devices is not None else ()
+        )
+        if row is None:
+            raise UnknownTerminal("No terminal is registered under this key id.")
         self.cache.terminals.put(row.id, row)
         if row.public_key != self.public_key:  # re-keyed since: the signature must still hold
             _verify_signature(self.message, self.params, row.public_key, self.body, self.window)
         _check_active(row, "terminal")
+        if devices is not None:
+            devices.check(device_rows)
         _record_nonce(
             session, kind="terminal", params=self.params, window=self.window, now=datetime.now(UTC)
         )
@@ -309,14 +326,17 @@ class SignedTerminalRequest:
 
 @contextmanager
 def signed_unit_of_work(
-    factory: sessionmaker[Session], signed: SignedTerminalRequest
+    factory: sessionmaker[Session],
+    signed: SignedTerminalRequest,
+    devices: DeviceCheck | None = None,
 ) -> Iterator[Session]:
-    """The request's one transaction: the terminal confirmed and its nonce recorded first; if
-    the route then fails, the nonce is still recorded (see `record_nonce_alone`)."""
+    """The request's one transaction: the terminal (and `devices`) confirmed and its nonce
+    recorded first; if the route then fails, the nonce is still recorded (see
+    `record_nonce_alone`)."""
     confirmed = False
     try:
         with unit_of_work(factory) as session:
-            signed.confirm(session)
+            signed.confirm(session, devices)
             confirmed = True
             yield session
     except BaseException:

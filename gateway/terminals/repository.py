@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.terminals.models import CaptureDevice, Operator, PrincipalStatus, SeenNonce, Terminal
@@ -64,7 +65,7 @@ _DEVICES = CaptureDevice.__table__
 _OPERATORS = Operator.__table__
 # Core statements for the per-request checks: a signed request reads one principal row and
 # writes one nonce, and the ORM's identity map and flush would cost more than the queries.
-_TERMINAL_AUTH = select(
+_TERMINAL_COLUMNS = (
     _TERMINALS.c.id,
     _TERMINALS.c.public_key,
     _TERMINALS.c.status,
@@ -73,37 +74,75 @@ _TERMINAL_AUTH = select(
     _TERMINALS.c.province_code,
     _TERMINALS.c.regency_code,
 )
+_TERMINAL_AUTH = select(*_TERMINAL_COLUMNS).where(_TERMINALS.c.id == bindparam("id"))
 _OPERATOR_AUTH = select(
     _OPERATORS.c.id,
     _OPERATORS.c.public_key,
     _OPERATORS.c.status,
     _OPERATORS.c.name,
     _OPERATORS.c.role,
+).where(_OPERATORS.c.id == bindparam("id"))
+_DEVICE_COLUMNS = (
+    _DEVICES.c.id.label("device_id"),
+    _DEVICES.c.terminal_id.label("device_terminal_id"),
+    _DEVICES.c.public_key.label("device_public_key"),
+    _DEVICES.c.status.label("device_status"),
 )
-_DEVICE_KEYS = select(
-    _DEVICES.c.id, _DEVICES.c.terminal_id, _DEVICES.c.public_key, _DEVICES.c.status
+_DEVICE_KEYS = select(*_DEVICE_COLUMNS).where(_DEVICES.c.id.in_(bindparam("ids", expanding=True)))
+# A terminal and the capture devices a request used, in one statement (one row per device).
+_TERMINAL_WITH_DEVICES = (
+    select(*_TERMINAL_COLUMNS, *_DEVICE_COLUMNS)
+    .select_from(
+        _TERMINALS.outerjoin(_DEVICES, _DEVICES.c.id.in_(bindparam("ids", expanding=True)))
+    )
+    .where(_TERMINALS.c.id == bindparam("id"))
 )
+
+
+@dataclass(frozen=True)
+class DeviceKeyRow:
+    """A capture device's owner, key and status."""
+
+    id: str
+    terminal_id: str
+    public_key: bytes
+    status: PrincipalStatus
+
+
+def _device(row: Row[Any]) -> DeviceKeyRow:
+    return DeviceKeyRow(
+        row.device_id, row.device_terminal_id, row.device_public_key, row.device_status
+    )
 
 
 def terminal_auth_row(session: Session, terminal_id: str) -> Row[Any] | None:
     """What authenticating a terminal needs (key, status, attributes), without the ORM."""
-    return (
-        session.connection().execute(_TERMINAL_AUTH.where(_TERMINALS.c.id == terminal_id)).first()
+    return session.connection().execute(_TERMINAL_AUTH, {"id": terminal_id}).first()
+
+
+def terminal_with_devices(
+    session: Session, terminal_id: str, device_ids: Sequence[str]
+) -> tuple[Row[Any] | None, dict[str, DeviceKeyRow]]:
+    """The terminal's auth row and the named devices (whoever they belong to), in one query."""
+    rows = (
+        session.connection()
+        .execute(_TERMINAL_WITH_DEVICES, {"id": terminal_id, "ids": list(device_ids)})
+        .all()
     )
+    devices = {row.device_id: _device(row) for row in rows if row.device_id is not None}
+    return (rows[0] if rows else None), devices
 
 
 def operator_auth_row(session: Session, operator_id: str) -> Row[Any] | None:
-    return (
-        session.connection().execute(_OPERATOR_AUTH.where(_OPERATORS.c.id == operator_id)).first()
-    )
+    return session.connection().execute(_OPERATOR_AUTH, {"id": operator_id}).first()
 
 
-def device_key_rows(session: Session, device_ids: Sequence[str]) -> dict[str, Row[Any]]:
-    """(id, terminal_id, public_key, status) of capture devices, by id."""
+def device_key_rows(session: Session, device_ids: Sequence[str]) -> dict[str, DeviceKeyRow]:
+    """Capture devices' owner, key and status, by id."""
     if not device_ids:
         return {}
-    rows = session.connection().execute(_DEVICE_KEYS.where(_DEVICES.c.id.in_(list(device_ids))))
-    return {row.id: row for row in rows}
+    rows = session.connection().execute(_DEVICE_KEYS, {"ids": list(device_ids)})
+    return {row.device_id: _device(row) for row in rows}
 
 
 def record_nonce(session: Session, *, keyid: str, nonce: str, expires_at: datetime) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from gateway.crypto.capture import CachedDevices, confirm_devices
+from gateway.crypto.capture import CachedDevices
 from gateway.db import unit_of_work, utcnow
 from gateway.deps import SessionDep
 from gateway.enrollment.captures import CaptureContext, CaptureRejected
@@ -42,7 +42,7 @@ router = APIRouter(tags=["verification"])
     summary="Verify a person: 1:1 (NIK), 1:N (cardless), ektp (card + live) or fallback",
     responses={423: {"description": "The NIK is locked after repeated failures"}},
 )
-def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> VerifyResult:
+def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> Response:
     """Captures are opened and prepared first, with no transaction open; then one transaction
     confirms the terminal and capture devices, spends the nonce and records the decision."""
     terminal = signed.terminal
@@ -53,7 +53,7 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
     factory = state.session_factory
     if body.mode == "1:N":
         state.indexes.catch_up()  # before this request's transaction begins
-    devices = CachedDevices(state.principal_cache, factory)
+    devices = CachedDevices(state.principal_cache, factory, terminal.id)
     try:
         captured = service.prepare_captures(
             engine=state.biometrics,
@@ -63,19 +63,13 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
         )
     except GatewayError as exc:
         # The terminal's own refusals come first; the nonce is spent either way.
-        with signed_unit_of_work(factory, signed) as session:
+        with signed_unit_of_work(factory, signed, devices) as session:
             if isinstance(exc, CaptureRejected):
-                confirm_devices(
-                    session, terminal_id=terminal.id, devices=devices, cache=state.principal_cache
-                )
                 _record_refusal(session, body, terminal, "capture_rejected")
         raise
     try:
-        with signed_unit_of_work(factory, signed) as session:
-            confirm_devices(
-                session, terminal_id=terminal.id, devices=devices, cache=state.principal_cache
-            )
-            return service.verify(
+        with signed_unit_of_work(factory, signed, devices) as session:
+            result = service.verify(
                 session=session,
                 engine=state.biometrics,
                 indexes=state.indexes,
@@ -90,6 +84,8 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
         with unit_of_work(factory) as session:
             _record_refusal(session, body, terminal, "locked")
         raise
+    # Built and validated by the service already: sent as is, not validated a second time.
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 def _capture_context(
