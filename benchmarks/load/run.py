@@ -45,6 +45,7 @@ from benchmarks.live import (
     wait_ready,
 )
 from benchmarks.load.chart import plot_history
+from benchmarks.load.inprocess import run_in_process
 from benchmarks.load.prepare import Prepared, prepare
 from gateway.crypto.runtime import open_runtime
 from gateway.settings import Settings
@@ -96,16 +97,10 @@ def read_failures(path: Path) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def _bench_gateway(
-    *,
-    households: int,
-    terminals: int,
-    database_url: str,
-    gateway_cpus: str,
-    workers: int,
-    console: Console,
-) -> Iterator[tuple[str, Prepared, int]]:
-    """Prepared gallery + running gateway; yields (base URL, what was prepared, gateway pid)."""
+def _prepared_bench(
+    *, households: int, terminals: int, database_url: str, console: Console
+) -> Iterator[tuple[Path, str, Prepared]]:
+    """A fresh data directory and database with the gallery enrolled and terminals registered."""
     with (
         tempfile.TemporaryDirectory(prefix="satupintu-load-") as tmp,
         private_schema(database_url) as url,
@@ -125,6 +120,23 @@ def _bench_gateway(
                 terminals=terminals,
                 progress=progress,
             )
+        yield data_dir, url, prepared
+
+
+@contextmanager
+def _bench_gateway(
+    *,
+    households: int,
+    terminals: int,
+    database_url: str,
+    gateway_cpus: str,
+    workers: int,
+    console: Console,
+) -> Iterator[tuple[str, Prepared, int]]:
+    """Prepared gallery + running gateway; yields (base URL, what was prepared, gateway pid)."""
+    with _prepared_bench(
+        households=households, terminals=terminals, database_url=database_url, console=console
+    ) as (data_dir, url, prepared):
         port = free_port()
         cpus = [int(c) for c in gateway_cpus.split(",") if c.strip()]
         env = gateway_env(data_dir, url)
@@ -443,8 +455,23 @@ def payout_command(
     workers: int = typer.Option(1, help="Gateway (uvicorn) worker processes."),
     json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
     out: Path = typer.Option(RESULTS, help="Directory for the reports."),
+    in_process: bool = typer.Option(
+        False,
+        "--in-process",
+        help="No Locust, no HTTP server: --workers processes call the ASGI app directly.",
+    ),
 ) -> None:
     """Verify 1:1 + cash-out payout per household, simulated bank: completed payouts per s."""
+    if in_process:
+        _payout_in_process(
+            households=households,
+            users=users,
+            database_url=database_url,
+            workers=workers,
+            json_file=json_file,
+            out=out,
+        )
+        return
     _run(
         profile="payout",
         households=households,
@@ -462,3 +489,64 @@ def payout_command(
         json_file=json_file,
         out=out,
     )
+
+
+def _payout_in_process(
+    *,
+    households: int,
+    users: int,
+    database_url: str,
+    workers: int,
+    json_file: Path | None,
+    out: Path,
+) -> None:
+    """The service's own cost: verify + pay and pay alone, without Locust or uvicorn."""
+    console = Console()
+    out.mkdir(parents=True, exist_ok=True)
+    database = database_kind(database_url)
+    load_average = os.getloadavg()
+    with (
+        _prepared_bench(
+            households=households, terminals=users, database_url=database_url, console=console
+        ) as (data_dir, url, prepared),
+        console.status(f"{workers} process(es): verify + pay, then pay alone"),
+    ):
+        result = run_in_process(
+            manifest=prepared.manifest,
+            data_dir=data_dir,
+            database_url=url,
+            workers=workers,
+            concurrency=max(1, users // workers),
+        )
+    result.update(
+        benchmark="load_payout",
+        database=database,
+        households_payable=prepared.households,
+        terminals=prepared.terminals,
+        load_average_at_start=load_average,
+        cpus=os.cpu_count(),
+        machine=platform.processor() or platform.machine(),
+        target={"payouts_per_s": 150, "p99_ms": 250},
+    )
+    table = Table(title=f"payout in process ({database}, {workers} processes, {users} agents)")
+    for column in ("phase", "payouts", "payouts/s", "p50 ms", "p99 ms", "CPU ms/payout"):
+        table.add_column(column, justify="right")
+    for phase, p50, p99 in (
+        ("verify_and_pay", "flow_p50_ms", "flow_p99_ms"),
+        ("pay_alone", "pay_p50_ms", "pay_p99_ms"),
+    ):
+        figures = result[phase]
+        cpu = figures["gateway_cpu_ms_per_payout"]
+        table.add_row(
+            phase.replace("_", " "),
+            str(figures["payouts"]),
+            f"{figures['payouts_per_s']:.1f}",
+            f"{figures[p50]:.0f}",
+            f"{figures[p99]:.0f}",
+            f"{cpu:.1f}" if cpu is not None else "-",
+        )
+    console.print(table)
+    text = json.dumps(result, indent=2)
+    (out / f"load_payout_{database}_inprocess.json").write_text(text)
+    if json_file is not None:
+        json_file.write_text(text)
