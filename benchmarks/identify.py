@@ -205,7 +205,7 @@ def iris_gallery(
 ) -> tuple[BinaryIdentifier[Any], list[bytes], float, int, float, list[Probe]]:
     """Synthetic iris codes (code-level generator): one capture of N eyes enrolled as the
     left eye, another capture of a sample of them and of unenrolled eyes as probes."""
-    from matcher.iris.index import LEFT_EYE, iris_identifier
+    from matcher.iris.index import LEFT_EYE, coarse_codes, iris_identifier
     from matcher.iris.storage import IrisCodec
     from matcher.iris.types import IrisCode
     from matcher.synthetic.iris_codes import captures
@@ -219,9 +219,10 @@ def iris_gallery(
         task = bar.add_task(f"capturing {n:,} synthetic eyes", total=n)
         for a in range(0, n, 2000):
             codes, masks, _ = captures(np.arange(a, min(n, a + 2000)) + GALLERY_SEED, 1)
-            for code, mask in zip(codes, masks, strict=True):
-                blobs.append(codec.to_bytes(IrisCode(code=code, mask=mask)))
-                eye_codes.append(code[None, :])
+            blobs += [
+                codec.to_bytes(IrisCode(code=c, mask=m)) for c, m in zip(codes, masks, strict=True)
+            ]
+            eye_codes.append(coarse_codes(codes))
             bar.advance(task, len(codes))
     enrol_seconds = time.perf_counter() - started
     rss_before = _rss_bytes()

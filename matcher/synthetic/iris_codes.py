@@ -6,7 +6,8 @@ the angle by the same log-Gabor filter the encoder uses. A capture adds fresh no
 same kind (sensor noise, focus, segmentation jitter; level drawn per capture), rotates the
 eye by a random number of angular positions, and quantises the phase to 2 bits. Its mask
 models the eyelids (outer rings around the top and bottom of the eye, in the image frame, so
-they do not rotate with the texture) and scattered eyelash noise.
+they do not rotate with the texture) and scattered eyelash noise; masked bits are random, as
+the encoder's bits over skin and lashes are.
 
 Because the bits come from band-passed noise they are correlated along the angle and across
 rings like real codes, so unrelated eyes give distances with mean ≈ 0.5 and about 250
@@ -24,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.iris.encode import log_gabor
-from matcher.iris.types import ANGLES, RINGS, IrisCode
+from matcher.iris.types import ANGLES, CODE_BYTES, RINGS, IrisCode
 
 _EYE_SALT = 0x1815
 _CAPTURE_SALT = 0xCA97
@@ -124,12 +125,21 @@ def eyelid_masks(
 
 def _capture_draws(
     eye_seed: int, capture_seed: int, params: CodeSynthParams
-) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float64], NDArray[np.float32]]:
+) -> tuple[
+    NDArray[np.float32],
+    NDArray[np.float32],
+    NDArray[np.float64],
+    NDArray[np.float32],
+    NDArray[np.uint8],
+]:
     """Every random draw of one capture, from its own generators (so batches stay seeded):
-    eye texture noise, capture noise, (level, shift, 4 lid draws) and lash speckle."""
+    eye texture noise, capture noise, (level, shift, 4 lid draws), lash speckle and the
+    packed values of masked bits."""
     eye = _white(np.random.default_rng([_EYE_SALT, eye_seed]), params)
     rng = np.random.default_rng([_CAPTURE_SALT, eye_seed, capture_seed])
-    return eye, _white(rng, params), rng.random(6), rng.random((RINGS, ANGLES), dtype=np.float32)
+    white, scalars = _white(rng, params), rng.random(6)
+    speckle = rng.random((RINGS, ANGLES), dtype=np.float32)
+    return eye, white, scalars, speckle, rng.integers(0, 256, CODE_BYTES, dtype=np.uint8)
 
 
 def captures(
@@ -161,6 +171,9 @@ def captures(
     mask = np.repeat(valid.transpose(0, 2, 1)[..., None], 2, axis=3)
     codes = np.packbits(bits.reshape(k, -1), axis=1)
     masks = np.packbits(mask.reshape(k, -1), axis=1)
+    # Under a lid or lash the encoder sees skin, not this eye's texture: masked bits are
+    # noise, which is what an unmasked (coarse) Hamming distance has to live with.
+    codes = (codes & masks) | (np.stack([d[4] for d in draws]) & ~masks)
     return codes, masks, shifts
 
 
