@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -64,7 +65,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        # One thread per engine asks for the write lock at a time; the others wait here on a
+        # Python lock, spending no CPU on polls of their own.
+        queue = threading.Lock()
+        event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, queue))
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
@@ -88,28 +92,30 @@ _SQLITE_LOCK_WAIT_S = 30.0
 _SQLITE_LOCK_POLL_S = (0.0002, 0.002)
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Any, queue: threading.Lock) -> None:
     """IMMEDIATE takes the write lock up front, so two writers never deadlock mid-transaction.
 
-    The lock is polled every 0.2-2 ms rather than left to SQLite's busy handler, whose
-    back-off (1, 2, 5 ... 100 ms sleeps) starves a waiter for seconds under steady load.
+    The lock is polled every 0.2-2 ms by one thread of the process at a time, rather than
+    left to SQLite's busy handler in every waiting thread, whose back-off (1, 2, 5 ... 100 ms
+    sleeps) starves a waiter for seconds under steady load.
     """
     raw = connection.connection.dbapi_connection
-    raw.execute("PRAGMA busy_timeout=0")
     deadline = time.monotonic() + _SQLITE_LOCK_WAIT_S
     pause, longest = _SQLITE_LOCK_POLL_S
-    try:
-        while True:
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as exc:
-                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(longest, pause * 2)
-    finally:
-        raw.execute(f"PRAGMA busy_timeout={int(_SQLITE_LOCK_WAIT_S * 1000)}")
+    with queue:
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(longest, pause * 2)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(_SQLITE_LOCK_WAIT_S * 1000)}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
