@@ -30,6 +30,7 @@ from gateway.payouts.service import (
     find_replay,
     request_hash,
     reserve,
+    submit_reserved,
 )
 from gateway.terminals.auth import AuthenticatedTerminal
 from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
@@ -160,6 +161,7 @@ def pay(
                 now=now,
                 policy=runtime.policy,
                 replay_checked=True,
+                submit_next=True,
             )
     except TokenUsed:
         # A concurrent retry with the same key may have spent the token a moment ago.
@@ -173,13 +175,22 @@ def pay(
             if replay is None:
                 raise
             return view_of(session, replay)
-    payout = drive(
-        session_factory=runtime.session_factory,
-        payout_id=reserved.payout.id,
-        adapters=runtime.adapters,
-        clock=runtime.clock,
-        policy=runtime.policy,
-    )
+    if reserved.fresh:
+        payout = submit_reserved(
+            session_factory=runtime.session_factory,
+            payout=reserved.payout,
+            adapters=runtime.adapters,
+            clock=runtime.clock,
+            policy=runtime.policy,
+        )
+    else:
+        payout = drive(
+            session_factory=runtime.session_factory,
+            payout_id=reserved.payout.id,
+            adapters=runtime.adapters,
+            clock=runtime.clock,
+            policy=runtime.policy,
+        )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)
 

@@ -174,6 +174,8 @@ class Reservation:
 
     payout: Payout
     lines: Sequence[PayoutLine]
+    # False when an earlier payout under the same key was found instead.
+    fresh: bool = True
 
 
 def _replay(session: Session, order: PayoutOrder) -> Reservation | None:
@@ -186,7 +188,7 @@ def _replay(session: Session, order: PayoutOrder) -> Reservation | None:
     )
     if payout is None:
         return None
-    return Reservation(payout, repository.lines_of(session, payout.id))
+    return Reservation(payout, repository.lines_of(session, payout.id), fresh=False)
 
 
 def reserve(
@@ -198,6 +200,7 @@ def reserve(
     policy: PayoutPolicy,
     references: Callable[[], str] = new_reference,
     replay_checked: bool = False,
+    submit_next: bool = False,
 ) -> Reservation:
     """Phase one: claim every line, hold the amounts in the ledger, queue the bank task.
 
@@ -205,7 +208,10 @@ def reserve(
     so the cost does not grow with the number of lines. `references` is injectable so a
     simulation can replay a seed exactly (the simulated bank draws its faults per reference).
     `replay_checked` says the caller already looked for the key in this transaction (a race
-    lost after that is still caught by the insert).
+    lost after that is still caught by the insert). `submit_next` records the payout as
+    submitted at once, for a caller that submits right after the commit (one transaction
+    fewer): after a crash in between, the recovery worker asks the bank, hears "not found"
+    and submits it again, as for any submit whose answer was lost.
     """
     if not replay_checked and (replay := _replay(session, order)) is not None:
         return replay
@@ -236,7 +242,7 @@ def reserve(
         "creditor_account": order.creditor.number,
         "creditor_name": order.creditor.name,
         "amount": sum(line.amount for line in lines),
-        "state": PayoutState.RESERVED.value,
+        "state": (PayoutState.SUBMITTED if submit_next else PayoutState.RESERVED).value,
         "created_at": now,
         "updated_at": now,
         "timeout_at": now + policy.hold,
@@ -416,9 +422,54 @@ def drive(
         if adapter is None:
             raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
         request = transfer_request(payout)
+    return _exchange(
+        session_factory=session_factory,
+        adapter=adapter,
+        payout_id=payout_id,
+        request=request,
+        submit=resubmit,
+        clock=clock,
+        policy=policy,
+    )
+
+
+def submit_reserved(
+    *,
+    session_factory: sessionmaker[Session],
+    payout: Payout,
+    adapters: Mapping[str, BankAdapter],
+    clock: Clock,
+    policy: PayoutPolicy,
+) -> Payout:
+    """Submit a payout just reserved with `submit_next` (already recorded as submitted)."""
+    adapter = adapters.get(payout.bank_code)
+    if adapter is None:
+        raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
+    return _exchange(
+        session_factory=session_factory,
+        adapter=adapter,
+        payout_id=payout.id,
+        request=transfer_request(payout),
+        submit=True,
+        clock=clock,
+        policy=policy,
+    )
+
+
+def _exchange(
+    *,
+    session_factory: sessionmaker[Session],
+    adapter: BankAdapter,
+    payout_id: int,
+    request: TransferRequest,
+    submit: bool,
+    clock: Clock,
+    policy: PayoutPolicy,
+) -> Payout:
+    """Submit (or ask about) the transfer outside any transaction, then record the outcome."""
     outcome: Outcome
     try:
-        outcome = adapter.submit(request) if resubmit else adapter.status(request.reference)
+        outcome = adapter.submit(request) if submit else adapter.status(request.reference)
     except BankAdapterError as exc:
         outcome = exc
     with unit_of_work(session_factory) as session:
