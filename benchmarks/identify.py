@@ -22,7 +22,7 @@ import resource
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,9 +43,15 @@ from matcher.index.binary import (
     GalleryRows,
     IndexSettings,
     IndexType,
+    TemplateStore,
     train_ivf_centroids,
 )
-from matcher.index.fingerprint import LocalCodeEncoder, PreparedCodec, fingerprint_identifier
+from matcher.index.fingerprint import (
+    LocalCodeEncoder,
+    LocalCodeParams,
+    PreparedCodec,
+    fingerprint_identifier,
+)
 from matcher.synthetic.minutiae import impression, master
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -178,6 +184,11 @@ def load_identifier(
         codes=all_codes,
         last_event_id=0,
     )
+    if settings.template_store == "compact":  # the cache holds prepared templates
+        prepared = PreparedCodec()
+        rows = replace(
+            rows, templates=[ident.codec.to_bytes(prepared.from_bytes(b)) for b in blobs]
+        )
     ident.bulk_load(rows)
     seconds = time.perf_counter() - started
     return ident, seconds, _rss_bytes() - rss_before
@@ -347,10 +358,11 @@ def run_probes(
 
 
 def exhaustive_rank1(
-    ident: BinaryIdentifier[Any], blobs: list[bytes], probes: list[Probe]
+    ident: BinaryIdentifier[Any], blobs: list[bytes], probes: list[Probe], codec: Any
 ) -> float:
-    """Rank-1 of the exhaustive 1:1 search (every enrolled template compared)."""
-    gallery = [ident.codec.from_bytes(b) for b in blobs]
+    """Rank-1 of the exhaustive 1:1 search (every enrolled template compared); `codec`
+    reads `blobs` (the gallery as built, whatever form the index stores)."""
+    gallery = [codec.from_bytes(b) for b in blobs]
     hits = 0
     for probe in probes:
         scores = [ident.comparator(probe.template, g) for g in gallery]
@@ -405,7 +417,8 @@ def plot(modality: str) -> Path | None:
     series: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
         stage = "full" if r["stages"].startswith("coarse+") else "coarse"
-        series.setdefault(f"{stage} {r['index_type']}", []).append(r)
+        store = " compact" if r.get("template_store") == "compact" else ""
+        series.setdefault(f"{stage} {r['index_type']}{store}", []).append(r)
     for label, rs in sorted(series.items()):
         n = [r["gallery"] for r in rs]
         left.plot(n, [r["p95_ms"] for r in rs], marker="o", label=f"{label} p95")
@@ -435,6 +448,10 @@ def identify(
     neighbours: Annotated[int, typer.Option(help="Codes fetched per probe code.")] = 50,
     ivf_lists: Annotated[int, typer.Option()] = 4096,
     ivf_probe: Annotated[int, typer.Option()] = 32,
+    template_store: Annotated[
+        str, typer.Option(help="prepared | compact (minutiae, prepared for the shortlist)")
+    ] = "prepared",
+    probe_codes: Annotated[int, typer.Option(help="Probe codes sent to FAISS.")] = 24,
     probes: Annotated[int, typer.Option(help="Mated synthetic probes.")] = 300,
     nonmated: Annotated[int, typer.Option(help="Non-mated probes.")] = 1000,
     regions: Annotated[int, typer.Option(help="Regencies the gallery is spread over.")] = 8,
@@ -451,6 +468,9 @@ def identify(
     if index_type not in ("flat", "ivf"):
         raise typer.BadParameter("flat or ivf", param_hint="--index-type")
     kind: IndexType = "ivf" if index_type == "ivf" else "flat"
+    if template_store not in ("prepared", "compact"):
+        raise typer.BadParameter("prepared or compact", param_hint="--template-store")
+    store: TemplateStore = "compact" if template_store == "compact" else "prepared"
     if modality == "iris" and (kind == "ivf" or coarse_only or mates is not None):
         raise typer.BadParameter("iris runs flat, with re-ranking, on synthetic codes only")
     faiss.omp_set_num_threads(1)  # parallelism comes from concurrent searches
@@ -460,6 +480,7 @@ def identify(
         neighbours=neighbours,
         ivf_lists=ivf_lists,
         ivf_probe=ivf_probe,
+        template_store=store,
     )
     full = not coarse_only
     real_failures = 0
@@ -469,7 +490,7 @@ def identify(
             gallery, settings, regions, probes, nonmated
         )
     else:
-        encoder = LocalCodeEncoder()
+        encoder = LocalCodeEncoder(LocalCodeParams(probe_codes=probe_codes))
         blobs, codes, enrol_seconds = build_gallery(gallery, encoder, workers, full)
         ident, build_seconds, rss_growth = load_identifier(blobs, codes, settings, encoder, regions)
         probe_list = synthetic_probes(gallery, probes, nonmated if full else 0, workers, full)
@@ -487,6 +508,8 @@ def identify(
         "shortlist": shortlist,
         "neighbours": neighbours,
         **({"ivf_lists": ivf_lists, "ivf_probe": ivf_probe} if kind == "ivf" else {}),
+        "template_store": store,
+        "probe_codes": probe_codes if modality == "fingerprint" else None,
         "codes_per_finger": ident.codes / samples,
         "bytes_per_finger": ident.memory_bytes() / samples,
         "rss_bytes_per_finger": rss_growth / max(1, gallery),
@@ -502,7 +525,9 @@ def identify(
     if exhaustive and full:
         sample = [p for p in probe_list if p.mate is not None and not p.real][:exhaustive]
         result["exhaustive_probes"] = len(sample)
-        result["exhaustive_rank1"] = exhaustive_rank1(ident, blobs, sample)
+        result["exhaustive_rank1"] = exhaustive_rank1(
+            ident, blobs, sample, ident.codec if modality == "iris" else PreparedCodec()
+        )
     _report(result, json_out)
 
 
@@ -516,6 +541,8 @@ def _report(result: dict[str, Any], json_out: Path | None) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     name = f"identify_{result['modality']}_{result['gallery']}_{result['index_type']}"
+    if result.get("template_store") == "compact":
+        name += "_compact"
     if not result["stages"].startswith("coarse+"):
         name += "_coarse"
     (RESULTS / f"{name}.json").write_text(text + "\n")

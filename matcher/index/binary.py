@@ -46,6 +46,7 @@ from matcher.index.rwlock import ReadWriteLock
 POSITIONS = 16  # sample positions per person packed into one FAISS id (ISO finger codes 0–10)
 
 IndexType = Literal["flat", "ivf"]
+TemplateStore = Literal["prepared", "compact"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +54,10 @@ class IndexSettings:
     """How the coarse stage is built and how wide the re-ranked shortlist is."""
 
     # "flat" scans every code exactly; "ivf" scans the `ivf_probe` nearest of `ivf_lists`
-    # inverted lists. Measured (benchmarks/identify.py, 100k synthetic fingers): flat keeps
-    # every mate in the shortlist, IVF loses 4–5% of them (SimHash codes are spread evenly,
-    # so clusters cut through neighbourhoods) for a 2–4× shorter scan; flat is the default.
+    # inverted lists. Measured on 20k synthetic fingers (rank-100 recall, FAISS ms per probe):
+    # flat 0.98 / 127 ms, IVF 1024 lists probing 64 0.967 / 7.6 ms — the scan shrinks with the
+    # share of lists probed, so IVF is what large galleries need (see benchmarks/identify.py
+    # for 100k). Flat stays the default because IVF needs centroids trained on real codes.
     index_type: IndexType = "flat"
     # Enrolled codes fetched per probe code (the voters).
     neighbours: int = 50
@@ -65,6 +67,10 @@ class IndexSettings:
     accept_fpir: float = 0.01
     ivf_lists: int = 4096
     ivf_probe: int = 32
+    # How a modality with two stored forms holds enrolled templates: "prepared" (ready to
+    # compare) or "compact" (smaller, prepared again for the shortlist). Fingerprints: ~11 KB
+    # vs ~0.3 KB per finger. Modalities with one form ignore it.
+    template_store: TemplateStore = "prepared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,13 +343,20 @@ class BinaryIdentifier(Generic[T]):
         for pos in positions:
             _row_id(0, pos)
         templates = [probe[p] for p in positions]
-        codes = [self._codes_of(t) for t in templates]
+        codes = [self._probe_codes_of(t) for t in templates]
         if not any(len(c) for c in codes):
             raise ProbeError("the probe has no usable features (too few minutiae?)")
         return positions, templates, codes
 
     def _codes_of(self, template: T) -> NDArray[np.uint8]:
         codes = np.asarray(self.encoder.encode(template), dtype=np.uint8)
+        return np.ascontiguousarray(codes.reshape(-1, self.encoder.code_bytes))
+
+    def _probe_codes_of(self, template: T) -> NDArray[np.uint8]:
+        """A probe's codes: the encoder's `encode_probe` when it has one (a probe may send
+        fewer or other codes than an enrolment stores), else the enrolment codes."""
+        encode = getattr(self.encoder, "encode_probe", self.encoder.encode)
+        codes = np.asarray(encode(template), dtype=np.uint8)
         return np.ascontiguousarray(codes.reshape(-1, self.encoder.code_bytes))
 
     def _search(

@@ -1,13 +1,13 @@
 """Snapshot files of an identifier, and start-up: load + replay, or rebuild from the database.
 
 Format (little-endian): the magic `SPINDEX\\0`, a u32 format version, a u32 header length,
-a JSON header (encoder name, code length, index type, last event id, array lengths), the
-arrays (sample person ids, region keys, positions, template lengths, template bytes, code
-ids, codes, IVF centroids), and a SHA-256 of everything before it. Files are written to a
-temporary name and renamed, so a crash never leaves a half-written snapshot under the real
-name. Anything unexpected — other magic or version, another encoder, a checksum or length
-mismatch — raises `SnapshotError`: the caller rebuilds from the database instead of
-serving a gallery that may be wrong.
+a JSON header (encoder name, template codec name, code length, index type, last event id,
+array lengths), the arrays (sample person ids, region keys, positions, template lengths,
+template bytes, code ids, codes, IVF centroids), and a SHA-256 of everything before it.
+Files are written to a temporary name and renamed, so a crash never leaves a half-written
+snapshot under the real name. Anything unexpected — other magic or version, another encoder
+or template codec, a checksum or length mismatch — raises `SnapshotError`: the caller
+rebuilds from the database instead of serving a gallery that may be wrong.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ _U32 = struct.Struct("<I")
 _DIGEST = 32
 
 
+def codec_name(identifier: BinaryIdentifier[Any]) -> str:
+    """The stored template form: templates of another codec would be misread, not refused."""
+    return str(getattr(identifier.codec, "name", type(identifier.codec).__name__))
+
+
 def save_snapshot(identifier: BinaryIdentifier[Any], path: Path) -> int:
     """Write a consistent snapshot atomically; returns the last event id it contains."""
     rows = identifier.export_rows()
@@ -51,6 +56,7 @@ def save_snapshot(identifier: BinaryIdentifier[Any], path: Path) -> int:
     header = json.dumps(
         {
             "encoder": identifier.encoder.name,
+            "codec": codec_name(identifier),
             "code_bytes": identifier.encoder.code_bytes,
             "index_type": identifier.settings.index_type,
             "last_event_id": rows.last_event_id,
@@ -145,6 +151,12 @@ def load_snapshot(
             f"snapshot was made with encoder {header['encoder']!r}, "
             f"this index uses {identifier.encoder.name!r}",
             code="snapshot_encoder",
+        )
+    if header.get("codec") != codec_name(identifier):
+        raise SnapshotError(
+            f"snapshot holds templates as {header.get('codec')!r}, "
+            f"this index stores {codec_name(identifier)!r}",
+            code="snapshot_codec",
         )
     if header["index_type"] != identifier.settings.index_type:
         raise SnapshotError(

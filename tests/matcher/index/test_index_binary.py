@@ -145,6 +145,20 @@ def test_concurrent_searches_during_adds_stay_consistent(
     assert len(ident) == len(fingers)
 
 
+def test_compact_templates_find_and_rank_like_prepared(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    prepared, compact = make_identifier(), make_identifier(template_store="compact")
+    _enrol(prepared, fingers, 12)
+    _enrol(compact, fingers, 12)
+    assert compact.memory_bytes() < prepared.memory_bytes() / 3
+    for i in (1, 8):
+        a = prepared.search({2: fingers[i].probe}).candidates[0]
+        b = compact.search({2: fingers[i].probe}).candidates[0]
+        assert a.person_id == b.person_id == i
+        assert b.score == pytest.approx(a.score, abs=0.02)
+
+
 def test_ivf_index_type_finds_mates(encoder: LocalCodeEncoder, fingers: list[Finger]) -> None:
     codes = np.concatenate([encoder.encode(f.enrolled) for f in fingers])
 

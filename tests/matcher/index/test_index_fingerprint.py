@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from matcher.fingerprint.compare import DEFAULT_COMPARATOR
 from matcher.fingerprint.types import MinutiaSet
-from matcher.index.fingerprint import LocalCodeEncoder, PreparedCodec
+from matcher.index.fingerprint import CompactCodec, LocalCodeEncoder, LocalCodeParams, PreparedCodec
 from matcher.synthetic.minutiae import impression, master
 
 from .conftest import Finger
@@ -53,3 +55,26 @@ def test_prepared_codec_round_trips(fingers: list[Finger]) -> None:
     assert np.array_equal(back.geometry, template.geometry)
     assert np.array_equal(back.cells, template.cells)
     assert back.cell_words == template.cell_words
+
+
+def test_compact_codec_rebuilds_the_same_comparison(fingers: list[Finger]) -> None:
+    codec = CompactCodec()
+    template = fingers[0].enrolled
+    data = codec.to_bytes(template)
+    assert len(data) <= 3 + 6 * len(template)  # ~6 bytes a minutia, vs ~240 prepared
+    back = codec.from_bytes(data)
+    assert np.allclose(back.geometry, template.geometry, atol=0.1)
+    probe, stranger = fingers[0].probe, fingers[1].probe
+    assert DEFAULT_COMPARATOR(probe, back) == pytest.approx(
+        DEFAULT_COMPARATOR(probe, template), abs=0.02
+    )
+    assert DEFAULT_COMPARATOR(stranger, back) < 0.5 * DEFAULT_COMPARATOR(probe, back)
+
+
+def test_probe_sends_only_its_best_surrounded_codes(encoder: LocalCodeEncoder) -> None:
+    finger = impression(master(11), seed=2)
+    few = LocalCodeEncoder(LocalCodeParams(training_fingers=60, probe_codes=10), mean=encoder.mean)
+    every, chosen = few.encode(finger), few.encode_probe(finger)
+    assert len(every) > 10 and len(chosen) == 10
+    # the chosen codes are enrolment codes (a subset), not new ones
+    assert all((every == c).all(axis=1).any() for c in chosen)

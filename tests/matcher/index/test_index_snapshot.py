@@ -121,3 +121,13 @@ def test_snapshot_of_another_encoder_is_refused(
     with pytest.raises(SnapshotError) as info:
         load_snapshot(path, lambda _c: fingerprint_identifier(encoder=other))
     assert info.value.code == "snapshot_encoder"
+
+
+def test_snapshot_of_another_template_store_is_refused(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    path = tmp_path / "fp.idx"
+    save_snapshot(_gallery(make_identifier, fingers, 3), path)
+    with pytest.raises(SnapshotError) as info:
+        load_snapshot(path, lambda _c: make_identifier(template_store="compact"))
+    assert info.value.code == "snapshot_codec"
