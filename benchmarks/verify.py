@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import platform
+import queue
 import statistics
 import tempfile
 import time
@@ -323,9 +324,20 @@ def _in_process(
     ]
     for process in processes:
         process.start()
-    parts = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
+    parts: list[dict[str, Any]] = []
+    try:
+        while len(parts) < workers:
+            try:
+                parts.append(results.get(timeout=2))
+            except queue.Empty:
+                # A worker that died sends nothing: stop rather than wait for it forever.
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError("an in-process gateway worker failed") from None
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.terminate()
     latencies = [x for part in parts for x in part["latencies"]]
     outcomes: dict[str, int] = {}
     for part in parts:
