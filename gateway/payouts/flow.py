@@ -30,7 +30,6 @@ from gateway.payouts.service import (
     find_replay,
     request_hash,
     reserve,
-    submit_reserved,
 )
 from gateway.terminals.auth import AuthenticatedTerminal
 from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
@@ -175,22 +174,14 @@ def pay(
             if replay is None:
                 raise
             return view_of(session, replay)
-    if reserved.fresh:
-        payout = submit_reserved(
-            session_factory=runtime.session_factory,
-            payout=reserved.payout,
-            adapters=runtime.adapters,
-            clock=runtime.clock,
-            policy=runtime.policy,
-        )
-    else:
-        payout = drive(
-            session_factory=runtime.session_factory,
-            payout_id=reserved.payout.id,
-            adapters=runtime.adapters,
-            clock=runtime.clock,
-            policy=runtime.policy,
-        )
+    payout = drive(
+        session_factory=runtime.session_factory,
+        payout_id=reserved.payout.id,
+        adapters=runtime.adapters,
+        clock=runtime.clock,
+        policy=runtime.policy,
+        just_reserved=reserved.payout if reserved.fresh else None,
+    )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)
 

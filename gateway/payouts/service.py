@@ -401,6 +401,13 @@ def apply_outcome(
         repository.upsert_task(session, payout_id=payout.id, leased_until=now + policy.retry_after)
 
 
+def _adapter_for(adapters: Mapping[str, BankAdapter], payout: Payout) -> BankAdapter:
+    adapter = adapters.get(payout.bank_code)
+    if adapter is None:
+        raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
+    return adapter
+
+
 def drive(
     *,
     session_factory: sessionmaker[Session],
@@ -408,76 +415,39 @@ def drive(
     adapters: Mapping[str, BankAdapter],
     clock: Clock,
     policy: PayoutPolicy,
+    just_reserved: Payout | None = None,
 ) -> Payout:
-    """Take one payout one step further with the bank: submit when reserved, else ask status."""
-    with unit_of_work(session_factory) as session:
-        # Persisted before the call: after a crash we must ask, not assume nothing was sent.
-        payout = repository.mark_submitted(session, payout_id, now=clock())
-        resubmit = payout is not None
-        if payout is None:
-            payout = repository.payout_by_id(session, payout_id, for_update=True)
-            if payout is None or payout.state in FINAL_STATES:
-                return _detached(session, payout_id)
-        adapter = adapters.get(payout.bank_code)
-        if adapter is None:
-            raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
-        request = transfer_request(payout)
-    return _exchange(
-        session_factory=session_factory,
-        adapter=adapter,
-        payout_id=payout_id,
-        request=request,
-        submit=resubmit,
-        clock=clock,
-        policy=policy,
-    )
+    """Take one payout one step further with the bank: submit when reserved, else ask status.
 
-
-def submit_reserved(
-    *,
-    session_factory: sessionmaker[Session],
-    payout: Payout,
-    adapters: Mapping[str, BankAdapter],
-    clock: Clock,
-    policy: PayoutPolicy,
-) -> Payout:
-    """Submit a payout just reserved with `submit_next` (already recorded as submitted)."""
-    adapter = adapters.get(payout.bank_code)
-    if adapter is None:
-        raise BankNotConfigured(f"No bank adapter is configured for {payout.bank_code}.")
-    return _exchange(
-        session_factory=session_factory,
-        adapter=adapter,
-        payout_id=payout.id,
-        request=transfer_request(payout),
-        submit=True,
-        clock=clock,
-        policy=policy,
-    )
-
-
-def _exchange(
-    *,
-    session_factory: sessionmaker[Session],
-    adapter: BankAdapter,
-    payout_id: int,
-    request: TransferRequest,
-    submit: bool,
-    clock: Clock,
-    policy: PayoutPolicy,
-) -> Payout:
-    """Submit (or ask about) the transfer outside any transaction, then record the outcome."""
+    `just_reserved` is a payout this caller has just reserved with `submit_next`: it is
+    already recorded as submitted, so it goes to the bank without another transaction.
+    """
+    if just_reserved is not None:
+        payout, submit = just_reserved, True
+        adapter = _adapter_for(adapters, payout)
+    else:
+        with unit_of_work(session_factory) as session:
+            # Persisted before the call: after a crash we must ask, not assume nothing was sent.
+            found = repository.mark_submitted(session, payout_id, now=clock())
+            submit = found is not None
+            if found is None:
+                found = repository.payout_by_id(session, payout_id, for_update=True)
+                if found is None or found.state in FINAL_STATES:
+                    return _detached(session, payout_id)
+            payout = found
+            adapter = _adapter_for(adapters, payout)
+    request = transfer_request(payout)
     outcome: Outcome
     try:
         outcome = adapter.submit(request) if submit else adapter.status(request.reference)
     except BankAdapterError as exc:
         outcome = exc
     with unit_of_work(session_factory) as session:
-        payout = repository.payout_by_id(session, payout_id, for_update=True)
-        assert payout is not None
-        apply_outcome(session=session, payout=payout, outcome=outcome, now=clock(), policy=policy)
+        answered = repository.payout_by_id(session, payout_id, for_update=True)
+        assert answered is not None
+        apply_outcome(session=session, payout=answered, outcome=outcome, now=clock(), policy=policy)
     # Closed after the commit, the session leaves the payout detached with its values loaded.
-    return payout
+    return answered
 
 
 def _detached(session: Session, payout_id: int) -> Payout:
