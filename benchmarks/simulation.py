@@ -191,18 +191,23 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
     rng.shuffle(requests)
     for order in requests:
         clock.advance(rng.uniform(0, 20))
+        # Half the payouts go as the pay endpoint sends them: recorded as submitted by the
+        # reservation itself, then straight to the bank.
+        submit_next = rng.random() < 0.5
         try:
             with unit_of_work(factory) as session:
-                payout_id = reserve(
+                reserved = reserve(
                     session=session,
                     order=order,
                     catalogue=cat,
                     now=clock(),
                     policy=policy,
                     references=lambda: f"SIM{seed:06d}-{rng.getrandbits(48):012X}",
-                ).payout.id
+                    submit_next=submit_next,
+                )
         except GatewayError:
             continue
+        payout_id = reserved.payout.id
         crash = rng.choice(["none", "none", "after_reserve", "before_submit", "after_submit"])
         if crash == "after_reserve":
             outcome.crashes += 1
@@ -218,6 +223,7 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
                 adapters=adapters,
                 clock=clock,
                 policy=policy,
+                just_reserved=reserved.payout if submit_next and reserved.fresh else None,
             )
         except Crash:
             outcome.crashes += 1

@@ -18,6 +18,7 @@ import base64
 import json
 import multiprocessing
 import os
+import queue
 import time
 import traceback
 import uuid
@@ -136,11 +137,11 @@ async def _pay(client: httpx.AsyncClient, agent: _Agent, token: str, phase: _Pha
 async def _measure(
     work: list[Any], concurrency: int, one: Callable[[Any], Awaitable[None]], phase: _Phase
 ) -> None:
-    queue = list(reversed(work))
+    pending = list(reversed(work))
 
     async def loop() -> None:
-        while queue:
-            await one(queue.pop())
+        while pending:
+            await one(pending.pop())
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(loop() for _ in range(concurrency)))
@@ -271,6 +272,19 @@ def _first_start(data_dir: Path, database_url: str) -> None:
     asyncio.run(start_stop())
 
 
+def _next_result(results: Any, processes: list[Any], limit_s: float = 600.0) -> dict[str, Any]:
+    """The next worker's result; fails fast when a worker died without one (never hangs)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            part: dict[str, Any] = results.get(timeout=2)
+            return part
+        except queue.Empty:
+            if any(p.exitcode not in (None, 0) for p in processes):
+                raise RuntimeError("an in-process benchmark worker died") from None
+    raise TimeoutError(f"no result from the in-process benchmark workers in {limit_s:.0f} s")
+
+
 def run_in_process(
     *, manifest: Path, data_dir: Path, database_url: str, workers: int, concurrency: int
 ) -> dict[str, Any]:
@@ -298,7 +312,7 @@ def run_in_process(
     for process in processes:
         process.start()
     try:
-        parts = [results.get(timeout=900) for _ in processes]
+        parts = [_next_result(results, processes) for _ in processes]
         failed = [part["error"] for part in parts if "error" in part]
         if failed:
             raise RuntimeError(f"an in-process benchmark worker failed:\n{failed[0]}")
