@@ -33,9 +33,9 @@ _CAPTURE_SALT = 0xCA97
 
 @dataclass(frozen=True)
 class CodeSynthParams:
-    # Log-Gabor centre wavelength in code positions (the encoder's 18 of 256 samples = 9 of
-    # 128) and bandwidth: sets the angular correlation of the bits.
-    wavelength: float = 9.0
+    # Log-Gabor centre wavelength in code positions, the encoder's (`IrisParams.wavelength`,
+    # 14 of 256 samples = 7 of 128): sets the angular correlation of the bits.
+    wavelength: float = 7.0
     sigma_on_f: float = 0.5
     # Correlation between neighbouring rings' textures (iris fibres run radially).
     radial_mix: float = 0.8
