@@ -103,26 +103,20 @@ _EFFECTS: dict[str, tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]
 }
 
 
-def book(
-    *, session: Session, moves: Sequence[Move], now: datetime, payout_id: int | None = None
-) -> list[int]:
-    """Book transfers together; returns their ids in order. All or none (BudgetExhausted).
+@dataclass(frozen=True)
+class Booking:
+    """Transfers to insert and the net change of each account's totals, accounts resolved."""
 
-    The accounts involved are locked in id order by one query (so two bookings can't
-    deadlock), guarded ones are checked against the locked totals, each account is updated
-    once with its net change, and the transfers are inserted in one statement: a handful of
-    round trips whatever the number of lines, where one UPDATE per leg cost dozens.
-    """
+    transfers: list[dict[str, object]]
+    deltas: dict[int, list[int]]
+
+
+def plan(
+    *, session: Session, moves: Sequence[Move], now: datetime, payout_id: int | None = None
+) -> Booking:
+    """Resolve (or create) the accounts and net each one's change; nothing is locked yet."""
     codes = {a for m in moves for a in (m.debit, m.credit) if isinstance(a, str)}
-    ids = {a for m in moves for a in (m.debit, m.credit) if isinstance(a, int)}
-    locked = repository.lock_accounts(session, ids=ids, codes=codes)
-    missing = codes - {row.code for row in locked}
-    if missing:
-        # First use of an account (a household's payable, an agent's float): create it, then
-        # lock again so every row is read and held in the same id order.
-        _create_accounts(session, missing)
-        locked = repository.lock_accounts(session, ids=ids, codes=codes)
-    by_code = {row.code: row.id for row in locked}
+    by_code = ensure_accounts(session=session, codes=codes) if codes else {}
 
     def account(ref: int | str) -> int:
         return by_code[ref] if isinstance(ref, str) else ref
@@ -133,8 +127,38 @@ def book(
             delta = deltas.setdefault(account(side), [0, 0, 0, 0])
             for i, change in enumerate(effect):
                 delta[i] += change * move.amount
-    for row in locked:
-        debits_posted, credits_posted, debits_pending, _ = deltas[row.id]
+    transfers: list[dict[str, object]] = [
+        {
+            "debit_account_id": account(m.debit),
+            "credit_account_id": account(m.credit),
+            "amount": m.amount,
+            "kind": m.kind,
+            "pending_id": m.pending_id,
+            "payout_id": payout_id,
+            "memo": m.memo[:200],
+            "created_at": now,
+        }
+        for m in moves
+    ]
+    return Booking(transfers, deltas)
+
+
+def insert(*, session: Session, booking: Booking) -> list[int]:
+    """Insert the booking's transfers in one statement; their ids in order."""
+    return repository.insert_transfers(session, booking.transfers)
+
+
+def settle(*, session: Session, booking: Booking) -> None:
+    """Lock the accounts in id order, check guarded ones, apply every net change at once.
+
+    The locks are held until the commit, and budgets are rows every payout touches: a caller
+    settles as the last step of its transaction, so the rows are held for a few statements.
+    A guard that fails raises BudgetExhausted and the caller's transaction rolls back.
+    """
+    if not booking.deltas:
+        return
+    for row in repository.lock_accounts(session, sorted(booking.deltas)):
+        debits_posted, credits_posted, debits_pending, _ = booking.deltas[row.id]
         spends = debits_posted + debits_pending
         if (
             row.guarded
@@ -145,23 +169,20 @@ def book(
             )
         ):
             raise BudgetExhausted("The programme budget cannot cover this amount.", amount=spends)
-    repository.apply_account_deltas(session, deltas)
-    return repository.insert_transfers(
-        session,
-        [
-            {
-                "debit_account_id": account(m.debit),
-                "credit_account_id": account(m.credit),
-                "amount": m.amount,
-                "kind": m.kind,
-                "pending_id": m.pending_id,
-                "payout_id": payout_id,
-                "memo": m.memo[:200],
-                "created_at": now,
-            }
-            for m in moves
-        ],
-    )
+    repository.apply_account_deltas(session, booking.deltas)
+
+
+def book(
+    *, session: Session, moves: Sequence[Move], now: datetime, payout_id: int | None = None
+) -> list[int]:
+    """Book transfers together (checked before anything is written); their ids in order.
+
+    A handful of statements whatever the number of moves: accounts resolved, locked in id
+    order (two bookings can't deadlock), each updated once, transfers inserted at once.
+    """
+    booking = plan(session=session, moves=moves, now=now, payout_id=payout_id)
+    settle(session=session, booking=booking)
+    return insert(session=session, booking=booking)
 
 
 def _book_one(

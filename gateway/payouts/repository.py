@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import cast
@@ -81,12 +81,9 @@ _LOCK_ACCOUNTS = (
         LedgerAccount.credits_posted,
         LedgerAccount.debits_pending,
     )
-    .where(
-        LedgerAccount.id.in_(bindparam("ids", expanding=True))
-        | LedgerAccount.code.in_(bindparam("codes", expanding=True))
-    )
+    .where(LedgerAccount.id.in_(bindparam("ids", expanding=True)))
     .order_by(LedgerAccount.id)
-    .with_for_update()
+    .with_for_update(key_share=True)
 )
 _APPLY_DELTAS = (
     update(_ACCOUNTS)
@@ -101,15 +98,14 @@ _APPLY_DELTAS = (
 
 
 def lock_accounts(
-    session: Session, *, ids: Collection[int] = (), codes: Collection[str] = ()
+    session: Session, ids: Sequence[int]
 ) -> Sequence[Row[int, str, bool, int, int, int]]:
-    """Lock accounts (by id or code) in id order, so bookings can't deadlock; read their totals.
+    """Lock accounts in id order, so bookings can't deadlock, and read their totals.
 
-    One statement both resolves codes to ids and takes the locks a booking needs.
+    FOR NO KEY UPDATE where the database has it: a transfer inserted elsewhere that only
+    references the account (a foreign-key check) does not wait for the lock.
     """
-    return session.execute(
-        _LOCK_ACCOUNTS, {"ids": list(ids) or [-1], "codes": list(codes) or [""]}
-    ).all()
+    return session.execute(_LOCK_ACCOUNTS, {"ids": list(ids)}).all()
 
 
 def apply_account_deltas(session: Session, deltas: Mapping[int, Sequence[int]]) -> None:

@@ -270,7 +270,7 @@ def reserve(
             "Another payout is already paying some of these entitlements."
         )
     payable = ledger.payable_account(order.household.household_id)
-    pending_ids = ledger.book(
+    booking = ledger.plan(
         session=session,
         moves=[
             ledger.Move(
@@ -285,10 +285,13 @@ def reserve(
         now=now,
         payout_id=payout_id,
     )
+    pending_ids = ledger.insert(session=session, booking=booking)
     for row, pending_id in zip(rows, pending_ids, strict=True):
         row.pending_transfer_id = pending_id
     repository.add_lines(session, rows)
     repository.add_task(session, payout_id=payout_id, leased_until=now + policy.lease)
+    # Last: the budget rows stay locked from here to the commit.
+    ledger.settle(session=session, booking=booking)
     return Reservation(payout, rows)
 
 
@@ -305,15 +308,17 @@ def transfer_request(payout: Payout) -> TransferRequest:
 Outcome = TransferResult | BankAdapterError
 
 
-def _commit(session: Session, payout: Payout, result: TransferResult, now: datetime) -> None:
-    """Post the reservations and hand the money on, in one booking."""
+def _commit(
+    session: Session, payout: Payout, result: TransferResult, now: datetime
+) -> ledger.Booking:
+    """Post the reservations and hand the money on, in one booking (settled by the caller)."""
     destination = (
         ledger.agent_float_account(payout.terminal_id)
         if payout.channel == TransferKind.CASH_OUT.value
         else ledger.settlement_account(payout.bank_code)
     )
     memo = f"commit {payout.reference}"
-    ledger.book(
+    booking = ledger.plan(
         session=session,
         moves=[
             *(
@@ -331,21 +336,28 @@ def _commit(session: Session, payout: Payout, result: TransferResult, now: datet
         now=now,
         payout_id=payout.id,
     )
+    ledger.insert(session=session, booking=booking)
     payout.state = PayoutState.COMMITTED.value
     payout.bank_transaction_id = result.bank_reference
+    return booking
 
 
-def _void(session: Session, payout: Payout, code: str, reason: str, now: datetime) -> None:
+def _void(
+    session: Session, payout: Payout, code: str, reason: str, now: datetime
+) -> ledger.Booking:
+    """Release the reservations and the claims (the booking is settled by the caller)."""
     memo = f"void {payout.reference}: {code}"
     releases = [
         ledger.resolution(pending, post_it=False, memo=memo)
         for pending in repository.unresolved_pending(session, payout.id)
     ]
+    booking = ledger.plan(session=session, moves=releases, now=now, payout_id=payout.id)
     if releases:
-        ledger.book(session=session, moves=releases, now=now, payout_id=payout.id)
+        ledger.insert(session=session, booking=booking)
     repository.release_claims(session, payout.id)
     payout.state = PayoutState.VOIDED.value
     payout.failure_code, payout.failure_reason = code, reason
+    return booking
 
 
 def _review(payout: Payout, code: str, reason: str) -> None:
@@ -362,8 +374,9 @@ def apply_outcome(
         return
     late = now > payout.timeout_at
     finished = True
+    booking: ledger.Booking | None = None
     if isinstance(outcome, TransferRejected):
-        _void(session, payout, outcome.reason_code, outcome.message, now)
+        booking = _void(session, payout, outcome.reason_code, outcome.message, now)
     elif isinstance(outcome, ReferenceConflict | BankResponseInvalid):
         _review(payout, outcome.code, outcome.message)
     elif isinstance(outcome, OutcomeUnknown):
@@ -379,14 +392,16 @@ def apply_outcome(
         if late:
             _review(payout, "late_settlement", "The bank settled after the reservation expired.")
         else:
-            _commit(session, payout, outcome, now)
+            booking = _commit(session, payout, outcome, now)
     elif outcome.state is TransferState.REJECTED:
-        _void(session, payout, outcome.reason_code or "REJECTED", outcome.reason, now)
+        booking = _void(session, payout, outcome.reason_code or "REJECTED", outcome.reason, now)
     elif outcome.state is TransferState.REVERSED:
         _review(payout, "reversed_at_bank", "The bank reports the transfer as reversed.")
     elif outcome.state is TransferState.NOT_FOUND:
         if late:
-            _void(session, payout, "timeout", "The bank never received the transfer.", now)
+            booking = _void(
+                session, payout, "timeout", "The bank never received the transfer.", now
+            )
         else:
             payout.state = PayoutState.RESERVED.value
             finished = False
@@ -399,6 +414,10 @@ def apply_outcome(
         repository.delete_task(session, payout.id)
     else:
         repository.upsert_task(session, payout_id=payout.id, leased_until=now + policy.retry_after)
+    if booking is not None:
+        # Last: the budget rows stay locked from here to the commit.
+        session.flush()
+        ledger.settle(session=session, booking=booking)
 
 
 def _adapter_for(adapters: Mapping[str, BankAdapter], payout: Payout) -> BankAdapter:
