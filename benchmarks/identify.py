@@ -172,7 +172,9 @@ def load_identifier(
     centroids = None
     if settings.index_type == "ivf":
         rng = np.random.default_rng(0)
-        sample = all_codes[rng.choice(len(all_codes), min(len(all_codes), 200_000), False)]
+        sample = all_codes[
+            rng.choice(len(all_codes), min(len(all_codes), 40 * settings.ivf_lists), False)
+        ]
         centroids = train_ivf_centroids(sample, settings.ivf_lists)
     ident = fingerprint_identifier(settings=settings, encoder=encoder, ivf_centroids=centroids)
     rows = GalleryRows(
@@ -418,7 +420,9 @@ def plot(modality: str) -> Path | None:
     for r in runs:
         stage = "full" if r["stages"].startswith("coarse+") else "coarse"
         store = " compact" if r.get("template_store") == "compact" else ""
-        series.setdefault(f"{stage} {r['index_type']}{store}", []).append(r)
+        codes = r.get("probe_codes")
+        sent = f" {codes} probe codes" if codes not in (None, LocalCodeParams.probe_codes) else ""
+        series.setdefault(f"{stage} {r['index_type']}{store}{sent}", []).append(r)
     for label, rs in sorted(series.items()):
         n = [r["gallery"] for r in rs]
         left.plot(n, [r["p95_ms"] for r in rs], marker="o", label=f"{label} p95")
