@@ -1,8 +1,13 @@
 """Compact, versioned storage of an iris code: what the database and index snapshots hold.
 
-Layout (518 bytes): magic ``b"SPIR"``, version (1 byte, = 1), quality 0–100 (1 byte), the 256
+Layout (518 bytes): magic ``b"SPIR"``, version (1 byte, = 2), quality 0–100 (1 byte), the 256
 code bytes, the 256 mask bytes (angle-major, see `matcher.iris.types`). Fixed-length on
 purpose: a truncated or padded record is detected by its length alone.
+
+The version names the encoding as well as the layout: version 1 codes have the same layout
+but came from another filter (log-Gabor wavelength 18, no fragile-bit mask), and comparing
+them with today's codes would quietly raise false non-matches, so they are refused with a
+request to re-enrol instead.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import numpy as np
 from matcher.iris.types import CODE_BYTES, IrisCode, IrisTemplateError
 
 MAGIC = b"SPIR"
-VERSION = 1
+VERSION = 2
 RECORD_BYTES = len(MAGIC) + 2 + 2 * CODE_BYTES
 
 
@@ -29,6 +34,10 @@ def from_bytes(data: bytes) -> tuple[IrisCode, int]:
         raise IrisTemplateError("not an iris template (magic bytes SPIR missing)")
     if len(data) < len(MAGIC) + 2 or data[len(MAGIC)] != VERSION:
         version = data[len(MAGIC)] if len(data) > len(MAGIC) else None
+        if version == 1:
+            raise IrisTemplateError(
+                "iris template version 1 was encoded with an earlier filter; re-enrol the eye"
+            )
         raise IrisTemplateError(f"iris template version {version} is not supported")
     if len(data) != RECORD_BYTES:
         raise IrisTemplateError(

@@ -32,3 +32,10 @@ def test_damaged_records_are_refused(mangle: object) -> None:
     code, _ = capture(1, 0)
     with pytest.raises(IrisTemplateError):
         from_bytes(mangle(to_bytes(code)))  # type: ignore[operator]
+
+
+def test_codes_of_the_earlier_filter_are_refused_with_a_request_to_re_enrol() -> None:
+    code, _ = capture(1, 0)
+    data = to_bytes(code)
+    with pytest.raises(IrisTemplateError, match="re-enrol"):
+        from_bytes(data[:4] + b"\x01" + data[5:])
