@@ -422,6 +422,8 @@ def plot(modality: str) -> Path | None:
         store = " compact" if r.get("template_store") == "compact" else ""
         codes = r.get("probe_codes")
         sent = f" {codes} probe codes" if codes not in (None, LocalCodeParams.probe_codes) else ""
+        if r.get("neighbours", 50) != IndexSettings().neighbours:
+            sent += f" {r['neighbours']} neighbours"
         series.setdefault(f"{stage} {r['index_type']}{store}{sent}", []).append(r)
     for label, rs in sorted(series.items()):
         n = [r["gallery"] for r in rs]
