@@ -1,0 +1,35 @@
+"""The identify benchmark's FNIR at a fixed FPIR and its summary of search rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from benchmarks.identify import _fnir_at, summarise
+
+
+def test_fnir_at_fpir_uses_the_non_mated_top_scores() -> None:
+    nonmated_top = np.arange(1000, dtype=float) / 1000  # 0.000 … 0.999
+    mated = np.array([0.5, 0.9975, 0.9985, 2.0])
+    # FPIR 0.1%: one non-mated search in 1,000 may pass, so the threshold is the 2nd highest
+    assert _fnir_at(mated, nonmated_top, 0.001) == 0.5
+    assert _fnir_at(mated, nonmated_top, 0.01) == 0.25
+    assert np.isnan(_fnir_at(mated, np.array([]), 0.001))
+
+
+def test_summary_separates_real_and_synthetic_mates() -> None:
+    rows: list[dict[str, Any]] = [
+        {"ms": 10.0, "mate": 1, "real": False, "rank": 0.0, "rank1": True, "mate_score": 0.9,
+         "top_score": 0.9},
+        {"ms": 30.0, "mate": 2, "real": False, "rank": float("inf"), "rank1": False,
+         "mate_score": -np.inf, "top_score": 0.1},
+        {"ms": 20.0, "mate": 3, "real": True, "rank": 4.0, "rank1": True, "mate_score": 0.5,
+         "top_score": 0.5},
+        {"ms": 5.0, "mate": None, "real": False, "rank": float("inf"), "rank1": False,
+         "mate_score": -np.inf, "top_score": 0.05},
+    ]  # fmt: skip
+    out = summarise(rows)
+    assert out["mated_probes"] == 2 and out["shortlist_recall"] == 0.5
+    assert out["rank1"] == 0.5 and out["real_probes"] == 1 and out["real_rank1"] == 1.0
+    assert out["shortlist_recall_at"][1] == 0.5 and out["p50_ms"] == 15.0
