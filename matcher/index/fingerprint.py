@@ -18,7 +18,7 @@ rank of the mate among the voted fingers): one aggregated vector per finger (sum
 descriptors, VLAD with 16 or 64 words, with or without PCA whitening) leaves 15–40% of mates
 outside the top 100 (partial impressions share only part of their neighbourhoods, and an
 aggregate mixes in the rest), while these local codes with voting leave 2%; float PCA
-codes (64 dims) in an IVF were no better than the binary IVF over these codes. So the local
+codes (64 dims) reach no higher recall even when scanned exactly. So the local
 codes stay, and speed comes from scanning less: the probe sends only its best-surrounded
 codes (`probe_codes`) and large galleries use the IVF index type. Enrolled templates are held
 prepared or, to fit a million fingers in memory, as bare minutiae (`CompactCodec`).
