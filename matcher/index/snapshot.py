@@ -17,6 +17,7 @@ import itertools
 import json
 import os
 import struct
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,15 +71,23 @@ def save_snapshot(identifier: BinaryIdentifier[Any], path: Path) -> int:
     digest = hashlib.sha256(body)
     for part in arrays:
         digest.update(part)
-    tmp = path.with_name(path.name + ".tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "wb") as f:
-        f.write(body)
-        for part in arrays:
-            f.write(part)
-        f.write(digest.digest())
-        f.flush()
-        os.fsync(f.fileno())
+    # A temporary name of its own: gateway processes sharing a data directory save the same
+    # snapshot when they stop together, and a shared "<name>.tmp" let one rename the other's.
+    with tempfile.NamedTemporaryFile(
+        "wb", dir=path.parent, prefix=path.name + ".", suffix=".tmp", delete=False
+    ) as f:
+        tmp = Path(f.name)
+        try:
+            f.write(body)
+            for part in arrays:
+                f.write(part)
+            f.write(digest.digest())
+            f.flush()
+            os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     os.replace(tmp, path)
     return rows.last_event_id
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,18 @@ def test_snapshot_of_another_template_store_is_refused(
     with pytest.raises(SnapshotError) as info:
         load_snapshot(path, lambda _c: make_identifier(template_store="compact"))
     assert info.value.code == "snapshot_codec"
+
+
+def test_writers_of_one_snapshot_do_not_share_a_temporary_file(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    """Two gateway processes stopping together save the same snapshot at the same moment."""
+    ident = _gallery(make_identifier, fingers, 6)
+    path = tmp_path / "fp.idx"
+    (tmp_path / "fp.idx.tmp").mkdir()  # another writer's fixed-name temporary file in the way
+    with ThreadPoolExecutor(4) as pool:
+        saved = list(pool.map(lambda _: save_snapshot(ident, path), range(16)))
+    assert saved == [6] * 16
+    header, rows, _ = read_snapshot(path)
+    assert header["last_event_id"] == 6 and len(rows.person_ids) == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp.idx", "fp.idx.tmp"]
