@@ -39,8 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             migrate.upgrade(engine)
             app.state.engine = engine
             app.state.session_factory = make_session_factory(engine)
-            payouts.start(app, settings, app.state.session_factory)
-            started.callback(payouts.stop, app)
+            started.callback(payouts.stop, payouts.start(app, settings, app.state.session_factory))
             identity.start(app, settings, app.state.session_factory)
             started.callback(identity.stop, app)
             app.state.indexes_loaded = True

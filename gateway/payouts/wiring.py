@@ -28,7 +28,10 @@ def fund_catalogue(*, session: Session, catalogue: ProgrammeCatalogue) -> None:
         )
 
 
-def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+def start(
+    app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]
+) -> PayoutRuntime:
+    """Load the catalogue and banks, fund budgets, start this lifespan's recovery worker."""
     catalogue = load_catalogue(settings.programmes_file or EXAMPLE_CONFIG)
     with unit_of_work(session_factory) as session:
         fund_catalogue(session=session, catalogue=catalogue)
@@ -46,9 +49,11 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
     )
     app.state.payouts = runtime
     runtime.start_worker(settings.payout_recovery_interval_seconds)
+    return runtime
 
 
-def stop(app: FastAPI) -> None:
-    runtime: PayoutRuntime | None = getattr(app.state, "payouts", None)
-    if runtime is not None:
-        runtime.stop_worker()
+def stop(runtime: PayoutRuntime) -> None:
+    """Stop the worker this lifespan started: looked up through app.state instead, a second
+    lifespan of the same app (a test tool entering it again) would hide the first's worker,
+    which then ran on after its app."""
+    runtime.stop_worker()

@@ -38,6 +38,19 @@ def test_the_worker_runs_with_the_app_and_is_joined_when_it_stops(
     assert _workers() == []
 
 
+def test_a_second_lifespan_of_the_same_app_stops_only_its_own_worker(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    # schemathesis' ASGI loader enters the app's lifespan again while the test client holds
+    # it: each exit must stop the worker its own start began, not the one app.state names.
+    app = app_factory(payout_recovery_interval_seconds=0.01)
+    with TestClient(app):
+        with TestClient(app):
+            assert len(_workers()) == 2
+        assert len(_workers()) == 1
+    assert _workers() == []
+
+
 def test_a_failed_start_up_stops_the_worker_it_started(
     app_factory: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
 ) -> None:
