@@ -61,10 +61,12 @@ DEFAULT_MCC = MccParams()
 class Cylinders:
     """The valid cylinders of one template, row i belonging to minutia `index[i]`."""
 
-    # (n, words) cell bits, section-major, zero outside the validity mask.
-    bits: NDArray[np.uint64]
-    # (n, cell_words) validity of each cell; the same for every section, so stored once.
-    mask: NDArray[np.uint64]
+    # (n, cell_words + words): the validity mask words (the same for every section, so stored
+    # once), then the cell bits (section-major, zero outside the mask): the one array
+    # `local_similarities` reads (`PreparedTemplate` splits it again).
+    cells: NDArray[np.uint64]
+    cell_words: int
+    geometry: NDArray[np.float32]  # (n, 3): the central minutia's x, y and direction
     index: NDArray[np.int64]  # (n,) position of the central minutia in the MinutiaSet
 
 
@@ -79,16 +81,23 @@ def _cell_offsets(params: MccParams) -> tuple[NDArray[np.float64], NDArray[np.fl
 @lru_cache(maxsize=8)
 def _cylinder_frame(
     params: MccParams,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
-    """Cell offsets, disc membership and section centre angles: fixed per geometry, so cached
-    (rebuilding them cost a fifth of a template's preparation)."""
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+    NDArray[np.float64],
+    NDArray[np.float64],
+]:
+    """Cell offsets, disc membership, distances from the centre and section centre angles:
+    fixed per geometry, so cached (rebuilding them cost a fifth of a template's preparation)."""
     along, across = _cell_offsets(params)
     in_disc = along**2 + across**2 <= params.radius**2
+    radius = np.hypot(along, across)
     section_width = 2.0 * np.pi / params.sections
     section_angle = -np.pi + (np.arange(params.sections, dtype=np.float64) + 0.5) * section_width
-    for array in (along, across, in_disc, section_angle):
+    for array in (along, across, in_disc, radius, section_angle):
         array.flags.writeable = False
-    return along, across, in_disc, section_angle
+    return along, across, in_disc, radius, section_angle
 
 
 @njit(cache=True, nogil=True)
@@ -109,15 +118,16 @@ def _hull_edges(hull: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no
 
 
 @njit(inline="always")
-def _distance_outside_hull(
-    px: float, py: float, edges: NDArray[np.float64]
-) -> float:  # pragma: no cover - compiled
-    """Euclidean distance of a point to a convex polygon given by `_hull_edges` (0 inside).
+def _near_hull(
+    px: float, py: float, edges: NDArray[np.float64], omega: float
+) -> bool:  # pragma: no cover - compiled
+    """Whether a point lies within ω of a convex polygon given by `_hull_edges`.
 
     The enlarged-hull test of MCC is `distance ≤ ω`; doing it exactly on the polygon keeps the
     result independent of image size and of any rasterisation. Inside means on the same side
     of every edge (the hull may turn either way); a hull of fewer than three points is a
-    point or a segment, so only the distance counts.
+    point or a segment, so only the distance counts. Outside, the first edge within ω
+    decides: √ is monotonic, so that is the same verdict as the distance to the nearest edge.
     """
     e = edges.shape[0]
     if e >= 3:
@@ -130,13 +140,26 @@ def _distance_outside_hull(
             if not (all_left or all_right):
                 break
         if all_left or all_right:
-            return 0.0
-    # √ is monotonic and correctly rounded, so the root of the least square is the least root.
-    nearest2 = np.inf
+            return True
     for k in range(e):
         sx, sy, vx, vy = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
         t = ((px - sx) * vx + (py - sy) * vy) / edges[k, 4]
         t = min(max(t, 0.0), 1.0)
+        qx, qy = px - (sx + t * vx), py - (sy + t * vy)
+        if np.sqrt(qx * qx + qy * qy) <= omega:
+            return True
+    return False
+
+
+@njit(inline="always")
+def _distance_to_edges(
+    px: float, py: float, edges: NDArray[np.float64]
+) -> float:  # pragma: no cover - compiled
+    """Distance of a point to the nearest edge of a polygon given by `_hull_edges`."""
+    nearest2 = np.inf
+    for k in range(edges.shape[0]):
+        sx, sy, vx, vy = edges[k, 0], edges[k, 1], edges[k, 2], edges[k, 3]
+        t = min(max(((px - sx) * vx + (py - sy) * vy) / edges[k, 4], 0.0), 1.0)
         qx, qy = px - (sx + t * vx), py - (sy + t * vy)
         nearest2 = min(nearest2, qx * qx + qy * qy)
     return np.sqrt(nearest2)
@@ -152,24 +175,29 @@ def _cylinder_kernel(
     along: NDArray[np.float64],
     across: NDArray[np.float64],
     in_disc: NDArray[np.bool_],
+    cell_radius: NDArray[np.float64],
     hull: NDArray[np.float64],
     section_angle: NDArray[np.float64],
-    enough_neighbours: NDArray[np.bool_],
+    min_neighbours: int,
     min_valid_cells: float,
     omega: float,
     sigma_s: float,
     sigma_d: float,
     mu_psi: float,
+    radius: float,
     reach: float,
+    cells: int,
     cell_words: int,
-) -> tuple[NDArray[np.uint64], NDArray[np.uint64], NDArray[np.int64]]:  # pragma: no cover
-    """Packed bits, packed validity and central-minutia index of the valid cylinders.
+) -> tuple[NDArray[np.uint64], NDArray[np.float32], NDArray[np.int64]]:  # pragma: no cover
+    """Cells (`Cylinders.cells` layout), geometry and central minutia of the valid cylinders.
 
-    Per cylinder, per cell, per nearby minutia: the work the dense formulation spent on cells
-    outside the disc or the hull, on minutiae farther than R + 3σS and on cylinders that are
-    then discarded is skipped, which is what makes template preparation take about a
-    millisecond. Cell bit c of section k sits in word k·cell_words + c // 64, bit c % 64
-    (the little-endian packing `local_similarities` reads).
+    Per cylinder, per nearby minutia, per cell within 3σS of it: the work the dense
+    formulation spent on cells outside the disc or the hull, on cells out of a minutia's reach
+    and on cylinders that are then discarded is skipped, which is what makes template
+    preparation take well under a millisecond. A cell's sums still add the minutiae in the
+    same order, so the result is the same to the bit. Cell bit c of section k sits in word
+    cell_words + k·cell_words + c // 64, bit c % 64 (the little-endian packing
+    `local_similarities` reads); row words [0, cell_words) hold the validity mask.
     """
     n, n_cells, sections = x.shape[0], along.shape[0], section_angle.shape[0]
     reach2 = (3.0 * sigma_s) ** 2
@@ -179,111 +207,139 @@ def _cylinder_kernel(
     section_width = 2.0 * np.pi / sections
     two_var_d = 2.0 * sigma_d**2
     norm_d = sigma_d * np.sqrt(2.0 * np.pi)
+    step = along[cells] - along[0]
+    half = (cells - 1) / 2.0
+    # Cells a minutia can reach lie in a square of ±(3σS + slack) around it in the cylinder
+    # frame; the slack (far above rounding) only widens the square, the d² test decides.
+    box = 3.0 * sigma_s + 1e-3 * (1.0 + sigma_s)
+    slack = 1e-3 * (1.0 + omega)
     cx = np.empty(n_cells)
     cy = np.empty(n_cells)
     valid = np.zeros(n_cells, dtype=np.bool_)
-    # Nearby minutiae of the current cylinder, copied contiguously for the per-cell loop.
-    near_x = np.empty(n)
-    near_y = np.empty(n)
-    directional = np.empty((n, sections))  # row q: nearby minutia q's weight in each section
-    acc = np.empty(sections)
-    bits = np.zeros((n, sections * cell_words), dtype=np.uint64)
-    mask = np.zeros((n, cell_words), dtype=np.uint64)
+    acc = np.empty((n_cells, sections))
+    directional = np.empty(sections)  # one nearby minutia's weight in each section
+    out = np.zeros((n, cell_words * (sections + 1)), dtype=np.uint64)
+    geometry = np.empty((n, 3), dtype=np.float32)
     index = np.empty(n, dtype=np.int64)
     kept = 0
     for m in range(n):
-        if not enough_neighbours[m]:
+        neighbours = 0
+        for t in range(n):
+            neighbours += t != m and np.hypot(x[t] - x[m], y[t] - y[m]) <= radius + 3.0 * sigma_s
+        if neighbours < min_neighbours:
             continue
+        # The minutia is a point of the hull, d from its boundary: a cell at r from the
+        # minutia is at most r − d from the hull, so cells with r ≤ ω + d (less a margin far
+        # above rounding) are valid without testing the hull.
+        sure = omega - slack
+        if edges.shape[0] >= 3:
+            sure += _distance_to_edges(x[m], y[m], edges)
         n_valid = 0
         for c in range(n_cells):
+            valid[c] = False
+            if not in_disc[c]:
+                continue
             # Image y points down and directions turn counter-clockwise, so the direction
             # vector is (cos θ, −sin θ); the second axis is the same vector turned a quarter,
             # keeping the frame equivariant under any rotation of the finger.
             cx[c] = x[m] + along[c] * cos_t[m] + across[c] * sin_t[m]
             cy[c] = y[m] - along[c] * sin_t[m] + across[c] * cos_t[m]
-            valid[c] = in_disc[c] and _distance_outside_hull(cx[c], cy[c], edges) <= omega
+            valid[c] = cell_radius[c] <= sure or _near_hull(cx[c], cy[c], edges, omega)
             n_valid += valid[c]
         if n_valid < min_valid_cells:
             continue
+        for c in range(n_cells):
+            if valid[c]:
+                out[kept, c // 64] |= uint64(1) << uint64(c % 64)
+                acc[c, :] = 0.0
         # Only minutiae within R + 3σS of the centre can reach a cell of the disc.
-        n_near = 0
         for t in range(n):
-            if t != m and (x[t] - x[m]) ** 2 + (y[t] - y[m]) ** 2 <= reach**2:
-                near_x[n_near], near_y[n_near] = x[t], y[t]
-                # Directional contribution: Gaussian of the section's angular gap, times the
-                # section width (both differences wrapped to [−π, π)).
-                rel_dir = np.mod(theta[t] - theta[m] + np.pi, 2.0 * np.pi) - np.pi
-                for k in range(sections):
-                    gap = np.mod(section_angle[k] - rel_dir + np.pi, 2.0 * np.pi) - np.pi
-                    directional[n_near, k] = np.exp(-(gap**2) / two_var_d) / norm_d * section_width
-                n_near += 1
+            dxm, dym = x[t] - x[m], y[t] - y[m]
+            if t == m or dxm**2 + dym**2 > reach**2:
+                continue
+            # Directional contribution: Gaussian of the section's angular gap, times the
+            # section width (both differences wrapped to [−π, π)).
+            rel_dir = np.mod(theta[t] - theta[m] + np.pi, 2.0 * np.pi) - np.pi
+            for k in range(sections):
+                gap = np.mod(section_angle[k] - rel_dir + np.pi, 2.0 * np.pi) - np.pi
+                directional[k] = np.exp(-(gap**2) / two_var_d) / norm_d * section_width
+            # Minutia t in the cylinder frame, as fractional cell indices.
+            a = (dxm * cos_t[m] - dym * sin_t[m]) / step + half
+            b = (dxm * sin_t[m] + dym * cos_t[m]) / step + half
+            i0, i1 = (
+                max(int(np.ceil(a - box / step)), 0),
+                min(int(np.floor(a + box / step)), cells - 1),
+            )
+            j0, j1 = (
+                max(int(np.ceil(b - box / step)), 0),
+                min(int(np.floor(b + box / step)), cells - 1),
+            )
+            for i in range(i0, i1 + 1):
+                for c in range(i * cells + j0, i * cells + j1 + 1):
+                    if not valid[c]:
+                        continue
+                    dx = cx[c] - x[t]
+                    dy = cy[c] - y[t]
+                    d2 = dx * dx + dy * dy
+                    if d2 <= reach2:
+                        spatial = np.exp(-d2 / two_var) / norm
+                        for k in range(sections):
+                            acc[c, k] += spatial * directional[k]
         for c in range(n_cells):
             if not valid[c]:
                 continue
-            word, bit = c // 64, uint64(c % 64)
-            mask[kept, word] |= uint64(1) << bit
-            acc[:] = 0.0
-            for q in range(n_near):
-                dx = cx[c] - near_x[q]
-                dy = cy[c] - near_y[q]
-                d2 = dx * dx + dy * dy
-                if d2 <= reach2:
-                    spatial = np.exp(-d2 / two_var) / norm
-                    for k in range(sections):
-                        acc[k] += spatial * directional[q, k]
+            word, bit = c // 64, uint64(1) << uint64(c % 64)
             for k in range(sections):
-                if acc[k] > mu_psi:
-                    bits[kept, k * cell_words + word] |= uint64(1) << bit
+                if acc[c, k] > mu_psi:
+                    out[kept, (k + 1) * cell_words + word] |= bit
+        geometry[kept, 0], geometry[kept, 1], geometry[kept, 2] = x[m], y[m], theta[m]
         index[kept] = m
         kept += 1
-    return bits[:kept].copy(), mask[:kept].copy(), index[:kept].copy()
+    return out[:kept].copy(), geometry[:kept].copy(), index[:kept].copy()
 
 
 def build_cylinders(ms: MinutiaSet, params: MccParams = DEFAULT_MCC) -> Cylinders:
     """Compute the bit-based cylinder of every minutia and keep the valid ones.
 
-    The hull and the neighbour counts are numpy; everything per cell runs in
-    `_cylinder_kernel`.
+    Only the hull (OpenCV) and the directions' sines and cosines are computed here; everything
+    else runs in one call of `_cylinder_kernel`, since per-call numpy work was a fifth of the
+    preparation of a template.
     """
-    n = len(ms)
-    if n == 0:
+    if len(ms) == 0:
         return Cylinders(
-            bits=np.zeros((0, params.words), dtype=np.uint64),
-            mask=np.zeros((0, params.cell_words), dtype=np.uint64),
+            cells=np.zeros((0, params.cell_words + params.words), dtype=np.uint64),
+            cell_words=params.cell_words,
+            geometry=np.zeros((0, 3), dtype=np.float32),
             index=np.zeros(0, dtype=np.int64),
         )
-    x = ms.x.astype(np.float64)
-    y = ms.y.astype(np.float64)
     theta = ms.direction.astype(np.float64)
-
-    along, across, in_disc, section_angle = _cylinder_frame(params)
-    hull = cv2.convexHull(np.stack([x, y], axis=1).astype(np.float32)).reshape(-1, 2)
-
-    reach = params.radius + 3.0 * params.sigma_s
-    near = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) <= reach
-    neighbours = near.sum(axis=1) - 1
-    bits, mask, index = _cylinder_kernel(
-        x,
-        y,
+    along, across, in_disc, cell_radius, section_angle = _cylinder_frame(params)
+    hull = cv2.convexHull(np.stack([ms.x, ms.y], axis=1)).reshape(-1, 2)
+    cells, geometry, index = _cylinder_kernel(
+        ms.x.astype(np.float64),
+        ms.y.astype(np.float64),
         theta,
         np.cos(theta),
         np.sin(theta),
         along,
         across,
         in_disc,
-        np.ascontiguousarray(hull, dtype=np.float64),
+        cell_radius,
+        hull.astype(np.float64),
         section_angle,
-        neighbours >= params.min_neighbours,
+        params.min_neighbours,
         params.min_valid_fraction * float(in_disc.sum()),
         params.omega,
         params.sigma_s,
         params.sigma_d,
         params.mu_psi,
+        params.radius,
         # A hair of slack so rounding in the cell centres never prunes a contributing minutia.
-        reach + 1e-6 * (1.0 + params.radius),
+        params.radius + 3.0 * params.sigma_s + 1e-6 * (1.0 + params.radius),
+        params.cells,
         params.cell_words,
     )
-    return Cylinders(bits=bits, mask=mask, index=index)
+    return Cylinders(cells=cells, cell_words=params.cell_words, geometry=geometry, index=index)
 
 
 @njit(inline="always")
@@ -308,7 +364,7 @@ def local_similarities(
     """Matrix Γ of bit-based cylinder similarities, 0 where two cylinders are not matchable.
 
     `cells_*` rows are one cylinder each: `cell_words` words of validity mask, then the bits
-    of every section (`join_cells`). Γ[i, j] = 1 − √|ca ⊕ cb| / (√|ca| + √|cb|), with ca, cb
+    of every section (`Cylinders.cells`). Γ[i, j] = 1 − √|ca ⊕ cb| / (√|ca| + √|cb|), with ca, cb
     the bits restricted to the cells valid in both cylinders; pairs whose directions differ by
     more than `max_angle` or sharing fewer than `min_matchable_cells` valid cells score 0.
     """
@@ -351,11 +407,6 @@ def local_similarities(
                 continue
             out[i, j] = 1.0 - np.sqrt(np.float64(n_x)) / denom
     return out
-
-
-def join_cells(cyl: Cylinders) -> NDArray[np.uint64]:
-    """One row per cylinder: its validity mask words, then its bit words (one array to pass)."""
-    return np.ascontiguousarray(np.concatenate([cyl.mask, cyl.bits], axis=1))
 
 
 def min_matchable_cells(params: MccParams = DEFAULT_MCC) -> int:

@@ -115,9 +115,10 @@ def reference_cylinders(
 def _unpack(cyl: Cylinders, params: MccParams) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Packed words back to (n, sections, cells²) bits and (n, cells²) validity."""
     cells = params.cells**2
-    bits = np.unpackbits(cyl.bits.view(np.uint8), axis=1, bitorder="little")
-    bits = bits.reshape(len(cyl.index), params.sections, params.cell_words * 64)[:, :, :cells]
-    mask = np.unpackbits(cyl.mask.view(np.uint8), axis=1, bitorder="little")[:, :cells]
+    unpacked = np.unpackbits(cyl.cells.view(np.uint8), axis=1, bitorder="little")
+    width = params.cell_words * 64
+    bits = unpacked[:, width:].reshape(len(cyl.index), params.sections, width)[:, :, :cells]
+    mask = unpacked[:, :cells]
     return bits.astype(bool), mask.astype(bool)
 
 
@@ -125,11 +126,12 @@ def _assert_same(ms: MinutiaSet, params: MccParams = DEFAULT_MCC) -> Cylinders:
     fast = build_cylinders(ms, params)
     ref_bits, ref_valid, ref_index = reference_cylinders(ms, params)
     np.testing.assert_array_equal(fast.index, ref_index)
-    assert fast.bits.shape == (len(ref_index), params.words)
-    assert fast.mask.shape == (len(ref_index), params.cell_words)
+    assert fast.cells.shape == (len(ref_index), params.cell_words + params.words)
     bits, mask = _unpack(fast, params)
     np.testing.assert_array_equal(mask, ref_valid)
     np.testing.assert_array_equal(bits, ref_bits)
+    geometry = np.stack([ms.x, ms.y, ms.direction], axis=1)[ref_index]
+    np.testing.assert_array_equal(fast.geometry, geometry.reshape(-1, 3))
     return fast
 
 
@@ -182,3 +184,17 @@ def test_other_geometry_matches_reference() -> None:
     probe = impression(master(8), seed=2)
     near = np.argsort(np.hypot(probe.x - probe.x[5], probe.y - probe.y[5]))[:12]
     _assert_same(_subset(probe, near), params)
+
+
+def test_interior_minutiae_match_reference() -> None:
+    # A wide spread of minutiae puts the central ones far inside the hull, where the builder
+    # skips the hull test for every cell; random directions put neighbours on box edges.
+    rng = np.random.default_rng(17)
+    points = [
+        (60.0 + 45.0 * i + float(rng.uniform(-8, 8)), 60.0 + 45.0 * j + float(rng.uniform(-8, 8)),
+         float(rng.uniform(0, 2 * np.pi)))
+        for i in range(4)
+        for j in range(4)
+    ]  # fmt: skip
+    fast = _assert_same(_set(points))
+    assert len(fast.index) == len(points)
