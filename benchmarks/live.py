@@ -9,16 +9,19 @@ afterwards, and read the demo's probe captures and keys back from disk.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
+import queue
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
@@ -27,6 +30,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from gateway.enrollment.demo import INDEX_FINGERS
+from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -180,3 +187,53 @@ def gateway_cpu_seconds(pid: int) -> float:
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def in_process_app(data_dir: Path, database_url: str) -> FastAPI:
+    """The gateway app of an in-process benchmark worker: rate limits lifted, quiet logs.
+
+    The environment is set before the app module is imported, as its settings read it.
+    """
+    os.environ.update(UNLIMITED_RATES)
+    os.environ["SATUPINTU_LOG_LEVEL"] = "WARNING"
+    from gateway.app import create_app
+
+    return create_app(Settings(data_dir=data_dir, database_url=database_url))
+
+
+def run_worker_processes(
+    target: Callable[..., None],
+    args: Callable[[int], tuple[Any, ...]],
+    workers: int,
+    limit_s: float = 600.0,
+) -> list[dict[str, Any]]:
+    """Run `target(*args(i), barrier, results)` in `workers` spawned processes; one result each.
+
+    A worker that dies sends nothing, so waiting on the queue alone could hang the benchmark
+    forever: the wait polls the workers and fails as soon as one has died.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(workers)
+    results = context.Queue()
+    processes = [
+        context.Process(target=target, args=(*args(i), barrier, results)) for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    parts: list[dict[str, Any]] = []
+    deadline = time.monotonic() + limit_s
+    try:
+        while len(parts) < workers:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no result from the benchmark workers in {limit_s:.0f} s")
+            try:
+                parts.append(results.get(timeout=2))
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in processes):
+                    raise RuntimeError("an in-process benchmark worker died") from None
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    return parts

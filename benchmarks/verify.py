@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import platform
-import queue
 import statistics
 import tempfile
 import time
@@ -39,16 +37,17 @@ from rich.table import Table
 
 from benchmarks.live import (
     RESULTS,
-    UNLIMITED_RATES,
     Probe,
     database_kind,
     demo_probes,
     free_port,
     gateway_cpu_seconds,
     gateway_env,
+    in_process_app,
     load_key,
     percentile,
     private_schema,
+    run_worker_processes,
     start_gateway,
     stop_gateway,
     wait_ready,
@@ -244,13 +243,9 @@ def _in_process_worker(
     results: Any,
 ) -> None:
     """One gateway process: its own app on the shared database, driven without sockets."""
-    os.environ.update(UNLIMITED_RATES)
-    os.environ["SATUPINTU_LOG_LEVEL"] = "WARNING"
-    from gateway.app import create_app  # after the environment is set
-
     demo = Path(data_dir) / "demo"
     probes = demo_probes(demo)
-    app = create_app(Settings(data_dir=Path(data_dir), database_url=database_url))
+    app = in_process_app(Path(data_dir), database_url)
 
     async def run() -> dict[str, Any]:
         async with app.router.lifespan_context(app) as state:
@@ -312,32 +307,11 @@ def _in_process(
     warmup: float,
 ) -> tuple[list[float], dict[str, int], float, float]:
     """Latencies, outcomes, measured seconds and CPU seconds of `workers` app processes."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(workers)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_in_process_worker,
-            args=(i, str(data_dir), database_url, seconds, warmup, concurrency, barrier, results),
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    parts: list[dict[str, Any]] = []
-    try:
-        while len(parts) < workers:
-            try:
-                parts.append(results.get(timeout=2))
-            except queue.Empty:
-                # A worker that died sends nothing: stop rather than wait for it forever.
-                if any(p.exitcode not in (None, 0) for p in processes):
-                    raise RuntimeError("an in-process gateway worker failed") from None
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.terminate()
+    parts = run_worker_processes(
+        _in_process_worker,
+        lambda i: (i, str(data_dir), database_url, seconds, warmup, concurrency),
+        workers,
+    )
     latencies = [x for part in parts for x in part["latencies"]]
     outcomes: dict[str, int] = {}
     for part in parts:

@@ -16,9 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import multiprocessing
-import os
-import queue
 import time
 import traceback
 import uuid
@@ -31,7 +28,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from benchmarks.live import UNLIMITED_RATES, percentile
+from benchmarks.live import in_process_app, percentile, run_worker_processes
 from gateway.client import GatewayKey, RequestSigner, new_nonce, seal_capture
 from gateway.settings import Settings
 
@@ -159,10 +156,6 @@ def _worker(
     results: Any,
 ) -> None:
     """One gateway process: its app on the shared database, its share of households."""
-    os.environ.update(UNLIMITED_RATES)
-    os.environ["SATUPINTU_LOG_LEVEL"] = "WARNING"
-    from gateway.app import create_app  # after the environment is set
-
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     seen: set[str] = set()
     people = []
@@ -181,7 +174,7 @@ def _worker(
         )
         for t in terminals
     ]
-    app = create_app(Settings(data_dir=Path(data_dir), database_url=database_url))
+    app = in_process_app(Path(data_dir), database_url)
 
     async def run() -> dict[str, Any]:
         async with (
@@ -272,55 +265,19 @@ def _first_start(data_dir: Path, database_url: str) -> None:
     asyncio.run(start_stop())
 
 
-def _next_result(results: Any, processes: list[Any], limit_s: float = 600.0) -> dict[str, Any]:
-    """The next worker's result; fails fast when a worker died without one (never hangs)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            part: dict[str, Any] = results.get(timeout=2)
-            return part
-        except queue.Empty:
-            if any(p.exitcode not in (None, 0) for p in processes):
-                raise RuntimeError("an in-process benchmark worker died") from None
-    raise TimeoutError(f"no result from the in-process benchmark workers in {limit_s:.0f} s")
-
-
 def run_in_process(
     *, manifest: Path, data_dir: Path, database_url: str, workers: int, concurrency: int
 ) -> dict[str, Any]:
     """Both phases over `workers` app processes; flow and pay-alone figures."""
     _first_start(data_dir, database_url)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(workers)
-    results = context.Queue()
-    processes = [
-        context.Process(
-            target=_worker,
-            args=(
-                i,
-                workers,
-                str(manifest),
-                str(data_dir),
-                database_url,
-                concurrency,
-                barrier,
-                results,
-            ),
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    try:
-        parts = [_next_result(results, processes) for _ in processes]
-        failed = [part["error"] for part in parts if "error" in part]
-        if failed:
-            raise RuntimeError(f"an in-process benchmark worker failed:\n{failed[0]}")
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
+    parts = run_worker_processes(
+        _worker,
+        lambda i: (i, workers, str(manifest), str(data_dir), database_url, concurrency),
+        workers,
+    )
+    failed = [part["error"] for part in parts if "error" in part]
+    if failed:
+        raise RuntimeError(f"an in-process benchmark worker failed:\n{failed[0]}")
     return {
         "mode": "in_process",
         "workers": workers,
