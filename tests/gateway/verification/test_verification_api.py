@@ -98,15 +98,27 @@ def test_mode_fields_are_checked(terminal_client: SignedClient) -> None:
         assert response.json()["error"]["code"] == "invalid_request"
 
 
-def test_case_worker_registers_and_vouches_over_http(
+@pytest.fixture
+def enrolled_nik(
     ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+) -> str:
+    """A registered person enrolled over HTTP with the fingers of synthetic seed 41."""
+    nik: str = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=41)
+    return nik
+
+
+def test_case_worker_registers_and_vouches_over_http(
+    enrolled_nik: str,
     terminal_client: SignedClient,
     terminal: TerminalIdentity,
     gateway_key: GatewayKey,
     session_factory: sessionmaker[Session],
 ) -> None:
-    nik = _register(ops_client)[0]["nik"]
-    enroll_http(terminal_client, terminal, gateway_key, nik, seed=41)
+    nik = enrolled_nik
     with unit_of_work(session_factory) as session:
         terminal_service.register_operator(
             session=session,
@@ -183,6 +195,7 @@ def test_unusable_capture_is_refused_and_still_recorded(
 
 
 def test_revocations_after_a_verification_are_honoured_at_once(
+    enrolled_nik: str,
     ops_client: SignedClient,
     terminal_client: SignedClient,
     terminal: TerminalIdentity,
@@ -190,8 +203,7 @@ def test_revocations_after_a_verification_are_honoured_at_once(
     session_factory: sessionmaker[Session],
 ) -> None:
     """Keys cached by the first verification never outlive a status change in the database."""
-    nik = _register(ops_client)[0]["nik"]
-    enroll_http(terminal_client, terminal, gateway_key, nik, seed=41)
+    nik = enrolled_nik
     status, body = _verify(terminal_client, terminal, gateway_key, 41, 4, mode="1:1", nik=nik)
     assert status == 200 and body["decision"] == "match", body
 
