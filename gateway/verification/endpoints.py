@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from gateway.crypto.capture import CachedDevices
 from gateway.db import unit_of_work, utcnow
 from gateway.deps import SessionDep
-from gateway.enrollment.captures import CaptureContext, CaptureRejected
+from gateway.enrollment.captures import CaptureRejected
 from gateway.enrollment.endpoints import JSON, capture_context
 from gateway.errors import GatewayError
 from gateway.registry.service import find_person
@@ -58,7 +58,7 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
         captured = service.prepare_captures(
             engine=state.biometrics,
             request=body,
-            ctx=_capture_context(request, terminal, session=None, devices=devices),
+            ctx=capture_context(request, None, terminal, devices),
             min_quality=state.identity_settings.verify_min_quality,
         )
     except GatewayError as exc:
@@ -74,7 +74,7 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
                 engine=state.biometrics,
                 indexes=state.indexes,
                 request=body,
-                ctx=_capture_context(request, terminal, session=session, devices=None),
+                ctx=capture_context(request, session, terminal),
                 settings=state.identity_settings,
                 request_digest=digest,
                 check_person_rate=lambda key: check_person_rate(request, key),
@@ -86,23 +86,6 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
         raise
     # Built and validated by the service already: sent as is, not validated a second time.
     return Response(result.model_dump_json(), media_type="application/json")
-
-
-def _capture_context(
-    request: Request,
-    terminal: AuthenticatedTerminal,
-    *,
-    session: Session | None,
-    devices: CachedDevices | None,
-) -> CaptureContext:
-    state = request.app.state
-    return CaptureContext(
-        session=session,
-        terminal=terminal,
-        allow_plaintext=state.identity_settings.allow_plaintext_captures,
-        capture_window_seconds=state.security_settings.capture_window_seconds,
-        devices=devices,
-    )
 
 
 def _record_refusal(
