@@ -343,19 +343,18 @@ class BinaryIdentifier(Generic[T]):
         for pos in positions:
             _row_id(0, pos)
         templates = [probe[p] for p in positions]
-        codes = [self._probe_codes_of(t) for t in templates]
+        codes = [self._codes_of(t, probe=True) for t in templates]
         if not any(len(c) for c in codes):
             raise ProbeError("the probe has no usable features (too few minutiae?)")
         return positions, templates, codes
 
-    def _codes_of(self, template: T) -> NDArray[np.uint8]:
-        codes = np.asarray(self.encoder.encode(template), dtype=np.uint8)
-        return np.ascontiguousarray(codes.reshape(-1, self.encoder.code_bytes))
-
-    def _probe_codes_of(self, template: T) -> NDArray[np.uint8]:
-        """A probe's codes: the encoder's `encode_probe` when it has one (a probe may send
-        fewer or other codes than an enrolment stores), else the enrolment codes."""
-        encode = getattr(self.encoder, "encode_probe", self.encoder.encode)
+    def _codes_of(self, template: T, *, probe: bool = False) -> NDArray[np.uint8]:
+        """A template's codes as (m, code_bytes) rows. A probe's come from the encoder's
+        `encode_probe` when it has one (a probe may send fewer or other codes than an
+        enrolment stores), else from `encode`."""
+        encode = self.encoder.encode
+        if probe:
+            encode = getattr(self.encoder, "encode_probe", encode)
         codes = np.asarray(encode(template), dtype=np.uint8)
         return np.ascontiguousarray(codes.reshape(-1, self.encoder.code_bytes))
 
