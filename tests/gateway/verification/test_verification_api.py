@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
@@ -26,6 +27,24 @@ def _calibration(monkeypatch: pytest.MonkeyPatch, finger_calibration: Path) -> N
     monkeypatch.setenv("SATUPINTU_PERSON_BURST", "100")
 
 
+def _post_fingers(
+    client: SignedClient,
+    url: str,
+    terminal: TerminalIdentity,
+    key: GatewayKey,
+    seed: int,
+    shot: int,
+    **body: object,
+) -> httpx.Response:
+    """`body` with fingers sealed for this very request (their nonce is the request's)."""
+    nonce = new_nonce()
+    return client.post(
+        url,
+        json={**body, "fingers": _sealed_fingers(terminal, key, nonce, seed, shot)},
+        nonce=nonce,
+    )
+
+
 def _verify(
     client: SignedClient,
     terminal: TerminalIdentity,
@@ -34,12 +53,7 @@ def _verify(
     shot: int,
     **body: object,
 ) -> tuple[int, dict[str, object]]:
-    nonce = new_nonce()
-    response = client.post(
-        "/v1/verify",
-        json={**body, "fingers": _sealed_fingers(terminal, key, nonce, seed, shot)},
-        nonce=nonce,
-    )
+    response = _post_fingers(client, "/v1/verify", terminal, key, seed, shot, **body)
     return response.status_code, response.json()
 
 
@@ -130,26 +144,14 @@ def test_case_worker_registers_and_vouches_over_http(
             ),
             actor="test",
         )
-    nonce = new_nonce()
-    created = terminal_client.post(
-        "/v1/case-workers",
-        json={
-            "operator_id": "cw-7",
-            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 42, 1),
-        },
-        nonce=nonce,
+    created = _post_fingers(
+        terminal_client, "/v1/case-workers", terminal, gateway_key, 42, 1, operator_id="cw-7"
     )
     assert created.status_code == 201, created.text
     worker = created.json()
     assert worker["fingers"] == [2, 7] and worker["region"] == "3201"
-    nonce = new_nonce()
-    again = terminal_client.post(
-        "/v1/case-workers",
-        json={
-            "operator_id": "cw-7",
-            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 42, 3),
-        },
-        nonce=nonce,
+    again = _post_fingers(
+        terminal_client, "/v1/case-workers", terminal, gateway_key, 42, 3, operator_id="cw-7"
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "case_worker_exists"
     nonce = new_nonce()
