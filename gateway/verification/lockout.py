@@ -33,13 +33,9 @@ class AlreadyUnlocked(Conflict):
     code = "lockout_already_lifted"
 
 
-def ensure_unlocked(*, session: Session, person_id: int) -> None:
-    lockout = repository.open_lockout(session, person_id)
-    refuse_if_locked(lockout.reference if lockout is not None else None)
-
-
 def refuse_if_locked(lockout_reference: str | None) -> None:
-    """Raise `Locked` when the person has an open lockout (its reference, read by the caller)."""
+    """Raise `Locked` when the person has an open lockout (its reference, read by the caller
+    with the person: `repository.subject_by_id`)."""
     if lockout_reference is not None:
         raise Locked(
             "This NIK is locked after repeated failed attempts; a case worker (pendamping) "

@@ -61,20 +61,22 @@ class FallbackLimitReached(TooManyRequests):
 
 @dataclass(frozen=True)
 class Subject:
-    """The person a verification is about, with what the answer and the token need."""
+    """The person a verification is about, with what the answer and the token need, and
+    their open lockout's reference if any (read in the same statement)."""
 
     id: int
     reference: str
     household_id: int
     household_reference: str
+    lockout: str | None
 
 
 def _subject(row: Row[Any]) -> Subject:
-    return Subject(row.id, row.reference, row.household_id, row.household_reference)
+    return Subject(row.id, row.reference, row.household_id, row.household_reference, row.lockout)
 
 
-def find_subject(*, session: Session, nik: str) -> tuple[Subject, str | None]:
-    """The register's person for a NIK and their open lockout's reference, if any.
+def find_subject(*, session: Session, nik: str) -> Subject:
+    """The register's person for a NIK, with their open lockout's reference if any.
 
     The NIK is checked first, so a typo says which part is wrong; a record merged into
     another by adjudication resolves to the surviving person (as `find_person` does).
@@ -88,7 +90,7 @@ def find_subject(*, session: Session, nik: str) -> tuple[Subject, str | None]:
         assert merged is not None
         row = repository.subject_by_id(session, canonical(session=session, person=merged).id)
         assert row is not None
-    return _subject(row), row.lockout
+    return _subject(row)
 
 
 @dataclass
@@ -309,10 +311,10 @@ def verify(
     terminal = ctx.terminal
     person: Subject | None = None
     if request.nik is not None:
-        person, locked_by = find_subject(session=session, nik=request.nik)
+        person = find_subject(session=session, nik=request.nik)
         check_person_rate(person.reference)
         if request.mode != "fallback":
-            lockout.refuse_if_locked(locked_by)
+            lockout.refuse_if_locked(person.lockout)
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -354,7 +356,7 @@ def verify(
         )
         if outcome.person is not None:
             check_person_rate(outcome.person.reference)
-            lockout.ensure_unlocked(session=session, person_id=outcome.person.id)
+            lockout.refuse_if_locked(outcome.person.lockout)
     else:
         assert person is not None and request.vouch is not None
         outcome = _fallback(

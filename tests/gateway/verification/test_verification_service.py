@@ -84,6 +84,9 @@ def test_impostor_fails_and_five_failures_lock_the_nik(world: World, enrolled: l
     with pytest.raises(lockout.Locked) as caught:
         _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 5))
     reference = caught.value.details["lockout"]
+    with pytest.raises(lockout.Locked) as found:  # found by a cardless search: refused too
+        _verify(world, region="3201", mode="1:N", fingers=_fingers(1, 5))
+    assert found.value.details["lockout"] == reference
     with world.session_factory.begin() as session:
         assert [lo.reference for lo in lockout.list_open(session=session, limit=5, offset=0)] == [
             reference
