@@ -25,9 +25,7 @@ from gateway.enrollment.captures import (
     CaptureContext,
     Modality,
     Sample,
-    decode_captures,
     finger_from_record,
-    open_captures,
     read_captures,
 )
 from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
@@ -278,8 +276,12 @@ def prepare_captures(
     """
     if request.mode == "fallback" and not (request.fingers or request.irises):
         return None
-    opened = open_captures(request, ctx=ctx, required=("finger",) if request.mode == "ektp" else ())
-    samples, reports = decode_captures(opened, min_quality=min_quality)
+    samples, reports = read_captures(
+        request,
+        ctx=ctx,
+        min_quality=min_quality,
+        required=("finger",) if request.mode == "ektp" else (),
+    )
     prepared = [
         dataclasses.replace(s, prepared=engine.prepare(s.modality, s.template)) for s in samples
     ]
