@@ -70,7 +70,7 @@ class PayoutRuntime:
             log.error("payout recovery worker did not stop within %.0f s", STOP_TIMEOUT_S)
 
 
-def get_runtime(request: Request) -> PayoutRuntime:
+async def get_runtime(request: Request) -> PayoutRuntime:
     runtime: PayoutRuntime = request.app.state.payouts
     return runtime
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,15 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Protocol
 
 import http_sf
+from cryptography.exceptions import InvalidSignature as BadEd25519Signature
 from fastapi import Depends, Request
-from http_message_signatures import (
-    ContentDigest,
-    HTTPMessageSignaturesException,
-    HTTPMessageVerifier,
-    InvalidSignature,
-    MappingKeyResolver,
-    algorithms,
-)
+from http_message_signatures import ContentDigest, HTTPMessageSignaturesException, InvalidSignature
+from http_sf.innerlist import ser_innerlist
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,11 +53,14 @@ from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
 from gateway.terminals.repository import DeviceKeyRow
 from gateway.terminals.settings import SecuritySettings
+from gateway.terminals.signature_base import UnusableComponent, signature_base
 
 log = logging.getLogger("gateway.terminals.auth")
 
 ALGORITHM = "ed25519"
 ALWAYS_COVERED = ("@method", "@target-uri", "content-digest")
+# RFC 9421 section 2.3's metadata; `tag` is allowed and ignored.
+_SIGNATURE_PARAMETERS = frozenset({"created", "expires", "nonce", "alg", "keyid", "tag"})
 # Expired nonces are purged on one request in this many, so the table stays small for free.
 _PURGE_EVERY = 256
 _purge_counter = itertools.count()
@@ -106,11 +105,12 @@ class _SignatureParams:
     nonce: str
     created: datetime
     covered: tuple[str, ...]
+    serialized: str  # the member's canonical form: the base's @signature-params value
 
 
 @dataclass
 class _Message:
-    """The view of a request that `http-message-signatures` resolves components from."""
+    """The parts of a request a signature covers."""
 
     method: str
     url: str
@@ -133,7 +133,11 @@ def _parse_signature_input(headers: Headers) -> _SignatureParams:
     label, (members, params) = next(iter(parsed.items()))
     if not isinstance(members, list):
         raise SignatureInvalid("Signature-Input must list the covered components.")
-    covered = tuple(str(value) for value, _ in members)
+    if any(type(value) is not str or component_params for value, component_params in members):
+        raise SignatureInvalid("Covered components must be plain strings, without parameters.")
+    covered = tuple(value for value, _ in members)
+    if set(params) - _SIGNATURE_PARAMETERS:
+        raise SignatureInvalid("The signature carries parameters this gateway does not know.")
     keyid, nonce, created = params.get("keyid"), params.get("nonce"), params.get("created")
     if not isinstance(keyid, str) or not isinstance(nonce, str) or type(created) is not int:
         raise SignatureInvalid("The signature needs keyid, nonce and created parameters.")
@@ -145,7 +149,12 @@ def _parse_signature_input(headers: Headers) -> _SignatureParams:
         created_at = datetime.fromtimestamp(created, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise SignatureInvalid("The signature's created parameter is out of range.") from exc
-    return _SignatureParams(label, keyid, nonce, created_at, covered)
+    expires = params.get("expires")
+    if expires is not None and (type(expires) is not int or expires < time.time()):
+        raise StaleRequest("The signature has expired.")
+    return _SignatureParams(
+        label, keyid, nonce, created_at, covered, ser_innerlist((members, params))
+    )
 
 
 def _required_components(body: bytes, headers: Headers) -> tuple[str, ...]:
@@ -161,21 +170,42 @@ def _check_fresh(created: datetime, *, now: datetime, window: timedelta) -> None
         raise StaleRequest("The request is signed with a creation time in the future.")
 
 
-def _verify_signature(
-    message: _Message, params: _SignatureParams, public_key: bytes, body: bytes, window: timedelta
-) -> None:
-    verifier = HTTPMessageVerifier(
-        signature_algorithm=algorithms.ED25519,
-        key_resolver=MappingKeyResolver(
-            public_keys={params.keyid: load_public_key(public_key)}, private_keys={}
-        ),
-    )
-    # Freshness was already decided by our own window; let the library judge only the crypto.
-    verifier.max_clock_skew = window
-    required = _required_components(body, message.headers)
+def _signature_bytes(headers: Headers, label: str) -> bytes:
     try:
-        verifier.verify(message, max_age=None, require_components=required)
-    except (InvalidSignature, HTTPMessageSignaturesException) as exc:
+        parsed: Any = http_sf.parse(
+            ", ".join(headers.getlist("signature")).encode("latin-1"), tltype="dictionary"
+        )
+    except (ValueError, TypeError) as exc:
+        raise SignatureInvalid("Signature is not a structured dictionary.") from exc
+    if not isinstance(parsed, dict) or set(parsed) != {label}:
+        raise SignatureInvalid("Signature and Signature-Input must carry the same one label.")
+    value = parsed[label][0]
+    if not isinstance(value, bytes):
+        raise SignatureInvalid("The signature must be a byte sequence.")
+    return value
+
+
+def _verify_signature(
+    message: _Message, params: _SignatureParams, public_key: bytes, body: bytes
+) -> None:
+    """Required components covered, then Ed25519 over the signature base, then the digest."""
+    required = _required_components(body, message.headers)
+    if not set(required) <= set(params.covered):
+        raise SignatureInvalid(f"The signature must cover {', '.join(required)}.")
+    signature = _signature_bytes(message.headers, params.label)
+    try:
+        base = signature_base(
+            method=message.method,
+            target_uri=message.url,
+            headers=message.headers,
+            covered=params.covered,
+            signature_params=params.serialized,
+        )
+    except UnusableComponent as exc:
+        raise SignatureInvalid(str(exc)) from exc
+    try:
+        load_public_key(public_key).verify(signature, base)
+    except BadEd25519Signature as exc:
         raise SignatureInvalid("The request signature does not verify.") from exc
     try:
         # The same combined value the signature covered, not just the first field line.
@@ -260,7 +290,7 @@ def authenticate_message(
     # One short transaction of its own, committed before the route runs.
     with unit_of_work(factory) as session:
         row = _auth_row(session, kind, params.keyid)
-        _verify_signature(message, params, row.public_key, body, window)
+        _verify_signature(message, params, row.public_key, body)
         _check_active(row, kind)
         _record_nonce(session, kind=kind, params=params, window=window, now=now)
         return _principal(row, kind, params)
@@ -300,7 +330,7 @@ class SignedTerminalRequest:
             raise UnknownTerminal("No terminal is registered under this key id.")
         self.cache.terminals.put(row.id, row)
         if row.public_key != self.public_key:  # re-keyed since: the signature must still hold
-            _verify_signature(self.message, self.params, row.public_key, self.body, self.window)
+            _verify_signature(self.message, self.params, row.public_key, self.body)
         _check_active(row, "terminal")
         if devices is not None:
             devices.check(device_rows)
@@ -395,7 +425,7 @@ def _check_signed_terminal(
     row = cache.terminals.get(params.keyid)
     if row is not None:
         try:
-            _verify_signature(message, params, row.public_key, body, window)
+            _verify_signature(message, params, row.public_key, body)
         except SignatureInvalid:
             row = None  # perhaps re-keyed since it was cached: ask the database
         else:
@@ -407,7 +437,7 @@ def _check_signed_terminal(
         with unit_of_work(state.session_factory) as session:
             row = _auth_row(session, "terminal", params.keyid)
         cache.terminals.put(row.id, row)
-        _verify_signature(message, params, row.public_key, body, window)
+        _verify_signature(message, params, row.public_key, body)
         _check_active(row, "terminal")
     terminal = _principal(row, "terminal", params)
     assert isinstance(terminal, AuthenticatedTerminal)

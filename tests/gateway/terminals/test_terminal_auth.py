@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
@@ -187,3 +188,53 @@ def test_racing_copies_of_one_request_are_served_once(
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = sorted(pool.map(attempt, range(8)))
     assert outcomes == ["replayed_request"] * 7 + ["served"]
+
+
+def _library_signed(
+    terminal: TerminalIdentity, covered: list[str], *, expires: datetime | None = None
+) -> httpx.Request:
+    """Signed by the library directly, with options the gateway's own client never uses."""
+    request = httpx.Request("GET", "http://testserver/v1/terminals/me")
+    HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519,
+        key_resolver=MappingKeyResolver(
+            public_keys={}, private_keys={terminal.id: terminal.private_key}
+        ),
+    ).sign(
+        request,
+        key_id=terminal.id,
+        created=datetime.now(UTC),
+        expires=expires,
+        nonce=new_nonce(),
+        label="sig",
+        covered_component_ids=covered,
+        # Given a body, the library adds content-digest to the covered set by itself.
+        body=b"" if "content-digest" in covered else None,
+    )
+    return request
+
+
+@pytest.mark.parametrize(
+    ("covered", "expires", "code"),
+    [
+        (["@method", "@target-uri", "content-digest"], None, None),
+        (["@method", "@target-uri", "content-digest", "@authority"], None, None),
+        (["@method", "@target-uri"], None, "signature_invalid"),
+        (["@method", "@target-uri", "content-digest"], datetime.now(UTC), "stale_request"),
+    ],
+)
+def test_signature_profile_accepted_by_the_gateway(
+    api: TestClient,
+    terminal: TerminalIdentity,
+    covered: list[str],
+    expires: datetime | None,
+    code: str | None,
+) -> None:
+    """Covered sets beyond the required ones verify; a missing required component and an
+    expired signature are refused with their own codes."""
+    response = api.send(_library_signed(terminal, covered, expires=expires))
+    if code is None:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["code"] == code
