@@ -23,7 +23,7 @@ from gateway.payouts.schemas import (
     ReconciliationIn,
 )
 from gateway.payouts.service import line_key
-from gateway.terminals.auth import OpsOperatorDep, TerminalDep
+from gateway.terminals.auth import OpsOperatorDep, SignedTerminalDep, TerminalDep
 
 router = APIRouter(tags=["payouts"])
 ops_router = APIRouter(prefix="/v1/ops", tags=["operations: payouts"])
@@ -61,10 +61,10 @@ def _payout_out(view: flow.PayoutView) -> PayoutOut:
 
 @router.get("/v1/entitlements", response_model=EntitlementsOut)
 def get_entitlements(
-    terminal: TerminalDep, runtime: PayoutRuntimeDep, session: SessionDep, token: TokenHeader
+    signed: SignedTerminalDep, runtime: PayoutRuntimeDep, token: TokenHeader
 ) -> EntitlementsOut:
     """Everything due now to the verified person's household, across programmes, with reasons."""
-    view = flow.entitlements(runtime=runtime, session=session, terminal=terminal, token=token)
+    view = flow.entitlements(runtime=runtime, signed=signed, token=token)
     lines = [
         EntitlementLineOut(
             key=line_key(line),
@@ -92,14 +92,14 @@ def get_entitlements(
 )
 def create_payout(
     body: PayoutCreate,
-    terminal: TerminalDep,
+    signed: SignedTerminalDep,
     runtime: PayoutRuntimeDep,
     idempotency_key: IdempotencyHeader,
 ) -> JSONResponse:
     """Pay every due entitlement once; the same Idempotency-Key always gets the same answer."""
     view = flow.pay(
         runtime=runtime,
-        terminal=terminal,
+        signed=signed,
         idempotency_key=idempotency_key,
         token=body.token,
         channel=TransferKind(body.channel),

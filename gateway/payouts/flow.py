@@ -31,7 +31,7 @@ from gateway.payouts.service import (
     request_hash,
     reserve,
 )
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.auth import AuthenticatedTerminal, SignedTerminalRequest, signed_unit_of_work
 from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
 
 IN_FLIGHT = frozenset({"reserved", "submitted"})
@@ -70,15 +70,17 @@ def _peek_token(session: Session, token: str, terminal: AuthenticatedTerminal) -
 
 
 def entitlements(
-    *, runtime: PayoutRuntime, session: Session, terminal: AuthenticatedTerminal, token: str
+    *, runtime: PayoutRuntime, signed: SignedTerminalRequest, token: str
 ) -> EntitlementView:
-    """What the verified person's household is due now, with the reason for each line."""
-    claims = _peek_token(session, token, terminal)
-    day = payment_day(runtime.clock())
-    household = _household(session, claims.household_id, day)
-    lines = entitlements_due(
-        session=session, household=household, catalogue=runtime.catalogue, day=day
-    )
+    """What the verified person's household is due now, with the reason for each line; the
+    terminal is confirmed and its nonce spent in the same transaction."""
+    with signed_unit_of_work(runtime.session_factory, signed) as session:
+        claims = _peek_token(session, token, signed.terminal)
+        day = payment_day(runtime.clock())
+        household = _household(session, claims.household_id, day)
+        lines = entitlements_due(
+            session=session, household=household, catalogue=runtime.catalogue, day=day
+        )
     return EntitlementView(claims.household_reference, day, lines)
 
 
@@ -118,20 +120,22 @@ def view_of(session: Session, payout: Payout) -> PayoutView:
 def pay(
     *,
     runtime: PayoutRuntime,
-    terminal: AuthenticatedTerminal,
+    signed: SignedTerminalRequest,
     idempotency_key: str,
     token: str,
     channel: TransferKind,
     selection: frozenset[str] | None,
 ) -> PayoutView:
     """Pay everything due (or the selection) once; a retry with the same key gets the same."""
-    if terminal.bank_code not in runtime.adapters:
-        raise BankNotConfigured(f"No bank adapter is configured for {terminal.bank_code}.")
+    terminal = signed.terminal
     body_hash = request_hash(
         {"token": token, "channel": channel.value, "lines": sorted(selection or ())}
     )
     try:
-        with unit_of_work(runtime.session_factory) as session:
+        # The terminal is confirmed and its nonce spent in the reservation's own transaction.
+        with signed_unit_of_work(runtime.session_factory, signed) as session:
+            if terminal.bank_code not in runtime.adapters:
+                raise BankNotConfigured(f"No bank adapter is configured for {terminal.bank_code}.")
             replay = find_replay(
                 session=session,
                 terminal_id=terminal.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -199,3 +200,28 @@ def test_payout_refusals_are_clear_and_write_nothing(
         "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "finally-1"}
     )
     assert paid.status_code == 200 and paid.json()["state"] == "committed"
+
+
+def test_a_refused_payout_request_cannot_be_replayed(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The terminal is confirmed inside the payout's transaction; when that transaction
+    fails, the request's nonce is still spent, so the same signed request is not served."""
+    token = token_for(session_factory, family, terminal.id)
+
+    def send() -> httpx.Response:
+        return terminal_client.post(
+            "/v1/payouts",
+            json={"token": token, "channel": "account_credit"},
+            headers={"Idempotency-Key": "credit-2"},
+            nonce="fixed-nonce-0001",
+        )
+
+    assert send().json()["error"]["code"] == "no_payout_account"
+    replayed = send()
+    assert replayed.status_code == 401
+    assert replayed.json()["error"]["code"] == "replayed_request"
