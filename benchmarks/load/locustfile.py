@@ -14,6 +14,7 @@ mix (`SATUPINTU_LOAD_PROFILE`):
   and a cash-out payout; plus failed captures: walk-in strangers (cardless, no match) and
   poor captures claiming decoy NIKs (no match, or the NIK locked after repeated failures).
 - `payout`: 1:1 verify then pay, each household once (the payout throughput benchmark).
+- `verify`: 1:1 verify only, back to back (the verification throughput benchmark).
 
 Expected refusals (no_match, a decoy's `nik_locked`, a household already paid) are answers,
 not errors; anything else (5xx, an unexpected 4xx, a failed genuine match) is an error. The
@@ -180,7 +181,7 @@ class AgentTerminal(SignedUser):
     # minute by default) needs it raised, or more terminals, unless the limits are lifted.
     wait_time = (
         constant(0)
-        if PROFILE == "payout"
+        if PROFILE in ("payout", "verify")
         else between(
             _env_float("SATUPINTU_LOAD_WAIT_MIN", 0.05), _env_float("SATUPINTU_LOAD_WAIT_MAX", 0.3)
         )
@@ -301,6 +302,12 @@ class AgentTerminal(SignedUser):
 
     @task(50)
     def one_to_one(self) -> None:
+        if PROFILE == "verify":
+            person = self._someone()
+            self.verify(
+                {"mode": "1:1", "nik": person["nik"]}, person["probe"], label="1:1", truth="genuine"
+            )
+            return
         if PROFILE == "payout":
             if not UNPAID:
                 raise StopUser()
@@ -387,7 +394,7 @@ class StepLoad(LoadTestShape):
             return None  # every household has been paid: the benchmark is over
         step = int(elapsed // self.step_seconds) + 1
         users = min(self.max_users, step * self.step_users)
-        if PROFILE == "payout":
+        if PROFILE in ("payout", "verify"):
             return users, float(users), [AgentTerminal]
         return users + 1, float(users + 1), [AgentTerminal, OpsConsole]
 

@@ -57,12 +57,15 @@ def test_a_short_mixed_load_run_has_no_unexpected_errors(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_the_slo_gate_fails_a_run_that_breaks_it(tmp_path: Path) -> None:
-    """An impossible p99 limit must turn into a non-zero exit code (and still write reports)."""
+    """An impossible p99 limit must turn into a non-zero exit code (and still write reports).
+    Run with the verify-only profile, which must then send nothing but 1:1 verifications."""
     result = CliRunner().invoke(
         app,
         [
             "bench",
             "load",
+            "--profile",
+            "verify",
             "--households",
             "1",
             "--users",
@@ -76,5 +79,8 @@ def test_the_slo_gate_fails_a_run_that_breaks_it(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1, result.output
-    summary = json.loads((tmp_path / "load_mixed_sqlite.json").read_text())
+    summary = json.loads((tmp_path / "load_verify_sqlite.json").read_text())
     assert not summary["slo_passed"]
+    # Besides the gateway key each terminal fetches once at start.
+    assert {e["name"] for e in summary["endpoints"]} == {"/v1/verify [1:1]", "/v1/keys/biometric"}
+    assert summary["p99_ms"] > 0
