@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import Conflict
 from gateway.payouts import repository
-from gateway.payouts.models import LedgerTransfer
 
 FUNDING_ACCOUNT = "funding:treasury"
 
@@ -20,12 +19,10 @@ class BudgetExhausted(Conflict):
     code = "budget_exhausted"
 
 
-class AlreadyResolved(Conflict):
-    code = "transfer_already_resolved"
-
-
 class PendingTransfer(Protocol):
-    """What resolving a reservation needs: a `LedgerTransfer` row or a lighter read of one."""
+    """What resolving a reservation needs: a `LedgerTransfer` row or a lighter read of one.
+
+    Each pending transfer is resolved at most once: `ledger_transfers.pending_id` is unique."""
 
     @property
     def id(self) -> int: ...
@@ -185,53 +182,6 @@ def book(
     return insert(session=session, booking=booking)
 
 
-def _book_one(
-    *, session: Session, move: Move, now: datetime, payout_id: int | None
-) -> LedgerTransfer:
-    (transfer_id,) = book(session=session, moves=[move], now=now, payout_id=payout_id)
-    transfer = repository.transfer_by_id(session, transfer_id)
-    assert transfer is not None
-    return transfer
-
-
-def post(
-    *,
-    session: Session,
-    debit: int,
-    credit: int,
-    amount: int,
-    now: datetime,
-    memo: str,
-    payout_id: int | None = None,
-) -> LedgerTransfer:
-    """Move money at once; refused when it would overdraw a guarded account."""
-    return _book_one(
-        session=session,
-        move=Move("posted", debit, credit, amount, memo),
-        now=now,
-        payout_id=payout_id,
-    )
-
-
-def reserve(
-    *,
-    session: Session,
-    debit: int,
-    credit: int,
-    amount: int,
-    now: datetime,
-    memo: str,
-    payout_id: int | None = None,
-) -> LedgerTransfer:
-    """Phase one: hold the amount as pending, so a budget can't be promised twice."""
-    return _book_one(
-        session=session,
-        move=Move("pending", debit, credit, amount, memo),
-        now=now,
-        payout_id=payout_id,
-    )
-
-
 def resolution(pending: PendingTransfer, *, post_it: bool, memo: str) -> Move:
     """The move that posts or voids a pending transfer."""
     return Move(
@@ -244,43 +194,16 @@ def resolution(pending: PendingTransfer, *, post_it: bool, memo: str) -> Move:
     )
 
 
-def resolve(
-    *, session: Session, pending: LedgerTransfer, post_it: bool, now: datetime, memo: str
-) -> LedgerTransfer:
-    """Phase two: post or void a pending transfer, exactly once (a unique key enforces it)."""
-    if repository.resolution_of(session, pending.id) is not None:
-        raise AlreadyResolved("This reservation was already posted or voided.")
-    return _book_one(
-        session=session,
-        move=resolution(pending, post_it=post_it, memo=memo),
-        now=now,
-        payout_id=pending.payout_id,
-    )
-
-
 def fund_budget(*, session: Session, programme: str, budget: int, now: datetime) -> int:
     """Bring a programme's funding to its configured budget; returns the amount moved."""
     funding = ensure_account(session=session, code=FUNDING_ACCOUNT)
     account = ensure_account(session=session, code=budget_account(programme))
     difference = budget - repository.funded_total(session, funding=funding, budget=account)
-    if difference > 0:
-        post(
-            session=session,
-            debit=funding,
-            credit=account,
-            amount=difference,
-            now=now,
-            memo=f"fund {programme}",
-        )
-    elif difference < 0:
-        post(
-            session=session,
-            debit=account,
-            credit=funding,
-            amount=-difference,
-            now=now,
-            memo=f"reduce {programme}",
-        )
+    if difference:
+        debit, credit = (funding, account) if difference > 0 else (account, funding)
+        verb = "fund" if difference > 0 else "reduce"
+        move = Move("posted", debit, credit, abs(difference), f"{verb} {programme}")
+        book(session=session, moves=[move], now=now)
     return difference
 
 

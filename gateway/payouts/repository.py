@@ -131,14 +131,6 @@ def insert_transfers(session: Session, rows: Sequence[Mapping[str, object]]) -> 
     return list(session.scalars(_INSERT_TRANSFERS, list(rows)))
 
 
-def transfer_by_id(session: Session, transfer_id: int) -> LedgerTransfer | None:
-    return session.get(LedgerTransfer, transfer_id)
-
-
-def resolution_of(session: Session, pending_id: int) -> LedgerTransfer | None:
-    return session.scalar(select(LedgerTransfer).where(LedgerTransfer.pending_id == pending_id))
-
-
 _RESOLUTION = _TRANSFERS.alias("resolution")
 _UNRESOLVED_PENDING = (
     select(

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.payouts import ledger
+from gateway.payouts.models import LedgerTransfer
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
@@ -21,14 +23,43 @@ def test_funding_moves_money_and_balances_sum_to_zero(session: Session) -> None:
     assert ledger.audit_ledger(session=session) == []
 
 
+def _hold(session: Session, budget: int, payable: int, amount: int) -> int:
+    """A pending transfer (a reservation) booked as the pay path books it; its id."""
+    (held,) = ledger.book(
+        session=session, moves=[ledger.Move("pending", budget, payable, amount, "")], now=NOW
+    )
+    return held
+
+
+def _resolve(session: Session, held: int, *, post_it: bool) -> None:
+    pending = session.get(LedgerTransfer, held)
+    assert pending is not None
+    move = ledger.resolution(pending, post_it=post_it, memo="resolve")
+    ledger.book(session=session, moves=[move], now=NOW)
+
+
 def test_a_budget_cannot_be_reserved_beyond_its_funds(session: Session) -> None:
     ledger.fund_budget(session=session, programme="P", budget=1000, now=NOW)
     budget = ledger.ensure_account(session=session, code="budget:P")
     payable = ledger.ensure_account(session=session, code="payable:household:1")
-    ledger.reserve(session=session, debit=budget, credit=payable, amount=800, now=NOW, memo="a")
+    _hold(session, budget, payable, 800)
     with pytest.raises(ledger.BudgetExhausted):
-        ledger.reserve(session=session, debit=budget, credit=payable, amount=201, now=NOW, memo="b")
-    ledger.reserve(session=session, debit=budget, credit=payable, amount=200, now=NOW, memo="c")
+        _hold(session, budget, payable, 201)
+    _hold(session, budget, payable, 200)
+    assert ledger.audit_ledger(session=session) == []
+
+
+def test_a_booking_is_checked_whole_before_anything_is_written(session: Session) -> None:
+    ledger.fund_budget(session=session, programme="P", budget=1000, now=NOW)
+    budget = ledger.ensure_account(session=session, code="budget:P")
+    moves = [
+        ledger.Move("pending", budget, "payable:household:1", 600, "a"),
+        ledger.Move("pending", budget, "payable:household:2", 600, "b"),
+    ]
+    with pytest.raises(ledger.BudgetExhausted):
+        ledger.book(session=session, moves=moves, now=NOW)
+    balances = {b.code: b for b in ledger.balances(session=session)}
+    assert balances["budget:P"].available == 1000
     assert ledger.audit_ledger(session=session) == []
 
 
@@ -36,16 +67,12 @@ def test_void_releases_and_post_moves_exactly_once(session: Session) -> None:
     ledger.fund_budget(session=session, programme="P", budget=1000, now=NOW)
     budget = ledger.ensure_account(session=session, code="budget:P")
     payable = ledger.ensure_account(session=session, code="payable:household:1")
-    held = ledger.reserve(
-        session=session, debit=budget, credit=payable, amount=600, now=NOW, memo=""
-    )
-    ledger.resolve(session=session, pending=held, post_it=False, now=NOW, memo="void")
-    with pytest.raises(ledger.AlreadyResolved):
-        ledger.resolve(session=session, pending=held, post_it=True, now=NOW, memo="post")
-    again = ledger.reserve(
-        session=session, debit=budget, credit=payable, amount=1000, now=NOW, memo=""
-    )
-    ledger.resolve(session=session, pending=again, post_it=True, now=NOW, memo="post")
+    held = _hold(session, budget, payable, 600)
+    _resolve(session, held, post_it=False)
+    with pytest.raises(IntegrityError), session.begin_nested():
+        _resolve(session, held, post_it=True)
+    again = _hold(session, budget, payable, 1000)
+    _resolve(session, again, post_it=True)
     balances = {b.code: b for b in ledger.balances(session=session)}
     assert balances["budget:P"].available == 0
     assert balances["payable:household:1"].posted == 1000
