@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -23,13 +22,12 @@ from gateway.client import GatewayKey, RequestSigner
 from gateway.crypto.keyring import KeyRing, KeyStore, install_key_store
 from gateway.db import unit_of_work
 from gateway.settings import Settings
-from gateway.terminals import service
-from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
 from tests.gateway.signing import (
     SignedClient,
     TerminalIdentity,
     database_url_of,
+    register_operator,
     register_terminal,
 )
 
@@ -91,14 +89,6 @@ def gateway_key(api: TestClient) -> GatewayKey:
 @pytest.fixture
 def ops_client(api: TestClient, session_factory: sessionmaker[Session]) -> SignedClient:
     """A client signing as an active operator with the `ops` role."""
-    key = Ed25519PrivateKey.generate()
     with unit_of_work(session_factory) as session:
-        service.register_operator(
-            session=session,
-            operator_id="ops-1",
-            name="Test Operator",
-            role=OperatorRole.ops,
-            public_key=encode_public_key(key.public_key().public_bytes_raw()),
-            actor="test",
-        )
+        key = register_operator(session, "ops-1", OperatorRole.ops)
     return SignedClient(api, RequestSigner(key_id="ops-1", private_key=key))

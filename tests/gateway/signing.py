@@ -16,6 +16,7 @@ from gateway.client import NONCE_EXTENSION, RequestSigner, SignatureAuth
 from gateway.db import unit_of_work
 from gateway.terminals import service
 from gateway.terminals.keys import encode_public_key
+from gateway.terminals.models import OperatorRole
 
 
 def database_url_of(engine: Engine) -> str:
@@ -97,3 +98,20 @@ def register_terminal(
             actor="test",
         )
     return TerminalIdentity(terminal_id, key, device_id, device_key, province_code, regency_code)
+
+
+def register_operator(
+    session: Session, operator_id: str, role: OperatorRole, name: str = "Test Operator"
+) -> Ed25519PrivateKey:
+    """Register an operator straight through the service layer, in the caller's transaction;
+    its signing key."""
+    key = Ed25519PrivateKey.generate()
+    service.register_operator(
+        session=session,
+        operator_id=operator_id,
+        name=name,
+        role=role,
+        public_key=encode_public_key(key.public_key().public_bytes_raw()),
+        actor="test",
+    )
+    return key

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.audit.service import verify_chain
 from gateway.client import RequestSigner
 from gateway.db import unit_of_work
-from gateway.terminals import service
 from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
-from tests.gateway.signing import SignedClient
+from tests.gateway.signing import SignedClient, register_operator
 
 
 def _new_terminal(terminal_id: str, key: Ed25519PrivateKey) -> dict[str, str]:
@@ -85,16 +84,8 @@ def test_devices_register_and_follow_their_terminal(
 def test_auditor_reads_but_cannot_change(
     api: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
-    key = Ed25519PrivateKey.generate()
     with unit_of_work(session_factory) as session:
-        service.register_operator(
-            session=session,
-            operator_id="aud-1",
-            name="Auditor",
-            role=OperatorRole.auditor,
-            public_key=encode_public_key(key.public_key().public_bytes_raw()),
-            actor="test",
-        )
+        key = register_operator(session, "aud-1", OperatorRole.auditor, "Auditor")
     auditor = SignedClient(api, RequestSigner(key_id="aud-1", private_key=key))
     assert auditor.get("/v1/ops/terminals").status_code == 200
     refused = auditor.post(

@@ -6,19 +6,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.client import GatewayKey, new_nonce
 from gateway.db import unit_of_work
-from gateway.terminals import service as terminal_service
-from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole, SeenNonce
 from gateway.verification.models import VerificationRecord
 from gateway.verification.tokens import TokenWrongTerminal, consume_token
 from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
-from tests.gateway.signing import SignedClient, TerminalIdentity
+from tests.gateway.signing import SignedClient, TerminalIdentity, register_operator
 
 
 @pytest.fixture(autouse=True)
@@ -134,16 +131,7 @@ def test_case_worker_registers_and_vouches_over_http(
 ) -> None:
     nik = enrolled_nik
     with unit_of_work(session_factory) as session:
-        terminal_service.register_operator(
-            session=session,
-            operator_id="cw-7",
-            name="Pendamping",
-            role=OperatorRole.case_worker,
-            public_key=encode_public_key(
-                Ed25519PrivateKey.generate().public_key().public_bytes_raw()
-            ),
-            actor="test",
-        )
+        register_operator(session, "cw-7", OperatorRole.case_worker, "Pendamping")
     created = _post_fingers(
         terminal_client, "/v1/case-workers", terminal, gateway_key, 42, 1, operator_id="cw-7"
     )

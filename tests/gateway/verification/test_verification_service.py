@@ -5,13 +5,10 @@ from __future__ import annotations
 import base64
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment.schemas import Captures
-from gateway.terminals import service as terminal_service
-from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
 from gateway.verification import lockout
 from gateway.verification.case_workers import CaseWorkerNotVerified, register
@@ -23,6 +20,7 @@ from gateway.verification.tokens import consume_token
 from matcher.fingerprint import iso19794_2
 from matcher.synthetic.minutiae import impression, master
 from tests.gateway.enrollment.world import World, fingers, irises
+from tests.gateway.signing import register_operator
 
 SETTINGS = IdentitySettings(fallback_per_month=2)
 
@@ -147,16 +145,7 @@ def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
     world: World, enrolled: list[str]
 ) -> None:
     with unit_of_work(world.session_factory) as session:
-        terminal_service.register_operator(
-            session=session,
-            operator_id="cw-1",
-            name="Pendamping",
-            role=OperatorRole.case_worker,
-            public_key=encode_public_key(
-                Ed25519PrivateKey.generate().public_key().public_bytes_raw()
-            ),
-            actor="test",
-        )
+        register_operator(session, "cw-1", OperatorRole.case_worker, "Pendamping")
         worker = register(
             session=session,
             operator_id="cw-1",
