@@ -397,13 +397,23 @@ class BinaryIdentifier(Generic[T]):
         self, person_id: int, positions: list[int], templates: list[T], gallery: int
     ) -> Candidate:
         person = self._persons[person_id]
-        enrolled = [self.codec.from_bytes(b) for b in person.templates]
+        # Decoded on demand, once: a compact codec prepares each template again (~1 ms), so
+        # samples the probe does not need are never decoded.
+        decoded: dict[int, T] = {}
+
+        def enrolled(slot: int) -> T:
+            if slot not in decoded:
+                decoded[slot] = self.codec.from_bytes(person.templates[slot])
+            return decoded[slot]
+
         sample_scores: dict[int, float] = {}
         for pos, template in zip(positions, templates, strict=True):
             if pos != 0 and pos in person.positions:
-                score = self.comparator(template, enrolled[person.positions.index(pos)])
+                score = self.comparator(template, enrolled(person.positions.index(pos)))
             else:  # unknown or unenrolled finger: the best of the person's samples
-                score = max(self.comparator(template, e) for e in enrolled)
+                score = max(
+                    self.comparator(template, enrolled(k)) for k in range(len(person.templates))
+                )
             sample_scores[pos] = float(score)
         fmr = self.fuse([self.calibration.fmr(s) for s in sample_scores.values()])
         return Candidate(

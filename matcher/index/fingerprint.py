@@ -34,6 +34,7 @@ from functools import cached_property
 from typing import Protocol
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from matcher.fingerprint.calibration import Calibration, default_calibration
@@ -79,30 +80,97 @@ class LocalCodeParams:
 
 def local_descriptors(ms: Geometry, params: LocalCodeParams) -> NDArray[np.float64]:
     """Continuous descriptors, one row per minutia with enough neighbours."""
-    x = np.asarray(ms.x, dtype=np.float64)
-    y = np.asarray(ms.y, dtype=np.float64)
-    t = np.asarray(ms.direction, dtype=np.float64)
-    n = len(x)
-    dx = x[None, :] - x[:, None]
-    dy = y[None, :] - y[:, None]
-    cos_t, sin_t = np.cos(t)[:, None], np.sin(t)[:, None]
-    # Neighbours in minutia i's frame; image y points down, directions turn counter-clockwise.
-    along = cos_t * dx - sin_t * dy
-    across = sin_t * dx + cos_t * dy
     cu, cv = _cell_centres(params)
-    d2 = (along[:, :, None] - cu) ** 2 + (across[:, :, None] - cv) ** 2  # (n, n, cells)
-    reach = params.radius + 3.0 * params.sigma_s
-    near = (dx**2 + dy**2 < reach**2) & ~np.eye(n, dtype=bool)
-    spatial = np.exp(-d2 / (2.0 * params.sigma_s**2)) * near[:, :, None]
-    rel = np.mod(t[None, :] - t[:, None] + np.pi, 2 * np.pi) - np.pi  # (n, n)
-    centres = (np.arange(params.sections) + 0.5) * (2 * np.pi / params.sections) - np.pi
-    gap = np.mod(rel[:, :, None] - centres + np.pi, 2 * np.pi) - np.pi
-    directional = np.exp(-(gap**2) / (2.0 * params.sigma_d**2))  # (n, n, sections)
-    # einsum without BLAS: the batches are tiny, and threaded BLAS oversubscribes cores that
-    # concurrent searches already use.
-    values = np.einsum("ijg,ijs->igs", spatial, directional, optimize=False).reshape(n, -1)
-    keep = near.sum(axis=1) >= params.min_neighbours
-    return np.sqrt(values[keep])
+    values, keep = _descriptor_kernel(
+        np.ascontiguousarray(ms.x, dtype=np.float64),
+        np.ascontiguousarray(ms.y, dtype=np.float64),
+        np.ascontiguousarray(ms.direction, dtype=np.float64),
+        cu,
+        cv,
+        params.sections,
+        params.sigma_s,
+        params.sigma_d,
+        params.radius + 3.0 * params.sigma_s,
+        params.min_neighbours,
+    )
+    return values[keep]
+
+
+@njit(cache=True, nogil=True)
+def _descriptor_kernel(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    t: NDArray[np.float64],
+    cu: NDArray[np.float64],
+    cv: NDArray[np.float64],
+    sections: int,
+    sigma_s: float,
+    sigma_d: float,
+    reach: float,
+    min_neighbours: int,
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:  # pragma: no cover - compiled
+    """Square-rooted descriptor of every minutia and whether it has enough neighbours.
+
+    Compiled because it dominated enrolment (~4 ms a finger in numpy, ~0.7 ms here; the
+    same sums in the same order, so the codes are unchanged). Neighbours are taken in the
+    minutia's frame (image y points down, directions turn counter-clockwise); each adds a
+    Gaussian in space per cell times a Gaussian in direction difference per section.
+    """
+    n, cells = len(x), len(cu)
+    out = np.zeros((n, cells * sections))
+    keep = np.zeros(n, np.bool_)
+    two_pi = 2.0 * np.pi
+    spatial_scale = 1.0 / (2.0 * sigma_s * sigma_s)
+    direction_scale = 1.0 / (2.0 * sigma_d * sigma_d)
+    spatial = np.empty(cells)
+    directional = np.empty(sections)
+    for i in range(n):
+        cos_t, sin_t = np.cos(t[i]), np.sin(t[i])
+        count = 0
+        for j in range(n):
+            dx, dy = x[j] - x[i], y[j] - y[i]
+            if j == i or dx * dx + dy * dy >= reach * reach:
+                continue
+            count += 1
+            along = cos_t * dx - sin_t * dy
+            across = sin_t * dx + cos_t * dy
+            for c in range(cells):
+                du, dv = along - cu[c], across - cv[c]
+                spatial[c] = np.exp(-(du * du + dv * dv) * spatial_scale)
+            rel = (t[j] - t[i] + np.pi) % two_pi - np.pi
+            for s in range(sections):
+                gap = (rel - ((s + 0.5) * (two_pi / sections) - np.pi) + np.pi) % two_pi - np.pi
+                directional[s] = np.exp(-(gap * gap) * direction_scale)
+            for c in range(cells):
+                for s in range(sections):
+                    out[i, c * sections + s] += spatial[c] * directional[s]
+        keep[i] = count >= min_neighbours
+    return np.sqrt(out), keep
+
+
+@njit(cache=True, nogil=True)
+def _sign_codes(
+    desc: NDArray[np.float64], mean: NDArray[np.float64], projection: NDArray[np.float64]
+) -> NDArray[np.uint8]:  # pragma: no cover - compiled
+    """SimHash: the signs of the centred descriptors' random projections, packed MSB first.
+
+    Compiled rather than `@`: threaded BLAS on a 46 × 360 product costs more in thread
+    hand-offs than the arithmetic when the cores are busy with concurrent searches.
+    """
+    m, dims = desc.shape
+    bits = projection.shape[1]
+    out = np.zeros((m, bits // 8), np.uint8)
+    acc = np.empty(bits)
+    for i in range(m):
+        acc[:] = 0.0
+        for k in range(dims):
+            v = desc[i, k] - mean[k]
+            for b in range(bits):
+                acc[b] += v * projection[k, b]
+        for b in range(bits):
+            if acc[b] > 0.0:
+                out[i, b >> 3] |= np.uint8(128 >> (b & 7))
+    return out
 
 
 def _cell_centres(params: LocalCodeParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -172,10 +240,7 @@ class LocalCodeEncoder:
     def _codes(self, desc: NDArray[np.float64]) -> NDArray[np.uint8]:
         if not len(desc):
             return np.zeros((0, self.code_bytes), dtype=np.uint8)
-        # Not `@`: threaded BLAS on a 46 × 312 product costs more in thread hand-offs than the
-        # arithmetic when the cores are busy with concurrent searches.
-        signs = np.einsum("md,db->mb", desc - self.mean, self.projection, optimize=False)
-        return np.packbits(signs > 0, axis=1)
+        return _sign_codes(np.ascontiguousarray(desc), self.mean, self.projection)
 
 
 class PreparedCodec:

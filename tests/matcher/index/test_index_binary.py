@@ -159,6 +159,32 @@ def test_compact_templates_find_and_rank_like_prepared(
         assert b.score == pytest.approx(a.score, abs=0.02)
 
 
+def test_rerank_decodes_only_the_fingers_the_probe_has(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    """A compact template costs a preparation to decode: a one-finger probe of a two-finger
+    person decodes that finger alone."""
+    ident = make_identifier(template_store="compact")
+    for person in range(4):
+        ident.upsert(
+            Enrolment(
+                person, JAKARTA, {2: fingers[person].enrolled, 7: fingers[person + 4].enrolled}
+            )
+        )
+    decoded: list[int] = []
+    codec = ident.codec
+    original = codec.from_bytes
+
+    def counting(data: bytes) -> PreparedTemplate:
+        decoded.append(len(data))
+        return original(data)
+
+    codec.from_bytes = counting  # type: ignore[method-assign]
+    result = ident.search({2: fingers[1].probe})
+    assert result.candidates[0].person_id == 1
+    assert len(decoded) == result.shortlist_size
+
+
 def test_ivf_index_type_finds_mates(encoder: LocalCodeEncoder, fingers: list[Finger]) -> None:
     codes = np.concatenate([encoder.encode(f.enrolled) for f in fingers])
 

@@ -7,7 +7,14 @@ import pytest
 
 from matcher.fingerprint.compare import DEFAULT_COMPARATOR
 from matcher.fingerprint.types import MinutiaSet
-from matcher.index.fingerprint import CompactCodec, LocalCodeEncoder, LocalCodeParams, PreparedCodec
+from matcher.index.fingerprint import (
+    CompactCodec,
+    LocalCodeEncoder,
+    LocalCodeParams,
+    PreparedCodec,
+    _cell_centres,
+    local_descriptors,
+)
 from matcher.synthetic.minutiae import impression, master
 
 from .conftest import Finger
@@ -78,3 +85,28 @@ def test_probe_sends_only_its_best_surrounded_codes(encoder: LocalCodeEncoder) -
     assert len(every) > 10 and len(chosen) == 10
     # the chosen codes are enrolment codes (a subset), not new ones
     assert all((every == c).all(axis=1).any() for c in chosen)
+
+
+def test_compiled_descriptor_follows_its_definition(encoder: LocalCodeEncoder) -> None:
+    """One minutia's descriptor by the formula: Gaussians in its frame, times Gaussians of the
+    direction difference, summed over neighbours within reach, square-rooted."""
+    p = encoder.params
+    finger = impression(master(17), seed=1)
+    x, y, t = (np.asarray(a, np.float64) for a in (finger.x, finger.y, finger.direction))
+    cu, cv = _cell_centres(p)
+    i = int(np.argmin((x - x.mean()) ** 2 + (y - y.mean()) ** 2))
+    dx, dy = x - x[i], y - y[i]
+    near = (dx**2 + dy**2 < (p.radius + 3 * p.sigma_s) ** 2) & (np.arange(len(x)) != i)
+    along = np.cos(t[i]) * dx - np.sin(t[i]) * dy
+    across = np.sin(t[i]) * dx + np.cos(t[i]) * dy
+    spatial = np.exp(
+        -((along[:, None] - cu) ** 2 + (across[:, None] - cv) ** 2) / (2 * p.sigma_s**2)
+    )
+    rel = np.mod(t - t[i] + np.pi, 2 * np.pi) - np.pi
+    centres = (np.arange(p.sections) + 0.5) * (2 * np.pi / p.sections) - np.pi
+    gap = np.mod(rel[:, None] - centres + np.pi, 2 * np.pi) - np.pi
+    directional = np.exp(-(gap**2) / (2 * p.sigma_d**2))
+    expected = np.sqrt((spatial[near, :, None] * directional[near, None, :]).sum(axis=0)).ravel()
+    assert near.sum() >= p.min_neighbours
+    kept = local_descriptors(finger, p)
+    assert np.isclose(kept, expected, atol=1e-9).all(axis=1).any()
