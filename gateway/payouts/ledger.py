@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.errors import Conflict
@@ -146,27 +147,24 @@ def insert(*, session: Session, booking: Booking) -> list[int]:
 
 
 def settle(*, session: Session, booking: Booking) -> None:
-    """Lock the accounts in id order, check guarded ones, apply every net change at once.
+    """Apply every net change at once; a guarded account that would go negative refuses all.
 
-    The locks are held until the commit, and budgets are rows every payout touches: a caller
-    settles as the last step of its transaction, so the rows are held for a few statements.
-    A guard that fails raises BudgetExhausted and the caller's transaction rolls back.
+    The guard is the accounts' CHECK constraint (`guarded_not_negative`), judged by the
+    database on the updated row itself, so no read-and-lock comes first: the budget rows, which
+    every payout touches, are locked only from this one round trip to the commit, and a caller
+    settles as the last step of its transaction. The rows are updated in id order, so two
+    bookings can't deadlock. A refusal raises BudgetExhausted; the caller's transaction must
+    then roll back (PostgreSQL has aborted it), which the callers' unit of work does.
     """
     if not booking.deltas:
         return
-    for row in repository.lock_accounts(session, sorted(booking.deltas)):
-        debits_posted, credits_posted, debits_pending, _ = booking.deltas[row.id]
-        spends = debits_posted + debits_pending
-        if (
-            row.guarded
-            and spends > 0
-            and (
-                row.debits_posted + row.debits_pending + spends
-                > row.credits_posted + credits_posted
-            )
-        ):
-            raise BudgetExhausted("The programme budget cannot cover this amount.", amount=spends)
-    repository.apply_account_deltas(session, booking.deltas)
+    try:
+        repository.apply_account_deltas(session, booking.deltas)
+    except IntegrityError as exc:
+        spends = sum(max(0, dp + dpe) for dp, _, dpe, _ in booking.deltas.values())
+        raise BudgetExhausted(
+            "The programme budget cannot cover this amount.", amount=spends
+        ) from exc
 
 
 def book(

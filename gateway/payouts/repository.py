@@ -72,19 +72,6 @@ def insert_accounts_if_absent(session: Session, accounts: Sequence[tuple[str, st
 
 _ACCOUNTS = _table(LedgerAccount)
 # Built once: composing a statement costs more Python than executing a cached one.
-_LOCK_ACCOUNTS = (
-    select(
-        LedgerAccount.id,
-        LedgerAccount.code,
-        LedgerAccount.guarded,
-        LedgerAccount.debits_posted,
-        LedgerAccount.credits_posted,
-        LedgerAccount.debits_pending,
-    )
-    .where(LedgerAccount.id.in_(bindparam("ids", expanding=True)))
-    .order_by(LedgerAccount.id)
-    .with_for_update(key_share=True)
-)
 _APPLY_DELTAS = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.id == bindparam("account"))
@@ -97,22 +84,9 @@ _APPLY_DELTAS = (
 )
 
 
-def lock_accounts(
-    session: Session, ids: Sequence[int]
-) -> Sequence[Row[int, str, bool, int, int, int]]:
-    """Lock accounts in id order, so bookings can't deadlock, and read their totals.
-
-    FOR NO KEY UPDATE where the database has it: a transfer inserted elsewhere that only
-    references the account (a foreign-key check) does not wait for the lock.
-    """
-    return session.execute(_LOCK_ACCOUNTS, {"ids": list(ids)}).all()
-
-
 def apply_account_deltas(session: Session, deltas: Mapping[int, Sequence[int]]) -> None:
-    """Add (debits_posted, credits_posted, debits_pending, credits_pending) changes per account.
-
-    The guarded accounts' CHECK constraint stays the last line of defence against overdraft.
-    """
+    """Add (debits_posted, credits_posted, debits_pending, credits_pending) changes per account,
+    in id order; a guarded account's CHECK constraint refuses an overdraft (IntegrityError)."""
     session.execute(
         _APPLY_DELTAS,
         [

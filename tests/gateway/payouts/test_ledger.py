@@ -43,7 +43,7 @@ def test_a_budget_cannot_be_reserved_beyond_its_funds(session: Session) -> None:
     budget = ledger.ensure_account(session=session, code="budget:P")
     payable = ledger.ensure_account(session=session, code="payable:household:1")
     _hold(session, budget, payable, 800)
-    with pytest.raises(ledger.BudgetExhausted):
+    with pytest.raises(ledger.BudgetExhausted), session.begin_nested():
         _hold(session, budget, payable, 201)
     _hold(session, budget, payable, 200)
     assert ledger.audit_ledger(session=session) == []
@@ -56,7 +56,7 @@ def test_a_booking_is_checked_whole_before_anything_is_written(session: Session)
         ledger.Move("pending", budget, "payable:household:1", 600, "a"),
         ledger.Move("pending", budget, "payable:household:2", 600, "b"),
     ]
-    with pytest.raises(ledger.BudgetExhausted):
+    with pytest.raises(ledger.BudgetExhausted), session.begin_nested():
         ledger.book(session=session, moves=moves, now=NOW)
     balances = {b.code: b for b in ledger.balances(session=session)}
     assert balances["budget:P"].available == 1000
