@@ -10,7 +10,8 @@ Templates are held as their codec's bytes and decoded only for the shortlist.
 Decision. Each probe code fetches its `neighbours` nearest enrolled codes, which vote for
 their samples with weight max(0, bits/2 − Hamming distance) (codes are balanced, so bits/2
 is what an unrelated code scores); a sample's votes are summed over the probe's codes, at
-most one per probe code. The `shortlist` best-voted samples per probe sample give the
+most one per probe code, and divided by the square root of the sample's code count (a
+finger with many minutiae otherwise collects chance votes). The `shortlist` best-voted samples per probe sample give the
 persons re-ranked with the exact comparator. Per-sample scores become false match rates
 through the calibration and are fused by the injected rule (the fingerprint index uses
 Fisher's method), and FPIR = min(1, N × FMR) with N the number of persons searched.
@@ -63,6 +64,12 @@ class IndexSettings:
     neighbours: int = 50
     # Best-voted samples per probe sample sent to the exact matcher: the recall/latency dial.
     shortlist: int = 100
+    # A sample's votes are divided by (its code count) ** this: a finger with many minutiae
+    # collects chance votes in proportion to its codes. Measured on 100k synthetic fingers
+    # (exact neighbours, 200 mates, 24 probe codes, 100 neighbours): recall of the top 100
+    # 0.980 -> 0.985 and of the top 300 0.985 -> 0.990 at 0.5 (0.75 and 1 no better).
+    # One code per sample (iris) is unaffected.
+    vote_count_power: float = 0.5
     # A scoped search widens nationwide unless its best candidate reaches this FPIR.
     accept_fpir: float = 0.01
     ivf_lists: int = 4096
@@ -78,6 +85,7 @@ class _Person:
     region_key: int
     positions: tuple[int, ...]
     templates: tuple[bytes, ...]
+    code_counts: tuple[int, ...]  # codes each sample holds in FAISS (vote normalisation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,7 @@ class BinaryIdentifier(Generic[T]):
                 sum(sys.getsizeof(t) for t in p.templates)
                 + sys.getsizeof(p.templates)
                 + sys.getsizeof(p.positions)
+                + sys.getsizeof(p.code_counts)
                 + 56  # the _Person object
                 + 100  # its dict slot and boxed key
                 for p in self._persons.values()
@@ -201,12 +210,16 @@ class BinaryIdentifier(Generic[T]):
     def upsert(self, enrolment: Enrolment[T], *, event_id: int | None = None) -> None:
         """Enrol or replace a person; encoding happens before the write lock is taken."""
         positions, codes, code_ids, blobs = self._encode_enrolment(enrolment)
+        counts = tuple(int((code_ids == _row_id(enrolment.person_id, p)).sum()) for p in positions)
         with self._lock.write():
             self._drop(enrolment.person_id)
             if len(codes):
                 self._bucket(enrolment.region.key).add_with_ids(codes, code_ids)
             self._persons[enrolment.person_id] = _Person(
-                region_key=enrolment.region.key, positions=positions, templates=blobs
+                region_key=enrolment.region.key,
+                positions=positions,
+                templates=blobs,
+                code_counts=counts,
             )
             key = enrolment.region.key
             self._region_persons[key] = self._region_persons.get(key, 0) + 1
@@ -254,6 +267,12 @@ class BinaryIdentifier(Generic[T]):
                 self._bucket(int(key)).add_with_ids(
                     np.ascontiguousarray(rows.codes[sel]), np.ascontiguousarray(code_ids[sel])
                 )
+            # Codes per sample (a sample without codes, e.g. too few minutiae, holds none).
+            coded, per_coded = np.unique(code_ids, return_counts=True)
+            coded, per_coded = np.r_[coded, -1], np.r_[per_coded, 0]
+            sample_rows = person_ids * POSITIONS + np.asarray(rows.positions, dtype=np.int64)
+            at = np.searchsorted(coded[:-1], sample_rows)
+            sample_counts = np.where(coded[at] == sample_rows, per_coded[at], 0).tolist()
             starts = np.flatnonzero(np.r_[True, person_ids[1:] != person_ids[:-1]])
             ends = np.r_[starts[1:], len(person_ids)].astype(np.int64)
             positions = np.asarray(rows.positions, dtype=np.int64).tolist()
@@ -264,6 +283,7 @@ class BinaryIdentifier(Generic[T]):
                     region_key=key,
                     positions=tuple(positions[start:end]),
                     templates=tuple(rows.templates[start:end]),
+                    code_counts=tuple(sample_counts[start:end]),
                 )
                 if progress is not None and n % 10_000 == 0:
                     progress(n, len(starts))
@@ -389,9 +409,21 @@ class BinaryIdentifier(Generic[T]):
                 continue
             k = max(self.settings.neighbours, -(-self.settings.shortlist // len(sample_codes)))
             dist, ids = self._nearest(sample_codes, keys, k)
-            for row in _top_voted(dist, ids, self._bits / 2.0, self.settings.shortlist):
-                persons.setdefault(int(row) // POSITIONS, None)
+            samples, votes = _votes(dist, ids, self._bits / 2.0)
+            if self.settings.vote_count_power:
+                votes = votes / self._code_counts(samples) ** self.settings.vote_count_power
+            best = np.argsort(-votes, kind="stable")[: self.settings.shortlist]
+            for row in samples[best[votes[best] > 0]].tolist():
+                persons.setdefault(row // POSITIONS, None)
         return list(persons)
+
+    def _code_counts(self, samples: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Codes held by each sample (FAISS ids `person_id * 16 + position`)."""
+        counts = np.empty(len(samples))
+        for n, row in enumerate(samples.tolist()):
+            person = self._persons[row // POSITIONS]
+            counts[n] = person.code_counts[person.positions.index(row % POSITIONS)]
+        return np.maximum(counts, 1.0)
 
     def _rerank(
         self, person_id: int, positions: list[int], templates: list[T], gallery: int
@@ -529,10 +561,10 @@ class BinaryIdentifier(Generic[T]):
         return np.concatenate(id_parts).astype(np.int64), np.concatenate(code_parts)
 
 
-def _top_voted(
-    dist: NDArray[np.int32], ids: NDArray[np.int64], unrelated: float, top: int
-) -> NDArray[np.int64]:
-    """Sample ids ranked by votes: each probe code gives each sample at most one vote,
+def _votes(
+    dist: NDArray[np.int32], ids: NDArray[np.int64], unrelated: float
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Voted sample ids and their votes: each probe code gives each sample at most one vote,
     weighted by how much closer than an unrelated code its nearest code of that sample is."""
     q = np.repeat(np.arange(dist.shape[0]), dist.shape[1])
     d = dist.ravel().astype(np.float64)
@@ -545,9 +577,8 @@ def _top_voted(
     first = np.r_[True, (q[1:] != q[:-1]) | (i[1:] != i[:-1])]
     weights = np.maximum(0.0, unrelated - d[first])
     samples, inverse = np.unique(i[first], return_inverse=True)
-    votes = np.bincount(inverse, weights=weights, minlength=len(samples))
-    best = np.argsort(-votes, kind="stable")[:top]
-    return samples[best[votes[best] > 0]]
+    votes = np.bincount(inverse, weights=weights, minlength=len(samples)).astype(np.float64)
+    return samples, votes
 
 
 def train_ivf_centroids(codes: NDArray[np.uint8], lists: int) -> NDArray[np.uint8]:

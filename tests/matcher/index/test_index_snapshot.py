@@ -64,6 +64,18 @@ def test_restart_from_snapshot_keeps_removals_and_replays(
     assert restored.search({2: fingers[2].probe}).candidates[0].person_id == 2
 
 
+def test_snapshot_votes_like_the_live_index(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    """Votes are normalised by each finger's code count, which a reload must restore."""
+    ident = _gallery(make_identifier, fingers, 16)
+    path = tmp_path / "fp.idx"
+    save_snapshot(ident, path)
+    restored = load_snapshot(path, _factory(make_identifier))
+    for i in (0, 5, 11):
+        assert restored.shortlist({2: fingers[i].probe}) == ident.shortlist({2: fingers[i].probe})
+
+
 def test_corrupt_snapshot_is_refused_and_rebuilt(
     make_identifier: Make, fingers: list[Finger], tmp_path: Path
 ) -> None:
