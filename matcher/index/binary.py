@@ -11,10 +11,11 @@ Decision. Each probe code fetches its `neighbours` nearest enrolled codes, which
 their samples with weight max(0, bits/2 − Hamming distance) (codes are balanced, so bits/2
 is what an unrelated code scores); a sample's votes are summed over the probe's codes, at
 most one per probe code, and divided by the square root of the sample's code count (a
-finger with many minutiae otherwise collects chance votes). The `shortlist` best-voted samples per probe sample give the
-persons re-ranked with the exact comparator. Per-sample scores become false match rates
-through the calibration and are fused by the injected rule (the fingerprint index uses
-Fisher's method), and FPIR = min(1, N × FMR) with N the number of persons searched.
+finger with many minutiae otherwise collects chance votes). The `shortlist` best-voted
+samples per probe sample give the persons re-ranked with the exact comparator. Per-sample
+scores become false match rates through the calibration and are fused by the injected rule
+(the fingerprint index uses Fisher's method), and FPIR = min(1, N × FMR) with N the number of
+persons searched.
 """
 
 from __future__ import annotations
