@@ -87,19 +87,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+# Execution option marking a transaction that only reads (see `read_snapshot`).
+READ_SNAPSHOT = "satupintu_read_snapshot"
+
+
 # How long a transaction waits for SQLite's write lock, and how often it asks meanwhile.
 _SQLITE_LOCK_WAIT_S = 30.0
 _SQLITE_LOCK_POLL_S = (0.0002, 0.002)
 
 
 def _sqlite_begin(connection: Any, queue: threading.Lock) -> None:
-    """IMMEDIATE takes the write lock up front, so two writers never deadlock mid-transaction.
+    """IMMEDIATE takes the write lock up front, so two writers never deadlock mid-transaction;
+    a `read_snapshot` begins deferred and takes no lock.
 
     The lock is polled every 0.2-2 ms by one thread of the process at a time, rather than
     left to SQLite's busy handler in every waiting thread, whose back-off (1, 2, 5 ... 100 ms
     sleeps) starves a waiter for seconds under steady load.
     """
     raw = connection.connection.dbapi_connection
+    if connection.get_execution_options().get(READ_SNAPSHOT):
+        raw.execute("BEGIN")  # deferred: a reader in WAL mode waits for no one
+        return
     deadline = time.monotonic() + _SQLITE_LOCK_WAIT_S
     pause, longest = _SQLITE_LOCK_POLL_S
     with queue:
@@ -120,6 +128,25 @@ def _sqlite_begin(connection: Any, queue: threading.Lock) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads, rolled back at the end.
+
+    On SQLite it begins deferred, so it neither takes nor waits for the single write lock
+    and reads one consistent snapshot beside the writer (WAL); the work a request can do on
+    what it read (biometric comparison, say) then stays out of the write transaction that
+    follows. Its isolation is PostgreSQL's read committed: what it read may change before
+    the writes, so a write transaction re-checks what must still hold when it commits.
+    """
+    session = factory()
+    try:
+        options: dict[str, Any] = {READ_SNAPSHOT: True}
+        session.connection(execution_options=options)
+        yield session
+    finally:
+        session.close()
 
 
 @contextmanager

@@ -308,9 +308,9 @@ class DeviceCheck(Protocol):
 @dataclass(frozen=True)
 class SignedTerminalRequest:
     """A terminal request whose signature verified against the terminal's key as this process
-    last saw it, not yet confirmed: `confirm` re-reads key and status inside the route's own
-    transaction and records the nonce there, so a verification writes in one transaction and
-    a terminal revoked a moment ago (by any process) is still refused."""
+    last saw it, not yet confirmed: `check` re-reads key and status in the route's own
+    transaction (or read snapshot) and `spend_nonce` records the nonce in its write
+    transaction, so a terminal revoked a moment ago (by any process) is still refused."""
 
     terminal: AuthenticatedTerminal
     public_key: bytes
@@ -320,9 +320,9 @@ class SignedTerminalRequest:
     window: timedelta
     cache: PrincipalCache
 
-    def confirm(self, session: Session, devices: DeviceCheck | None = None) -> None:
-        """Key, status (the terminal's, then its capture devices') and nonce against the
-        database, in the caller's transaction: one query, one insert."""
+    def check(self, session: Session, devices: DeviceCheck | None = None) -> None:
+        """Key and status (the terminal's, then its capture devices') against the database:
+        one query, no write (a read snapshot will do; see `signed_unit_of_work`)."""
         row, device_rows = repository.terminal_with_devices(
             session, self.terminal.id, devices.device_ids() if devices is not None else ()
         )
@@ -334,6 +334,9 @@ class SignedTerminalRequest:
         _check_active(row, "terminal")
         if devices is not None:
             devices.check(device_rows)
+
+    def spend_nonce(self, session: Session) -> None:
+        """Record the nonce in the caller's transaction: a second copy of the request fails."""
         _record_nonce(
             session, kind="terminal", params=self.params, window=self.window, now=datetime.now(UTC)
         )
@@ -359,14 +362,19 @@ def signed_unit_of_work(
     factory: sessionmaker[Session],
     signed: SignedTerminalRequest,
     devices: DeviceCheck | None = None,
+    *,
+    checked: bool = False,
 ) -> Iterator[Session]:
-    """The request's one transaction: the terminal (and `devices`) confirmed and its nonce
-    recorded first; if the route then fails, the nonce is still recorded (see
-    `record_nonce_alone`)."""
+    """The request's one write transaction: the terminal (and `devices`) checked and its
+    nonce recorded first; if the route then fails, the nonce is still recorded (see
+    `record_nonce_alone`). `checked`: the caller already ran `signed.check` in a read
+    snapshot of this request, so only the nonce is recorded here."""
     confirmed = False
     try:
         with unit_of_work(factory) as session:
-            signed.confirm(session, devices)
+            if not checked:
+                signed.check(session, devices)
+            signed.spend_nonce(session)
             confirmed = True
             yield session
     except BaseException:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from gateway.crypto.capture import CachedDevices
-from gateway.db import unit_of_work, utcnow
+from gateway.db import read_snapshot, unit_of_work, utcnow
 from gateway.deps import SessionDep
 from gateway.enrollment.captures import CaptureRejected
 from gateway.enrollment.endpoints import JSON, capture_context
@@ -43,8 +43,10 @@ router = APIRouter(tags=["verification"])
     responses={423: {"description": "The NIK is locked after repeated failures"}},
 )
 def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> Response:
-    """Captures are opened and prepared first, with no transaction open; then one transaction
-    confirms the terminal and capture devices, spends the nonce and records the decision."""
+    """Three steps, so SQLite's write lock (and PostgreSQL's audit head) is held only for the
+    writes: captures opened and prepared with no transaction open; terminal, devices and
+    person read and compared in a read snapshot; then one write transaction spends the nonce,
+    re-checks what may have changed and records the decision."""
     terminal = signed.terminal
     # The signed Content-Digest and the request's unique nonce identify this very request.
     binding = f"{terminal.nonce}\n{request.headers.get('content-digest', '')}"
@@ -52,8 +54,10 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
     state = request.app.state
     factory = state.session_factory
     if body.mode == "1:N":
-        state.indexes.catch_up()  # before this request's transaction begins
+        state.indexes.catch_up()  # before this request's snapshot begins
     devices = CachedDevices(state.principal_cache, factory, terminal.id)
+    refused: GatewayError | None = None
+    captured = None
     try:
         captured = service.prepare_captures(
             engine=state.biometrics,
@@ -62,37 +66,57 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
             min_quality=state.identity_settings.verify_min_quality,
         )
     except GatewayError as exc:
-        # The terminal's own refusals come first; the nonce is spent either way.
-        with signed_unit_of_work(factory, signed, devices) as session:
-            if isinstance(exc, CaptureRejected):
-                _record_refusal(session, body, terminal, "capture_rejected")
-        raise
+        refused = exc
+    with read_snapshot(factory) as session:
+        signed.check(session, devices)  # the terminal's own refusals come first
+        if refused is None:
+            try:
+                decision = service.decide(
+                    session=session,
+                    engine=state.biometrics,
+                    indexes=state.indexes,
+                    request=body,
+                    ctx=capture_context(request, session, terminal),
+                    settings=state.identity_settings,
+                    check_person_rate=lambda key: check_person_rate(request, key),
+                    captured=captured,
+                )
+            except GatewayError as exc:
+                refused = exc
+    if refused is not None:
+        # The nonce is spent either way; unusable captures and locked NIKs are recorded.
+        with signed_unit_of_work(factory, signed, checked=True) as session:
+            _record_refusal(session, body, terminal, refused)
+        raise refused
     try:
-        with signed_unit_of_work(factory, signed, devices) as session:
-            result = service.verify(
+        with signed_unit_of_work(factory, signed, checked=True) as session:
+            result = service.record(
                 session=session,
-                engine=state.biometrics,
-                indexes=state.indexes,
-                request=body,
+                decision=decision,
                 ctx=capture_context(request, session, terminal),
                 settings=state.identity_settings,
                 request_digest=digest,
-                check_person_rate=lambda key: check_person_rate(request, key),
-                captured=captured,
             )
-    except lockout.Locked:
+    except lockout.Locked as exc:
         with unit_of_work(factory) as session:
-            _record_refusal(session, body, terminal, "locked")
+            _record_refusal(session, body, terminal, exc)
         raise
     # Built and validated by the service already: sent as is, not validated a second time.
     return Response(result.model_dump_json(), media_type="application/json")
 
 
 def _record_refusal(
-    session: Session, body: VerifyRequest, terminal: AuthenticatedTerminal, outcome: str
+    session: Session, body: VerifyRequest, terminal: AuthenticatedTerminal, refused: GatewayError
 ) -> None:
-    """A refused attempt (locked NIK, unusable captures) is still a verification: record it
-    in a transaction of its own (the request's own rolled back or never began)."""
+    """A refused attempt (locked NIK, unusable captures) is still a verification: recorded in
+    a write transaction of its own (the request's own rolled back or never began). Other
+    refusals (unknown NIK, not enrolled, ...) leave only the spent nonce."""
+    if isinstance(refused, CaptureRejected):
+        outcome = "capture_rejected"
+    elif isinstance(refused, lockout.Locked):
+        outcome = "locked"
+    else:
+        return
     try:
         person = find_person(session=session, nik=body.nik) if body.nik else None
     except GatewayError:  # an unknown or malformed NIK: recorded without a person

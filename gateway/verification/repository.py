@@ -108,6 +108,14 @@ def open_lockout(session: Session, person_id: int) -> Lockout | None:
     ).first()
 
 
+def open_lockout_reference(session: Session, person_id: int) -> str | None:
+    return session.scalar(
+        select(Lockout.reference).where(
+            Lockout.person_id == person_id, Lockout.unlocked_at.is_(None)
+        )
+    )
+
+
 def last_unlock(session: Session, person_id: int) -> dt.datetime | None:
     return session.scalar(
         select(func.max(Lockout.unlocked_at)).where(Lockout.person_id == person_id)

@@ -292,7 +292,19 @@ def _month_start(now: dt.datetime) -> dt.datetime:
     return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def verify(
+@dataclass(frozen=True)
+class Decision:
+    """What a verification decided on what it read, to be recorded by `record` in the write
+    transaction that follows."""
+
+    request: VerifyRequest
+    outcome: Outcome
+    samples: list[Sample]
+    reports: list[CaptureReport]
+    at: dt.datetime
+
+
+def decide(
     *,
     session: Session,
     engine: BiometricEngine,
@@ -300,14 +312,14 @@ def verify(
     request: VerifyRequest,
     ctx: CaptureContext,
     settings: IdentitySettings,
-    request_digest: str,
     check_person_rate: Callable[[str], None],
     captured: tuple[list[Sample], list[CaptureReport]] | None = None,
-) -> VerifyResult:
-    """Decide one verification request and record it; raises typed 4xx errors on bad input.
+) -> Decision:
+    """Decide one verification request, writing nothing; raises typed 4xx errors on bad input.
 
-    `captured` carries samples the caller already opened, decoded and prepared outside this
-    transaction (see `prepare_captures`); otherwise they are read here.
+    Only reads: `session` may be a read snapshot (`gateway.db.read_snapshot`), so the
+    comparisons run outside the write transaction. `captured` carries samples the caller
+    already opened, decoded and prepared (see `prepare_captures`); otherwise they are read here.
     """
     now = utcnow()
     terminal = ctx.terminal
@@ -370,17 +382,52 @@ def verify(
             settings=settings,
             now=now,
         )
+    return Decision(request, outcome, samples, reports, now)
+
+
+def record(
+    *,
+    session: Session,
+    decision: Decision,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+    request_digest: str,
+) -> VerifyResult:
+    """Record a decision (and on a match issue its token) in the write transaction.
+
+    What the decision read may have changed since: a lockout written by a concurrent failed
+    attempt, or a concurrent fallback using up the month's allowance. Both are read again
+    here, so no token is issued for a locked NIK or beyond the fallback limit.
+    """
+    outcome = decision.outcome
+    if outcome.match and outcome.person is not None:
+        if outcome.fallback:
+            _refuse_beyond_fallback_limit(
+                session=session, person=outcome.person, settings=settings, now=decision.at
+            )
+        else:
+            lockout.refuse_if_locked(repository.open_lockout_reference(session, outcome.person.id))
     return _record(
         session=session,
-        request=request,
+        request=decision.request,
         ctx=ctx,
         settings=settings,
         outcome=outcome,
-        samples=samples,
-        reports=reports,
+        samples=decision.samples,
+        reports=decision.reports,
         request_digest=request_digest,
-        now=now,
+        now=decision.at,
     )
+
+
+def _refuse_beyond_fallback_limit(
+    *, session: Session, person: Subject, settings: IdentitySettings, now: dt.datetime
+) -> None:
+    used = repository.fallbacks_since(session, person_id=person.id, since=_month_start(now))
+    if used >= settings.fallback_per_month:
+        raise FallbackLimitReached(
+            f"This person has had {used} supervised fallback(s) this month, the limit."
+        )
 
 
 def _fallback(
@@ -395,11 +442,7 @@ def _fallback(
 ) -> Outcome:
     """A case worker, proven by their own fingers, vouches for the person (monthly limit)."""
     assert request.vouch is not None
-    used = repository.fallbacks_since(session, person_id=person.id, since=_month_start(now))
-    if used >= settings.fallback_per_month:
-        raise FallbackLimitReached(
-            f"This person has had {used} supervised fallback(s) this month, the limit."
-        )
+    _refuse_beyond_fallback_limit(session=session, person=person, settings=settings, now=now)
     worker, _ = case_workers.authenticate(
         session=session,
         engine=engine,

@@ -1,9 +1,14 @@
-"""Migrations run on every configured backend and leave a version table behind."""
+"""Migrations run on every configured backend and leave a version table behind; read
+snapshots run beside writers."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+
+from gateway.db import make_session_factory, read_snapshot, unit_of_work
 
 
 def test_migrations_reach_every_head(engine: Engine) -> None:
@@ -34,3 +39,25 @@ def test_migrations_match_the_models(engine: Engine) -> None:
             )
         ]
     assert diff == []
+
+
+def test_a_read_snapshot_reads_beside_an_open_writer(engine: Engine) -> None:
+    """A read snapshot does not wait for the write lock, which SQLite gives a writer for its
+    whole transaction (a BEGIN IMMEDIATE here would wait 30 s, then fail), and does not see
+    the writer's uncommitted rows."""
+    factory = make_session_factory(engine)
+    count = text("SELECT count(*) FROM snapshot_probe")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE snapshot_probe (n INTEGER)"))
+    try:
+        with unit_of_work(factory) as writer:
+            writer.execute(text("INSERT INTO snapshot_probe VALUES (1)"))
+            began = time.monotonic()
+            with read_snapshot(factory) as reader:
+                assert reader.scalar(count) == 0
+            assert time.monotonic() - began < 5
+        with read_snapshot(factory) as reader:
+            assert reader.scalar(count) == 1
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE snapshot_probe"))

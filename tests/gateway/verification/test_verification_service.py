@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from gateway.db import unit_of_work, utcnow
+from gateway.db import read_snapshot, unit_of_work, utcnow
 from gateway.enrollment.schemas import Captures
 from gateway.terminals.models import OperatorRole
 from gateway.verification import lockout
 from gateway.verification.case_workers import CaseWorkerNotVerified, register
 from gateway.verification.models import VerificationRecord
 from gateway.verification.schemas import CardTemplate, VerifyRequest, VerifyResult, Vouch
-from gateway.verification.service import FallbackLimitReached, NotEnrolled, verify
+from gateway.verification.service import (
+    Decision,
+    FallbackLimitReached,
+    NotEnrolled,
+    decide,
+    record,
+)
 from gateway.verification.settings import IdentitySettings
 from gateway.verification.tokens import consume_token
 from matcher.fingerprint import iso19794_2
@@ -25,21 +32,40 @@ from tests.gateway.signing import register_operator
 SETTINGS = IdentitySettings(fallback_per_month=2)
 
 
-def _verify(world: World, region: str = "3201", **body: object) -> VerifyResult:
+def _decide(world: World, region: str = "3201", **body: object) -> Decision:
     request = VerifyRequest.model_validate(body)
     if request.mode == "1:N":
         world.indexes.catch_up()
-    with world.session_factory.begin() as session:
-        return verify(
+    with read_snapshot(world.session_factory) as session:
+        return decide(
             session=session,
             engine=world.engine,
             indexes=world.indexes,
             request=request,
             ctx=world.ctx(session, region),
             settings=SETTINGS,
-            request_digest="r" * 64,
             check_person_rate=lambda _key: None,
         )
+
+
+def _record(world: World, decision: Decision, region: str = "3201") -> VerifyResult:
+    with world.session_factory.begin() as session:
+        return record(
+            session=session,
+            decision=decision,
+            ctx=world.ctx(session, region),
+            settings=SETTINGS,
+            request_digest="r" * 64,
+        )
+
+
+def _verify(world: World, region: str = "3201", **body: object) -> VerifyResult:
+    return _record(world, _decide(world, region, **body), region)
+
+
+def _records(world: World) -> int:
+    with world.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(VerificationRecord)) or 0
 
 
 def _fingers(seed: int, shot: int, positions: tuple[int, ...] = (2, 7)) -> list[dict[str, object]]:
@@ -100,6 +126,21 @@ def test_impostor_fails_and_five_failures_lock_the_nik(world: World, enrolled: l
     assert result.decision == "match"
     # Failures before the unlock no longer count.
     assert _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, 9)).attempts_left == 4
+
+
+def test_a_lockout_written_after_the_decision_withholds_the_token(
+    world: World, enrolled: list[str]
+) -> None:
+    """Concurrent attempts decide on what they read; the lockout a failed one writes before
+    a match is recorded still stops that match's token."""
+    genuine = _decide(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 5))
+    assert genuine.outcome.match
+    for attempt in range(5):
+        _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, attempt + 1))
+    recorded = _records(world)
+    with pytest.raises(lockout.Locked):
+        _record(world, genuine)
+    assert _records(world) == recorded
 
 
 def test_cardless_search_in_region_then_nationwide(world: World, enrolled: list[str]) -> None:
@@ -175,6 +216,15 @@ def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
             .where(VerificationRecord.fallback.is_(True))
         )
         assert fallbacks == 2
+    # Last month's fallbacks no longer count; decided before this month's limit was used
+    # up, recorded after: the limit is read again.
+    with unit_of_work(world.session_factory) as session:
+        session.execute(update(VerificationRecord).values(at=utcnow() - timedelta(days=40)))
+    early = [_decide(world, mode="fallback", nik=enrolled[0], vouch=vouch(77)) for _ in range(3)]
+    _record(world, early[0])
+    _record(world, early[1])
+    with pytest.raises(FallbackLimitReached):
+        _record(world, early[2])
 
 
 def test_iris_verifies_one_to_one_and_cardless(world: World) -> None:
