@@ -52,9 +52,12 @@ def count_entries(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
+_INSERT_ENTRY = insert(AuditEntry)  # built once: on every decision's path
+
+
 def insert_entry(session: Session, values: dict[str, Any]) -> None:
     """Core INSERT, executed at once: appends are on every decision's path."""
-    session.connection().execute(insert(AuditEntry), values)
+    session.connection().execute(_INSERT_ENTRY, values)
 
 
 def iter_entries(session: Session, *, batch: int = 1000) -> Iterator[AuditEntry]:

@@ -145,10 +145,13 @@ def device_key_rows(session: Session, device_ids: Sequence[str]) -> dict[str, De
     return {row.device_id: _device(row) for row in rows}
 
 
+_INSERT_NONCE = insert(SeenNonce)  # built once: on every signed request's path
+
+
 def record_nonce(session: Session, *, keyid: str, nonce: str, expires_at: datetime) -> None:
     """Insert the pair; the primary key raises IntegrityError if it was seen before."""
     session.connection().execute(
-        insert(SeenNonce), {"keyid": keyid, "nonce": nonce, "expires_at": expires_at}
+        _INSERT_NONCE, {"keyid": keyid, "nonce": nonce, "expires_at": expires_at}
     )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -37,22 +37,35 @@ _SUBJECT = select(
 ).join_from(_PEOPLE, _HOUSEHOLDS, _HOUSEHOLDS.c.id == _PEOPLE.c.household_id)
 
 
+# The statements on every verification's path are built once: a statement built per call
+# pays for its cache key again each time.
+_SUBJECT_BY_NIK_HASH = _SUBJECT.where(_PEOPLE.c.nik_hash == bindparam("nik_hash"))
+_SUBJECT_BY_ID = _SUBJECT.where(_PEOPLE.c.id == bindparam("person_id"))
+_OPEN_LOCKOUT = (
+    select(_LOCKOUTS.c.reference)
+    .where(_LOCKOUTS.c.person_id == bindparam("person_id"), _LOCKOUTS.c.unlocked_at.is_(None))
+    .limit(1)
+)
+_INSERT_TOKEN = insert(VerificationToken)
+_INSERT_RECORD = insert(VerificationRecord)
+
+
 def subject_by_nik_hash(session: Session, nik_hash: bytes) -> Row[Any] | None:
     """(id, reference, household_id, merged_into_id, household_reference, lockout)."""
-    return session.connection().execute(_SUBJECT.where(_PEOPLE.c.nik_hash == nik_hash)).first()
+    return session.connection().execute(_SUBJECT_BY_NIK_HASH, {"nik_hash": nik_hash}).first()
 
 
 def subject_by_id(session: Session, person_id: int) -> Row[Any] | None:
-    return session.connection().execute(_SUBJECT.where(_PEOPLE.c.id == person_id)).first()
+    return session.connection().execute(_SUBJECT_BY_ID, {"person_id": person_id}).first()
 
 
 def insert_token(session: Session, values: dict[str, Any]) -> None:
     """A Core INSERT: a verification writes its rows without the ORM's flush machinery."""
-    session.connection().execute(insert(VerificationToken), values)
+    session.connection().execute(_INSERT_TOKEN, values)
 
 
 def insert_record(session: Session, values: dict[str, Any]) -> None:
-    session.connection().execute(insert(VerificationRecord), values)
+    session.connection().execute(_INSERT_RECORD, values)
 
 
 def token_with_references(
@@ -109,11 +122,7 @@ def open_lockout(session: Session, person_id: int) -> Lockout | None:
 
 
 def open_lockout_reference(session: Session, person_id: int) -> str | None:
-    return session.scalar(
-        select(Lockout.reference).where(
-            Lockout.person_id == person_id, Lockout.unlocked_at.is_(None)
-        )
-    )
+    return session.connection().execute(_OPEN_LOCKOUT, {"person_id": person_id}).scalar()
 
 
 def last_unlock(session: Session, person_id: int) -> dt.datetime | None:
