@@ -456,6 +456,9 @@ def identify(
     index_type: Annotated[str, typer.Option(help="flat | ivf")] = "flat",
     shortlist: Annotated[int, typer.Option(help="Samples re-ranked per probe finger.")] = 100,
     neighbours: Annotated[int, typer.Option(help="Codes fetched per probe code.")] = 50,
+    rerank_exact: Annotated[
+        int, typer.Option(help="Best first-pass candidates compared exactly (0: all).")
+    ] = IndexSettings().rerank_exact,
     ivf_lists: Annotated[int, typer.Option()] = 4096,
     ivf_probe: Annotated[int, typer.Option()] = 32,
     template_store: Annotated[
@@ -488,6 +491,7 @@ def identify(
         index_type=kind,
         shortlist=shortlist,
         neighbours=neighbours,
+        rerank_exact=rerank_exact,
         ivf_lists=ivf_lists,
         ivf_probe=ivf_probe,
         template_store=store,
@@ -517,6 +521,7 @@ def identify(
         "encoder": ident.encoder.name,
         "shortlist": shortlist,
         "neighbours": neighbours,
+        "rerank_exact": rerank_exact,
         **({"ivf_lists": ivf_lists, "ivf_probe": ivf_probe} if kind == "ivf" else {}),
         "template_store": store,
         "probe_codes": probe_codes if modality == "fingerprint" else None,

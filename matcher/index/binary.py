@@ -12,7 +12,9 @@ their samples with weight max(0, bits/2 − Hamming distance) (codes are balance
 is what an unrelated code scores); a sample's votes are summed over the probe's codes, at
 most one per probe code, and divided by the square root of the sample's code count (a
 finger with many minutiae otherwise collects chance votes). The `shortlist` best-voted
-samples per probe sample give the persons re-ranked with the exact comparator. Per-sample
+samples per probe sample give the persons re-ranked: all of them against the modality's
+cheaper stand-in for the probe when it has one (`coarse_probe`), then the best
+`rerank_exact` of those (or the whole shortlist) with the exact comparator. Per-sample
 scores become false match rates through the calibration and are fused by the injected rule
 (the fingerprint index uses Fisher's method), and FPIR = min(1, N × FMR) with N the number of
 persons searched.
@@ -71,6 +73,13 @@ class IndexSettings:
     # 0.980 -> 0.985 and of the top 300 0.985 -> 0.990 at 0.5 (0.75 and 1 no better).
     # One code per sample (iris) is unaffected.
     vote_count_power: float = 0.5
+    # Two-stage re-ranking: when the modality offers a cheaper probe (`coarse_probe`), every
+    # shortlisted person is first scored with it and only the best `rerank_exact` (at least
+    # the search's `limit`) are compared exactly; 0 compares the whole shortlist exactly.
+    # Measured on 100k synthetic fingers (200 mates, shortlist 300): a probe cut to its 12
+    # best-covered minutiae costs 43 µs a comparison instead of 118 µs, and ranks every mate
+    # that the shortlist holds first or second, so 32 exact comparisons lose none.
+    rerank_exact: int = 32
     # A scoped search widens nationwide unless its best candidate reaches this FPIR.
     accept_fpir: float = 0.01
     ivf_lists: int = 4096
@@ -132,12 +141,16 @@ class BinaryIdentifier(Generic[T]):
         fuse: Callable[[Sequence[float]], float] = product_fmr,
         settings: IndexSettings | None = None,
         ivf_centroids: NDArray[np.uint8] | None = None,
+        coarse_probe: Callable[[T], T] | None = None,
     ) -> None:
         self.encoder = encoder
         self.codec = codec
         self.comparator = comparator
         self.calibration = calibration
         self.fuse = fuse
+        # A cheaper stand-in for a probe template, compared with the whole shortlist before
+        # the exact comparison of the best (see `IndexSettings.rerank_exact`).
+        self.coarse_probe = coarse_probe
         self.settings = settings or IndexSettings()
         self._lock = ReadWriteLock()
         self._buckets: dict[int, faiss.IndexBinary] = {}
@@ -392,7 +405,23 @@ class BinaryIdentifier(Generic[T]):
         keys = self._keys(scope)
         gallery = self._count(keys)
         persons = self._shortlist(codes, keys)
-        candidates = [self._rerank(pid, positions, templates, gallery) for pid in persons]
+        # Each person's templates are decoded once, whichever stages compare them.
+        decoded: dict[int, dict[int, T]] = {pid: {} for pid in persons}
+        exact = persons
+        keep = max(self.settings.rerank_exact, limit)
+        if self.coarse_probe is not None and self.settings.rerank_exact and len(persons) > keep:
+            cheap = [self.coarse_probe(t) for t in templates]
+            first = [
+                sum(self._sample_scores(pid, positions, cheap, decoded[pid]).values())
+                for pid in persons
+            ]
+            exact = [persons[n] for n in np.argsort(-np.asarray(first), kind="stable")[:keep]]
+        candidates = [
+            self._candidate(
+                pid, self._sample_scores(pid, positions, templates, decoded[pid]), gallery
+            )
+            for pid in exact
+        ]
         candidates.sort(key=lambda c: (c.fmr, -c.score))
         return SearchResult(
             candidates=tuple(candidates[:limit]),
@@ -426,20 +455,20 @@ class BinaryIdentifier(Generic[T]):
             counts[n] = person.code_counts[person.positions.index(row % POSITIONS)]
         return np.maximum(counts, 1.0)
 
-    def _rerank(
-        self, person_id: int, positions: list[int], templates: list[T], gallery: int
-    ) -> Candidate:
+    def _sample_scores(
+        self, person_id: int, positions: list[int], templates: list[T], decoded: dict[int, T]
+    ) -> dict[int, float]:
+        """The probe's score per sample position against one person; `decoded` caches the
+        person's templates (a compact codec prepares each again, ~1 ms), so samples the probe
+        does not need are never decoded."""
         person = self._persons[person_id]
-        # Decoded on demand, once: a compact codec prepares each template again (~1 ms), so
-        # samples the probe does not need are never decoded.
-        decoded: dict[int, T] = {}
 
         def enrolled(slot: int) -> T:
             if slot not in decoded:
                 decoded[slot] = self.codec.from_bytes(person.templates[slot])
             return decoded[slot]
 
-        sample_scores: dict[int, float] = {}
+        scores: dict[int, float] = {}
         for pos, template in zip(positions, templates, strict=True):
             if pos != 0 and pos in person.positions:
                 score = self.comparator(template, enrolled(person.positions.index(pos)))
@@ -447,15 +476,18 @@ class BinaryIdentifier(Generic[T]):
                 score = max(
                     self.comparator(template, enrolled(k)) for k in range(len(person.templates))
                 )
-            sample_scores[pos] = float(score)
-        fmr = self.fuse([self.calibration.fmr(s) for s in sample_scores.values()])
+            scores[pos] = float(score)
+        return scores
+
+    def _candidate(self, person_id: int, scores: dict[int, float], gallery: int) -> Candidate:
+        fmr = self.fuse([self.calibration.fmr(s) for s in scores.values()])
         return Candidate(
             person_id=person_id,
-            region=RegionCode.from_key(person.region_key),
-            score=float(sum(sample_scores.values())),
+            region=RegionCode.from_key(self._persons[person_id].region_key),
+            score=float(sum(scores.values())),
             fmr=fmr,
             fpir=min(1.0, gallery * fmr),
-            sample_scores=sample_scores,
+            sample_scores=scores,
         )
 
     def _nearest(
@@ -543,6 +575,13 @@ class BinaryIdentifier(Generic[T]):
         ivf = faiss.IndexBinaryIVF(self._quantizer, self._bits, nlist)
         ivf.is_trained = True
         ivf.nprobe = min(self.settings.ivf_probe, nlist)
+        # FAISS's counting scan finds the same nearest distances as its heap scan, faster
+        # (100k fingers, 24 probe codes, 128 of 4096 lists: 36 vs 40 ms at k = 100, 39 vs
+        # 50 ms at k = 200). It reads max_codes = 0 as a budget of none rather than no limit
+        # (faiss issue #5555, faiss 1.15: every search came back empty), hence the explicit
+        # budget.
+        ivf.use_heap = False
+        ivf.max_codes = 1 << 62
         return ivf
 
     def _bucket_rows(self, bucket: Any) -> tuple[NDArray[np.int64], NDArray[np.uint8]]:

@@ -321,6 +321,28 @@ class CompactCodec:
         return prepare(MinutiaSet.from_arrays(x, y, direction, width=size, height=size))
 
 
+# Minutiae a probe keeps for the cheap first re-ranking pass (`IndexSettings.rerank_exact`).
+# Measured on 100k synthetic fingers (200 mates, 60 non-mates, shortlists of 300): 12 cost
+# 43 µs a comparison (16: 55 µs, 24: 78 µs, all ~50: 118 µs) and still rank each mate the
+# shortlist holds first or second.
+CORE_MINUTIAE = 12
+
+
+def core_minutiae(template: PreparedTemplate, count: int = CORE_MINUTIAE) -> PreparedTemplate:
+    """The `count` minutiae whose cylinders have the most valid cells (those well inside
+    the print, whose neighbourhoods a mate's impression most likely shares), as a smaller
+    probe: comparison cost grows with the product of the two minutia counts."""
+    if len(template) <= count:
+        return template
+    valid = np.bitwise_count(template.mask).sum(axis=1)
+    keep = np.sort(np.argsort(-valid, kind="stable")[:count])
+    return PreparedTemplate(
+        geometry=np.ascontiguousarray(template.geometry[keep]),
+        cells=np.ascontiguousarray(template.cells[keep]),
+        cell_words=template.cell_words,
+    )
+
+
 def fingerprint_identifier(
     *,
     settings: IndexSettings | None = None,
@@ -332,6 +354,7 @@ def fingerprint_identifier(
 
     `settings.template_store` picks how enrolled templates are held: prepared (fast
     re-ranking, ~11 KB a finger) or compact minutiae (prepared again for the shortlist).
+    The shortlist is first compared with the probe's core minutiae (`core_minutiae`).
     """
     store = (settings or IndexSettings()).template_store
     return BinaryIdentifier(
@@ -342,6 +365,7 @@ def fingerprint_identifier(
         fuse=_fuse,
         settings=settings,
         ivf_centroids=ivf_centroids,
+        coarse_probe=core_minutiae,
     )
 
 

@@ -185,6 +185,41 @@ def test_rerank_decodes_only_the_fingers_the_probe_has(
     assert len(decoded) == result.shortlist_size
 
 
+def test_two_stage_rerank_compares_only_the_best_exactly(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    """The whole shortlist meets the cheap probe; only the best `rerank_exact` meet the full
+    probe, and the candidates returned carry full (exact) scores."""
+    ident = make_identifier(shortlist=20, rerank_exact=4)
+    _enrol(ident, fingers, 20)
+    probe = fingers[6].probe
+    full_calls: list[int] = []
+    cheap_calls: list[int] = []
+    comparator = ident.comparator
+
+    def counting(a: PreparedTemplate, b: PreparedTemplate) -> float:
+        (full_calls if a is probe else cheap_calls).append(1)
+        return comparator(a, b)
+
+    ident.comparator = counting
+    result = ident.search({2: probe}, limit=3)
+    assert result.shortlist_size > 4
+    assert len(cheap_calls) == result.shortlist_size and len(full_calls) == 4
+    assert result.candidates[0].person_id == 6
+    for c in result.candidates:
+        assert c.score == comparator(probe, fingers[c.person_id].enrolled)
+    # A limit above rerank_exact is honoured with exact scores; 0 turns the first pass off.
+    full_calls.clear()
+    assert len(ident.search({2: probe}, limit=6).candidates) == 6 and len(full_calls) == 6
+    one_pass = make_identifier(shortlist=20, rerank_exact=0)
+    _enrol(one_pass, fingers, 20)
+    one_pass.comparator = counting
+    full_calls.clear()
+    cheap_calls.clear()
+    assert one_pass.search({2: probe}).candidates[0].person_id == 6
+    assert not cheap_calls and len(full_calls) == one_pass.search({2: probe}).shortlist_size
+
+
 def test_ivf_index_type_finds_mates(encoder: LocalCodeEncoder, fingers: list[Finger]) -> None:
     codes = np.concatenate([encoder.encode(f.enrolled) for f in fingers])
 

@@ -13,6 +13,7 @@ from matcher.index.fingerprint import (
     LocalCodeParams,
     PreparedCodec,
     _cell_centres,
+    core_minutiae,
     local_descriptors,
 )
 from matcher.synthetic.minutiae import impression, master
@@ -110,3 +111,19 @@ def test_compiled_descriptor_follows_its_definition(encoder: LocalCodeEncoder) -
     assert near.sum() >= p.min_neighbours
     kept = local_descriptors(finger, p)
     assert np.isclose(kept, expected, atol=1e-9).all(axis=1).any()
+
+
+def test_core_minutiae_keep_the_best_covered_cylinders(fingers: list[Finger]) -> None:
+    full = fingers[0].probe
+    core = core_minutiae(full, 12)
+    valid = np.bitwise_count(full.mask).sum(axis=1)
+    assert len(full) > 12 and len(core) == 12
+    assert np.bitwise_count(core.mask).sum(axis=1).min() >= np.sort(valid)[-12]
+    # rows are whole minutiae (geometry with its cylinder), kept in their original order
+    rows = [int(np.flatnonzero((full.geometry == g).all(axis=1))[0]) for g in core.geometry]
+    assert rows == sorted(rows)
+    assert (full.cells[rows] == core.cells).all()
+    assert core_minutiae(full, len(full)) is full
+    # the core still recognises the mate better than a stranger
+    mate, stranger = fingers[0].enrolled, fingers[1].enrolled
+    assert DEFAULT_COMPARATOR(core, mate) > DEFAULT_COMPARATOR(core, stranger)
