@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gateway.registry.models import Household, Person
@@ -47,6 +46,28 @@ _OPEN_LOCKOUT = (
     .limit(1)
 )
 _INSERT_TOKEN = insert(VerificationToken)
+_TOKENS = cast(Table, VerificationToken.__table__)
+_SPEND_TOKEN = (
+    update(_TOKENS)
+    .where(
+        _TOKENS.c.id == bindparam("token_id"),
+        _TOKENS.c.terminal_id == bindparam("for_terminal"),
+        _TOKENS.c.expires_at > bindparam("now"),
+        _TOKENS.c.consumed_at.is_(None),
+    )
+    .values(consumed_at=bindparam("now"))
+    .returning(
+        _TOKENS.c.person_id,
+        _TOKENS.c.household_id,
+        _TOKENS.c.request_digest,
+        _TOKENS.c.fallback,
+        _TOKENS.c.issued_at,
+        _TOKENS.c.expires_at,
+    )
+)
+_TOKEN_STATE = select(_TOKENS.c.terminal_id, _TOKENS.c.expires_at).where(
+    _TOKENS.c.id == bindparam("token_id")
+)
 _INSERT_RECORD = insert(VerificationRecord)
 
 
@@ -68,31 +89,21 @@ def insert_record(session: Session, values: dict[str, Any]) -> None:
     session.connection().execute(_INSERT_RECORD, values)
 
 
-def token_with_references(
-    session: Session, token_id: str
-) -> tuple[VerificationToken, str, str] | None:
-    """The token row with its person's and household's public references."""
-    row = session.execute(
-        select(VerificationToken, Person.reference, Household.reference)
-        .join(Person, Person.id == VerificationToken.person_id)
-        .join(Household, Household.id == VerificationToken.household_id)
-        .where(VerificationToken.id == token_id)
-    ).first()
-    if row is None:
-        return None
-    return row[0], row[1], row[2]
-
-
-def spend_token(session: Session, *, token_id: str, now: dt.datetime) -> bool:
-    """Mark a token spent if nobody has; True only for the one caller that did."""
-    result = session.execute(
-        update(VerificationToken)
-        .where(VerificationToken.id == token_id, VerificationToken.consumed_at.is_(None))
-        .values(consumed_at=now)
-        .execution_options(synchronize_session=False)
+def spend_token(
+    session: Session, *, token_id: str, terminal_id: str, now: dt.datetime
+) -> Row[Any] | None:
+    """Mark the token spent if it is this terminal's, unexpired and unspent, in one UPDATE;
+    its row for the one caller that did, None for everyone else."""
+    return (
+        session.connection()
+        .execute(_SPEND_TOKEN, {"token_id": token_id, "for_terminal": terminal_id, "now": now})
+        .first()
     )
-    assert isinstance(result, CursorResult)
-    return result.rowcount == 1
+
+
+def token_state(session: Session, token_id: str) -> Row[Any] | None:
+    """(terminal_id, expires_at) of a token: why `spend_token` refused it."""
+    return session.connection().execute(_TOKEN_STATE, {"token_id": token_id}).first()
 
 
 def add_record(session: Session, record: VerificationRecord) -> None:

@@ -4,8 +4,9 @@ A token is `spv1.<claims>.<signature>`: base64url JSON claims signed by the gate
 key. The claims bind it to one person, one terminal and one verify request, and it expires
 after a short lifetime (120 s by default). The signature lets anyone holding the gateway's
 public key check a token offline; single use needs server state, so every issued token also
-has a row, and `consume_token` spends it with one conditional UPDATE, which two concurrent
-payouts cannot both win (the loser's UPDATE matches no row once the winner commits).
+has a row, and `consume_token` spends it with one conditional UPDATE (its row RETURNING what
+the payout needs; the references come from the signed claims), which two concurrent payouts
+cannot both win (the loser's UPDATE matches no row once the winner commits).
 """
 
 from __future__ import annotations
@@ -171,25 +172,29 @@ def consume_token(
         raise TokenExpired("The verification token has expired; verify the person again.")
     if claims.get("trm") != terminal_id:
         raise TokenWrongTerminal("The verification token was issued to another terminal.")
-    row = repository.token_with_references(session, str(claims["jti"]))
-    if row is None:
-        raise TokenInvalid("The verification token is unknown.")
-    token_row, person_reference, household_reference = row
-    if token_row.terminal_id != terminal_id:
-        raise TokenWrongTerminal("The verification token was issued to another terminal.")
-    if token_row.expires_at <= now:
-        raise TokenExpired("The verification token has expired; verify the person again.")
-    if not repository.spend_token(session, token_id=token_row.id, now=now):
+    token_id = str(claims["jti"])
+    person_reference, household_reference = claims.get("sub"), claims.get("hh")
+    if not isinstance(person_reference, str) or not isinstance(household_reference, str):
+        raise TokenInvalid("The verification token does not name a person and household.")
+    spent = repository.spend_token(session, token_id=token_id, terminal_id=terminal_id, now=now)
+    if spent is None:
+        state = repository.token_state(session, token_id)
+        if state is None:
+            raise TokenInvalid("The verification token is unknown.")
+        if state.terminal_id != terminal_id:
+            raise TokenWrongTerminal("The verification token was issued to another terminal.")
+        if state.expires_at <= now:
+            raise TokenExpired("The verification token has expired; verify the person again.")
         raise TokenUsed("The verification token has already been used.")
     return TokenClaims(
-        token_id=token_row.id,
-        person_id=token_row.person_id,
-        household_id=token_row.household_id,
+        token_id=token_id,
+        person_id=spent.person_id,
+        household_id=spent.household_id,
         person_reference=person_reference,
         household_reference=household_reference,
         terminal_id=terminal_id,
-        request_digest=token_row.request_digest,
-        fallback=token_row.fallback,
-        issued_at=token_row.issued_at,
-        expires_at=token_row.expires_at,
+        request_digest=spent.request_digest,
+        fallback=spent.fallback,
+        issued_at=spent.issued_at,
+        expires_at=spent.expires_at,
     )

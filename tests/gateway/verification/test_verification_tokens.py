@@ -8,11 +8,13 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto.keyring import KeyStore
 from gateway.db import unit_of_work
 from gateway.registry.models import Household, Person
+from gateway.verification.models import VerificationToken
 from gateway.verification.tokens import (
     TokenClaims,
     TokenExpired,
@@ -131,3 +133,24 @@ def test_forged_and_tampered_tokens_refused(
         with pytest.raises(TokenInvalid):
             _consume(session_factory, bad, terminal="T-2")
     assert _consume(session_factory, token).person_reference == "p_t"
+
+
+def test_a_genuine_token_without_its_row_is_refused_and_its_row_decides(
+    session_factory: sessionmaker[Session], person: Person
+) -> None:
+    """The signature proves the claims; single use, terminal and lifetime are the row's."""
+    token = _issue(session_factory, person)
+    body = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    with unit_of_work(session_factory) as session:
+        session.execute(
+            update(VerificationToken)
+            .where(VerificationToken.id == claims["jti"])
+            .values(expires_at=NOW + dt.timedelta(seconds=5))
+        )
+    with pytest.raises(TokenExpired):  # the row says expired though the claims do not
+        _consume(session_factory, token)
+    with unit_of_work(session_factory) as session:
+        session.execute(delete(VerificationToken).where(VerificationToken.id == claims["jti"]))
+    with pytest.raises(TokenInvalid):
+        _consume(session_factory, token)
