@@ -118,27 +118,24 @@ def gateway_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, st
 def start_gateway(
     env: dict[str, str], port: int, *, cpus: Sequence[int] = (), workers: int = 1
 ) -> subprocess.Popen[bytes]:
-    """The gateway as deployed: uvicorn, `workers` processes; optionally pinned to some CPUs.
+    """The gateway as deployed: `satupintu serve`, `workers` uvicorn processes with a
+    listening socket each; optionally pinned to some CPUs.
 
     Several workers share the database and catch up with each other's index events; the
     first start (migrations, budget funding) should have happened with one process.
     """
     command = [
         sys.executable,
-        "-m",
-        "uvicorn",
-        "gateway.app:create_app_from_env",
-        "--factory",
+        "-c",
+        "from gateway.cli import app; app()",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
+        "--workers",
+        str(workers),
     ]
-    if workers > 1:
-        command += ["--workers", str(workers)]
     if cpus:
         command = ["taskset", "-c", ",".join(map(str, cpus)), *command]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from adapters.cli import bank_sim_app
 from benchmarks.cli import bench_app
 from gateway import migrate
+from gateway import serve as gateway_serve
 from gateway.audit.cli import audit_app
 from gateway.cli_match import calibrate_command, match_command
 from gateway.cli_synth import synth_app
@@ -47,17 +47,13 @@ app.command("calibrate")(calibrate_command)
 def serve(
     host: str = typer.Option(None, help="Address to listen on (default from settings)."),
     port: int = typer.Option(None, help="Port to listen on (default from settings)."),
+    workers: int = typer.Option(
+        1, min=1, help="Processes, one listening socket each (SO_REUSEPORT); one per core."
+    ),
 ) -> None:
-    """Run the gateway with one uvicorn process (scale with more processes, not threads)."""
+    """Run the gateway (scale with processes, not threads: `--workers`, one per core)."""
     settings = Settings()
-    uvicorn.run(
-        "gateway.app:create_app_from_env",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    gateway_serve.serve(host or settings.host, port or settings.port, workers)
 
 
 @db_app.command("upgrade")
