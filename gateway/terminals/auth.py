@@ -346,13 +346,7 @@ class SignedTerminalRequest:
         own), so the refused request cannot be replayed later."""
         try:
             with unit_of_work(factory) as session:
-                _record_nonce(
-                    session,
-                    kind="terminal",
-                    params=self.params,
-                    window=self.window,
-                    now=datetime.now(UTC),
-                )
+                self.spend_nonce(session)
         except ReplayedRequest:
             pass  # a concurrent copy of the request recorded it
 

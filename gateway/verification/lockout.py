@@ -53,7 +53,7 @@ def register_failure(
     if unlocked is not None and unlocked > since:
         since = unlocked
     failures = repository.failures_since(session, person_id=person_id, since=since)
-    if failures >= attempts and repository.open_lockout(session, person_id) is None:
+    if failures >= attempts and repository.open_lockout_reference(session, person_id) is None:
         repository.add_lockout(
             session,
             Lockout(

@@ -126,12 +126,6 @@ def failures_since(session: Session, *, person_id: int, since: dt.datetime) -> i
     )
 
 
-def open_lockout(session: Session, person_id: int) -> Lockout | None:
-    return session.scalars(
-        select(Lockout).where(Lockout.person_id == person_id, Lockout.unlocked_at.is_(None))
-    ).first()
-
-
 def open_lockout_reference(session: Session, person_id: int) -> str | None:
     return session.connection().execute(_OPEN_LOCKOUT, {"person_id": person_id}).scalar()
 
