@@ -27,7 +27,7 @@ import httpx
 import psutil
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from gateway.enrollment.demo import INDEX_FINGERS
 from gateway.settings import Settings
@@ -179,6 +179,38 @@ def gateway_cpu_seconds(pid: int) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+_LOCAL_HOSTS = frozenset({None, "", "127.0.0.1", "localhost", "::1"})
+
+
+def database_cpu_seconds(database_url: str) -> float | None:
+    """User + system CPU of the PostgreSQL server's processes so far, if it runs on this machine.
+
+    On a machine whose cores the gateway shares with its database, the database's CPU comes
+    out of the same budget, so a capacity estimate from the gateway's CPU alone flatters it.
+    None for SQLite (its work runs inside the gateway's processes) and for a remote server.
+    A server process that exits between two readings takes its CPU with it; the pool keeps its
+    connections for the whole run, so in practice none does.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql" or url.host not in _LOCAL_HOSTS:
+        return None
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] not in ("postgres", "postmaster"):
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        total += times.user + times.system
+    return total
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    """The CPU spent between two readings that may be unavailable (None)."""
+    return None if before is None or after is None else after - before
 
 
 def percentile(values: Sequence[float], q: float) -> float:

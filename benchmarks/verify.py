@@ -41,6 +41,8 @@ from benchmarks.live import (
     database_kind,
     demo_probes,
     free_port,
+    cpu_delta,
+    database_cpu_seconds,
     gateway_cpu_seconds,
     gateway_env,
     in_process_app,
@@ -281,6 +283,8 @@ def _in_process_worker(
 
             await _drive(sender(warm), concurrency=concurrency, seconds=warmup)
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
+            # The server's CPU is read by one worker, over its own (the common) window.
+            database_before = database_cpu_seconds(database_url) if index == 0 else None
             cpu_before, wall_before = time.process_time(), time.perf_counter()
             latencies, outcomes = await _drive(
                 sender(measured), concurrency=concurrency, seconds=seconds
@@ -290,6 +294,7 @@ def _in_process_worker(
                 "outcomes": outcomes,
                 "cpu": time.process_time() - cpu_before,
                 "wall": time.perf_counter() - wall_before,
+                "database_cpu": cpu_delta(database_before, database_cpu_seconds(database_url)),
             }
 
     # uvloop, as uvicorn runs the gateway.
@@ -305,8 +310,9 @@ def _in_process(
     concurrency: int,
     seconds: float,
     warmup: float,
-) -> tuple[list[float], dict[str, int], float, float]:
-    """Latencies, outcomes, measured seconds and CPU seconds of `workers` app processes."""
+) -> tuple[list[float], dict[str, int], float, float, float | None]:
+    """Latencies, outcomes, measured seconds, CPU seconds of `workers` app processes and of the
+    database server (None unless PostgreSQL on this machine)."""
     parts = run_worker_processes(
         _in_process_worker,
         lambda i: (i, str(data_dir), database_url, seconds, warmup, concurrency),
@@ -318,7 +324,8 @@ def _in_process(
         for key, value in part["outcomes"].items():
             outcomes[key] = outcomes.get(key, 0) + value
     wall = max(part["wall"] for part in parts)
-    return latencies, outcomes, wall, sum(part["cpu"] for part in parts)
+    database_cpu = next((p["database_cpu"] for p in parts if p["database_cpu"] is not None), None)
+    return latencies, outcomes, wall, sum(part["cpu"] for part in parts), database_cpu
 
 
 def verify_command(
@@ -352,7 +359,7 @@ def verify_command(
         probes = demo_probes(demo)
         if in_process:
             with console.status(f"{workers} process(es): warming up, then verifying"):
-                latencies, outcomes, measured, server_cpu = _in_process(
+                latencies, outcomes, measured, server_cpu, database_cpu = _in_process(
                     data_dir,
                     database_url,
                     workers=workers,
@@ -373,6 +380,7 @@ def verify_command(
                         _load_http(base, probes, keys, concurrency=concurrency, seconds=warmup)
                     )
                 cpu_before = gateway_cpu_seconds(server.pid)
+                database_before = database_cpu_seconds(database_url)
                 client_before, wall_before = time.process_time(), time.perf_counter()
                 with console.status(f"verifying for {seconds:.0f} s"):
                     latencies, outcomes = asyncio.run(
@@ -381,6 +389,7 @@ def verify_command(
                 measured = time.perf_counter() - wall_before
                 client_cpu = time.process_time() - client_before
                 server_cpu = gateway_cpu_seconds(server.pid) - cpu_before
+                database_cpu = cpu_delta(database_before, database_cpu_seconds(database_url))
             finally:
                 stop_gateway(server)
     ok = sum(v for k, v in outcomes.items() if not k.startswith("http_"))
@@ -403,6 +412,15 @@ def verify_command(
         # Gateway CPU per request (all its processes): load-independent capacity estimate.
         "server_cpu_ms_per_request": 1000 * server_cpu / requests,
         "capacity_rps_2_cores": 2 * len(latencies) / server_cpu if server_cpu else None,
+        # A local PostgreSQL server's CPU, drawn from the same cores (None for SQLite).
+        "database_cpu_ms_per_request": (
+            1000 * database_cpu / requests if database_cpu is not None else None
+        ),
+        "capacity_rps_2_cores_with_database": (
+            2 * len(latencies) / (server_cpu + database_cpu)
+            if database_cpu is not None and server_cpu + database_cpu > 0
+            else None
+        ),
         # The load generator's own CPU (HTTP mode), on the same cores as the gateway.
         "client_cpu_ms_per_request": 1000 * client_cpu / requests if client_cpu else None,
         "outcomes": outcomes,
@@ -426,6 +444,12 @@ def verify_command(
         f"{result['server_cpu_ms_per_request']:.1f}",
     )
     console.print(table)
+    if result["database_cpu_ms_per_request"] is not None:
+        console.print(
+            f"PostgreSQL server CPU: {result['database_cpu_ms_per_request']:.1f} ms per request; "
+            f"gateway + database on 2 cores: "
+            f"{result['capacity_rps_2_cores_with_database']:.0f} requests/s at most"
+        )
     console.print(f"outcomes: {outcomes}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)

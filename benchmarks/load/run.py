@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +36,8 @@ from rich.table import Table
 
 from benchmarks.live import (
     RESULTS,
+    cpu_delta,
+    database_cpu_seconds,
     database_kind,
     free_port,
     gateway_cpu_seconds,
@@ -284,16 +287,21 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         f"({summary['error_ratio']:.2%}), completed payouts {summary['payouts']} "
         f"({summary['payouts_per_s']:.1f}/s), SLO {'passed' if summary['slo_passed'] else 'FAILED'}"
     )
-    if "gateway_cpu_ms_per_request" in summary:
-        console.print(
-            f"gateway CPU: {summary['gateway_cpu_seconds']:.1f} s, "
-            f"{summary['gateway_cpu_ms_per_request']:.1f} ms per request"
-            + (
-                f", {summary['gateway_cpu_ms_per_payout']:.0f} ms per completed payout"
-                if "gateway_cpu_ms_per_payout" in summary
-                else ""
+    for part, label in (
+        ("gateway", "gateway"),
+        ("database", "PostgreSQL server"),
+        ("load_generator", "Locust"),
+    ):
+        if f"{part}_cpu_ms_per_request" in summary:
+            console.print(
+                f"{label} CPU: {summary[f'{part}_cpu_seconds']:.1f} s, "
+                f"{summary[f'{part}_cpu_ms_per_request']:.1f} ms per request"
+                + (
+                    f", {summary[f'{part}_cpu_ms_per_payout']:.0f} ms per completed payout"
+                    if f"{part}_cpu_ms_per_payout" in summary
+                    else ""
+                )
             )
-        )
     if summary["biometric_outcomes"]:
         console.print(f"biometric outcomes (answers, not errors): {summary['biometric_outcomes']}")
     for failure in summary["failures"]:
@@ -359,22 +367,37 @@ def _run(
                 gateway_workers=workers,
             )
             cpu_before = gateway_cpu_seconds(pid)
+            database_before = database_cpu_seconds(database_url)
+            locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             exit_code = run_locust(host=base, manifest=prepared.manifest, **locust_args)
             extra["gateway_cpu_seconds"] = gateway_cpu_seconds(pid) - cpu_before
+            extra["database_cpu_seconds"] = cpu_delta(
+                database_before, database_cpu_seconds(database_url)
+            )
+            # Locust is the only child waited for while it runs (the gateway still runs).
+            locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            extra["load_generator_cpu_seconds"] = (
+                locust_after.ru_utime + locust_after.ru_stime
+            ) - (locust_before.ru_utime + locust_before.ru_stime)
     extra.update(users=users, seconds_limit=seconds, slo=slo, target=target)
     summary = summarise(
         prefix=prefix, profile=profile, database=database, exit_code=exit_code, extra=extra
     )
     # CPU the gateway spent per request and per completed payout: unlike wall-clock rates,
     # these do not depend on what else runs on the machine.
-    if summary.get("gateway_cpu_seconds") and summary["requests"]:
-        summary["gateway_cpu_ms_per_request"] = (
-            1000 * summary["gateway_cpu_seconds"] / summary["requests"]
-        )
+    # The database server's and Locust's CPU come out of the same two cores when they run here.
+    for part in ("gateway", "database", "load_generator"):
+        spent = summary.get(f"{part}_cpu_seconds")
+        if spent is not None and summary["requests"]:
+            summary[f"{part}_cpu_ms_per_request"] = 1000 * spent / summary["requests"]
+        if spent is not None and summary["payouts"]:
+            summary[f"{part}_cpu_ms_per_payout"] = 1000 * spent / summary["payouts"]
     if profile == "payout" and summary.get("gateway_cpu_seconds") and summary["payouts"]:
         per_payout = summary["gateway_cpu_seconds"] / summary["payouts"]
-        summary["gateway_cpu_ms_per_payout"] = 1000 * per_payout
         summary["projected_payouts_per_s_2_dedicated_cores"] = 2 / per_payout
+        if summary.get("database_cpu_seconds") is not None:
+            with_database = per_payout + summary["database_cpu_seconds"] / summary["payouts"]
+            summary["projected_payouts_per_s_2_cores_with_database"] = 2 / with_database
     plot_history(Path(f"{prefix}_stats_history.csv"), Path(f"{prefix}.png"), title=prefix.name)
     print_summary(console, summary)
     text = json.dumps(summary, indent=2)
