@@ -60,10 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_metrics(app, app.state.metrics)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.include_router(health.router)
-    security.install(app, settings)
-    payouts.install(app)
+    # Routers are matched in the order they are added, each a scan of its routes: the
+    # terminals' hot path (verify, then pay) comes first, health and ops last.
     identity.install(app, settings)
+    payouts.install(app)
+    security.install(app, settings)
+    app.include_router(health.router)
     return app
 
 

@@ -22,9 +22,9 @@ log = logging.getLogger("gateway.indexing")
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.identity_settings = settings
-    app.include_router(registry_endpoints.router)
-    app.include_router(enrollment_endpoints.router)
     app.include_router(verification_endpoints.router)
+    app.include_router(enrollment_endpoints.router)
+    app.include_router(registry_endpoints.router)
 
 
 def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
