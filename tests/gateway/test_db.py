@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from gateway.db import make_session_factory, read_snapshot, unit_of_work
+from gateway.db import make_engine, make_session_factory, read_snapshot, unit_of_work
 
 
 def test_migrations_reach_every_head(engine: Engine) -> None:
@@ -61,3 +63,26 @@ def test_a_read_snapshot_reads_beside_an_open_writer(engine: Engine) -> None:
     finally:
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE snapshot_probe"))
+
+
+def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pings are kept for idle connections only; a dead one is swapped, not handed out."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL pool behaviour (SQLite has no server to drop a connection)")
+    import gateway.db
+
+    monkeypatch.setattr(gateway.db, "IDLE_BEFORE_PING_S", 0.0)
+    pooled = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        with pooled.connect() as connection:
+            first_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.begin() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid})
+        time.sleep(0.2)  # the server closes the backend asynchronously
+        with pooled.connect() as connection:
+            second_pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second_pid != first_pid
+    finally:
+        pooled.dispose()
