@@ -193,8 +193,10 @@ def database_cpu_seconds(database_url: str) -> float | None:
     A server process that exits between two readings takes its CPU with it; the pool keeps its
     connections for the whole run, so in practice none does.
     """
+    if not database_url.startswith("postgresql"):
+        return None
     url = make_url(database_url)
-    if url.get_backend_name() != "postgresql" or url.host not in _LOCAL_HOSTS:
+    if url.host not in _LOCAL_HOSTS:
         return None
     total = 0.0
     for process in psutil.process_iter(["name"]):
