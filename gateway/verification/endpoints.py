@@ -83,6 +83,11 @@ def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDep) -> 
                 )
             except GatewayError as exc:
                 refused = exc
+            except Exception:
+                # The terminal is confirmed: its nonce stays spent even when the decision
+                # fails, as after a failure inside `signed_unit_of_work`, so no replay.
+                signed.record_nonce_alone(factory)
+                raise
     if refused is not None:
         # The nonce is spent either way; unusable captures and locked NIKs are recorded.
         with signed_unit_of_work(factory, signed, checked=True) as session:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.client import GatewayKey, new_nonce
 from gateway.db import unit_of_work
 from gateway.terminals.models import OperatorRole, SeenNonce
+from gateway.verification import service
 from gateway.verification.models import VerificationRecord
 from gateway.verification.tokens import TokenWrongTerminal, consume_token
 from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
@@ -228,3 +229,33 @@ def test_revocations_after_a_verification_are_honoured_at_once(
     with session_factory() as session:
         outcomes = list(session.scalars(select(VerificationRecord.outcome)))
     assert outcomes == ["match"]
+
+
+def test_a_verification_failing_after_its_terminal_is_confirmed_cannot_be_replayed(
+    enrolled_nik: str,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An unexpected failure while deciding (in the read snapshot) still spends the nonce."""
+
+    def crashing_decision(**_kwargs: object) -> None:
+        raise RuntimeError("the comparison crashed")
+
+    monkeypatch.setattr(service, "decide", crashing_decision)
+    nonce = new_nonce()
+    with pytest.raises(RuntimeError):
+        terminal_client.post(
+            "/v1/verify",
+            json={
+                "mode": "1:1",
+                "nik": enrolled_nik,
+                "fingers": _sealed_fingers(terminal, gateway_key, nonce, 41, 8),
+            },
+            nonce=nonce,
+        )
+    with session_factory() as session:
+        assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
+        assert session.scalar(select(VerificationRecord.id)) is None
