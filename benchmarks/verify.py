@@ -38,11 +38,11 @@ from rich.table import Table
 from benchmarks.live import (
     RESULTS,
     Probe,
+    cpu_delta,
+    database_cpu_seconds,
     database_kind,
     demo_probes,
     free_port,
-    cpu_delta,
-    database_cpu_seconds,
     gateway_cpu_seconds,
     gateway_env,
     in_process_app,

@@ -165,6 +165,7 @@ def pay(
                 policy=runtime.policy,
                 replay_checked=True,
                 submit_next=True,
+                known_accounts=runtime.known_accounts,
             )
     except TokenUsed:
         # A concurrent retry with the same key may have spent the token a moment ago.
@@ -185,6 +186,7 @@ def pay(
         clock=runtime.clock,
         policy=runtime.policy,
         just_reserved=reserved.payout if reserved.fresh else None,
+        known_accounts=runtime.known_accounts,
     )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)

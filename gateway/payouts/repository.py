@@ -51,10 +51,20 @@ def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
     return {code: account for code, account in rows}
 
 
-def insert_accounts_if_absent(session: Session, accounts: Sequence[tuple[str, str, bool]]) -> None:
-    """Create (code, kind, guarded) accounts, except those a concurrent transaction created."""
-    session.execute(
-        _insert_ignoring_conflicts(session, LedgerAccount),
+@cache
+def _insert_accounts(dialect: str) -> Insert:
+    table = _table(LedgerAccount)
+    dml = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return dml.on_conflict_do_nothing().returning(table.c.code, table.c.id)
+
+
+def insert_accounts_if_absent(
+    session: Session, accounts: Sequence[tuple[str, str, bool]]
+) -> dict[str, int]:
+    """Create (code, kind, guarded) accounts, except those a concurrent transaction created;
+    the ids of the accounts created."""
+    rows = session.execute(
+        _insert_accounts(session.get_bind().dialect.name),
         [
             {
                 "code": code,
@@ -68,6 +78,7 @@ def insert_accounts_if_absent(session: Session, accounts: Sequence[tuple[str, st
             for code, kind, guarded in accounts
         ],
     )
+    return {cast(str, row[0]): cast(int, row[1]) for row in rows}
 
 
 _ACCOUNTS = _table(LedgerAccount)

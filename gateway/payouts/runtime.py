@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import BankAdapter
+from gateway.payouts.ledger import KnownAccounts
 from gateway.payouts.programmes import ProgrammeCatalogue
 from gateway.payouts.service import Clock, PayoutPolicy, recover
 
@@ -30,6 +31,8 @@ class PayoutRuntime:
     adapters: Mapping[str, BankAdapter]
     policy: PayoutPolicy
     clock: Clock
+    # Ledger account ids seen committed; this runtime's database only (one per process).
+    known_accounts: KnownAccounts = field(default_factory=KnownAccounts)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 

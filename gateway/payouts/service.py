@@ -201,6 +201,7 @@ def reserve(
     references: Callable[[], str] = new_reference,
     replay_checked: bool = False,
     submit_next: bool = False,
+    known_accounts: ledger.KnownAccounts | None = None,
 ) -> Reservation:
     """Phase one: claim every line, hold the amounts in the ledger, queue the bank task.
 
@@ -284,6 +285,7 @@ def reserve(
         ],
         now=now,
         payout_id=payout_id,
+        known=known_accounts,
     )
     pending_ids = ledger.insert(session=session, booking=booking)
     for row, pending_id in zip(rows, pending_ids, strict=True):
@@ -309,7 +311,11 @@ Outcome = TransferResult | BankAdapterError
 
 
 def _commit(
-    session: Session, payout: Payout, result: TransferResult, now: datetime
+    session: Session,
+    payout: Payout,
+    result: TransferResult,
+    now: datetime,
+    known_accounts: ledger.KnownAccounts | None,
 ) -> ledger.Booking:
     """Post the reservations and hand the money on, in one booking (settled by the caller)."""
     destination = (
@@ -335,6 +341,7 @@ def _commit(
         ],
         now=now,
         payout_id=payout.id,
+        known=known_accounts,
     )
     ledger.insert(session=session, booking=booking)
     payout.state = PayoutState.COMMITTED.value
@@ -367,7 +374,13 @@ def _review(payout: Payout, code: str, reason: str) -> None:
 
 
 def apply_outcome(
-    *, session: Session, payout: Payout, outcome: Outcome, now: datetime, policy: PayoutPolicy
+    *,
+    session: Session,
+    payout: Payout,
+    outcome: Outcome,
+    now: datetime,
+    policy: PayoutPolicy,
+    known_accounts: ledger.KnownAccounts | None = None,
 ) -> None:
     """Move the payout on from what the bank said (or failed to say). Idempotent."""
     if payout.state in FINAL_STATES:
@@ -392,7 +405,7 @@ def apply_outcome(
         if late:
             _review(payout, "late_settlement", "The bank settled after the reservation expired.")
         else:
-            booking = _commit(session, payout, outcome, now)
+            booking = _commit(session, payout, outcome, now, known_accounts)
     elif outcome.state is TransferState.REJECTED:
         booking = _void(session, payout, outcome.reason_code or "REJECTED", outcome.reason, now)
     elif outcome.state is TransferState.REVERSED:
@@ -435,6 +448,7 @@ def drive(
     clock: Clock,
     policy: PayoutPolicy,
     just_reserved: Payout | None = None,
+    known_accounts: ledger.KnownAccounts | None = None,
 ) -> Payout:
     """Take one payout one step further with the bank: submit when reserved, else ask status.
 
@@ -464,7 +478,14 @@ def drive(
     with unit_of_work(session_factory) as session:
         answered = repository.payout_by_id(session, payout_id, for_update=True)
         assert answered is not None
-        apply_outcome(session=session, payout=answered, outcome=outcome, now=clock(), policy=policy)
+        apply_outcome(
+            session=session,
+            payout=answered,
+            outcome=outcome,
+            now=clock(),
+            policy=policy,
+            known_accounts=known_accounts,
+        )
     # Closed after the commit, the session leaves the payout detached with its values loaded.
     return answered
 

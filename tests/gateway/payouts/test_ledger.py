@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.payouts import ledger
 from gateway.payouts.models import LedgerTransfer
@@ -86,3 +87,37 @@ def test_audit_detects_a_tampered_total(session: Session) -> None:
     session.flush()
     problems = ledger.audit_ledger(session=session)
     assert any("budget:P: credits_posted is 1005, transfers say 1000" in p for p in problems)
+
+
+def test_known_accounts_answer_for_committed_accounts_only(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Ids are remembered once seen committed; an account created by a transaction that
+    rolls back (its id may be reused) is never remembered."""
+    known = ledger.KnownAccounts()
+    with session_factory() as session:
+        ledger.ensure_accounts(session=session, codes=["payable:household:9"], known=known)
+        # Read back in the same transaction: seen, but not committed.
+        ledger.ensure_accounts(session=session, codes=["payable:household:9"], known=known)
+        session.rollback()
+    assert known.lookup(["payable:household:9"]) == {}
+
+    with session_factory.begin() as session:
+        created = ledger.ensure_accounts(session=session, codes=["budget:P"], known=known)
+        assert known.lookup(["budget:P"]) == {}  # created by this transaction: not yet
+    assert known.lookup(["budget:P"]) == created  # committed
+    with session_factory.begin() as session:
+        assert ledger.ensure_accounts(session=session, codes=["budget:P"], known=known) == created
+
+    statements: list[str] = []
+    engine = session_factory.kw["bind"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with session_factory.begin() as session:
+            assert ledger.ensure_accounts(session=session, codes=["budget:P"], known=known) == (
+                created
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []
