@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,12 +72,9 @@ class KnownAccounts:
         return {code: self._ids[code] for code in codes if code in self._ids}
 
     def remember(self, session: Session, found: dict[str, int]) -> None:
-        """Ids read in `session`'s transaction: those it created itself wait for its commit."""
+        """Ids read in `session`: those it created itself are left to a later reading."""
         created_here = session.info.get(_CREATED_HERE, ())
         self._ids.update({c: i for c, i in found.items() if c not in created_here})
-
-    def remember_on_commit(self, session: Session, created: dict[str, int]) -> None:
-        event.listen(session, "after_commit", lambda _s: self._ids.update(created), once=True)
 
 
 def ensure_account(*, session: Session, code: str) -> int:
@@ -100,10 +96,8 @@ def ensure_accounts(
         found.update(read)
     missing = wanted - found.keys()
     if missing:
-        created = _create_accounts(session, missing)
-        if known is not None and created:
-            known.remember_on_commit(session, created)
-        found.update(created)
+        # Created ids are not remembered: a savepoint or the transaction may still roll back.
+        found.update(_create_accounts(session, missing))
         lost_races = missing - found.keys()
         if lost_races:  # created by a concurrent transaction between our read and insert
             found.update(repository.account_ids(session, lost_races))
