@@ -45,6 +45,7 @@ from matcher.index.binary import (
     GalleryRows,
     IndexSettings,
     IndexType,
+    Layout,
     TemplateStore,
     train_ivf_centroids,
 )
@@ -468,6 +469,12 @@ def identify(
     probes: Annotated[int, typer.Option(help="Mated synthetic probes.")] = 300,
     nonmated: Annotated[int, typer.Option(help="Non-mated probes.")] = 1000,
     regions: Annotated[int, typer.Option(help="Regencies the gallery is spread over.")] = 8,
+    rerank_threads: Annotated[
+        int, typer.Option(help="Threads one search's first re-ranking pass is split across.")
+    ] = IndexSettings().rerank_threads,
+    layout: Annotated[
+        str, typer.Option(help="national (one index) | regency (one index per regency)")
+    ] = IndexSettings().layout,
     threads: Annotated[int, typer.Option(help="Concurrent searches.")] = 1,
     workers: Annotated[int, typer.Option(help="Processes building the gallery.")] = 2,
     exhaustive: Annotated[int, typer.Option(help="Probes checked by exhaustive 1:1.")] = 0,
@@ -484,6 +491,9 @@ def identify(
     if template_store not in ("prepared", "compact"):
         raise typer.BadParameter("prepared or compact", param_hint="--template-store")
     store: TemplateStore = "compact" if template_store == "compact" else "prepared"
+    if layout not in ("national", "regency"):
+        raise typer.BadParameter("national or regency", param_hint="--layout")
+    spread: Layout = "regency" if layout == "regency" else "national"
     if modality == "iris" and (kind == "ivf" or coarse_only or mates is not None):
         raise typer.BadParameter("iris runs flat, with re-ranking, on synthetic codes only")
     faiss.omp_set_num_threads(1)  # parallelism comes from concurrent searches
@@ -495,6 +505,8 @@ def identify(
         ivf_lists=ivf_lists,
         ivf_probe=ivf_probe,
         template_store=store,
+        layout=spread,
+        rerank_threads=rerank_threads,
     )
     full = not coarse_only
     real_failures = 0
@@ -524,6 +536,9 @@ def identify(
         "rerank_exact": rerank_exact,
         **({"ivf_lists": ivf_lists, "ivf_probe": ivf_probe} if kind == "ivf" else {}),
         "template_store": store,
+        "layout": spread,
+        "rerank_threads": rerank_threads,
+        "regions": regions,
         "probe_codes": probe_codes if modality == "fingerprint" else None,
         "codes_per_finger": ident.codes / samples,
         "bytes_per_finger": ident.memory_bytes() / samples,

@@ -1,11 +1,13 @@
-"""The FAISS-backed identifier: binary codes per region bucket, exact re-ranking, fusion.
+"""The FAISS-backed identifier: binary codes in a national index, exact re-ranking, fusion.
 
-Layout. Enrolled samples are bucketed by the person's region (NIK province + regency), one
-FAISS binary index per bucket, so a terminal's scoped search only scans its own regency and
-a nationwide search scans every bucket. A FAISS id packs the person id and the sample
-position (`person_id * 16 + position`); an encoder may emit several codes per sample
-(fingerprints: one per minutia), which then share that id, so one removal drops them all.
-Templates are held as their codec's bytes and decoded only for the shortlist.
+Layout. A FAISS id packs the sample's region key (NIK province + regency), its code count,
+the person id and the sample position (see `ROW_BITS`); an encoder may emit several codes
+per sample (fingerprints: one per minutia), which then share that id, so one removal drops
+them all. By default every code sits in one national index and a search
+scoped to a region keeps only the neighbours whose id carries a region inside it (FAISS's
+binary IVF takes no id selector); `IndexSettings.layout = "regency"` keeps one index per
+regency instead, so a scoped search scans only its own. Templates are held as their codec's
+bytes and decoded only for the shortlist.
 
 Decision. Each probe code fetches its `neighbours` nearest enrolled codes, which vote for
 their samples with weight max(0, bits/2 − Hamming distance) (codes are balanced, so bits/2
@@ -22,9 +24,11 @@ persons searched.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Literal
 
@@ -49,8 +53,20 @@ from matcher.index.rwlock import ReadWriteLock
 
 POSITIONS = 16  # sample positions per person packed into one FAISS id (ISO finger codes 0–10)
 
+# A FAISS id is the sample's row (`person_id * 16 + position`, 41 bits), its code count
+# (8 bits, capped) and its region key (14 bits) above it, so scoping a national index's
+# neighbours and normalising their votes are array operations on the ids, with no Python
+# lookup per voted sample (that lookup cost ~4 ms of GIL-held time per 100k search).
+ROW_BITS = 41
+ROW_MASK = (1 << ROW_BITS) - 1
+COUNT_SHIFT = ROW_BITS
+COUNT_CAP = 255  # a sample with more codes votes as if it had 255
+REGION_SHIFT = COUNT_SHIFT + 8
+NATIONAL = 0  # the one bucket of the national layout (region keys start at 1100)
+
 IndexType = Literal["flat", "ivf"]
 TemplateStore = Literal["prepared", "compact"]
+Layout = Literal["national", "regency"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +97,24 @@ class IndexSettings:
     # every mate the shortlist holds first or second (real FVC2002 mates: at most 4th), so
     # 32 exact comparisons lose none.
     rerank_exact: int = 32
+    # Threads the first re-ranking pass of one search is split across (1: the caller's).
+    # Measured on 100k synthetic fingers with 2 concurrent searches on 2 cores (IVF
+    # 4096/128, shortlist 300): 2 threads gave p95 86 ms against 75 ms for 1 — the cores are
+    # already busy with the other search, so splitting adds hand-offs, not capacity.
+    rerank_threads: int = 1
     # A scoped search widens nationwide unless its best candidate reaches this FPIR.
     accept_fpir: float = 0.01
+    # "national": one FAISS index for the whole country; a scoped search takes the national
+    # neighbours and keeps the votes of samples enrolled in its region (the mate's votes are
+    # the same as nationwide, the rivals fewer, so scoped recall is at least national
+    # recall), and a widened search reuses them. "regency": one index per regency, so a
+    # scoped search scans only its own (cheaper when a regency is a small share of the
+    # country) and a nationwide one scans every bucket (dearer with every regency).
+    # Measured on 100k synthetic fingers over 8 regencies (IVF 4096/128, 24 probe codes):
+    # FAISS 32 -> 17 ms a search alone, and with 2 concurrent searches on 2 cores p95 51 ->
+    # 32 ms for the whole search (recall unchanged, 0.98); one index per regency pays each
+    # list visit once per regency, which grows with the country's ~500 regencies.
+    layout: Layout = "national"
     ivf_lists: int = 4096
     ivf_probe: int = 32
     # How a modality with two stored forms holds enrolled templates: "prepared" (ready to
@@ -96,7 +128,7 @@ class _Person:
     region_key: int
     positions: tuple[int, ...]
     templates: tuple[bytes, ...]
-    code_counts: tuple[int, ...]  # codes each sample holds in FAISS (vote normalisation)
+    code_counts: tuple[int, ...]  # codes each sample holds in FAISS (part of their ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +156,39 @@ def product_fmr(fmrs: Sequence[float]) -> float:
 def _row_id(person_id: int, position: int) -> int:
     if not 0 <= position < POSITIONS:
         raise ProbeError(f"sample position {position} is outside 0–{POSITIONS - 1}")
-    if person_id < 0:
-        raise ProbeError("person ids are non-negative integers")
+    if not 0 <= person_id * POSITIONS <= ROW_MASK:
+        raise ProbeError(f"person ids are integers from 0 to {ROW_MASK // POSITIONS}")
     return person_id * POSITIONS + position
+
+
+@functools.cache
+def _rerank_pool(threads: int) -> ThreadPoolExecutor:
+    """One pool per width, shared by every identifier and search of the process."""
+    return ThreadPoolExecutor(threads, thread_name_prefix="rerank")
+
+
+def _faiss_ids(region_keys: Any, code_counts: Any, rows: Any) -> NDArray[np.int64]:
+    """FAISS ids of sample rows: region key, code count and row (see ROW_BITS)."""
+    counts = np.minimum(np.asarray(code_counts, dtype=np.int64), COUNT_CAP)
+    keys = np.asarray(region_keys, dtype=np.int64)
+    return (keys << REGION_SHIFT) | (counts << COUNT_SHIFT) | np.asarray(rows, dtype=np.int64)
+
+
+def _codes_of_sample(code_ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """For each code (by its sample row), how many codes its sample holds."""
+    _, inverse, counts = np.unique(code_ids, return_inverse=True, return_counts=True)
+    return counts[inverse.reshape(-1)]
+
+
+def _in_scope(region_keys: NDArray[np.int64], scope: RegionCode) -> NDArray[np.bool_]:
+    """Which region keys (PPRR) lie inside a scope (a regency, or a whole province)."""
+    if scope.regency is None:
+        return region_keys // 100 == scope.province
+    return region_keys == scope.key
+
+
+# Per probe code, the distances and FAISS ids of its nearest enrolled codes (-1: none).
+_Hits = tuple[NDArray[np.int32], NDArray[np.int64]]
 
 
 class BinaryIdentifier(Generic[T]):
@@ -143,6 +205,7 @@ class BinaryIdentifier(Generic[T]):
         settings: IndexSettings | None = None,
         ivf_centroids: NDArray[np.uint8] | None = None,
         coarse_probe: Callable[[T], T] | None = None,
+        score_stored: Callable[[T, Sequence[bytes]], NDArray[np.float64]] | None = None,
     ) -> None:
         self.encoder = encoder
         self.codec = codec
@@ -152,11 +215,14 @@ class BinaryIdentifier(Generic[T]):
         # A cheaper stand-in for a probe template, compared with the whole shortlist before
         # the exact comparison of the best (see `IndexSettings.rerank_exact`).
         self.coarse_probe = coarse_probe
+        # The comparator applied to stored templates (the codec's bytes) in one call, when
+        # the modality has it: no decoding and no Python call per candidate.
+        self.score_stored = score_stored
         self.settings = settings or IndexSettings()
         self._lock = ReadWriteLock()
         self._buckets: dict[int, faiss.IndexBinary] = {}
         self._persons: dict[int, _Person] = {}
-        self._region_persons: dict[int, int] = {}  # persons per bucket: FPIR's N, O(buckets)
+        self._region_persons: dict[int, int] = {}  # persons per region: FPIR's N
         self._last_event_id = 0
         self._bits = encoder.code_bytes * 8
         # IVF centroids are trained once and shared by every bucket (kept alive here).
@@ -195,7 +261,7 @@ class BinaryIdentifier(Generic[T]):
     def persons_in(self, scope: RegionCode | None) -> int:
         """Persons a search with this scope compares against (the N of FPIR ≈ N × FMR)."""
         with self._lock.read():
-            return self._count(self._keys(scope))
+            return self._count(scope)
 
     def memory_bytes(self) -> int:
         """Bytes held by the gallery: FAISS codes and ids, templates, Python bookkeeping."""
@@ -226,17 +292,18 @@ class BinaryIdentifier(Generic[T]):
         """Enrol or replace a person; encoding happens before the write lock is taken."""
         positions, codes, code_ids, blobs = self._encode_enrolment(enrolment)
         counts = tuple(int((code_ids == _row_id(enrolment.person_id, p)).sum()) for p in positions)
+        key = enrolment.region.key
         with self._lock.write():
             self._drop(enrolment.person_id)
             if len(codes):
-                self._bucket(enrolment.region.key).add_with_ids(codes, code_ids)
+                ids = _faiss_ids(key, _codes_of_sample(code_ids), code_ids)
+                self._bucket(key).add_with_ids(codes, ids)
             self._persons[enrolment.person_id] = _Person(
                 region_key=enrolment.region.key,
                 positions=positions,
                 templates=blobs,
                 code_counts=counts,
             )
-            key = enrolment.region.key
             self._region_persons[key] = self._region_persons.get(key, 0) + 1
             self._advance(event_id)
 
@@ -277,10 +344,12 @@ class BinaryIdentifier(Generic[T]):
         with self._lock.write():
             if self._persons:
                 raise ValueError("bulk_load needs an empty index")
-            for key in np.unique(code_keys):
-                sel = np.flatnonzero(code_keys == key)
+            faiss_ids = _faiss_ids(code_keys, _codes_of_sample(code_ids), code_ids)
+            buckets = code_keys if self.settings.layout == "regency" else np.zeros_like(code_keys)
+            for key in np.unique(buckets):
+                sel = np.flatnonzero(buckets == key)
                 self._bucket(int(key)).add_with_ids(
-                    np.ascontiguousarray(rows.codes[sel]), np.ascontiguousarray(code_ids[sel])
+                    np.ascontiguousarray(rows.codes[sel]), np.ascontiguousarray(faiss_ids[sel])
                 )
             # Codes per sample (a sample without codes, e.g. too few minutiae, holds none).
             coded, per_coded = np.unique(code_ids, return_counts=True)
@@ -313,7 +382,7 @@ class BinaryIdentifier(Generic[T]):
             for bucket in self._buckets.values():
                 if bucket.ntotal:
                     ids, codes = self._bucket_rows(bucket)
-                    id_parts.append(ids)
+                    id_parts.append(ids & ROW_MASK)
                     code_parts.append(codes)
             person_ids: list[int] = []
             region_keys: list[int] = []
@@ -352,20 +421,23 @@ class BinaryIdentifier(Generic[T]):
         """
         positions, templates, codes = self._encode_probe(probe)
         with self._lock.read():
-            result = self._search(positions, templates, codes, region, limit, widened=False)
+            hits = self._coarse(codes, region)
+            result = self._search(positions, templates, hits, region, limit, widened=False)
             if (
                 region is not None
                 and fallback
                 and not any(c.fpir <= self.settings.accept_fpir for c in result.candidates)
             ):
-                result = self._search(positions, templates, codes, None, limit, widened=True)
+                if self.settings.layout == "regency":  # the national layout's hits hold all
+                    hits = self._coarse(codes, None)
+                result = self._search(positions, templates, hits, None, limit, widened=True)
         return result
 
     def shortlist(self, probe: Mapping[int, T], *, region: RegionCode | None = None) -> list[int]:
         """The persons the coarse stage would send to re-ranking (for recall measurements)."""
         _, _, codes = self._encode_probe(probe)
         with self._lock.read():
-            return self._shortlist(codes, self._keys(region))
+            return self._shortlist(self._coarse(codes, region), region)
 
     # -------------------------------------------------------------- internals
 
@@ -397,31 +469,30 @@ class BinaryIdentifier(Generic[T]):
         self,
         positions: list[int],
         templates: list[T],
-        codes: list[NDArray[np.uint8]],
+        hits: list[_Hits | None],
         scope: RegionCode | None,
         limit: int,
         *,
         widened: bool,
     ) -> SearchResult:
-        keys = self._keys(scope)
-        gallery = self._count(keys)
-        persons = self._shortlist(codes, keys)
+        gallery = self._count(scope)
+        persons = self._shortlist(hits, scope)
         # Each person's templates are decoded once, whichever stages compare them.
         decoded: dict[int, dict[int, T]] = {pid: {} for pid in persons}
         exact = persons
         keep = max(self.settings.rerank_exact, limit)
         if self.coarse_probe is not None and self.settings.rerank_exact and len(persons) > keep:
             cheap = [self.coarse_probe(t) for t in templates]
-            first = [
-                sum(self._sample_scores(pid, positions, cheap, decoded[pid]).values())
-                for pid in persons
-            ]
+
+            def first_pass(part: list[int]) -> list[float]:
+                return self._scores(part, positions, cheap, decoded).sum(axis=1).tolist()
+
+            first = self._split(first_pass, persons)
             exact = [persons[n] for n in np.argsort(-np.asarray(first), kind="stable")[:keep]]
+        scores = self._scores(exact, positions, templates, decoded).tolist()
         candidates = [
-            self._candidate(
-                pid, self._sample_scores(pid, positions, templates, decoded[pid]), gallery
-            )
-            for pid in exact
+            self._candidate(pid, dict(zip(positions, row, strict=True)), gallery)
+            for pid, row in zip(exact, scores, strict=True)
         ]
         candidates.sort(key=lambda c: (c.fmr, -c.score))
         return SearchResult(
@@ -432,29 +503,83 @@ class BinaryIdentifier(Generic[T]):
             shortlist_size=len(persons),
         )
 
-    def _shortlist(self, codes: list[NDArray[np.uint8]], keys: list[int]) -> list[int]:
-        """Persons owning the best-voted samples of each probe sample, best first."""
-        persons: dict[int, None] = {}
+    def _split(self, work: Callable[[list[int]], list[float]], persons: list[int]) -> list[float]:
+        """`work` over the persons, in `rerank_threads` slices at once (the comparator
+        releases the GIL) or on the caller's thread."""
+        threads = min(self.settings.rerank_threads, len(persons))
+        if threads <= 1:
+            return work(persons)
+        step = -(-len(persons) // threads)
+        parts = [persons[a : a + step] for a in range(0, len(persons), step)]
+        return [s for part in _rerank_pool(threads).map(work, parts) for s in part]
+
+    def _coarse(
+        self, codes: list[NDArray[np.uint8]], scope: RegionCode | None
+    ) -> list[_Hits | None]:
+        """Each probe sample's nearest enrolled codes (None for a sample without codes), from
+        the buckets a search with this scope scans."""
+        keys = self._bucket_keys(scope)
+        hits: list[_Hits | None] = []
         for sample_codes in codes:
             if not len(sample_codes):
+                hits.append(None)
                 continue
             k = max(self.settings.neighbours, -(-self.settings.shortlist // len(sample_codes)))
-            dist, ids = self._nearest(sample_codes, keys, k)
+            hits.append(self._nearest(sample_codes, keys, k))
+        return hits
+
+    def _shortlist(self, hits: list[_Hits | None], scope: RegionCode | None) -> list[int]:
+        """Persons owning the best-voted samples of each probe sample, best first; only
+        samples enrolled inside `scope` vote."""
+        persons: dict[int, None] = {}
+        for hit in hits:
+            if hit is None:
+                continue
+            dist, ids = hit
+            if scope is not None and self.settings.layout == "national":
+                ids = np.where(_in_scope(ids >> REGION_SHIFT, scope), ids, -1)
             samples, votes = _votes(dist, ids, self._bits / 2.0)
             if self.settings.vote_count_power:
-                votes = votes / self._code_counts(samples) ** self.settings.vote_count_power
+                counts = np.maximum((samples >> COUNT_SHIFT) & COUNT_CAP, 1)
+                votes = votes / counts**self.settings.vote_count_power
+            samples &= ROW_MASK
             best = np.argsort(-votes, kind="stable")[: self.settings.shortlist]
             for row in samples[best[votes[best] > 0]].tolist():
                 persons.setdefault(row // POSITIONS, None)
         return list(persons)
 
-    def _code_counts(self, samples: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Codes held by each sample (FAISS ids `person_id * 16 + position`)."""
-        counts = np.empty(len(samples))
-        for n, row in enumerate(samples.tolist()):
-            person = self._persons[row // POSITIONS]
-            counts[n] = person.code_counts[person.positions.index(row % POSITIONS)]
-        return np.maximum(counts, 1.0)
+    def _scores(
+        self,
+        persons: list[int],
+        positions: list[int],
+        templates: list[T],
+        decoded: dict[int, dict[int, T]],
+    ) -> NDArray[np.float64]:
+        """(persons, probe samples) scores: each probe sample against the person's sample
+        at its position, or the best of their samples when the position is unknown (0) or
+        not enrolled."""
+        if self.score_stored is None:
+            return np.array(
+                [
+                    list(self._sample_scores(pid, positions, templates, decoded[pid]).values())
+                    for pid in persons
+                ],
+                dtype=np.float64,
+            ).reshape(len(persons), len(positions))
+        out = np.full((len(persons), len(positions)), -np.inf)
+        for column, (pos, template) in enumerate(zip(positions, templates, strict=True)):
+            owners: list[int] = []
+            stored: list[bytes] = []
+            for n, pid in enumerate(persons):
+                person = self._persons[pid]
+                if pos != 0 and pos in person.positions:
+                    owners.append(n)
+                    stored.append(person.templates[person.positions.index(pos)])
+                else:
+                    owners.extend([n] * len(person.templates))
+                    stored.extend(person.templates)
+            np.maximum.at(out[:, column], owners, self.score_stored(template, stored))
+        return out
 
     def _sample_scores(
         self, person_id: int, positions: list[int], templates: list[T], decoded: dict[int, T]
@@ -491,10 +616,9 @@ class BinaryIdentifier(Generic[T]):
             sample_scores=scores,
         )
 
-    def _nearest(
-        self, codes: NDArray[np.uint8], keys: list[int], k: int
-    ) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
-        """Per probe code, the distances and ids of its `k` nearest codes across buckets."""
+    def _nearest(self, codes: NDArray[np.uint8], keys: list[int], k: int) -> _Hits:
+        """Per probe code, the distances and FAISS ids of its `k` nearest codes across
+        buckets."""
         dists, ids = [], []
         assigned = None
         if self._quantizer is not None:  # assign probe codes to lists once, not per bucket
@@ -521,13 +645,23 @@ class BinaryIdentifier(Generic[T]):
             all_i = np.take_along_axis(all_i, top, axis=1)
         return all_d, all_i
 
-    def _keys(self, scope: RegionCode | None) -> list[int]:
-        if scope is None:
+    def _bucket_keys(self, scope: RegionCode | None) -> list[int]:
+        """The buckets a search scans: all of them, or a regency layout's in scope."""
+        if scope is None or self.settings.layout == "national":
             return list(self._buckets)
-        return [k for k in self._buckets if scope.contains(RegionCode.from_key(k))]
+        keys = np.fromiter(self._buckets, dtype=np.int64, count=len(self._buckets))
+        return keys[_in_scope(keys, scope)].tolist()
 
-    def _count(self, keys: list[int]) -> int:
-        return sum(self._region_persons.get(k, 0) for k in keys)
+    def _bucket_key(self, region_key: int) -> int:
+        return region_key if self.settings.layout == "regency" else NATIONAL
+
+    def _count(self, scope: RegionCode | None) -> int:
+        """Persons enrolled inside `scope` (everyone for None)."""
+        if scope is None:
+            return len(self._persons)
+        keys = np.fromiter(self._region_persons, dtype=np.int64, count=len(self._region_persons))
+        counts = np.fromiter(self._region_persons.values(), dtype=np.int64, count=len(keys))
+        return int(counts[_in_scope(keys, scope)].sum())
 
     def _encode_enrolment(
         self, enrolment: Enrolment[T]
@@ -550,16 +684,19 @@ class BinaryIdentifier(Generic[T]):
         if person is None:
             return
         self._region_persons[person.region_key] -= 1
-        ids = np.array([_row_id(person_id, p) for p in person.positions], dtype=np.int64)
-        bucket = self._buckets.get(person.region_key)
+        rows = np.array([_row_id(person_id, p) for p in person.positions], dtype=np.int64)
+        bucket = self._buckets.get(self._bucket_key(person.region_key))
         if bucket is not None:
+            ids = _faiss_ids(person.region_key, person.code_counts, rows)
             bucket.remove_ids(faiss.IDSelectorBatch(ids))
 
     def _advance(self, event_id: int | None) -> None:
         if event_id is not None:
             self._last_event_id = max(self._last_event_id, event_id)
 
-    def _bucket(self, key: int) -> faiss.IndexBinary:
+    def _bucket(self, region_key: int) -> faiss.IndexBinary:
+        """The bucket holding a region's codes (created on first use)."""
+        key = self._bucket_key(region_key)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._new_bucket()

@@ -38,7 +38,13 @@ from numba import njit
 from numpy.typing import NDArray
 
 from matcher.fingerprint.calibration import Calibration, default_calibration
-from matcher.fingerprint.compare import DEFAULT_COMPARATOR, PreparedTemplate, prepare
+from matcher.fingerprint.compare import (
+    DEFAULT_COMPARATOR,
+    Comparator,
+    PreparedTemplate,
+    _similarity,
+    prepare,
+)
 from matcher.fingerprint.fusion import fuse_fmrs
 from matcher.fingerprint.types import MinutiaSet
 from matcher.index.base import IndexFailure
@@ -278,6 +284,71 @@ class PreparedCodec:
         )
 
 
+class StoredScorer:
+    """The comparator over `PreparedCodec` bytes: a probe against many stored templates in
+    one compiled call that releases the GIL, instead of a decode and a call per candidate.
+
+    Measured on 100k synthetic fingers (332 comparisons a search): the per-candidate route
+    held the GIL ~6 ms a search (decoding, call overhead), which two concurrent searches
+    queue for. Scores equal the comparator's exactly (same kernel, same arguments).
+    """
+
+    def __init__(self, comparator: Comparator = DEFAULT_COMPARATOR) -> None:
+        # The comparator's flattened settings and nP table, read as its own call reads them.
+        self._settings = comparator._settings
+        self._n_pairs = np.asarray(comparator._n_pairs, dtype=np.int64)
+
+    def __call__(self, probe: PreparedTemplate, stored: Sequence[bytes]) -> NDArray[np.float64]:
+        if not stored:
+            return np.zeros(0)
+        starts = np.zeros(len(stored) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in stored], out=starts[1:])
+        buf = np.frombuffer(b"".join(stored), dtype=np.uint8)
+        scores = _score_stored(
+            np.ascontiguousarray(probe.cells),
+            np.ascontiguousarray(probe.geometry, dtype=np.float32),
+            buf,
+            starts,
+            self._settings,
+            self._n_pairs,
+        )
+        if (scores < 0).any():
+            raise IndexFailure(
+                "stored template has another version or length", code="template_corrupt"
+            )
+        return scores
+
+
+@njit(cache=True, nogil=True)
+def _score_stored(
+    cells_a: NDArray[np.uint64],
+    ga: NDArray[np.float32],
+    buf: NDArray[np.uint8],
+    starts: NDArray[np.int64],
+    settings: NDArray[np.float64],
+    n_pairs: NDArray[np.int64],
+) -> NDArray[np.float64]:  # pragma: no cover - compiled
+    """Scores of a probe against the `PreparedCodec` records `buf[starts[k]:starts[k + 1]]`
+    (header <BHHH: version 1, minutiae, words, cell words; then geometry, then cells);
+    -1 for a record of another version or length."""
+    out = np.zeros(len(starts) - 1)
+    for k in range(len(starts) - 1):
+        s = starts[k]
+        n = np.int64(buf[s + 1]) | (np.int64(buf[s + 2]) << 8)
+        words = np.int64(buf[s + 3]) | (np.int64(buf[s + 4]) << 8)
+        g0 = s + 7
+        c0 = g0 + n * 12
+        if buf[s] != 1 or c0 + n * words * 8 != starts[k + 1]:
+            out[k] = -1.0
+            continue
+        if n == 0 or ga.shape[0] == 0:
+            continue
+        gb = buf[g0:c0].copy().view(np.float32).reshape(n, 3)
+        cb = buf[c0 : starts[k + 1]].copy().view(np.uint64).reshape(n, words)
+        out[k] = _similarity(cells_a, ga, cb, gb, settings, n_pairs[min(ga.shape[0], n, 511)])
+    return out
+
+
 class CompactCodec:
     """`TemplateCodec[PreparedTemplate]` holding only the minutiae (6 bytes each).
 
@@ -356,7 +427,8 @@ def fingerprint_identifier(
 
     `settings.template_store` picks how enrolled templates are held: prepared (fast
     re-ranking, ~11 KB a finger) or compact minutiae (prepared again for the shortlist).
-    The shortlist is first compared with the probe's core minutiae (`core_minutiae`).
+    The shortlist is first compared with the probe's core minutiae (`core_minutiae`);
+    prepared templates are compared straight from their stored bytes (`StoredScorer`).
     """
     store = (settings or IndexSettings()).template_store
     return BinaryIdentifier(
@@ -368,6 +440,7 @@ def fingerprint_identifier(
         settings=settings,
         ivf_centroids=ivf_centroids,
         coarse_probe=core_minutiae,
+        score_stored=None if store == "compact" else StoredScorer(),
     )
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
 
 from matcher.fingerprint.compare import PreparedTemplate
-from matcher.index.base import Enrolment, IndexEvent, ProbeError, RegionCode
-from matcher.index.binary import BinaryIdentifier, IndexSettings, train_ivf_centroids
+from matcher.index.base import Enrolment, IndexEvent, IndexFailure, ProbeError, RegionCode
+from matcher.index.binary import (
+    ROW_MASK,
+    BinaryIdentifier,
+    IndexSettings,
+    Layout,
+    train_ivf_centroids,
+)
 from matcher.index.fingerprint import LocalCodeEncoder, fingerprint_identifier
 
 from .conftest import Finger
@@ -75,10 +82,11 @@ def test_two_fingers_fuse_to_a_lower_fmr(make_identifier: Make, fingers: list[Fi
     assert both.fmr <= one.fmr
 
 
+@pytest.mark.parametrize("layout", ["national", "regency"])
 def test_region_scope_excludes_other_regions_and_widens(
-    make_identifier: Make, fingers: list[Finger]
+    make_identifier: Make, fingers: list[Finger], layout: Layout
 ) -> None:
-    ident = make_identifier()
+    ident = make_identifier(layout=layout)
     _enrol(ident, fingers, 16)
     bandung_person = 3  # odd ids live in Bandung
     scoped = ident.search({2: fingers[bandung_person].probe}, region=JAKARTA, fallback=False)
@@ -92,6 +100,51 @@ def test_region_scope_excludes_other_regions_and_widens(
     widened = ident.search({2: fingers[bandung_person].probe}, region=JAKARTA)
     assert widened.widened and widened.gallery_size == 16
     assert widened.candidates[0].person_id == bandung_person
+
+
+@pytest.mark.parametrize("layout", ["national", "regency"])
+def test_a_person_who_moves_is_searched_in_the_new_region_only(
+    make_identifier: Make, fingers: list[Finger], layout: Layout
+) -> None:
+    """Moving rewrites the person's FAISS ids (they carry the region): the old region's
+    scoped search no longer returns them, the new one does, and only one copy is held."""
+    ident = make_identifier(layout=layout)
+    _enrol(ident, fingers, 8)
+    codes = ident.codes
+    ident.upsert(Enrolment(2, BANDUNG, {2: fingers[2].enrolled}))
+    assert ident.codes == codes
+    assert ident.persons_in(JAKARTA) == 3 and ident.persons_in(BANDUNG) == 5
+    old = ident.search({2: fingers[2].probe}, region=JAKARTA, fallback=False, limit=20)
+    assert all(c.person_id != 2 for c in old.candidates)
+    new = ident.search({2: fingers[2].probe}, region=BANDUNG, fallback=False)
+    assert new.candidates[0].person_id == 2 and new.candidates[0].region == BANDUNG
+    ident.remove(2)
+    assert ident.codes == codes - len(ident.encoder.encode(fingers[2].enrolled))
+
+
+def _counting(nearest: Callable[..., Any], calls: list[int]) -> Callable[..., Any]:
+    """`_nearest` recording how many buckets each call scans."""
+
+    def counting(codes: np.ndarray, keys: list[int], k: int) -> Any:
+        calls.append(len(keys))
+        return nearest(codes, keys, k)
+
+    return counting
+
+
+def test_national_layout_scans_faiss_once_when_a_scoped_search_widens(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    """The national index's neighbours hold every region: the widened search reuses them
+    (a regency layout scans again, over every bucket)."""
+    scans: dict[str, list[int]] = {}
+    for layout in ("national", "regency"):
+        ident = make_identifier(layout=layout)
+        _enrol(ident, fingers, 16)
+        ident._nearest = _counting(ident._nearest, scans.setdefault(layout, []))  # type: ignore[method-assign]
+        widened = ident.search({2: fingers[3].probe}, region=JAKARTA)
+        assert widened.widened and widened.candidates[0].person_id == 3
+    assert scans == {"national": [1], "regency": [1, 2]}
 
 
 def test_events_replay_in_order_and_skip_applied(
@@ -195,41 +248,84 @@ def test_two_stage_rerank_compares_only_the_best_exactly(
     probe = fingers[6].probe
     full_calls: list[int] = []
     cheap_calls: list[int] = []
-    comparator = ident.comparator
+    scorer = ident.score_stored
+    assert scorer is not None
 
-    def counting(a: PreparedTemplate, b: PreparedTemplate) -> float:
-        (full_calls if a is probe else cheap_calls).append(1)
-        return comparator(a, b)
+    def counting(a: PreparedTemplate, stored: Sequence[bytes]) -> np.ndarray:
+        (full_calls if a is probe else cheap_calls).extend([1] * len(stored))
+        return scorer(a, stored)
 
-    ident.comparator = counting
+    ident.score_stored = counting
     result = ident.search({2: probe}, limit=3)
     assert result.shortlist_size > 4
     assert len(cheap_calls) == result.shortlist_size and len(full_calls) == 4
     assert result.candidates[0].person_id == 6
     for c in result.candidates:
-        assert c.score == comparator(probe, fingers[c.person_id].enrolled)
+        assert c.score == ident.comparator(probe, fingers[c.person_id].enrolled)
     # A limit above rerank_exact is honoured with exact scores; 0 turns the first pass off.
     full_calls.clear()
     assert len(ident.search({2: probe}, limit=6).candidates) == 6 and len(full_calls) == 6
     one_pass = make_identifier(shortlist=20, rerank_exact=0)
     _enrol(one_pass, fingers, 20)
-    one_pass.comparator = counting
+    one_pass.score_stored = counting
     full_calls.clear()
     cheap_calls.clear()
     assert one_pass.search({2: probe}).candidates[0].person_id == 6
     assert not cheap_calls and len(full_calls) == one_pass.search({2: probe}).shortlist_size
 
 
-def test_ivf_index_type_finds_mates(encoder: LocalCodeEncoder, fingers: list[Finger]) -> None:
+def test_stored_scorer_ranks_exactly_like_the_comparator(
+    make_identifier: Make, fingers: list[Finger]
+) -> None:
+    """Scoring stored bytes in one compiled call is a speed-up only: two-finger persons,
+    a one-finger probe of a two-finger person, and a probe of unknown position (the best of
+    the person's fingers) all get the comparator's own scores."""
+    fast, slow = (
+        make_identifier(shortlist=12, rerank_exact=4),
+        make_identifier(shortlist=12, rerank_exact=4),
+    )
+    slow.score_stored = None
+    for ident in (fast, slow):
+        for person in range(8):
+            samples = {2: fingers[person].enrolled}
+            if person % 2:
+                samples[7] = fingers[person + 8].enrolled
+            ident.upsert(Enrolment(person, JAKARTA, samples))
+    for probe in (
+        {2: fingers[3].probe, 7: fingers[11].probe},
+        {7: fingers[5].probe},
+        {0: fingers[13].probe},
+        {2: fingers[4].probe},
+    ):
+        a, b = fast.search(probe, limit=8), slow.search(probe, limit=8)
+        assert [(c.person_id, c.sample_scores) for c in a.candidates] == [
+            (c.person_id, c.sample_scores) for c in b.candidates
+        ]
+    assert fast.search({0: fingers[13].probe}).candidates[0].person_id == 5
+    corrupt = fast.codec.to_bytes(fingers[0].enrolled)[:-1]
+    with pytest.raises(IndexFailure):
+        fast.score_stored(fingers[0].probe, [corrupt])  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("layout", ["national", "regency"])
+def test_ivf_index_type_finds_mates(
+    encoder: LocalCodeEncoder, fingers: list[Finger], layout: Layout
+) -> None:
     codes = np.concatenate([encoder.encode(f.enrolled) for f in fingers])
 
     ident = fingerprint_identifier(
-        settings=IndexSettings(index_type="ivf", ivf_lists=8, ivf_probe=4),
+        settings=IndexSettings(index_type="ivf", ivf_lists=8, ivf_probe=4, layout=layout),
         encoder=encoder,
         ivf_centroids=train_ivf_centroids(codes, 8),
     )
     _enrol(ident, fingers, 20)
     assert ident.search({2: fingers[9].probe}).candidates[0].person_id == 9
+    scoped = ident.search({2: fingers[9].probe}, region=JAKARTA, fallback=False, limit=20)
+    assert scoped.candidates and all(c.region == JAKARTA for c in scoped.candidates)
+    # Snapshots store bare sample rows (person_id * 16 + position), whatever the layout.
+    rows = ident.export_rows()
+    assert set(rows.code_ids.tolist()) == {i * 16 + 2 for i in range(20)}
+    assert rows.code_ids.max() <= ROW_MASK
     ident.remove(9)
     assert all(c.person_id != 9 for c in ident.search({2: fingers[9].probe}).candidates)
 
@@ -240,3 +336,8 @@ def test_bad_probes_are_refused(make_identifier: Make, fingers: list[Finger]) ->
         ident.search({})
     with pytest.raises(ProbeError):
         ident.search({42: fingers[0].probe})
+    # Person ids fill 37 bits of a FAISS id (region and code count sit above them).
+    with pytest.raises(ProbeError):
+        ident.upsert(Enrolment(1 << 37, JAKARTA, {2: fingers[0].enrolled}))
+    ident.upsert(Enrolment((1 << 37) - 1, JAKARTA, {2: fingers[0].enrolled}))
+    assert ident.search({2: fingers[0].probe}).candidates[0].person_id == (1 << 37) - 1

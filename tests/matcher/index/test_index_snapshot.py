@@ -76,6 +76,27 @@ def test_snapshot_votes_like_the_live_index(
         assert restored.shortlist({2: fingers[i].probe}) == ident.shortlist({2: fingers[i].probe})
 
 
+def test_snapshot_keeps_each_persons_region(
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
+) -> None:
+    """Regions travel in the snapshot's region keys, not in FAISS ids: a reload scopes as
+    the live index did."""
+    ident = make_identifier()
+    other = RegionCode(35, 9)
+    for i in range(12):
+        ident.upsert(Enrolment(i, REGION if i < 8 else other, {2: fingers[i].enrolled}))
+    path = tmp_path / "fp.idx"
+    save_snapshot(ident, path)
+    restored = load_snapshot(path, _factory(make_identifier))
+    assert restored.persons_in(other) == 4 and restored.persons_in(RegionCode(35)) == 12
+    scoped = restored.search({2: fingers[9].probe}, region=other, fallback=False)
+    assert scoped.candidates[0].person_id == 9
+    assert {c.person_id for c in scoped.candidates} <= {8, 9, 10, 11}
+    assert restored.shortlist({2: fingers[9].probe}, region=REGION) == ident.shortlist(
+        {2: fingers[9].probe}, region=REGION
+    )
+
+
 def test_corrupt_snapshot_is_refused_and_rebuilt(
     make_identifier: Make, fingers: list[Finger], tmp_path: Path
 ) -> None:
