@@ -461,11 +461,13 @@ def identify(
         int, typer.Option(help="Best first-pass candidates compared exactly (0: all).")
     ] = IndexSettings().rerank_exact,
     ivf_lists: Annotated[int, typer.Option()] = 4096,
-    ivf_probe: Annotated[int, typer.Option()] = 32,
+    ivf_probe: Annotated[int, typer.Option()] = IndexSettings().ivf_probe,
     template_store: Annotated[
         str, typer.Option(help="prepared | compact (minutiae, prepared for the shortlist)")
     ] = "prepared",
-    probe_codes: Annotated[int, typer.Option(help="Probe codes sent to FAISS.")] = 24,
+    probe_codes: Annotated[
+        int, typer.Option(help="Probe codes sent to FAISS.")
+    ] = LocalCodeParams().probe_codes,
     probes: Annotated[int, typer.Option(help="Mated synthetic probes.")] = 300,
     nonmated: Annotated[int, typer.Option(help="Non-mated probes.")] = 1000,
     regions: Annotated[int, typer.Option(help="Regencies the gallery is spread over.")] = 8,
