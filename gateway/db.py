@@ -164,12 +164,16 @@ def read_snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
     On SQLite it begins deferred, so it neither takes nor waits for the single write lock
     and reads one consistent snapshot beside the writer (WAL); the work a request can do on
     what it read (biometric comparison, say) then stays out of the write transaction that
-    follows. Its isolation is PostgreSQL's read committed: what it read may change before
-    the writes, so a write transaction re-checks what must still hold when it commits.
+    follows. On PostgreSQL its statements run in autocommit: under read committed each
+    statement sees its own snapshot anyway, and BEGIN and ROLLBACK would cost two round trips.
+    What it read may change before the writes, so a write transaction re-checks what must
+    still hold when it commits.
     """
     session = factory()
     try:
         options: dict[str, Any] = {READ_SNAPSHOT: True}
+        if session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
         session.connection(execution_options=options)
         yield session
     finally:

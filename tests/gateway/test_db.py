@@ -85,3 +85,29 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
         assert second_pid != first_pid
     finally:
         pooled.dispose()
+
+
+def test_a_postgresql_read_snapshot_skips_begin_and_hands_back_a_transactional_connection(
+    engine: Engine,
+) -> None:
+    """Autocommit for the snapshot's reads only: the pooled connection's next unit of work is
+    a transaction again (a write in it rolls back)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's snapshot is a deferred transaction")
+    pooled = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    factory = make_session_factory(pooled)
+    try:
+        with read_snapshot(factory) as session:
+            assert session.connection().connection.dbapi_connection.autocommit is True
+            session.execute(text("SELECT 1"))
+        with pytest.raises(RuntimeError), unit_of_work(factory) as session:
+            assert session.connection().connection.dbapi_connection.autocommit is False
+            session.execute(text("CREATE TEMPORARY TABLE kept_only_if_committed (x int)"))
+            raise RuntimeError("roll back")
+        with unit_of_work(factory) as session:
+            tables = session.execute(
+                text("SELECT count(*) FROM pg_tables WHERE tablename = 'kept_only_if_committed'")
+            ).scalar_one()
+        assert tables == 0
+    finally:
+        pooled.dispose()
