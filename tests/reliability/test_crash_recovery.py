@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import date
 from pathlib import Path
 
@@ -201,7 +201,9 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(
 
         with ThreadPoolExecutor(max_workers=6) as pool:
             futures = [pool.submit(pay, i) for i in range(FAMILIES)]
-            time.sleep(0.6)
+            # Killed once the wave is under way (the first answer is in), not after a fixed
+            # delay: on a fast machine the whole wave could finish before one.
+            wait(futures, return_when=FIRST_COMPLETED)
             gateway.send_signal(signal.SIGKILL)
             gateway.wait()
             first = [f.result() for f in futures]
