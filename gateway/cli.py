@@ -15,6 +15,7 @@ from gateway.cli_templates import template_app
 from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
 from gateway.enrollment.cli import demo_command
+from gateway.indexing.cli import index_app
 from gateway.logs import configure_logging
 from gateway.payouts.cli import programmes_app, reconcile
 from gateway.registry.cli import registry_app
@@ -28,6 +29,7 @@ db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(registry_app, name="registry")
+app.add_typer(index_app, name="index")
 app.command("demo")(demo_command)
 app.add_typer(bank_sim_app, name="bank-sim")
 app.add_typer(terminals_app, name="terminals")

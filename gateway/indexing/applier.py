@@ -76,7 +76,10 @@ class IndexApplier:
         self.engine = engine
         self.factory = factory
         self.snapshot_dir = snapshot_dir
-        self.identifiers: dict[Modality, Any] = {m: factory(m) for m in factory.modalities}
+        # IVF identifiers need centroids, learned from the register: `load` builds those.
+        self.identifiers: dict[Modality, Any] = {
+            m: factory(m) for m in factory.modalities if not factory.needs_centroids(m)
+        }
         self._write = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,7 +122,7 @@ class IndexApplier:
 
     # ------------------------------------------------------------ lifecycle
 
-    def _snapshot_path(self, modality: Modality) -> Path | None:
+    def snapshot_path(self, modality: Modality) -> Path | None:
         """Where a modality's snapshot lives; None when snapshots are off or unsupported."""
         if self.snapshot_dir is None:
             return None
@@ -130,7 +133,7 @@ class IndexApplier:
         report = LoadReport()
         with self._write:
             for modality in self.factory.modalities:
-                path = self._snapshot_path(modality)
+                path = self.snapshot_path(modality)
                 if path is not None and path.exists():
                     try:
                         self.identifiers[modality] = load_snapshot(modality, path, self.factory)
@@ -157,8 +160,16 @@ class IndexApplier:
         self, modality: Modality, progress: Callable[[str, int, int | None], None] | None
     ) -> Any:
         """A fresh identifier from every active template in the database."""
-        identifier = self.factory(modality)
         with self.session_factory() as session:
+            centroids = None
+            if self.factory.needs_centroids(modality):
+                log.info("learning IVF centroids", extra={"modality": modality})
+                centroids = self.factory.finger_centroids(
+                    self._template(row)
+                    for row, _region in enrollment_repository.all_active_templates(session)
+                    if row.modality == modality
+                )
+            identifier = self.factory(modality, centroids)
             last = repository.last_event_id(session)
             current: int | None = None
             region = ""
@@ -225,7 +236,7 @@ class IndexApplier:
             return
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         for modality, identifier in self.identifiers.items():
-            path = self._snapshot_path(modality)
+            path = self.snapshot_path(modality)
             if path is None:
                 continue
             if len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep

@@ -14,7 +14,6 @@ from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
 from gateway.verification import endpoints as verification_endpoints
-from gateway.verification.settings import IdentitySettings
 from matcher.fingerprint.calibration import Calibration
 
 log = logging.getLogger("gateway.indexing")
@@ -27,31 +26,38 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(registry_endpoints.router)
 
 
-def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
-    """Load every index (snapshot + replay, or rebuild) before the gateway reports ready."""
-    identity: IdentitySettings = app.state.identity_settings
+def build_applier(settings: Settings, session_factory: sessionmaker[Session]) -> IndexApplier:
+    """The indexes as the settings configure them, not loaded yet (`IndexApplier.load`)."""
     calibration = (
-        Calibration.load(identity.finger_calibration_path)
-        if identity.finger_calibration_path is not None
+        Calibration.load(settings.finger_calibration_path)
+        if settings.finger_calibration_path is not None
         else None
     )
     engine = BiometricEngine(
-        cache_size=identity.template_cache_size, finger_calibration=calibration
+        cache_size=settings.template_cache_size, finger_calibration=calibration
     )
-    engine.warm_up()
-    indexes = IndexApplier(
+    return IndexApplier(
         session_factory=session_factory,
         engine=engine,
-        factory=IdentifierFactory(finger_calibration=engine.finger_calibration),
-        snapshot_dir=settings.data_dir / identity.index_snapshot_name,
+        factory=IdentifierFactory(
+            finger_calibration=engine.finger_calibration,
+            finger_settings=settings.finger_index_settings(),
+        ),
+        snapshot_dir=settings.data_dir / settings.index_snapshot_name,
     )
+
+
+def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
+    """Load every index (snapshot + replay, or rebuild) before the gateway reports ready."""
+    indexes = build_applier(app.state.identity_settings, session_factory)
+    indexes.engine.warm_up()
     report = indexes.load()
     log.info(
         "indexes loaded",
         extra={"sources": report.sources, "replayed": report.replayed, "persons": report.persons},
     )
-    indexes.start_polling(identity.index_poll_seconds)
-    app.state.biometrics = engine
+    indexes.start_polling(settings.index_poll_seconds)
+    app.state.biometrics = indexes.engine
     app.state.indexes = indexes
 
 

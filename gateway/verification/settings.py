@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from matcher.index.binary import IndexSettings
+
+_INDEX = IndexSettings()  # the matcher's measured defaults
 
 
 class IdentitySettings(BaseModel):
@@ -43,3 +48,24 @@ class IdentitySettings(BaseModel):
     index_snapshot_name: str = "indexes"
     # How often (s) a process catches up with index events written by other processes.
     index_poll_seconds: float = Field(default=2.0, gt=0)
+    # The fingerprint 1:N index (`matcher.index.binary.IndexSettings`, where each default is
+    # explained). "flat" compares every enrolled code exactly: right for a register of tens
+    # of thousands of fingers. A national register wants "ivf" (the README's 1:N rows give
+    # the measured configurations); its centroids are learned at rebuild from the enrolled
+    # codes and kept in the snapshot, so changing the type or list count means a rebuild.
+    finger_index_type: Literal["flat", "ivf"] = _INDEX.index_type
+    finger_index_ivf_lists: int = Field(default=_INDEX.ivf_lists, ge=1)
+    finger_index_ivf_probe: int = Field(default=_INDEX.ivf_probe, ge=1)
+    finger_index_neighbours: int = Field(default=_INDEX.neighbours, ge=1)
+    finger_index_shortlist: int = Field(default=_INDEX.shortlist, ge=1)
+    finger_index_template_store: Literal["prepared", "compact"] = _INDEX.template_store
+
+    def finger_index_settings(self) -> IndexSettings:
+        return IndexSettings(
+            index_type=self.finger_index_type,
+            ivf_lists=self.finger_index_ivf_lists,
+            ivf_probe=self.finger_index_ivf_probe,
+            neighbours=self.finger_index_neighbours,
+            shortlist=self.finger_index_shortlist,
+            template_store=self.finger_index_template_store,
+        )
