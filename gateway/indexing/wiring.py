@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +58,7 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
         extra={"sources": report.sources, "replayed": report.replayed, "persons": report.persons},
     )
     indexes.start_polling(settings.index_poll_seconds)
+    app.state.verify_limiter = anyio.CapacityLimiter(settings.verify_threads)
     app.state.biometrics = indexes.engine
     app.state.indexes = indexes
 
