@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -259,3 +263,45 @@ def test_a_verification_failing_after_its_terminal_is_confirmed_cannot_be_replay
     with session_factory() as session:
         assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
         assert session.scalar(select(VerificationRecord.id)) is None
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_verifications_decided_at_once_are_bounded_by_verify_threads(
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: int,
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=37)
+    terminal_client.api.app.state.verify_limiter.total_tokens = threads  # type: ignore[attr-defined]
+    deciding, most = 0, 0
+    lock = threading.Lock()
+    decide = service.decide
+
+    def slow_decide(**kwargs: Any) -> Any:
+        nonlocal deciding, most
+        with lock:
+            deciding += 1
+            most = max(most, deciding)
+        time.sleep(0.3)  # long enough for every request in flight to reach this point
+        try:
+            return decide(**kwargs)
+        finally:
+            with lock:
+                deciding -= 1
+
+    monkeypatch.setattr(service, "decide", slow_decide)
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(
+                lambda shot: _verify(
+                    terminal_client, terminal, gateway_key, 37, shot, mode="1:1", nik=nik
+                ),
+                (4, 5, 6),
+            )
+        )
+    assert [status for status, _ in answers] == [200, 200, 200], answers
+    assert most == threads
