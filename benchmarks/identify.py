@@ -86,11 +86,12 @@ def _codec(store: TemplateStore) -> PreparedCodec | CompactCodec:
 
 
 def _enrol_chunk(
-    args: tuple[int, int, NDArray[np.float64], bool, TemplateStore],
+    args: tuple[int, int, LocalCodeEncoder, bool, TemplateStore],
 ) -> tuple[list[bytes], list[NDArray[np.uint8]]]:
-    """Worker: encode (and, for full searches, prepare and store) impressions [start, stop)."""
-    start, stop, mean, full, store = args
-    encoder, codec = LocalCodeEncoder(mean=mean), _codec(store)
+    """Worker: encode (and, for full searches, prepare and store) impressions [start, stop)
+    with the parent's encoder, trained once (its learned arrays travel with it)."""
+    start, stop, encoder, full, store = args
+    codec = _codec(store)
     blobs, codes = [], []
     for i in range(start, stop):
         finger = impression(master(GALLERY_SEED + i), seed=ENROL_IMPRESSION)
@@ -135,12 +136,12 @@ def build_gallery(
         blobs = [blob[a:b] for a, b in itertools.pairwise(offsets)]
         codes = np.split(data["codes"], np.cumsum(counts)[:-1])
         return blobs, codes, float(data["seconds"])
-    mean = encoder.mean
+    _ = encoder.projection  # learned here once: the workers receive it with the encoder
     step = 500
     started = time.perf_counter()
     chunks = _pool_map(
         _enrol_chunk,
-        [(a, min(n, a + step), mean, full, store) for a in range(0, n, step)],
+        [(a, min(n, a + step), encoder, full, store) for a in range(0, n, step)],
         workers,
         f"enrolling {n:,} synthetic fingers",
     )
@@ -468,6 +469,12 @@ def identify(
     probe_codes: Annotated[
         int, typer.Option(help="Probe codes sent to FAISS.")
     ] = LocalCodeParams().probe_codes,
+    whitening_ridge: Annotated[
+        float, typer.Option(help="Ridge of the local codes' within-finger whitening.")
+    ] = LocalCodeParams().whitening_ridge or 0.0,
+    plain_codes: Annotated[
+        bool, typer.Option(help="Local codes without whitening (for comparison).")
+    ] = False,
     probes: Annotated[int, typer.Option(help="Mated synthetic probes.")] = 300,
     nonmated: Annotated[int, typer.Option(help="Non-mated probes.")] = 1000,
     regions: Annotated[int, typer.Option(help="Regencies the gallery is spread over.")] = 8,
@@ -518,7 +525,11 @@ def identify(
             gallery, settings, regions, probes, nonmated
         )
     else:
-        encoder = LocalCodeEncoder(LocalCodeParams(probe_codes=probe_codes))
+        encoder = LocalCodeEncoder(
+            LocalCodeParams(
+                probe_codes=probe_codes, whitening_ridge=None if plain_codes else whitening_ridge
+            )
+        )
         blobs, codes, enrol_seconds = build_gallery(gallery, encoder, workers, full, store)
         ident, build_seconds, rss_growth = load_identifier(blobs, codes, settings, encoder, regions)
         probe_list = synthetic_probes(gallery, probes, nonmated if full else 0, workers, full)

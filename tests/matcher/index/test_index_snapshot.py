@@ -147,11 +147,11 @@ def test_truncated_or_foreign_files_are_refused(
 
 
 def test_snapshot_of_another_encoder_is_refused(
-    make_identifier: Make, fingers: list[Finger], encoder: LocalCodeEncoder, tmp_path: Path
+    make_identifier: Make, fingers: list[Finger], tmp_path: Path
 ) -> None:
     path = tmp_path / "fp.idx"
     save_snapshot(_gallery(make_identifier, fingers, 3), path)
-    other = LocalCodeEncoder(LocalCodeParams(training_fingers=60, seed=1), mean=encoder.mean)
+    other = LocalCodeEncoder(LocalCodeParams(training_fingers=60, seed=1))
     with pytest.raises(SnapshotError) as info:
         load_snapshot(path, lambda _c: fingerprint_identifier(encoder=other))
     assert info.value.code == "snapshot_encoder"
