@@ -7,7 +7,8 @@ neighbourhood is either captured or not) and elastic distortion (neighbours are 
 This is what Minutia Cylinder-Code captures; here each minutia gets a continuous MCC-like
 descriptor (a disc of radius 70 px in 8 × 8 cells × 6 direction sections, Gaussian
 contributions), square-rooted (Hellinger), centred on the population mean so only what is
-unusual about a neighbourhood counts, and turned into 256 balanced bits by a fixed Gaussian
+unusual about a neighbourhood counts, whitened by how it varies between impressions of one
+finger (v2), and turned into 256 balanced bits by a fixed Gaussian
 random projection and its sign (SimHash, Charikar 2002), so Hamming distance estimates the
 angle between descriptors. A probe's local codes each fetch their nearest enrolled codes and
 vote for the fingers owning them (cf. MCC indexing, Cappelli et al. 2011, which hashes
@@ -78,7 +79,7 @@ class LocalCodeParams:
     seed: int = 20261127  # projection and training fingers; part of the encoder's name
     training_fingers: int = 300  # synthetic fingers the mean and the whitening are learned from
     # Ridge added to the within-finger covariance (scaled to mean eigenvalue 1) before it is
-    # whitened away; None projects the plain centred descriptors. See `LocalCodeEncoder`.
+    # whitened away; None projects the plain centred descriptors. Why and figures: `_whitening`.
     whitening_ridge: float | None = 1.0
     # Probe codes sent to FAISS: those of the best-surrounded minutiae (largest descriptor
     # mass). Measured on 100k synthetic fingers (600 mates, IVF 4096/128, shortlist 300, 2
