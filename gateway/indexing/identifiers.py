@@ -27,7 +27,7 @@ Modality = Literal["finger", "iris"]
 
 @cache
 def shared_finger_encoder() -> LocalCodeEncoder:
-    """One encoder per process: its population mean is learned once (seconds), then reused."""
+    """One encoder per process: its mean and whitening are learned once (~1 s), then reused."""
     return LocalCodeEncoder()
 
 
