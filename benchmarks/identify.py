@@ -410,6 +410,12 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _code_generation(run: dict[str, Any]) -> str:
+    """'v1', 'v2', ... from the encoder's name: runs of different codes are different curves."""
+    version = str(run.get("encoder", "")).split("/")[0].rpartition("-")[2]
+    return version if version.startswith("v") else "v?"
+
+
 def plot(modality: str) -> Path | None:
     """Latency and shortlist recall against N from every stored result of this modality."""
     import matplotlib
@@ -417,32 +423,38 @@ def plot(modality: str) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [json.loads(p.read_text()) for p in RESULTS.glob(f"identify_{modality}_*.json")]
+    runs = [json.loads(p.read_text()) for p in RESULTS.glob(f"identify*{modality}_*.json")]
     runs = sorted((r for r in runs if "gallery" in r), key=lambda r: r["gallery"])
     if not runs:
         return None
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    current = max(_code_generation(r) for r in runs)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     series: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
-        stage = "full" if r["stages"].startswith("coarse+") else "coarse"
+        stage = _code_generation(r) + (" full" if r["stages"].startswith("coarse+") else " coarse")
         store = " compact" if r.get("template_store") == "compact" else ""
         codes = r.get("probe_codes")
         sent = f" {codes} probe codes" if codes not in (None, LocalCodeParams.probe_codes) else ""
         if r.get("neighbours", 50) != IndexSettings().neighbours:
             sent += f" {r['neighbours']} neighbours"
-        series.setdefault(f"{stage} {r['index_type']}{store}{sent}", []).append(r)
+        index = r["index_type"]
+        if index == "ivf":
+            index += f" {r.get('ivf_lists')}/{r.get('ivf_probe')}"
+        sent += f" shortlist {r.get('shortlist')}"
+        series.setdefault(f"{stage} {index}{store}{sent}", []).append(r)
     for label, rs in sorted(series.items()):
+        # Results of superseded codes stay for comparison, faded, so the current ones stand out.
+        look = {} if label.startswith(current) else {"alpha": 0.3, "lw": 0.8}
         n = [r["gallery"] for r in rs]
-        left.plot(n, [r["p95_ms"] for r in rs], marker="o", label=f"{label} p95")
-        left.plot(n, [r["p50_ms"] for r in rs], marker=".", ls=":", label=f"{label} p50")
-        right.plot(n, [r["shortlist_recall"] for r in rs], marker="o", label=f"{label} shortlist")
-        if "rank1" in rs[0]:
-            right.plot(n, [r["rank1"] for r in rs], marker="s", ls="--", label=f"{label} rank-1")
+        p95 = left.plot(n, [r["p95_ms"] for r in rs], marker="o", label=f"{label} p95", **look)
+        colour = {"color": p95[0].get_color()}
+        left.plot(n, [r["p50_ms"] for r in rs], marker=".", ls=":", **colour, **look)
+        right.plot(n, [r["shortlist_recall"] for r in rs], marker="o", label=label, **look)
     left.set(xscale="log", yscale="log", xlabel="gallery (fingers)", ylabel="ms per search")
-    left.set_title("Latency per search")
-    left.legend(fontsize=7)
-    right.set(xscale="log", xlabel="gallery (fingers)", title="Recall (synthetic mates)")
-    right.legend(fontsize=7)
+    left.set_title("Latency per search (p95 solid, p50 dotted)")
+    left.legend(fontsize=6)
+    right.set(xscale="log", xlabel="gallery (fingers)", title="Shortlist recall (synthetic mates)")
+    right.legend(fontsize=6)
     fig.tight_layout()
     out = RESULTS / f"identify_{modality}.png"
     fig.savefig(out, dpi=110)

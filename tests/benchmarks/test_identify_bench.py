@@ -1,4 +1,4 @@
-"""The identify benchmark's FNIR at a fixed FPIR and its summary of search rows."""
+"""The identify benchmark's FNIR at a fixed FPIR, its summary of search rows and its plot's series."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.identify import _fnir_at, summarise
+from benchmarks.identify import _code_generation, _fnir_at, summarise
 
 
 def test_fnir_at_fpir_uses_the_non_mated_top_scores() -> None:
@@ -33,3 +33,11 @@ def test_summary_separates_real_and_synthetic_mates() -> None:
     assert out["mated_probes"] == 2 and out["shortlist_recall"] == 0.5
     assert out["rank1"] == 0.5 and out["real_probes"] == 1 and out["real_rank1"] == 1.0
     assert out["shortlist_recall_at"][1] == 0.5 and out["p50_ms"] == 15.0
+
+
+def test_runs_are_grouped_by_the_generation_of_their_codes() -> None:
+    """The plot fades superseded codes: the generation must come from the encoder's name."""
+    assert _code_generation({"encoder": "localsimhash-v2/r70g8s6/b256/wccn1"}) == "v2"
+    assert _code_generation({"encoder": "localsimhash-v1/r70g8s6/b256"}) == "v1"
+    assert _code_generation({"encoder": "iriscode-v2/rings1-3x128x2"}) == "v2"
+    assert _code_generation({}) == "v?"
