@@ -1,4 +1,4 @@
-"""The identify benchmark's FNIR at a fixed FPIR, its summary of search rows and its plot's series."""
+"""The identify benchmark's FNIR at a fixed FPIR, its summary of searches, its plot's series."""
 
 from __future__ import annotations
 
