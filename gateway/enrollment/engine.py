@@ -144,13 +144,14 @@ class BiometricEngine:
             return sample.prepared
         return self.prepare(sample.modality, sample.template)
 
-    def prepared_card(self, record: bytes, view: MinutiaSet) -> Any:
-        """A card (e-KTP chip) view, prepared once: the chip's template never changes, so a
-        person verifying again with the same card costs no second preparation."""
-        key = hashlib.sha256(record).digest() + bytes([view.finger_position])
+    def prepared_card(self, record: bytes, position: int, decode: Callable[[], MinutiaSet]) -> Any:
+        """A card (e-KTP chip) view, decoded and prepared once: the chip's template never
+        changes, so a person verifying again with the same card costs neither again.
+        `decode` runs only on a miss, so its format errors reach the caller as before."""
+        key = hashlib.sha256(record).digest() + bytes([position])
         cached = self.card_cache.get(key)
         if cached is None:
-            cached = self.prepare("finger", view)
+            cached = self.prepare("finger", decode())
             self.card_cache.put(key, cached)
         return cached
 

@@ -43,6 +43,7 @@ from gateway.verification.schemas import SampleScore, VerifyRequest, VerifyResul
 from gateway.verification.settings import IdentitySettings
 from gateway.verification.tokens import issue_token
 from matcher.fingerprint.template_errors import TemplateFormatError
+from matcher.fingerprint.types import MinutiaSet
 
 
 class NotEnrolled(Conflict):
@@ -187,8 +188,12 @@ def _ektp(
     fingers = [s for s in samples if s.modality == "finger"]
     card_comparisons = []
     for s in fingers:
+
+        def decode(position: int = s.position) -> MinutiaSet:
+            return finger_from_record(card, position=position, label="card")
+
         try:
-            view = finger_from_record(card, position=s.position, label="card")
+            card_view = engine.prepared_card(card, s.position, decode)
         except TemplateFormatError as exc:
             if exc.field == "finger_position":
                 continue
@@ -196,7 +201,6 @@ def _ektp(
                 f"The card template is not a valid ISO/IEC 19794-2 record: {exc}",
                 code="card_template_invalid",
             ) from None
-        card_view = engine.prepared_card(card, view)
         card_comparisons.append(
             engine.compare("finger", s.label, engine.prepared_probe(s), card_view)
         )
