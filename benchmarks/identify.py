@@ -423,6 +423,7 @@ def plot(modality: str) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # `identify*`: runs saved under a name of their own with --json (a 600-mate run) count too.
     runs = [json.loads(p.read_text()) for p in RESULTS.glob(f"identify*{modality}_*.json")]
     runs = sorted((r for r in runs if "gallery" in r), key=lambda r: r["gallery"])
     if not runs:
@@ -431,7 +432,9 @@ def plot(modality: str) -> Path | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
     series: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
-        stage = _code_generation(r) + (" full" if r["stages"].startswith("coarse+") else " coarse")
+        codes_and_stage = _code_generation(r) + (
+            " full" if r["stages"].startswith("coarse+") else " coarse"
+        )
         store = " compact" if r.get("template_store") == "compact" else ""
         codes = r.get("probe_codes")
         sent = f" {codes} probe codes" if codes not in (None, LocalCodeParams.probe_codes) else ""
@@ -441,7 +444,7 @@ def plot(modality: str) -> Path | None:
         if index == "ivf":
             index += f" {r.get('ivf_lists')}/{r.get('ivf_probe')}"
         sent += f" shortlist {r.get('shortlist')}"
-        series.setdefault(f"{stage} {index}{store}{sent}", []).append(r)
+        series.setdefault(f"{codes_and_stage} {index}{store}{sent}", []).append(r)
     for label, rs in sorted(series.items()):
         # Results of superseded codes stay for comparison, faded, so the current ones stand out.
         look = {} if label.startswith(current) else {"alpha": 0.3, "lw": 0.8}
