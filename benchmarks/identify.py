@@ -1,4 +1,4 @@
-"""`satupintu bench identify`: 1:N search latency, shortlist recall and FNIR/FPIR at scale.
+"""`satupintu-bench identify`: 1:N search latency, shortlist recall and FNIR/FPIR at scale.
 
 A synthetic gallery of N fingers (template-level generator: one impression of each master,
 prepared for comparison, stored in the index's template form and encoded for the coarse
@@ -37,6 +37,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks.output import results_dir
 from matcher.fingerprint.compare import PreparedTemplate, prepare
 from matcher.index.base import Enrolment, RegionCode
 from matcher.index.binary import (
@@ -58,7 +59,6 @@ from matcher.index.fingerprint import (
 )
 from matcher.synthetic.minutiae import impression, master
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CACHE = Path(tempfile.gettempdir()) / "satupintu-bench" / "identify"
 FINGER = 2  # right index finger, the e-KTP's first finger
 GALLERY_SEED = 1_000_000  # master seeds of enrolled fingers: GALLERY_SEED + i
@@ -424,7 +424,7 @@ def plot(modality: str) -> Path | None:
     import matplotlib.pyplot as plt
 
     # `identify*`: runs saved under a name of their own with --json (a 600-mate run) count too.
-    runs = [json.loads(p.read_text()) for p in RESULTS.glob(f"identify*{modality}_*.json")]
+    runs = [json.loads(p.read_text()) for p in results_dir().glob(f"identify*{modality}_*.json")]
     runs = sorted((r for r in runs if "gallery" in r), key=lambda r: r["gallery"])
     if not runs:
         return None
@@ -459,7 +459,7 @@ def plot(modality: str) -> Path | None:
     right.set(xscale="log", xlabel="gallery (fingers)", title="Shortlist recall (synthetic mates)")
     right.legend(fontsize=6)
     fig.tight_layout()
-    out = RESULTS / f"identify_{modality}.png"
+    out = results_dir() / f"identify_{modality}.png"
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
@@ -596,14 +596,13 @@ def _report(result: dict[str, Any], json_out: Path | None) -> None:
     for key, value in result.items():
         table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
     console.print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     name = f"identify_{result['modality']}_{result['gallery']}_{result['index_type']}"
     if result.get("template_store") == "compact":
         name += "_compact"
     if not result["stages"].startswith("coarse+"):
         name += "_coarse"
-    (RESULTS / f"{name}.json").write_text(text + "\n")
+    (results_dir() / f"{name}.json").write_text(text + "\n")
     if json_out is not None:
         json_out.write_text(text + "\n")
     png = plot(result["modality"])

@@ -1,4 +1,4 @@
-"""`satupintu bench iris-speed PATH`: iris extraction time per image and comparison throughput.
+"""`satupintu-bench iris-speed PATH`: iris extraction time per image and comparison throughput.
 
 Extraction (decode, segmentation, normalisation, encoding, quality) is timed per image on one
 core (the process is pinned to a single CPU where the OS allows), over a folder of eye images
@@ -26,13 +26,13 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks.output import results_dir
 from matcher.iris.compare import distances_to_many
 from matcher.iris.index import IrisCodeEncoder, coarse_codes
 from matcher.iris.params import IrisParams
 from matcher.iris.pipeline import extract_iris
 from matcher.iris.types import IrisCode, IrisError
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SYNTHETIC = re.compile(r"^synthetic:(\d+)$")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm"}
 
@@ -131,7 +131,6 @@ def iris_speed_command(
         table.add_row(key, f"{value:,.4g}" if isinstance(value, float) else str(value))
     console.print(table)
     text = json.dumps(result, indent=2) + "\n"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"iris_speed_{name}.json").write_text(text)
+    (results_dir() / f"iris_speed_{name}.json").write_text(text)
     if json_out is not None:
         json_out.write_text(text)

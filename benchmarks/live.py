@@ -35,8 +35,6 @@ from gateway.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
 # Rate limits guard against abuse, not capacity: a benchmark lifts them for its run.
 UNLIMITED_RATES = {
     "SATUPINTU_TERMINAL_RATE_PER_MINUTE": "100000000",

@@ -1,4 +1,4 @@
-"""`satupintu bench security`: what the security layer costs per request, on one core.
+"""`satupintu-bench security`: what the security layer costs per request, on one core.
 
 Rows (median and p95 over `--rounds`): signing a request on the terminal; signing and
 verifying in process (RFC 9421 check, digest, terminal lookup, nonce insert), without HTTP;
@@ -32,7 +32,8 @@ from rich.progress import Progress
 from rich.table import Table
 from starlette.datastructures import Headers
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from benchmarks.output import results_dir
+
 console = Console()
 
 
@@ -168,7 +169,6 @@ def security_command(
         "operations": results,
         "auth_overhead_ms": overhead,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [
         f"# Security costs ({backend}, {rounds} rounds, one core)",
         "",
@@ -180,6 +180,6 @@ def security_command(
         f"Load average (1 min) during the run: {report['load_average_1m']} on "
         f"{os.cpu_count()} cores.",
     ]
-    (RESULTS / f"security_{backend}.md").write_text("\n".join(lines) + "\n")
-    target = json_path or RESULTS / f"security_{backend}.json"
+    (results_dir() / f"security_{backend}.md").write_text("\n".join(lines) + "\n")
+    target = json_path or results_dir() / f"security_{backend}.json"
     target.write_text(json.dumps(report, indent=2) + "\n")

@@ -29,6 +29,7 @@ from adapters.base import AccountRef, BankAdapter, TransferKind, TransferRequest
 from adapters.clock import ManualClock
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
+from benchmarks.output import results_dir
 from gateway import migrate
 from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
@@ -48,7 +49,6 @@ from gateway.payouts.service import (
 )
 
 BANK = "BRI"
-RESULTS = Path(__file__).resolve().parent / "results"
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
@@ -346,9 +346,8 @@ def simulate_command(
     console.print(table)
     for failure in failures[:5]:
         console.print(f"[red]seed {failure['seed']}[/red]: {failure['problems']}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
-    (RESULTS / "payout_simulation.json").write_text(text)
+    (results_dir() / "payout_simulation.json").write_text(text)
     if json_file is not None:
         json_file.write_text(text)
     if failures:

@@ -1,4 +1,4 @@
-"""`satupintu bench verify`: 1:1 verification throughput and latency, two ways.
+"""`satupintu-bench verify`: 1:1 verification throughput and latency, two ways.
 
 Over HTTP (default): the gateway runs as it does in production (uvicorn, `--workers`
 processes on loopback, SQLite or PostgreSQL), loaded with the demo register; a concurrent
@@ -36,7 +36,6 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.live import (
-    RESULTS,
     Probe,
     cpu_delta,
     database_cpu_seconds,
@@ -54,6 +53,7 @@ from benchmarks.live import (
     stop_gateway,
     wait_ready,
 )
+from benchmarks.output import results_dir
 from gateway.client import (
     NONCE_EXTENSION,
     GatewayKey,
@@ -451,9 +451,8 @@ def verify_command(
             f"{result['capacity_rps_2_cores_with_database']:.0f} requests/s at most"
         )
     console.print(f"outcomes: {outcomes}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     suffix = "_inprocess" if in_process else ""
-    (RESULTS / f"verify_{database}{suffix}.json").write_text(text)
+    (results_dir() / f"verify_{database}{suffix}.json").write_text(text)
     if json_file is not None:
         json_file.write_text(text)

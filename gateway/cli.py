@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from adapters.cli import bank_sim_app
-from benchmarks.cli import bench_app
 from gateway import migrate
 from gateway import serve as gateway_serve
 from gateway.audit.cli import audit_app
@@ -27,7 +26,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(bench_app, name="bench")
 app.add_typer(registry_app, name="registry")
 app.add_typer(index_app, name="index")
 app.command("demo")(demo_command)

@@ -1,4 +1,4 @@
-"""`satupintu bench payout --in-process`: the service's own cost of verify + pay, no Locust.
+"""`satupintu-bench payout --in-process`: the service's own cost of verify + pay, no Locust.
 
 `workers` processes each run the gateway's ASGI app on the prepared database and call it
 directly (httpx's ASGI transport: no socket, no HTTP server), each on its own share of the

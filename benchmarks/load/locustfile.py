@@ -1,6 +1,6 @@
 """Locust load test: agent terminals verifying and paying, and an ops console watching.
 
-Run by `satupintu bench load` / `satupintu bench payout`, or by hand against any gateway
+Run by `satupintu-bench load` / `satupintu-bench payout`, or by hand against any gateway
 whose database holds the prepared gallery and terminals::
 
     SATUPINTU_LOAD_MANIFEST=load.json locust -f benchmarks/load/locustfile.py \\
@@ -62,7 +62,7 @@ def _env_float(name: str, default: float) -> float:
 def _load_manifest() -> dict[str, Any]:
     path = os.environ.get("SATUPINTU_LOAD_MANIFEST")
     if not path:
-        raise RuntimeError("set SATUPINTU_LOAD_MANIFEST to the file `satupintu bench load` wrote")
+        raise RuntimeError("set SATUPINTU_LOAD_MANIFEST to the file `satupintu-bench load` wrote")
     with open(path, encoding="utf-8") as handle:
         manifest: dict[str, Any] = json.load(handle)
     return manifest

@@ -1,4 +1,4 @@
-"""`satupintu bench load` and `satupintu bench payout`: Locust against a live gateway.
+"""`satupintu-bench load` and `satupintu-bench payout`: Locust against a live gateway.
 
 By default the whole test bench is built here: a fresh data directory, the demo gallery
 enrolled through the real services, one registered terminal per virtual agent, the gateway
@@ -35,7 +35,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from benchmarks.live import (
-    RESULTS,
     cpu_delta,
     database_cpu_seconds,
     database_kind,
@@ -50,6 +49,7 @@ from benchmarks.live import (
 from benchmarks.load.chart import plot_history
 from benchmarks.load.inprocess import run_in_process
 from benchmarks.load.prepare import Prepared, prepare
+from benchmarks.output import results_dir
 from gateway.crypto.runtime import open_runtime
 from gateway.settings import Settings
 
@@ -449,7 +449,6 @@ def load_command(
     p99_ms: float = typer.Option(1000.0, help="SLO: p99 of every endpoint."),
     flow_p99_ms: float = typer.Option(2000.0, help="SLO: p99 of verify + pay, end to end."),
     json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
-    out: Path = typer.Option(RESULTS, help="Directory for the reports."),
     profile: str = typer.Option(
         "mixed", help="mixed, or verify: 1:1 verifications only, back to back."
     ),
@@ -476,7 +475,7 @@ def load_command(
         slo={"max_error_ratio": max_error_ratio, "p99_ms": p99_ms, "flow_p99_ms": flow_p99_ms},
         target={"verify_rps": 200, "verify_p99_ms": 100},
         json_file=json_file,
-        out=out,
+        out=results_dir(),
     )
 
 
@@ -490,7 +489,6 @@ def payout_command(
     gateway_cpus: str = typer.Option("", help="Pin the gateway to these CPUs (e.g. '0')."),
     workers: int = typer.Option(1, help="Gateway (uvicorn) worker processes."),
     json_file: Path = typer.Option(None, "--json", help="Also write the summary here."),
-    out: Path = typer.Option(RESULTS, help="Directory for the reports."),
     in_process: bool = typer.Option(
         False,
         "--in-process",
@@ -505,7 +503,7 @@ def payout_command(
             database_url=database_url,
             workers=workers,
             json_file=json_file,
-            out=out,
+            out=results_dir(),
         )
         return
     _run(
@@ -523,7 +521,7 @@ def payout_command(
         slo={"max_error_ratio": 0.0, "p99_ms": 250.0, "flow_p99_ms": 500.0},
         target={"payouts_per_s": 150, "p99_ms": 250},
         json_file=json_file,
-        out=out,
+        out=results_dir(),
     )
 
 

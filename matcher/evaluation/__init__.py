@@ -1,1 +1,1 @@
-"""Accuracy evaluation: labelled folders, FVC and all-pairs protocols, error rates and plots."""
+"""Accuracy evaluation: labelled folders, FVC and all-pairs protocols, error rates."""

@@ -5,7 +5,7 @@ Fingerprint and iris engines are developed separately but must be judged by the 
 this small protocol. An implementation must be picklable (a module-level class with plain
 attributes), because the harness loads samples in worker processes.
 
-To plug an engine into `satupintu bench accuracy PATH --modality NAME`, ship a module
+To plug an engine into `satupintu-bench accuracy PATH --modality NAME`, ship a module
 ``matcher/NAME/modality.py`` with ``def create(resolution_dpi: int | None = None) -> Modality``
 (see `matcher.evaluation.registry`).
 """

@@ -8,7 +8,7 @@ degrees of freedom), whose tail falls faster than any exponential.
 
 The shipped default is fitted on code-level synthetic irises (`matcher.synthetic.
 iris_codes`, whose impostor statistics match Daugman's published ones) through the real
-comparison (best of ±8 shifts, normalised); `satupintu bench accuracy --modality iris`
+comparison (best of ±8 shifts, normalised); `satupintu-bench accuracy --modality iris`
 on a labelled folder writes the impostor scores a site recalibrates from.
 """
 

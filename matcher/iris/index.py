@@ -14,7 +14,7 @@ second one: neighbouring angular positions share only part of their phase (the l
 wavelength is 7 positions), so an off-by-one alignment costs more recall than 17 short scans
 cost time. On 1M synthetic eyes whose masked bits are noise, the same voting gave shortlist
 recall 0.89 with the full code at every second shift (the previous design) and 1.00 with
-rings 1–3 at every shift; `satupintu bench identify --modality iris` measures the latter.
+rings 1–3 at every shift; `satupintu-bench identify --modality iris` measures the latter.
 Enrolled codes are stored once (96 bytes of coarse code per eye).
 
 Fine stage: the exact masked, normalised, best-shift Hamming distance (`compare`) re-ranks

@@ -1,4 +1,4 @@
-"""`satupintu bench compare`: the measurement loop and its JSON."""
+"""`satupintu-bench compare`: the measurement loop and its JSON."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from benchmarks.cli import bench_app
 from benchmarks.compare import measure
-from gateway.cli import app
 from matcher.fingerprint.compare import prepare
 from matcher.synthetic.minutiae import impression, master
 
@@ -27,9 +27,10 @@ def test_bench_compare_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "compare.json"
     try:
         run = CliRunner().invoke(
-            app,
+            bench_app,
             [
-                "bench",
+                "--out",
+                str(tmp_path),
                 "compare",
                 "--templates",
                 "3",
@@ -37,8 +38,6 @@ def test_bench_compare_writes_json(tmp_path: Path) -> None:
                 "0.1",
                 "--json",
                 str(out),
-                "--out-dir",
-                str(tmp_path),
             ],
         )
     finally:

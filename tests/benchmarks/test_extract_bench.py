@@ -1,4 +1,4 @@
-"""`satupintu bench extract`: minutiae agreement arithmetic and an end-to-end run."""
+"""`satupintu-bench extract`: minutiae agreement arithmetic and an end-to-end run."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ def test_command_times_each_database_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "extract.json"
     result = CliRunner().invoke(
         bench_app,
-        ["extract", str(tmp_path / "data"), "--json", str(out), "--synthetic", "0",
-         "--dpi", "DB2=569", "--out-dir", str(tmp_path / "results")],
+        ["--out", str(tmp_path / "results"), "extract", str(tmp_path / "data"), "--json",
+         str(out), "--synthetic", "0", "--dpi", "DB2=569"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
@@ -72,7 +72,7 @@ def test_command_times_each_database_and_writes_json(tmp_path: Path) -> None:
 def test_bad_dpi_option_is_refused(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "1_1.png"), _ridges(0))
     result = CliRunner().invoke(
-        bench_app, ["extract", str(tmp_path), "--dpi", "DB2=high", "--out-dir", str(tmp_path)]
+        bench_app, ["--out", str(tmp_path), "extract", str(tmp_path), "--dpi", "DB2=high"]
     )
     assert result.exit_code != 0
 

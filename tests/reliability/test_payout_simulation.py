@@ -25,7 +25,7 @@ def _seeds() -> list[int]:
 
 @pytest.mark.slow
 def test_no_fault_or_crash_loses_or_doubles_a_payment(tmp_path: Path) -> None:
-    # The simulation owns a fresh embedded database, as `satupintu bench simulate` does, so a
+    # The simulation owns a fresh embedded database, as `satupintu-bench simulate` does, so a
     # seed replays identically whatever ran before it; PostgreSQL has real-thread tests.
     engine = make_engine(f"sqlite:///{tmp_path / 'simulation.db'}")
     migrate.upgrade(engine)

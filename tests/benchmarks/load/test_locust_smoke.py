@@ -1,4 +1,4 @@
-"""`satupintu bench load` end to end, briefly: Locust's signed agents against a real gateway.
+"""`satupintu-bench load` end to end, briefly: Locust's signed agents against a real gateway.
 
 Small on purpose (two households, two terminals, a few seconds): it proves the parts fit
 (RFC 9421 signatures made for FastHttpUser, sealed captures, payouts, the ops console, the
@@ -13,16 +13,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway.cli import app
+from benchmarks.cli import bench_app
 
 
 @pytest.mark.slow
 def test_a_short_mixed_load_run_has_no_unexpected_errors(tmp_path: Path) -> None:
     summary_file = tmp_path / "summary.json"
     result = CliRunner().invoke(
-        app,
+        bench_app,
         [
-            "bench",
+            "--out",
+            str(tmp_path),
             "load",
             "--households",
             "2",
@@ -38,8 +39,6 @@ def test_a_short_mixed_load_run_has_no_unexpected_errors(tmp_path: Path) -> None
             "60000",
             "--flow-p99-ms",
             "60000",
-            "--out",
-            str(tmp_path),
             "--json",
             str(summary_file),
         ],
@@ -60,9 +59,10 @@ def test_the_slo_gate_fails_a_run_that_breaks_it(tmp_path: Path) -> None:
     """An impossible p99 limit must turn into a non-zero exit code (and still write reports).
     Run with the verify-only profile, which must then send nothing but 1:1 verifications."""
     result = CliRunner().invoke(
-        app,
+        bench_app,
         [
-            "bench",
+            "--out",
+            str(tmp_path),
             "load",
             "--profile",
             "verify",
@@ -74,8 +74,6 @@ def test_the_slo_gate_fails_a_run_that_breaks_it(tmp_path: Path) -> None:
             "6",
             "--p99-ms",
             "0.001",
-            "--out",
-            str(tmp_path),
         ],
     )
     assert result.exit_code == 1, result.output

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from benchmarks.accuracy import write_synthetic
-from gateway.cli import app
+from benchmarks.cli import bench_app
 from matcher.evaluation.dataset import discover
 from matcher.evaluation.fingerprint import FingerprintModality
 from matcher.evaluation.harness import average, evaluate
@@ -47,9 +47,9 @@ def test_modality_registry() -> None:
 def test_bench_accuracy_command_writes_reports(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     run = CliRunner().invoke(
-        app,
-        ["bench", "accuracy", "synthetic:5x3", "--json", str(out), "--processes", "1",
-         "--out-dir", str(tmp_path)],
+        bench_app,
+        ["--out", str(tmp_path), "accuracy", "synthetic:5x3", "--json", str(out),
+         "--processes", "1"],
     )  # fmt: skip
     assert run.exit_code == 0, run.output
     doc = json.loads(out.read_text())
