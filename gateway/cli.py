@@ -67,3 +67,7 @@ def db_upgrade() -> None:
     finally:
         engine.dispose()
     typer.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+if __name__ == "__main__":
+    app()

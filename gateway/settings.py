@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.terminals.settings import SecuritySettings
 from gateway.verification.settings import IdentitySettings
+
+# The token signing key file beside the key ring; development and test create it on first use
+# and mark it as theirs, so a copy of it can never sign tokens in production.
+TOKEN_SIGNING_FILE = "token_signing.json"
+DEVELOPMENT_MARK = "generated_for"
 
 
 class SettingsError(RuntimeError):
@@ -26,7 +34,10 @@ class Settings(SecuritySettings, IdentitySettings, BaseSettings):
     refuses to start without.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SATUPINTU_", env_file=".env", extra="ignore")
+    # Errors never repeat what was given: a mistyped secret must not reach a log.
+    model_config = SettingsConfigDict(
+        env_prefix="SATUPINTU_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     # An embedded SQLite file keeps the two-command setup free of any server.
@@ -48,6 +59,9 @@ class Settings(SecuritySettings, IdentitySettings, BaseSettings):
     payout_lease_seconds: float = Field(default=30.0, gt=0)
     # How often the recovery worker looks for payouts a crash or a lost answer left behind.
     payout_recovery_interval_seconds: float = Field(default=5.0, gt=0)
+    # Base64 of the raw 32-byte Ed25519 key that signs verification tokens (from the secret
+    # store); unset means the key file beside the key ring.
+    token_signing_key: SecretStr | None = None
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -59,7 +73,40 @@ class Settings(SecuritySettings, IdentitySettings, BaseSettings):
                 "SATUPINTU_ALLOW_PLAINTEXT_CAPTURES must be false in production: captures "
                 "must arrive sealed (HPKE) and signed by a registered capture device"
             )
+        if self.environment == "production" and self.token_signing_key is None:
+            self._refuse_missing_or_development_signing_file()
         return self
+
+    def _refuse_missing_or_development_signing_file(self) -> None:
+        """Production signs tokens with a key an operator provided, never one made for a laptop."""
+        path = self.resolved_key_dir / TOKEN_SIGNING_FILE
+        if not path.exists():
+            raise SettingsError(
+                f"no token signing key: set SATUPINTU_TOKEN_SIGNING_KEY or provide {path}"
+            )
+        try:
+            marked = DEVELOPMENT_MARK in json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError) as exc:
+            raise SettingsError(f"token signing key file {path} is unreadable") from exc
+        if marked:
+            raise SettingsError(
+                f"{path} holds a token signing key generated for development; production "
+                "needs SATUPINTU_TOKEN_SIGNING_KEY or a file provisioned for it"
+            )
+
+    @field_validator("token_signing_key")
+    @classmethod
+    def _ed25519_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A malformed key is refused at start-up, not at the first token."""
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("SATUPINTU_TOKEN_SIGNING_KEY is not base64") from exc
+        if len(raw) != 32:
+            raise ValueError("SATUPINTU_TOKEN_SIGNING_KEY is not a raw 32-byte Ed25519 key")
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -153,9 +153,19 @@ class KeyRing:
 class KeyStore:
     """Where the ring lives and how it is (re)loaded; shared by every request of a process."""
 
-    def __init__(self, *, path: Path | None, env_value: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path | None,
+        env_value: str | None,
+        token_signing_key: str | None = None,
+        production: bool = False,
+    ) -> None:
         self.path = path
         self.env_value = env_value
+        # The token signing key's settings travel with the ring it sits beside.
+        self.token_signing_key = token_signing_key
+        self.production = production
         self._lock = threading.Lock()
         self._ring: KeyRing | None = None
         self._mtime_ns = 0
@@ -165,7 +175,13 @@ class KeyStore:
     def from_settings(cls, settings: Settings, *, create: bool | None = None) -> KeyStore:
         """Open the ring; dev/test create a missing file, production refuses to start."""
         env_value = os.environ.get(ENV_VAR) or None
-        store = cls(path=settings.resolved_key_dir / FILE_NAME, env_value=env_value)
+        signing = settings.token_signing_key
+        store = cls(
+            path=settings.resolved_key_dir / FILE_NAME,
+            env_value=env_value,
+            token_signing_key=signing.get_secret_value() if signing is not None else None,
+            production=settings.environment == "production",
+        )
         if env_value is None and store.path is not None and not store.path.exists():
             allowed = settings.environment != "production" if create is None else create
             if not allowed:

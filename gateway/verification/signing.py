@@ -1,8 +1,9 @@
-"""The gateway's Ed25519 token-signing key: loaded from a file or the environment, never the DB.
+"""The gateway's Ed25519 token-signing key: from the settings or a file, never the DB.
 
-`SATUPINTU_TOKEN_SIGNING_KEY` (base64 of the raw 32-byte private key) wins; otherwise the key
-lives beside the key ring as `token_signing.json` (mode 0600), created on first use outside
-production. The key id is derived from the public key, so a token names the key that signed
+`Settings.token_signing_key` (`SATUPINTU_TOKEN_SIGNING_KEY`, base64 of the raw 32-byte private
+key) wins; otherwise the key lives beside the key ring as `token_signing.json` (mode 0600),
+created on first use outside production and marked as a development key, which production
+refuses. The key id is derived from the public key, so a token names the key that signed
 it and verifiers holding several public keys (during a rotation) pick the right one.
 """
 
@@ -18,10 +19,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gateway.crypto.errors import KeyRingError
-from gateway.crypto.keyring import key_store
-
-ENV_VAR = "SATUPINTU_TOKEN_SIGNING_KEY"
-FILE_NAME = "token_signing.json"
+from gateway.crypto.keyring import KeyStore, key_store
+from gateway.settings import DEVELOPMENT_MARK, TOKEN_SIGNING_FILE
 
 _lock = threading.Lock()
 _keys: dict[str, Ed25519PrivateKey] = {}
@@ -42,22 +41,21 @@ def _from_b64(text: str) -> Ed25519PrivateKey:
 
 
 def _load() -> None:
-    """(Re)load the keys: the env var, else the file (generated outside production)."""
+    """(Re)load the keys: the configured key, else the file (generated outside production)."""
     global _active, _loaded_from
-    env = os.environ.get(ENV_VAR)
+    store = key_store()
     keys: dict[str, Ed25519PrivateKey] = {}
-    if env:
-        private = _from_b64(env)
+    if store.token_signing_key:
+        private = _from_b64(store.token_signing_key)
         keys[key_id(private.public_key())] = private
         active = next(iter(keys))
     else:
-        store = key_store()
-        if store.path is None:
-            raise KeyRingError(f"no token signing key: set {ENV_VAR}")
-        path = store.path.parent / FILE_NAME
+        path = _file_of(store)
         if not path.exists():
-            if os.environ.get("SATUPINTU_ENVIRONMENT", "development") == "production":
-                raise KeyRingError(f"no token signing key: set {ENV_VAR} or provide {path}")
+            if store.production:
+                raise KeyRingError(
+                    f"no token signing key: set SATUPINTU_TOKEN_SIGNING_KEY or provide {path}"
+                )
             _write_new(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -65,6 +63,8 @@ def _load() -> None:
             active = str(data["active"])
         except (KeyError, TypeError, json.JSONDecodeError) as exc:
             raise KeyRingError(f"token signing key file {path} is malformed") from exc
+        if store.production and DEVELOPMENT_MARK in data:
+            raise KeyRingError(f"{path} holds a development token signing key")
         if active not in keys:
             raise KeyRingError("the active token signing key is missing from its file")
         _loaded_from = path
@@ -73,11 +73,22 @@ def _load() -> None:
     _active = active
 
 
+def _file_of(store: KeyStore) -> Path:
+    """The key file beside the ring; a ring held only in the environment has no such place."""
+    if store.path is None:
+        raise KeyRingError("no token signing key: set SATUPINTU_TOKEN_SIGNING_KEY")
+    return store.path.parent / TOKEN_SIGNING_FILE
+
+
 def _write_new(path: Path) -> None:
     private = Ed25519PrivateKey.generate()
     kid = key_id(private.public_key())
     body = json.dumps(
-        {"active": kid, "keys": {kid: base64.b64encode(private.private_bytes_raw()).decode()}}
+        {
+            "active": kid,
+            "keys": {kid: base64.b64encode(private.private_bytes_raw()).decode()},
+            DEVELOPMENT_MARK: "development",
+        }
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
@@ -90,11 +101,7 @@ def _write_new(path: Path) -> None:
 def _ensure_current() -> None:
     """Reload when the key ring moved (tests, CLI) or nothing is loaded yet."""
     store = key_store()
-    expected = (
-        None
-        if os.environ.get(ENV_VAR)
-        else (store.path.parent / FILE_NAME if store.path is not None else None)
-    )
+    expected = None if store.token_signing_key else _file_of(store)
     if _active is None or expected != _loaded_from:
         _load()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from gateway.db import unit_of_work
 from gateway.terminals import service
 from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
+
+# A token signing key provisioned for production-mode settings in tests.
+TOKEN_SIGNING_KEY = base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
 
 
 def database_url_of(engine: Engine) -> str:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.logs import JsonFormatter, scrub
 from gateway.settings import Settings, SettingsError
+from tests.gateway.signing import TOKEN_SIGNING_KEY
 
 
 @pytest.fixture
@@ -55,9 +56,11 @@ def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
 
 def test_production_refuses_plaintext_captures() -> None:
     with pytest.raises(SettingsError, match="SATUPINTU_ALLOW_PLAINTEXT_CAPTURES"):
-        Settings(environment="production")
+        Settings(environment="production", token_signing_key=TOKEN_SIGNING_KEY)
     assert not Settings(
-        environment="production", allow_plaintext_captures=False
+        environment="production",
+        allow_plaintext_captures=False,
+        token_signing_key=TOKEN_SIGNING_KEY,
     ).allow_plaintext_captures
 
 

@@ -10,6 +10,7 @@ import pytest
 from gateway.crypto.errors import KeyRingError
 from gateway.crypto.keyring import ENV_VAR, KeyRing, KeyStore
 from gateway.settings import Settings
+from tests.gateway.signing import TOKEN_SIGNING_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +27,12 @@ def test_development_creates_an_owner_only_ring_file(tmp_path: Path) -> None:
 
 
 def test_production_refuses_to_start_without_keys(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, environment="production", allow_plaintext_captures=False)
+    settings = Settings(
+        data_dir=tmp_path,
+        environment="production",
+        allow_plaintext_captures=False,
+        token_signing_key=TOKEN_SIGNING_KEY,
+    )
     with pytest.raises(KeyRingError, match="refusing to start"):
         KeyStore.from_settings(settings)
     assert not (tmp_path / "keys").exists()
@@ -38,7 +44,12 @@ def test_ring_from_environment_is_read_only(
     ring = KeyRing.generate()
     monkeypatch.setenv(ENV_VAR, json.dumps(ring.to_json()))
     store = KeyStore.from_settings(
-        Settings(data_dir=tmp_path, environment="production", allow_plaintext_captures=False)
+        Settings(
+            data_dir=tmp_path,
+            environment="production",
+            allow_plaintext_captures=False,
+            token_signing_key=TOKEN_SIGNING_KEY,
+        )
     )
     assert store.current() == ring
     with pytest.raises(KeyRingError, match="secret store"):
