@@ -58,8 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.indexes_loaded = False
     app.state.metrics = Metrics()
     install_error_handlers(app)
-    install_metrics(app, app.state.metrics)
+    # The last middleware added is the outermost: the size limit answers inside the request
+    # id and metrics layer, so its refusals carry an id and are counted.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_metrics(app, app.state.metrics)
     # Routers are matched in the order they are added, each a scan of its routes: the
     # terminals' hot path (verify, then pay) comes first, health and ops last.
     identity.install(app, settings)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger("gateway.errors")
 
 
 class GatewayError(Exception):
@@ -52,11 +49,6 @@ class Forbidden(GatewayError):
     code = "forbidden"
 
 
-class TooLarge(GatewayError):
-    status = 413
-    code = "payload_too_large"
-
-
 class TooManyRequests(GatewayError):
     status = 429
     code = "rate_limited"
@@ -67,12 +59,27 @@ class Unavailable(GatewayError):
     code = "unavailable"
 
 
+# Statuses Starlette raises itself, by the code the error shape gives them.
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
 def error_body(code: str, message: str, request: Request, **details: Any) -> dict[str, Any]:
     """The one documented error shape: `{"error": {"code", "message", ...}, "request_id"}`."""
+    return _shape(code, message, getattr(request.state, "request_id", None), details)
+
+
+def error_response(code: str, message: str, request_id: str | None, status: int) -> JSONResponse:
+    """The error shape for answers given outside FastAPI's handlers (plain ASGI middleware)."""
+    return JSONResponse(_shape(code, message, request_id, {}), status_code=status)
+
+
+def _shape(
+    code: str, message: str, request_id: str | None, details: dict[str, Any]
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
         error["details"] = details
-    return {"error": error, "request_id": getattr(request.state, "request_id", None)}
+    return {"error": error, "request_id": request_id}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -96,15 +103,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             error_body(code, str(exc.detail), request),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"error_type": type(exc).__name__})
-        body = error_body("internal_error", "An unexpected error occurred.", request)
-        return JSONResponse(body, status_code=500)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 import uuid
 
@@ -16,7 +18,13 @@ from prometheus_client import (
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import error_response
 from gateway.logs import request_id_var
+
+log = logging.getLogger("gateway.errors")
+
+# A client's request id is echoed in headers, bodies and logs: short and plain, or replaced.
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 # Buckets around the latency targets (verify p99 100 ms, pay p99 250 ms).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -45,10 +53,20 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+def request_id_of(given: str | None) -> str:
+    """The client's id when it is short and plain, else a fresh one (never an echo of junk)."""
+    if given is not None and CLIENT_REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
 class _Observe:
     """Request id and metrics per request, as plain ASGI: Starlette's `BaseHTTPMiddleware`
     runs the route in a task of its own behind memory streams, which cost a verify request
-    noticeably more CPU than the route's own bookkeeping."""
+    noticeably more CPU than the route's own bookkeeping.
+
+    The outermost layer of the app, so every answer (a size refusal, an unexpected error)
+    carries the request id and is counted."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -58,17 +76,17 @@ class _Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = Headers(scope=scope).get("x-request-id")
-        request_id = given or uuid.uuid4().hex
+        request_id = request_id_of(Headers(scope=scope).get("x-request-id"))
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
+        started_answer = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_answer
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_answer = message["status"], True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 message = {**message, "headers": headers}
@@ -76,6 +94,14 @@ class _Observe:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            log.exception("unhandled error", extra={"error_type": type(exc).__name__})
+            if started_answer:
+                raise
+            answer = error_response(
+                "internal_error", "An unexpected error occurred.", request_id, 500
+            )
+            await answer(scope, receive, send_with_id)
         finally:
             # The path template (`/v1/x/{id}`), never the concrete path: bounded cardinality.
             route = str(getattr(scope.get("route"), "path", "unmatched"))
