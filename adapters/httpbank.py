@@ -1,7 +1,7 @@
-"""Plumbing shared by the HTTP adapters: one httpx client, retry pacing, giving up, health.
+"""Plumbing shared by the HTTP adapters: one httpx client, the retry policy, giving up, health.
 
 Both the ISO 20022 and the SNAP adapter retry transport errors and 5xx answers with the same
-reference and exponential backoff, and both turn exhausted retries into `OutcomeUnknown`; the
+reference under one `RetryPolicy`, and both turn exhausted retries into `OutcomeUnknown`; the
 wire formats differ, the retry discipline must not.
 """
 
@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 
 from adapters.base import Clock, HealthReport, OutcomeUnknown, utc_now
+from adapters.retry import GaveUp, Retryable, RetryPolicy
+
+T = TypeVar("T")
 
 
 class HttpBankClient:
@@ -29,10 +33,8 @@ class HttpBankClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        self.retry_policy = RetryPolicy(attempts=max_attempts, backoff_s=backoff_s)
         self.max_attempts = max_attempts
-        self._backoff_s = backoff_s
         self._sleep = sleep
         self._clock = clock
         self._http = httpx.Client(
@@ -48,17 +50,27 @@ class HttpBankClient:
     def close(self) -> None:
         self._http.close()
 
-    def _pause(self, attempt: int) -> None:
-        """Wait before attempt number `attempt` (0 is the first, which never waits)."""
-        if attempt:
-            self._sleep(self._backoff_s * 2 ** (attempt - 1))
+    def _with_retries(self, reference: str, attempt: Callable[[], T]) -> T:
+        """`attempt` under the retry policy; exhausted retries leave the outcome unknown."""
+        try:
+            return self.retry_policy.run(attempt, bank=self.bank_code, sleep=self._sleep)
+        except GaveUp as exc:
+            raise OutcomeUnknown(
+                f"no answer from {self.bank_code} about {reference} after "
+                f"{exc.attempts} attempts ({exc.failure})",
+                reference=reference,
+            ) from exc
 
-    def _give_up(self, reference: str, failure: str) -> OutcomeUnknown:
-        return OutcomeUnknown(
-            f"no answer from {self.bank_code} about {reference} after "
-            f"{self.max_attempts} attempts ({failure})",
-            reference=reference,
-        )
+    @staticmethod
+    def _sent(request: Callable[[], httpx.Response]) -> httpx.Response:
+        """One HTTP exchange; a transport error or a 5xx answer is worth another attempt."""
+        try:
+            response = request()
+        except httpx.TransportError as exc:
+            raise Retryable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise Retryable(f"HTTP {response.status_code}")
+        return response
 
     def health(self) -> HealthReport:
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from prometheus_client import (
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters import retry
 from gateway.errors import error_response
 from gateway.logs import request_id_var
 
@@ -50,7 +51,9 @@ class Metrics:
         )
 
     def render(self) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        """The app's own series, then those of the bank clients' retry policy."""
+        body = generate_latest(self.registry) + generate_latest(retry.REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def request_id_of(given: str | None) -> str:

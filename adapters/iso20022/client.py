@@ -85,25 +85,19 @@ class Iso20022Adapter(HttpBankClient):
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with retries; every attempt rebuilds the message (new id, same reference)."""
-        failure = ""
-        for attempt in range(self.max_attempts):
-            self._pause(attempt)
-            try:
-                response = self._http.request(
+
+        def attempt() -> httpx.Response:
+            return self._sent(
+                lambda: self._http.request(
                     method,
                     path,
                     content=build() if build else None,
                     params=params,
                     headers=XML_HEADERS,
                 )
-            except httpx.TransportError as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code >= 500:
-                failure = f"HTTP {response.status_code}"
-                continue
-            return self._classify(response, reference)
-        raise self._give_up(reference, failure)
+            )
+
+        return self._classify(self._with_retries(reference, attempt), reference)
 
     def _classify(self, response: httpx.Response, reference: str) -> httpx.Response:
         status = response.status_code

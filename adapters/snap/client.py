@@ -45,6 +45,7 @@ from adapters.base import (
 )
 from adapters.checks import map_status, parse_rupiah, verify_result
 from adapters.httpbank import HttpBankClient
+from adapters.retry import Retryable
 from adapters.snap import codes
 from adapters.snap.signing import dump, sign_service, sign_token_request, snap_timestamp
 
@@ -133,10 +134,9 @@ class SnapAdapter(HttpBankClient):
 
     def _call(self, path: str, body: dict[str, Any], reference: str) -> tuple[int, dict[str, Any]]:
         """POST a signed service call with retries; returns (HTTP status, parsed answer)."""
-        failure = ""
         content = dump(body)
-        for attempt in range(self.max_attempts):
-            self._pause(attempt)
+
+        def attempt() -> tuple[int, dict[str, Any]]:
             token = self._access_token(reference)
             timestamp = snap_timestamp(self._clock())
             full_path = f"{PREFIX}{path}"
@@ -152,22 +152,16 @@ class SnapAdapter(HttpBankClient):
                 "X-EXTERNAL-ID": str(uuid.uuid4().int)[:32],
                 "CHANNEL-ID": self._channel_id,
             }
-            try:
-                response = self._http.post(full_path, content=content, headers=headers)
-            except httpx.TransportError as exc:
-                failure = f"{type(exc).__name__}: {exc}"
-                continue
-            if response.status_code >= 500:
-                failure = f"HTTP {response.status_code}"
-                continue
+            response = self._sent(
+                lambda: self._http.post(full_path, content=content, headers=headers)
+            )
             answer = _json(response, reference)
-            meaning = _meaning(answer)
-            if meaning == codes.INVALID_TOKEN:
+            if _meaning(answer) == codes.INVALID_TOKEN:
                 self._token = None
-                failure = "access token expired"
-                continue
+                raise Retryable("access token expired")
             return response.status_code, answer
-        raise self._give_up(reference, failure)
+
+        return self._with_retries(reference, attempt)
 
     # -- the protocol ----------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def test_metrics_count_requests_per_route_template(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'satupintu_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in text
     assert "satupintu_http_request_duration_seconds_bucket" in text
+    assert "# TYPE satupintu_bank_retries_total counter" in text  # the bank clients' retries
 
 
 def test_unknown_route_gets_documented_error_shape(client: TestClient) -> None:
