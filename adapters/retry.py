@@ -74,7 +74,7 @@ class RetryPolicy:
     def run(self, attempt: Callable[[], T], *, bank: str, sleep: Callable[[float], None]) -> T:
         """The first answer `attempt` returns; GaveUp when retries or time run out."""
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | self._past_deadline,
+            stop=tenacity.stop_any(tenacity.stop_after_attempt(self.attempts), self._past_deadline),
             wait=tenacity.wait_exponential_jitter(
                 multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.jitter_s
             ),
