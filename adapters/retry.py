@@ -49,6 +49,18 @@ class GaveUp(Exception):
         self.attempts = attempts
 
 
+class _PastDeadline(tenacity.stop.stop_base):
+    """Stop when the next wait would end past the deadline. Time spent waiting is counted as
+    the injected sleep saw it, so a manual clock in tests meets the same deadline."""
+
+    def __init__(self, deadline_s: float) -> None:
+        self.deadline_s = deadline_s
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        spent = max(retry_state.seconds_since_start or 0.0, retry_state.idle_for)
+        return spent + retry_state.upcoming_sleep >= self.deadline_s
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How a bank call is repeated; the defaults suit a bank answering within a second."""
@@ -65,16 +77,10 @@ class RetryPolicy:
         if self.attempts < 1:
             raise ValueError("max_attempts must be at least 1")
 
-    def _past_deadline(self, state: tenacity.RetryCallState) -> bool:
-        """Whether the next wait would end past the deadline. Time spent waiting is counted
-        as the injected sleep saw it, so a manual clock in tests meets the same deadline."""
-        spent = max(state.seconds_since_start or 0.0, state.idle_for)
-        return spent + state.upcoming_sleep >= self.deadline_s
-
     def run(self, attempt: Callable[[], T], *, bank: str, sleep: Callable[[float], None]) -> T:
         """The first answer `attempt` returns; GaveUp when retries or time run out."""
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_any(tenacity.stop_after_attempt(self.attempts), self._past_deadline),
+            stop=tenacity.stop_after_attempt(self.attempts) | _PastDeadline(self.deadline_s),
             wait=tenacity.wait_exponential_jitter(
                 multiplier=self.backoff_s, max=self.max_backoff_s, jitter=self.jitter_s
             ),
