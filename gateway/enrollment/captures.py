@@ -68,10 +68,6 @@ class CaptureMissing(InvalidInput):
     code = "capture_missing"
 
 
-class CaptureBadlyEncoded(InvalidInput):
-    code = "capture_not_base64"
-
-
 class PlaintextCaptureRefused(InvalidInput):
     code = "capture_must_be_sealed"
 

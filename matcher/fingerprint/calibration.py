@@ -211,8 +211,3 @@ def default_calibration() -> Calibration:
 def load_calibration(path: Path | None = None) -> Calibration:
     """The calibration in `path`, or the shipped default when None."""
     return default_calibration() if path is None else Calibration.load(path)
-
-
-def default_calibration_path() -> Path:
-    """Where the shipped calibration lives in a source checkout (for regenerating it)."""
-    return Path(__file__).resolve().parent / "data" / DEFAULT_RESOURCE

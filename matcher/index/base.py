@@ -1,4 +1,4 @@
-"""The 1:N index protocol shared by every modality (fingerprint, iris).
+"""The parts of a 1:N index shared by every modality (fingerprint, iris).
 
 A 1:N search has two stages, and this module names the parts each modality plugs in:
 
@@ -18,9 +18,8 @@ them to the encoder, the comparator and the `TemplateCodec` that persists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
@@ -195,31 +194,3 @@ class SearchResult:
     scope: RegionCode | None
     widened: bool
     shortlist_size: int
-
-
-class Identifier(Protocol[T]):
-    """What the gateway calls: a thread-safe 1:N index with a snapshot/replay lifecycle."""
-
-    @property
-    def last_event_id(self) -> int: ...
-
-    def __len__(self) -> int: ...
-
-    def upsert(self, enrolment: Enrolment[T], *, event_id: int | None = None) -> None: ...
-
-    def remove(self, person_id: int, *, event_id: int | None = None) -> None: ...
-
-    def apply(self, events: Iterable[IndexEvent[T]]) -> int: ...
-
-    def search(
-        self,
-        probe: Mapping[int, T],
-        *,
-        region: RegionCode | None = None,
-        limit: int = 10,
-        fallback: bool = True,
-    ) -> SearchResult: ...
-
-    def save(self, path: Path) -> None: ...
-
-    def memory_bytes(self) -> int: ...

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
@@ -52,8 +51,3 @@ def default_iris_calibration() -> Calibration:
     """The iris calibration shipped with the package."""
     text = resources.files("matcher.iris").joinpath("data", DEFAULT_RESOURCE).read_text()
     return Calibration.from_json(text)
-
-
-def default_calibration_path() -> Path:
-    """Where the shipped calibration lives in a source checkout (for regenerating it)."""
-    return Path(__file__).resolve().parent / "data" / DEFAULT_RESOURCE

@@ -93,11 +93,6 @@ def _filter(white: NDArray[np.float32], params: CodeSynthParams) -> NDArray[np.c
     return out
 
 
-def eye_texture(eye_seed: int, params: CodeSynthParams = DEFAULT) -> NDArray[np.complex64]:
-    """The latent texture response of one eye (identity), deterministic by seed."""
-    return _filter(_white(np.random.default_rng([_EYE_SALT, eye_seed]), params)[None], params)[0]
-
-
 def eyelid_masks(
     lids: NDArray[np.float64], speckle: NDArray[np.float32], params: CodeSynthParams = DEFAULT
 ) -> NDArray[np.bool_]:
