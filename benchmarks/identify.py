@@ -57,6 +57,7 @@ from matcher.index.fingerprint import (
     PreparedCodec,
     fingerprint_identifier,
 )
+from matcher.index.whitening_training import encoder_for
 from matcher.synthetic.minutiae import impression, master
 
 CACHE = Path(tempfile.gettempdir()) / "satupintu-bench" / "identify"
@@ -540,7 +541,7 @@ def identify(
             gallery, settings, regions, probes, nonmated
         )
     else:
-        encoder = LocalCodeEncoder(
+        encoder = encoder_for(
             LocalCodeParams(
                 probe_codes=probe_codes, whitening_ridge=None if plain_codes else whitening_ridge
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -17,7 +19,10 @@ from rich.table import Table
 from gateway.crypto.runtime import open_runtime
 from gateway.indexing import repository
 from gateway.indexing.wiring import build_applier
+from matcher.index.fingerprint import LocalCodeParams, whitening_key
 from matcher.index.snapshot import SnapshotError, read_snapshot
+from matcher.index.whitening import write as write_whitening
+from matcher.index.whitening_training import learn_whitening, recipe
 
 index_app = typer.Typer(help="The 1:N indexes (derived from the database).", no_args_is_help=True)
 console = Console()
@@ -94,3 +99,22 @@ def status() -> None:
             state,
         )
     console.print(table)
+
+
+@index_app.command("whitening")
+def whitening(
+    out: Path = typer.Option(
+        Path("matcher/index/data"), help="Folder for the data file and its manifest."
+    ),
+) -> None:
+    """Learn the fingerprint codes' whitening from seeded synthetic fingers and write the
+    versioned data file the package ships, with its SHA-256 in the manifest.
+
+    Run from a checkout after changing the encoder's descriptor parameters or the training
+    recipe; enrolled codes change with it, so rebuild the indexes (`satupintu index rebuild`).
+    """
+    params = LocalCodeParams()
+    with console.status(f"learning from {params.training_fingers} synthetic fingers"):
+        learned = learn_whitening(params)
+    manifest = write_whitening(learned, whitening_key(params), recipe(params), out)
+    console.print(f"wrote {manifest} and the data file it names")

@@ -32,7 +32,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numba import njit
@@ -50,6 +50,7 @@ from matcher.fingerprint.fusion import fuse_fmrs
 from matcher.fingerprint.types import MinutiaSet
 from matcher.index.base import IndexFailure
 from matcher.index.binary import BinaryIdentifier, IndexSettings
+from matcher.index.whitening import CodeWhitening, shipped_whitening
 
 
 class Geometry(Protocol):
@@ -77,7 +78,7 @@ class LocalCodeParams:
     code_bits: int = 256  # measured: 128 loses ~2% of mates at rank 100, 512 gains nothing
     min_neighbours: int = 2  # a lone minutia's code says nothing about the finger
     seed: int = 20261127  # projection and training fingers; part of the encoder's name
-    training_fingers: int = 300  # synthetic fingers the mean and the whitening are learned from
+    training_fingers: int = 300  # synthetic fingers the mean and the whitening were learned from
     # Ridge added to the within-finger covariance (scaled to mean eigenvalue 1) before it is
     # whitened away; None projects the plain centred descriptors. Why and figures: `_whitening`.
     whitening_ridge: float | None = 1.0
@@ -92,10 +93,10 @@ class LocalCodeParams:
 
 def local_descriptors(ms: Geometry, params: LocalCodeParams) -> NDArray[np.float64]:
     """Continuous descriptors, one row per minutia with enough neighbours."""
-    return _described_minutiae(ms, params)[0]
+    return described_minutiae(ms, params)[0]
 
 
-def _described_minutiae(
+def described_minutiae(
     ms: Geometry, params: LocalCodeParams
 ) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
     """The descriptors of `local_descriptors` and the minutiae (rows of `ms`) they describe,
@@ -193,33 +194,19 @@ def _sign_codes(
     return out
 
 
-def _whitening(
-    mate_differences: NDArray[np.float64], ridge: float | None
-) -> NDArray[np.float64] | None:
-    """Within-finger whitening (WCCN, Hatch et al. 2006): W = (S + ridge·I)^(-1/2), S the
-    covariance of a minutia's descriptor between impressions, scaled to mean eigenvalue 1.
-
-    Why: SimHash keeps the angle between centred descriptors, and much of that angle's
-    spread between mates lies in a few directions (neighbours near the disc's rim come and
-    go with the contact; neighbouring direction sections blur into each other). Shrinking
-    those directions before the projection lets mates' codes agree on more of the bits that
-    tell fingers apart. None: no whitening.
-
-    Measured on the synthetic generator (600 mates, voting only, shortlist 300): 10k fingers
-    in a flat index, mate voted first 0.957 plain → 0.992 (ridge 0.1) → 0.997 (ridge 1); 100k
-    in IVF 4096/128, mate in the shortlist 0.985 (ridge 0.1), 0.993 (ridge 1). Per code, a
-    minutia's mate code within the 100 nearest of 70k codes: 0.77 plain, 0.83 (0.1), 0.84 (1),
-    0.84 (2), 0.82 (10); a large ridge tends back to the plain projection.
-    """
-    if ridge is None:
-        return None
-    within = mate_differences.T @ mate_differences / (2.0 * len(mate_differences))
-    within /= np.trace(within) / len(within)
-    values, vectors = np.linalg.eigh(within)
-    whitening: NDArray[np.float64] = (
-        vectors * (np.maximum(values, 0.0) + ridge) ** -0.5
-    ) @ vectors.T
-    return whitening
+def whitening_key(params: LocalCodeParams) -> dict[str, Any]:
+    """The parameters the mean and the whitening depend on (not code length or probe codes)."""
+    return {
+        "radius": params.radius,
+        "grid": params.grid,
+        "sections": params.sections,
+        "sigma_s": params.sigma_s,
+        "sigma_d": params.sigma_d,
+        "min_neighbours": params.min_neighbours,
+        "seed": params.seed,
+        "training_fingers": params.training_fingers,
+        "whitening_ridge": params.whitening_ridge,
+    }
 
 
 def _cell_centres(params: LocalCodeParams) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -234,10 +221,14 @@ def _cell_centres(params: LocalCodeParams) -> tuple[NDArray[np.float64], NDArray
 class LocalCodeEncoder:
     """`FixedLengthEncoder` for fingerprints: (m, 32) uint8 codes, one per usable minutia."""
 
-    def __init__(self, params: LocalCodeParams | None = None) -> None:
+    def __init__(
+        self, params: LocalCodeParams | None = None, whitening: CodeWhitening | None = None
+    ) -> None:
+        """`whitening` defaults to the shipped one, which must match `params`."""
         self.params = params or LocalCodeParams()
         if self.params.code_bits % 64:
             raise ValueError("code_bits must be a multiple of 64")
+        self.whitening = whitening or shipped_whitening(whitening_key(self.params))
 
     @property
     def name(self) -> str:
@@ -253,34 +244,10 @@ class LocalCodeEncoder:
     def code_bytes(self) -> int:
         return self.params.code_bits // 8
 
-    @cached_property
-    def _learned(self) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
-        """The population mean and the whitening, from two impressions of each training
-        finger (seeded synthetic fingers; the generator says which minutia is which)."""
-        from matcher.synthetic.minutiae import impression, master
-
-        p = self.params
-        first_rows, mate_differences = [], []
-        for k in range(p.training_fingers):
-            finger = master(p.seed + k)
-            first, second = impression(finger, seed=p.seed - k), impression(finger, seed=k)
-            da, rows_a = _described_minutiae(first, p)
-            db, rows_b = _described_minutiae(second, p)
-            source_a = np.asarray(first.extras["source"])[rows_a]
-            source_b = np.asarray(second.extras["source"])[rows_b]
-            real_a, real_b = np.flatnonzero(source_a >= 0), np.flatnonzero(source_b >= 0)
-            _, ia, ib = np.intersect1d(
-                source_a[real_a], source_b[real_b], assume_unique=True, return_indices=True
-            )
-            first_rows.append(da)
-            mate_differences.append(db[real_b[ib]] - da[real_a[ia]])
-        mean = np.concatenate(first_rows).mean(axis=0)
-        return mean, _whitening(np.concatenate(mate_differences), p.whitening_ridge)
-
     @property
     def mean(self) -> NDArray[np.float64]:
-        """The population's mean descriptor, learned from synthetic impressions (seeded)."""
-        return self._learned[0]
+        """The population's mean descriptor."""
+        return self.whitening.mean
 
     @cached_property
     def projection(self) -> NDArray[np.float64]:
@@ -288,7 +255,7 @@ class LocalCodeEncoder:
         dims = len(_cell_centres(self.params)[0]) * self.params.sections
         rng = np.random.default_rng(self.params.seed)
         planes = rng.standard_normal((dims, self.params.code_bits))
-        whitening = self._learned[1]
+        whitening = self.whitening.matrix
         return planes if whitening is None else np.ascontiguousarray(whitening @ planes)
 
     def encode(self, template: Geometry) -> NDArray[np.uint8]:

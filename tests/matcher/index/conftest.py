@@ -11,6 +11,7 @@ import pytest
 from matcher.fingerprint.compare import PreparedTemplate, prepare
 from matcher.index.binary import BinaryIdentifier, IndexSettings
 from matcher.index.fingerprint import LocalCodeEncoder, LocalCodeParams, fingerprint_identifier
+from matcher.index.whitening_training import encoder_for
 from matcher.synthetic.minutiae import impression, master
 
 FINGERS = 24
@@ -25,7 +26,7 @@ class Finger:
 @pytest.fixture(scope="session")
 def encoder() -> LocalCodeEncoder:
     """A cheaper population mean than the default (60 training fingers), same design."""
-    return LocalCodeEncoder(LocalCodeParams(training_fingers=60))
+    return encoder_for(LocalCodeParams(training_fingers=60))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,10 +15,13 @@ from matcher.index.fingerprint import (
     LocalCodeParams,
     PreparedCodec,
     _cell_centres,
-    _described_minutiae,
     core_minutiae,
+    described_minutiae,
     local_descriptors,
+    whitening_key,
 )
+from matcher.index.whitening import DATA_FILE, WhiteningMismatch, read, write
+from matcher.index.whitening_training import encoder_for, learn_whitening
 from matcher.synthetic.minutiae import impression, master
 
 from .conftest import Finger
@@ -82,7 +87,7 @@ def test_compact_codec_rebuilds_the_same_comparison(fingers: list[Finger]) -> No
 
 def test_probe_sends_only_its_best_surrounded_codes(encoder: LocalCodeEncoder) -> None:
     finger = impression(master(11), seed=2)
-    few = LocalCodeEncoder(LocalCodeParams(training_fingers=60, probe_codes=10))
+    few = LocalCodeEncoder(LocalCodeParams(training_fingers=60, probe_codes=10), encoder.whitening)
     every, chosen = few.encode(finger), few.encode_probe(finger)
     assert len(every) > 10 and len(chosen) == 10
     # the chosen codes are enrolment codes (a subset), not new ones
@@ -136,7 +141,7 @@ def test_whitening_brings_a_minutias_codes_closer_than_strangers_codes() -> None
     plain projection (measured 0.77 → 0.84 within a 70k-code pool's top 100)."""
 
     def own_code_first(params: LocalCodeParams) -> float:
-        encoder = LocalCodeEncoder(params)
+        encoder = encoder_for(params)
         strangers = np.concatenate(
             [encoder.encode(impression(master(8000 + k), seed=3)) for k in range(60)]
         )
@@ -144,8 +149,8 @@ def test_whitening_brings_a_minutias_codes_closer_than_strangers_codes() -> None
         for k in range(20):
             finger = master(9000 + k)
             a, b = impression(finger, seed=1), impression(finger, seed=2)
-            da, rows_a = _described_minutiae(a, params)
-            db, rows_b = _described_minutiae(b, params)
+            da, rows_a = described_minutiae(a, params)
+            db, rows_b = described_minutiae(b, params)
             codes_a, codes_b = encoder._codes(da), encoder._codes(db)
             source_b = list(b.extras["source"][rows_b])
             for i, src in enumerate(a.extras["source"][rows_a]):
@@ -157,3 +162,28 @@ def test_whitening_brings_a_minutias_codes_closer_than_strangers_codes() -> None
     plain = own_code_first(LocalCodeParams(training_fingers=60, whitening_ridge=None))
     whitened = own_code_first(LocalCodeParams(training_fingers=60))
     assert whitened > plain + 0.03
+
+
+def test_the_shipped_whitening_is_what_the_training_recipe_makes() -> None:
+    """The data file is made by the command, not by hand: learning it again gives the same
+    arrays, so the file and its recipe cannot drift apart unnoticed."""
+    params = LocalCodeParams()
+    shipped = LocalCodeEncoder().whitening
+    learned = learn_whitening(params)
+    assert shipped.matrix is not None and learned.matrix is not None
+    np.testing.assert_array_equal(shipped.mean, learned.mean)
+    np.testing.assert_array_equal(shipped.matrix, learned.matrix)
+
+
+def test_an_altered_or_foreign_whitening_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(WhiteningMismatch, match="other encoder parameters"):
+        LocalCodeEncoder(LocalCodeParams(whitening_ridge=0.5))
+    shipped = LocalCodeEncoder().whitening
+    write(shipped, whitening_key(LocalCodeParams()), "test", tmp_path)
+    assert read(tmp_path)[0] == whitening_key(LocalCodeParams())
+    data = tmp_path / DATA_FILE
+    altered = bytearray(data.read_bytes())
+    altered[len(altered) // 2] ^= 1
+    data.write_bytes(bytes(altered))
+    with pytest.raises(WhiteningMismatch, match="does not match the hash"):
+        read(tmp_path)

@@ -12,13 +12,14 @@ import pytest
 from matcher.fingerprint.compare import PreparedTemplate
 from matcher.index.base import Enrolment, IndexEvent, RegionCode, SnapshotError
 from matcher.index.binary import BinaryIdentifier
-from matcher.index.fingerprint import LocalCodeEncoder, LocalCodeParams, fingerprint_identifier
+from matcher.index.fingerprint import LocalCodeParams, fingerprint_identifier
 from matcher.index.snapshot import (
     load_snapshot,
     open_identifier,
     read_snapshot,
     save_snapshot,
 )
+from matcher.index.whitening_training import encoder_for
 
 from .conftest import Finger
 
@@ -151,7 +152,7 @@ def test_snapshot_of_another_encoder_is_refused(
 ) -> None:
     path = tmp_path / "fp.idx"
     save_snapshot(_gallery(make_identifier, fingers, 3), path)
-    other = LocalCodeEncoder(LocalCodeParams(training_fingers=60, seed=1))
+    other = encoder_for(LocalCodeParams(training_fingers=60, seed=1))
     with pytest.raises(SnapshotError) as info:
         load_snapshot(path, lambda _c: fingerprint_identifier(encoder=other))
     assert info.value.code == "snapshot_encoder"
