@@ -1,8 +1,9 @@
 """Which columns hold envelopes, so `satupintu keys rotate` re-wraps every one of them.
 
-Domains declare a column either by typing it `SealedBytes` (found automatically in
-`Base.metadata`) or by calling `register_envelope_column("people", "nik_ciphertext")` next to
-their models. Rotation needs no associated data: it re-wraps data keys without decrypting.
+Domains declare a column by typing it `SealedBytes`; it is found in `Base.metadata` once the
+models are loaded (`gateway.models`, which rotation imports). This module imports no model, so
+domain models can import it without a cycle. Rotation needs no associated data: it re-wraps
+data keys without decrypting.
 """
 
 from __future__ import annotations
@@ -28,20 +29,9 @@ class EnvelopeColumn:
     column: str
 
 
-_registered: set[EnvelopeColumn] = set()
-
-
-def register_envelope_column(table: str, column: str) -> None:
-    _registered.add(EnvelopeColumn(table, column))
-
-
 def envelope_columns() -> list[EnvelopeColumn]:
-    """Every registered or `SealedBytes`-typed column of the loaded models, sorted."""
-    # Late import: domain model modules import this module, so importing them at the top of it
-    # would be circular. Loading them here registers every domain's envelope columns.
-    import gateway.models  # noqa: F401
-
-    found = set(_registered)
+    """Every `SealedBytes`-typed column of the loaded models, sorted."""
+    found: set[EnvelopeColumn] = set()
     for table in Base.metadata.tables.values():
         for column in table.columns:
             if isinstance(column.type, SealedBytes):

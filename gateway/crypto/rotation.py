@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+import gateway.models  # noqa: F401  (loads every domain's envelope columns)
 from gateway.crypto.envelope import envelope_kek_id, rewrap
 from gateway.crypto.keyring import KeyStore
 from gateway.crypto.registry import envelope_columns, table_of

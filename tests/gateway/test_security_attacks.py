@@ -359,7 +359,9 @@ def test_no_nik_in_any_log_line(
     api.send(_signed(terminal, {"nik": NIK}))  # invalid body: 422 after authentication
     ok = api.send(_signed(terminal, body))
     assert ok.status_code == 200
-    assert nik_lookup_hash(NIK) and seal_nik(NIK, record_id="p_1")
+    # Hashing and sealing a NIK must not log it either.
+    assert len(nik_lookup_hash(NIK)) == 32
+    assert NIK.encode() not in seal_nik(NIK, record_id="p_1")
     assert caplog.records, "the refusals above are expected to log"
     for record in caplog.records:
         raw = f"{record.getMessage()} {vars(record)}"

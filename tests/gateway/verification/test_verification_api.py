@@ -213,7 +213,8 @@ def test_revocations_after_a_verification_are_honoured_at_once(
         },
         nonce=nonce,
     )
-    assert unknown.status_code in (404, 422), unknown.text
+    assert unknown.status_code == 404, unknown.text  # no such person: not found, not malformed
+    assert unknown.json()["error"]["code"] == "unknown_person"
     with session_factory() as session:
         assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
 

@@ -47,3 +47,32 @@ def test_writer_waits_for_readers_and_blocks_new_ones() -> None:
     for t in threads:
         t.join()
     assert order == ["read", "write"]
+
+
+def test_a_waiting_writer_goes_before_readers_that_come_after_it() -> None:
+    """Writer preference: a stream of searches must not starve an enrolment."""
+    lock = ReadWriteLock()
+    order: list[str] = []
+    second_reader_in = threading.Event()
+
+    def writer() -> None:
+        with lock.write():
+            order.append("writer")
+
+    def late_reader() -> None:
+        with lock.read():
+            order.append("late reader")
+            second_reader_in.set()
+
+    with lock.read():
+        waiting = threading.Thread(target=writer)
+        waiting.start()
+        while not lock._waiting_writers:  # the writer is queued behind the first reader
+            threading.Event().wait(0.001)
+        late = threading.Thread(target=late_reader)
+        late.start()
+        # Readers share the lock, so without writer preference this one would enter now.
+        assert not second_reader_in.wait(0.3)
+    waiting.join(5)
+    late.join(5)
+    assert order == ["writer", "late reader"]
