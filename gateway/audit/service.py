@@ -34,7 +34,7 @@ GENESIS_MAC = bytes(32)
 
 
 class AuditKind(enum.StrEnum):
-    """The decisions the issue requires to be audited; domains may add their own strings."""
+    """The decisions that must be audited; domains may add their own strings."""
 
     enrollment = "enrollment"
     adjudication = "adjudication"

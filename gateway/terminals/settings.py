@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 
 class SecuritySettings(BaseModel):
-    """Freshness windows and rate limits; defaults follow the issue and field practice."""
+    """Freshness windows and rate limits; defaults follow the service targets and field practice."""
 
     # A signed request older (or newer) than this is refused; also how long nonces are kept.
     signature_window_seconds: int = Field(default=60, ge=1, le=3600)

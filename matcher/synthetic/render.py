@@ -27,7 +27,7 @@ def impressions_with_truth(
     """`count` (pixels, ground-truth minutiae) pairs, `per_finger` impressions per master.
 
     The default seed keeps these fingers apart from the small seeds tests and demos use; the
-    default capture conditions are the moderate-quality ones the issue's targets refer to.
+    default capture conditions are the moderate-quality ones the accuracy targets refer to.
     """
     produced = 0
     finger = 0
