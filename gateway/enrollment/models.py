@@ -62,3 +62,8 @@ class Adjudication(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+def template_aad(*, reference: str, person_id: int, modality: str, position: int) -> bytes:
+    """Associated data binding a template envelope to its row: a moved template won't open."""
+    return f"template:{reference}:person={person_id}:{modality}={position}".encode()

@@ -22,7 +22,7 @@ from gateway.db import utcnow
 from gateway.enrollment import repository
 from gateway.enrollment.captures import CaptureContext, Sample, read_captures
 from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
+from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment, template_aad
 from gateway.enrollment.schemas import (
     AdjudicationView,
     DuplicateCandidate,
@@ -52,11 +52,6 @@ class AdjudicationClosed(Conflict):
 
 class InvalidDecision(InvalidInput):
     code = "invalid_decision"
-
-
-def template_aad(*, reference: str, person_id: int, modality: str, position: int) -> bytes:
-    """Associated data binding a template envelope to its row: a moved template won't open."""
-    return f"template:{reference}:person={person_id}:{modality}={position}".encode()
 
 
 @dataclass(frozen=True)

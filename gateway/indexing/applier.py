@@ -24,7 +24,7 @@ from gateway.crypto.envelope import open_sealed
 from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.captures import Modality
 from gateway.enrollment.engine import BiometricEngine, ModalityUnavailable
-from gateway.enrollment.models import BiometricTemplate
+from gateway.enrollment.models import BiometricTemplate, template_aad
 from gateway.indexing import repository
 from gateway.indexing.identifiers import IdentifierFactory, load_snapshot, save_snapshot
 from gateway.registry import repository as registry_repository
@@ -37,8 +37,6 @@ _EVENT_PAGE = 500
 
 
 def template_aad_for(row: BiometricTemplate) -> bytes:
-    from gateway.enrollment.service import template_aad
-
     return template_aad(
         reference=row.reference,
         person_id=row.person_id,
