@@ -278,21 +278,33 @@ def test_verifications_decided_at_once_are_bounded_by_verify_threads(
     nik = _register(ops_client)[0]["nik"]
     enroll_http(terminal_client, terminal, gateway_key, nik, seed=37)
     terminal_client.api.app.state.verify_limiter.total_tokens = threads  # type: ignore[attr-defined]
-    deciding, most = 0, 0
+    deciding, finished, most = 0, 0, 0
     lock = threading.Lock()
     decide = service.decide
+    limiter = terminal_client.api.app.state.verify_limiter  # type: ignore[attr-defined]
+
+    def every_request_accounted_for() -> bool:
+        with lock:
+            seen = deciding + finished
+        return seen + limiter.statistics().tasks_waiting >= 3
 
     def slow_decide(**kwargs: Any) -> Any:
-        nonlocal deciding, most
+        nonlocal deciding, finished, most
         with lock:
             deciding += 1
             most = max(most, deciding)
-        time.sleep(0.3)  # long enough for every request in flight to reach this point
+        # Hold this decision until each of the three requests is deciding, done or queued at
+        # the limiter: a limiter letting more than `threads` through is then caught every time.
+        deadline = time.monotonic() + 30
+        while not every_request_accounted_for():
+            assert time.monotonic() < deadline, "the three requests never all arrived"
+            time.sleep(0.002)
         try:
             return decide(**kwargs)
         finally:
             with lock:
                 deciding -= 1
+                finished += 1
 
     monkeypatch.setattr(service, "decide", slow_decide)
     with ThreadPoolExecutor(3) as pool:
