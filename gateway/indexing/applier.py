@@ -37,7 +37,7 @@ _EVENT_PAGE = 500
 
 
 def template_aad_for(row: BiometricTemplate) -> bytes:
-    from gateway.enrollment.service import template_aad
+    from gateway.enrollment.templates import template_aad
 
     return template_aad(
         reference=row.reference,

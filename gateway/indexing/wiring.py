@@ -14,6 +14,7 @@ from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
+from gateway.trust import endpoints as trust_endpoints
 from gateway.verification import endpoints as verification_endpoints
 from matcher.fingerprint.calibration import Calibration
 
@@ -25,6 +26,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(verification_endpoints.router)
     app.include_router(enrollment_endpoints.router)
     app.include_router(registry_endpoints.router)
+    app.include_router(trust_endpoints.router)
+    app.include_router(trust_endpoints.ops_router)
 
 
 def build_applier(settings: Settings, session_factory: sessionmaker[Session]) -> IndexApplier:

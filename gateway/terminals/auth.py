@@ -6,8 +6,10 @@ A request must carry one signature whose `Signature-Input` covers `@method`, `@t
 id). Checks run cheapest first: shape, freshness, key lookup, signature, digest; only a valid
 signature learns the terminal's status; last comes the (keyid, nonce) replay store, committed
 at once in its own transaction so a replay is refused across restarts and processes even if
-the route itself later fails (a retry after a failure signs again, with a new nonce). The
-signature base is built by the `http-message-signatures` library.
+the route itself later fails (a retry after a failure signs again, with a new nonce). Routes
+that record the nonce in their own transaction reserve it in the process first, right after
+the signature and before the rate limit (`gateway.terminals.replay`). The signature base is
+built by the `http-message-signatures` library.
 """
 
 from __future__ import annotations
@@ -462,10 +464,30 @@ async def authenticate_terminal_deferred(request: Request) -> SignedTerminalRequ
         log.warning("request refused", extra={"reason": exc.code, "principal_kind": "terminal"})
         raise
     assert signed is not None
+    await _reserve_nonce(request, signed.params, signed.window)
     limiter: TokenBucketLimiter = request.app.state.terminal_rate_limiter
     limiter.hit(signed.terminal.id)
     request.state.terminal_id = signed.terminal.id
     return signed
+
+
+async def _reserve_nonce(request: Request, params: _SignatureParams, window: timedelta) -> None:
+    """Refuse a replay before it costs anything: reserved in this process, and not already
+    recorded by another (the route's transaction records it for good)."""
+    state = request.app.state
+    keyid = f"terminal:{params.keyid}"
+    expires = (params.created + window).timestamp()
+    if not state.nonce_reservations.reserve(keyid, params.nonce, expires_at=expires):
+        log.warning("request refused", extra={"reason": ReplayedRequest.code})
+        raise ReplayedRequest("This request (keyid, nonce) was already received.")
+
+    def seen() -> bool:
+        with state.session_factory() as session:
+            return repository.nonce_seen(session, keyid=keyid, nonce=params.nonce)
+
+    if await run_in_threadpool(seen):
+        log.warning("request refused", extra={"reason": ReplayedRequest.code})
+        raise ReplayedRequest("This request (keyid, nonce) was already received.")
 
 
 async def authenticate_terminal(request: Request) -> AuthenticatedTerminal:

@@ -11,6 +11,7 @@ from gateway.settings import Settings
 from gateway.terminals import endpoints as terminal_endpoints
 from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
+from gateway.terminals.replay import NonceReservations
 from gateway.terminals.settings import SecuritySettings
 
 
@@ -19,6 +20,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     security: SecuritySettings = settings
     app.state.security_settings = security
     app.state.principal_cache = PrincipalCache()
+    app.state.nonce_reservations = NonceReservations()
     app.state.terminal_rate_limiter = TokenBucketLimiter(
         rate_per_minute=security.terminal_rate_per_minute,
         burst=security.terminal_burst,

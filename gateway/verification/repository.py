@@ -28,6 +28,7 @@ _SUBJECT = select(
     _PEOPLE.c.household_id,
     _PEOPLE.c.merged_into_id,
     _HOUSEHOLDS.c.reference.label("household_reference"),
+    (_HOUSEHOLDS.c.province_code + _HOUSEHOLDS.c.regency_code).label("region"),
     select(_LOCKOUTS.c.reference)
     .where(_LOCKOUTS.c.person_id == _PEOPLE.c.id, _LOCKOUTS.c.unlocked_at.is_(None))
     .limit(1)
@@ -72,7 +73,7 @@ _INSERT_RECORD = insert(VerificationRecord)
 
 
 def subject_by_nik_hash(session: Session, nik_hash: bytes) -> Row[Any] | None:
-    """(id, reference, household_id, merged_into_id, household_reference, lockout)."""
+    """(id, reference, household_id, merged_into_id, household_reference, region, lockout)."""
     return session.connection().execute(_SUBJECT_BY_NIK_HASH, {"nik_hash": nik_hash}).first()
 
 

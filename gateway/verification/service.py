@@ -17,26 +17,26 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
-from gateway.crypto.envelope import open_sealed
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import utcnow
-from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.captures import (
     CaptureContext,
-    Modality,
     Sample,
     finger_from_record,
     read_captures,
 )
 from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
 from gateway.enrollment.schemas import CaptureReport
-from gateway.enrollment.service import template_aad
-from gateway.errors import Conflict, InvalidInput, TooManyRequests
+from gateway.enrollment.templates import compare_current
+from gateway.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from gateway.indexing.applier import IndexApplier, region_of
 from gateway.registry import repository as registry_repository
 from gateway.registry.nik import parse_nik
 from gateway.registry.references import new_reference
 from gateway.registry.service import UnknownPerson, canonical
+from gateway.trust import anomalies
+from gateway.trust import repository as trust_repository
+from gateway.trust.anomalies import AlertKind, day_start
 from gateway.verification import case_workers, lockout, repository
 from gateway.verification.models import CaseWorker, VerificationRecord
 from gateway.verification.schemas import SampleScore, VerifyRequest, VerifyResult
@@ -58,6 +58,14 @@ class FallbackLimitReached(TooManyRequests):
     code = "fallback_limit_reached"
 
 
+class CaseWorkerDailyLimit(TooManyRequests):
+    code = "case_worker_daily_limit"
+
+
+class FallbackOutOfRegion(Forbidden):
+    code = "fallback_out_of_region"
+
+
 @dataclass(frozen=True)
 class Subject:
     """The person a verification is about, with what the answer and the token need, and
@@ -67,11 +75,14 @@ class Subject:
     reference: str
     household_id: int
     household_reference: str
+    region: str
     lockout: str | None
 
 
 def _subject(row: Row[Any]) -> Subject:
-    return Subject(row.id, row.reference, row.household_id, row.household_reference, row.lockout)
+    return Subject(
+        row.id, row.reference, row.household_id, row.household_reference, row.region, row.lockout
+    )
 
 
 def find_subject(*, session: Session, nik: str) -> Subject:
@@ -107,45 +118,12 @@ class Outcome:
     reason: str | None = None
 
 
-def enrolled_templates(
-    *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
-) -> dict[int, Any]:
-    """A person's enrolled templates by position, prepared (cached across requests)."""
-    keys = enrollment_repository.active_template_keys(session, person_id, modality)
-    missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
-    rows = {r.id: r for r in enrollment_repository.templates_by_id(session, missing)}
-    prepared: dict[int, Any] = {}
-    for tid, position, _quality in keys:
-
-        def load(tid: int = tid) -> bytes:
-            row = rows[tid]
-            aad = template_aad(
-                reference=row.reference,
-                person_id=row.person_id,
-                modality=row.modality,
-                position=row.position,
-            )
-            return open_sealed(bytes(row.envelope), aad=aad)
-
-        prepared[position] = engine.prepared_enrolled(tid, modality, load)
-    return prepared
-
-
 def _compare_enrolled(
     *, session: Session, engine: BiometricEngine, person: Subject, samples: Sequence[Sample]
 ) -> list[Comparison]:
-    comparisons: list[Comparison] = []
-    for modality in ("finger", "iris"):
-        probes = [s for s in samples if s.modality == modality]
-        if not probes:
-            continue
-        enrolled = enrolled_templates(
-            session=session, engine=engine, person_id=person.id, modality=modality
-        )
-        for s in probes:
-            if s.position in enrolled:
-                probe = engine.prepared_probe(s)
-                comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
+    comparisons = compare_current(
+        session=session, engine=engine, person_id=person.id, samples=samples
+    )
     if not comparisons:
         raise NotEnrolled(
             "The person has no enrolled template for the captured finger(s) or eye(s); "
@@ -331,8 +309,7 @@ def decide(
     if request.nik is not None:
         person = find_subject(session=session, nik=request.nik)
         check_person_rate(person.reference)
-        if request.mode != "fallback":
-            lockout.refuse_if_locked(person.lockout)
+        lockout.refuse_if_locked(person.lockout)
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -405,12 +382,16 @@ def record(
     """
     outcome = decision.outcome
     if outcome.match and outcome.person is not None:
+        lockout.refuse_if_locked(repository.open_lockout_reference(session, outcome.person.id))
         if outcome.fallback:
-            _refuse_beyond_fallback_limit(
-                session=session, person=outcome.person, settings=settings, now=decision.at
+            assert outcome.case_worker is not None
+            _refuse_beyond_fallback_limits(
+                session=session,
+                person=outcome.person,
+                case_worker_id=outcome.case_worker.id,
+                settings=settings,
+                now=decision.at,
             )
-        else:
-            lockout.refuse_if_locked(repository.open_lockout_reference(session, outcome.person.id))
     return _record(
         session=session,
         request=decision.request,
@@ -424,13 +405,27 @@ def record(
     )
 
 
-def _refuse_beyond_fallback_limit(
-    *, session: Session, person: Subject, settings: IdentitySettings, now: dt.datetime
+def _refuse_beyond_fallback_limits(
+    *,
+    session: Session,
+    person: Subject,
+    case_worker_id: int | None,
+    settings: IdentitySettings,
+    now: dt.datetime,
 ) -> None:
     used = repository.fallbacks_since(session, person_id=person.id, since=_month_start(now))
     if used >= settings.fallback_per_month:
         raise FallbackLimitReached(
             f"This person has had {used} supervised fallback(s) this month, the limit."
+        )
+    if case_worker_id is None:
+        return
+    vouched = trust_repository.fallbacks_by_case_worker(
+        session, case_worker_id=case_worker_id, since=day_start(now)
+    )
+    if vouched >= settings.fallback_per_case_worker_per_day:
+        raise CaseWorkerDailyLimit(
+            f"This case worker has vouched {vouched} time(s) today, the daily limit."
         )
 
 
@@ -444,9 +439,12 @@ def _fallback(
     settings: IdentitySettings,
     now: dt.datetime,
 ) -> Outcome:
-    """A case worker, proven by their own fingers, vouches for the person (monthly limit)."""
+    """A case worker of the person's region, proven by their own fingers and active at this
+    moment, vouches for the person at a terminal of that region (monthly and daily limits)."""
     assert request.vouch is not None
-    _refuse_beyond_fallback_limit(session=session, person=person, settings=settings, now=now)
+    _refuse_beyond_fallback_limits(
+        session=session, person=person, case_worker_id=None, settings=settings, now=now
+    )
     worker, _ = case_workers.authenticate(
         session=session,
         engine=engine,
@@ -455,6 +453,14 @@ def _fallback(
         ctx=ctx,
         min_quality=settings.verify_min_quality,
         target_fmr=settings.verify_target_fmr,
+    )
+    if worker.region != person.region or ctx.terminal.region != worker.region:
+        raise FallbackOutOfRegion(
+            "A supervised fallback is vouched by a case worker of the person's home region, "
+            "at a terminal of that region."
+        )
+    _refuse_beyond_fallback_limits(
+        session=session, person=person, case_worker_id=worker.id, settings=settings, now=now
     )
     return Outcome(
         match=True,
@@ -532,6 +538,15 @@ def _record(
         result.token, result.token_expires_at = token.token, token.expires_at
         result.person, result.household = person.reference, person.household_reference
     repository.insert_record(session, record)
+    if outcome.fallback or not outcome.match:
+        anomalies.observe(
+            session=session,
+            kind=AlertKind.fallback if outcome.fallback else AlertKind.failed_attempt,
+            terminal_id=terminal.id,
+            region=terminal.region,
+            now=now,
+            policy=settings.anomaly_policy(),
+        )
     if not outcome.match and request.mode in ("1:1", "ektp") and person is not None:
         result.attempts_left = lockout.register_failure(
             session=session,

@@ -55,10 +55,8 @@ def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
 
 def test_production_refuses_plaintext_captures() -> None:
     with pytest.raises(SettingsError, match="SATUPINTU_ALLOW_PLAINTEXT_CAPTURES"):
-        Settings(environment="production")
-    assert not Settings(
-        environment="production", allow_plaintext_captures=False
-    ).allow_plaintext_captures
+        Settings(environment="production", allow_plaintext_captures=True)
+    assert not Settings(environment="production").allow_plaintext_captures
 
 
 def test_default_database_is_a_sqlite_file_under_data_dir(tmp_path: Path) -> None:

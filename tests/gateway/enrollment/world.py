@@ -30,6 +30,7 @@ from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import synthetic_rows, write_register_csv
 from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.trust.anomalies import AnomalyPolicy
 from matcher.fingerprint import compare, iso19794_2
 from matcher.fingerprint.calibration import Calibration, fit
 from matcher.synthetic.iris import encode_png, render_eye
@@ -106,6 +107,8 @@ class World:
                 ctx=self.ctx(session),
                 min_quality=0,
                 duplicate_target_fpir=1e-4,
+                update_target_fmr=1e-4,
+                anomaly=AnomalyPolicy(),
             )
         self.indexes.catch_up()
         return result.status

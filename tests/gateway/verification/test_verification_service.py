@@ -12,7 +12,12 @@ from gateway.db import read_snapshot, unit_of_work, utcnow
 from gateway.enrollment.schemas import Captures
 from gateway.terminals.models import OperatorRole
 from gateway.verification import lockout
-from gateway.verification.case_workers import CaseWorkerNotVerified, register
+from gateway.verification.case_workers import (
+    CaseWorkerNotVerified,
+    approve,
+    enrolment_statement,
+    register,
+)
 from gateway.verification.models import VerificationRecord
 from gateway.verification.schemas import CardTemplate, VerifyRequest, VerifyResult, Vouch
 from gateway.verification.service import (
@@ -186,13 +191,29 @@ def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
     world: World, enrolled: list[str]
 ) -> None:
     with unit_of_work(world.session_factory) as session:
-        register_operator(session, "cw-1", OperatorRole.case_worker, "Pendamping")
+        key = register_operator(session, "cw-1", OperatorRole.case_worker, "Pendamping")
+        approval = approve(
+            session=session,
+            operator_id="cw-1",
+            region="3201",
+            supervisor_id="ops-1",
+            hours=1,
+            now=utcnow(),
+        ).reference
+        ctx = world.ctx(session)
+        statement = enrolment_statement(
+            approval=approval, operator_id="cw-1", terminal_id=ctx.terminal.id,
+            nonce=ctx.terminal.nonce,
+        )  # fmt: skip
         worker = register(
             session=session,
             operator_id="cw-1",
+            approval=approval,
+            operator_signature=key.sign(statement),
             captures=Captures(fingers=fingers(77, 1)),
-            ctx=world.ctx(session),
+            ctx=ctx,
             min_quality=0,
+            now=utcnow(),
         )
 
     def vouch(seed: int) -> dict[str, object]:
