@@ -31,7 +31,7 @@ from gateway.trust import repository as trust_repository
 from gateway.trust.anomalies import AlertKind, AnomalyPolicy
 from gateway.trust.models import BiometricUpdate
 from gateway.trust.schemas import BiometricUpdateView
-from gateway.verification import repository as verification_repository
+from gateway.verification import case_workers
 
 AUDIT_KIND = "biometric_update"
 NOTIFY_KIND = "biometric_update"
@@ -43,10 +43,6 @@ class UnknownUpdate(NotFound):
 
 class UpdateNotAwaiting(Conflict):
     code = "biometric_update_not_awaiting"
-
-
-class NotCaseWorkerOfRegion(Forbidden):
-    code = "case_worker_out_of_region"
 
 
 class SameReviewer(Forbidden):
@@ -147,11 +143,7 @@ def review(
 ) -> BiometricUpdateView:
     """The first pair of eyes: a registered, active case worker of the person's region."""
     update = _awaiting(session, reference, "awaiting_case_worker")
-    worker = verification_repository.case_worker_by_operator(session, operator_id)
-    if worker is None or not worker.active or worker.region != update.region:
-        raise NotCaseWorkerOfRegion(
-            "Only an active case worker of the person's home region may review this update."
-        )
+    case_workers.require_of_region(session, operator_id=operator_id, region=update.region)
     enrollment, person, household = _parts(session, update)
     update.case_worker_id = operator_id
     update.case_worker_reason = reason

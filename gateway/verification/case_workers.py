@@ -89,6 +89,14 @@ def _view(worker: CaseWorker, positions: list[int]) -> CaseWorkerView:
     )
 
 
+def require_of_region(session: Session, *, operator_id: str, region: str) -> CaseWorker:
+    """The operator's case-worker record, if they are an active case worker of `region`."""
+    worker = repository.case_worker_by_operator(session, operator_id)
+    if worker is None or not worker.active or worker.region != region:
+        raise OutOfRegion("Only an active case worker of the person's home region may do this.")
+    return worker
+
+
 def approve(
     *, session: Session, operator_id: str, region: str, supervisor_id: str, hours: int,
     now: dt.datetime,

@@ -77,11 +77,25 @@ class Subject:
     household_reference: str
     region: str
     lockout: str | None
+    away_lockout: str | None
+
+    def lockout_at(self, terminal_region: str) -> str | None:
+        """The open lockout refusing this person at a terminal of `terminal_region`: a home
+        lockout anywhere, an away lockout only outside the person's region."""
+        if self.lockout is not None or terminal_region == self.region:
+            return self.lockout
+        return self.away_lockout
 
 
 def _subject(row: Row[Any]) -> Subject:
     return Subject(
-        row.id, row.reference, row.household_id, row.household_reference, row.region, row.lockout
+        row.id,
+        row.reference,
+        row.household_id,
+        row.household_reference,
+        row.region,
+        row.lockout,
+        row.away_lockout,
     )
 
 
@@ -309,7 +323,7 @@ def decide(
     if request.nik is not None:
         person = find_subject(session=session, nik=request.nik)
         check_person_rate(person.reference)
-        lockout.refuse_if_locked(person.lockout)
+        lockout.refuse_if_locked(person.lockout_at(terminal.region))
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -351,7 +365,7 @@ def decide(
         )
         if outcome.person is not None:
             check_person_rate(outcome.person.reference)
-            lockout.refuse_if_locked(outcome.person.lockout)
+            lockout.refuse_if_locked(outcome.person.lockout_at(terminal.region))
     else:
         assert person is not None and request.vouch is not None
         outcome = _fallback(
@@ -382,7 +396,12 @@ def record(
     """
     outcome = decision.outcome
     if outcome.match and outcome.person is not None:
-        lockout.refuse_if_locked(repository.open_lockout_reference(session, outcome.person.id))
+        scopes = lockout.scopes_for(
+            terminal_region=ctx.terminal.region, home_region=outcome.person.region
+        )
+        lockout.refuse_if_locked(
+            repository.open_lockout_reference(session, outcome.person.id, scopes)
+        )
         if outcome.fallback:
             assert outcome.case_worker is not None
             _refuse_beyond_fallback_limits(
@@ -551,7 +570,16 @@ def _record(
         result.attempts_left = lockout.register_failure(
             session=session,
             person_id=person.id,
+            home_region=person.region,
+            terminal_region=terminal.region,
             attempts=settings.lockout_attempts,
+            window_hours=settings.lockout_window_hours,
+            now=now,
+        )
+        lockout.register_terminal_failure(
+            session=session,
+            terminal_id=terminal.id,
+            limit=settings.terminal_failure_limit,
             window_hours=settings.lockout_window_hours,
             now=now,
         )

@@ -37,6 +37,7 @@ from gateway.crypto.keyring import KeyStore
 from gateway.crypto.nik import nik_lookup_hash, seal_nik
 from gateway.db import unit_of_work
 from gateway.deps import SessionDep
+from gateway.settings import Settings
 from gateway.terminals.auth import TerminalDep
 from gateway.terminals.models import OperatorRole, PrincipalStatus, SeenNonce
 from gateway.terminals.ratelimit import TokenBucketLimiter
@@ -629,3 +630,50 @@ def test_finding_5_replays_are_refused_before_rate_limit_and_matching(
         terminal_client, "/v1/verify", terminal, gateway_key, 59, 3, mode="1:1", nik=nik
     )
     assert after.status_code == 200, after.text
+
+
+def test_finding_6_failures_at_a_terminal_outside_the_region_do_not_lock_the_person_at_home(
+    identity: None,
+    api: TestClient,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=60)
+    hostile = _hostile(api, session_factory)
+    attacker = SignedClient(api, hostile.signer)
+    assert _lock(attacker, hostile, gateway_key, nik, wrong_seed=61) == [200] * 5
+    at_home = _post_captures(
+        terminal_client, "/v1/verify", terminal, gateway_key, 60, 2, mode="1:1", nik=nik
+    )
+    assert at_home.status_code == 200, at_home.text
+    assert at_home.json()["decision"] == "match"
+    away = _post_captures(attacker, "/v1/verify", hostile, gateway_key, 60, 3, mode="1:1", nik=nik)
+    assert away.status_code == 423, away.text  # still locked where the failures happened
+
+
+def test_finding_7_captures_in_clear_are_refused_by_default(
+    identity: None,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+) -> None:
+    assert Settings().allow_plaintext_captures is False
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=62)
+    clear = [
+        {
+            "position": p,
+            "format": "iso19794-2",
+            "data": base64.b64encode(finger_record(62 * 16 + p, 2, p)).decode(),
+        }
+        for p in (2, 7)
+    ]
+    response = terminal_client.post(
+        "/v1/verify", json={"mode": "1:1", "nik": nik, "fingers": clear}
+    )
+    _refused(response, 422, "capture_must_be_sealed")

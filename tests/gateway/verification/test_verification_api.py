@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.client import GatewayKey, new_nonce
+from gateway.client import GatewayKey, RequestSigner, new_nonce
 from gateway.db import unit_of_work
 from gateway.terminals.models import OperatorRole, SeenNonce
 from gateway.verification import service
@@ -104,11 +104,21 @@ def test_verify_issues_a_token_for_this_terminal_and_locks_after_failures(
 
     locked = ops_client.get("/v1/ops/lockouts").json()
     assert len(locked) == 1 and locked[0]["person"] == enrolled["person"]
-    unlocked = ops_client.post(
-        f"/v1/ops/lockouts/{locked[0]['reference']}/unlock",
-        json={"reason": "checked the e-KTP, fingers cleaned"},
+    unlock = f"/v1/ops/lockouts/{locked[0]['reference']}/unlock"
+    reason = {"reason": "checked the e-KTP, fingers cleaned"}
+    by_ops = ops_client.post(unlock, json=reason)  # only a case worker of the region may
+    assert (
+        by_ops.status_code == 403 and by_ops.json()["error"]["code"] == "case_worker_out_of_region"
     )
-    assert unlocked.status_code == 200 and unlocked.json()["unlocked_by"] == "ops-1"
+    with unit_of_work(session_factory) as session:
+        cw_key = register_operator(session, "cw-9", OperatorRole.case_worker, "Pendamping")
+    created = register_case_worker_http(
+        ops_client, terminal_client, terminal, gateway_key, "cw-9", cw_key, 43
+    )
+    assert created.status_code == 201, created.text
+    case_worker = SignedClient(ops_client.api, RequestSigner(key_id="cw-9", private_key=cw_key))
+    unlocked = case_worker.post(unlock, json=reason)
+    assert unlocked.status_code == 200 and unlocked.json()["unlocked_by"] == "cw-9"
     status, body = _verify(terminal_client, terminal, gateway_key, 31, 7, mode="1:1", nik=nik)
     assert status == 200 and body["decision"] == "match"
 
