@@ -15,6 +15,8 @@ from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
 from gateway.trust import endpoints as trust_endpoints
+from gateway.trust.metrics import TrustCollector
+from gateway.trust.notifications import LogSender, NotificationWorker
 from gateway.verification import endpoints as verification_endpoints
 from matcher.fingerprint.calibration import Calibration
 
@@ -28,6 +30,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(registry_endpoints.router)
     app.include_router(trust_endpoints.router)
     app.include_router(trust_endpoints.ops_router)
+    app.state.metrics.registry.register(TrustCollector(app.state))
 
 
 def build_applier(settings: Settings, session_factory: sessionmaker[Session]) -> IndexApplier:
@@ -64,10 +67,18 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
     app.state.verify_limiter = anyio.CapacityLimiter(settings.verify_threads)
     app.state.biometrics = indexes.engine
     app.state.indexes = indexes
+    notifier = NotificationWorker(
+        session_factory, LogSender(), settings.notification_interval_seconds
+    )
+    notifier.start()
+    app.state.notifier = notifier
 
 
 def stop(app: FastAPI) -> None:
     """Stop polling and write snapshots, so the next start replays only what follows."""
+    notifier: NotificationWorker | None = getattr(app.state, "notifier", None)
+    if notifier is not None:
+        notifier.stop()
     indexes: IndexApplier | None = getattr(app.state, "indexes", None)
     if indexes is None:
         return

@@ -12,10 +12,15 @@ from gateway.deps import SessionDep
 from gateway.enrollment import updates
 from gateway.enrollment.endpoints import JSON
 from gateway.terminals.auth import CaseWorkerDep, OpsOperatorDep
+from gateway.trust import approvals
+from gateway.trust.anomalies import AlertKind
 from gateway.trust.schemas import (
+    AlertView,
     BiometricUpdateView,
     CaseWorkerApprovalRequest,
     CaseWorkerApprovalView,
+    CashOutApprovalRequest,
+    CashOutApprovalView,
     UpdateDecision,
 )
 from gateway.verification import case_workers
@@ -102,4 +107,35 @@ def approve_case_worker(
         supervisor_id=operator.id,
         hours=request.app.state.identity_settings.case_worker_approval_hours,
         now=utcnow(),
+    )
+
+
+@ops_router.post(
+    "/fallbacks/{verification}/cash-out",
+    response_model=CashOutApprovalView,
+    status_code=201,
+    dependencies=[JSON],
+    summary="A supervisor lets a supervised fallback's token be paid as cash-out at the agent",
+)
+def approve_cash_out(
+    verification: str, body: CashOutApprovalRequest, session: SessionDep, operator: OpsOperatorDep
+) -> CashOutApprovalView:
+    return approvals.approve_cash_out(
+        session=session, verification=verification, supervisor_id=operator.id, reason=body.reason
+    )
+
+
+@ops_router.get("/anomalies", response_model=list[AlertView])
+def list_alerts(
+    session: SessionDep,
+    operator: OpsOperatorDep,
+    days: int = Query(default=7, ge=1, le=366),
+    kind: AlertKind | None = Query(default=None),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0, le=10_000_000),
+) -> list[AlertView]:
+    """Terminals whose out-of-region payouts, biometric updates, fallbacks or failed attempts
+    jumped above their baseline in the last `days` days, newest first."""
+    return approvals.list_alerts(
+        session=session, days=days, kind=kind, limit=limit, offset=offset, now=utcnow()
     )

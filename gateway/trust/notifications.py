@@ -9,6 +9,7 @@ that fails leaves the row for the next round.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,3 +60,35 @@ def deliver(
             event.sent_at = utcnow()
             sent += 1
     return sent
+
+
+class NotificationWorker:
+    """Sends the outbox every `interval_s` seconds on a thread of its own until stopped."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        sender: NotificationSender,
+        interval_s: float,
+    ) -> None:
+        self.session_factory = session_factory
+        self.sender = sender
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    deliver(self.session_factory, self.sender)
+                except Exception:
+                    log.exception("notification pass failed; retrying next interval")
+
+        self._thread = threading.Thread(target=loop, name="notifications", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

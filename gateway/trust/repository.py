@@ -44,6 +44,13 @@ def updates(
     return session.scalars(query.limit(limit).offset(offset)).all()
 
 
+def update_counts(session: Session) -> list[tuple[str, int]]:
+    rows = session.execute(
+        select(BiometricUpdate.status, func.count()).group_by(BiometricUpdate.status)
+    ).all()
+    return [(status, int(count)) for status, count in rows]
+
+
 def approval_by_reference(session: Session, reference: str) -> CaseWorkerApproval | None:
     return session.scalars(
         select(CaseWorkerApproval).where(CaseWorkerApproval.reference == reference)
@@ -53,6 +60,12 @@ def approval_by_reference(session: Session, reference: str) -> CaseWorkerApprova
 def cash_out_approval(session: Session, token_id: str) -> CashOutApproval | None:
     return session.scalars(
         select(CashOutApproval).where(CashOutApproval.token_id == token_id)
+    ).first()
+
+
+def verification_by_reference(session: Session, reference: str) -> VerificationRecord | None:
+    return session.scalars(
+        select(VerificationRecord).where(VerificationRecord.reference == reference)
     ).first()
 
 

@@ -526,6 +526,9 @@ def _record(
         "fallback": outcome.fallback,
         "case_worker_id": outcome.case_worker.id if outcome.case_worker else None,
         "fallback_reason": outcome.reason,
+        # The evidence behind a token, for region policy's step-up at payout.
+        "fingers": sum(1 for s in samples if s.modality == "finger") if outcome.match else 0,
+        "irises": sum(1 for s in samples if s.modality == "iris") if outcome.match else 0,
     }
     result = VerifyResult(
         verification=record["reference"],

@@ -46,6 +46,8 @@ class IdentitySettings(BaseModel):
     anomaly_baseline_days: int = Field(default=14, ge=1)
     anomaly_factor: float = Field(default=3.0, gt=0)
     anomaly_min_events: int = Field(default=5, ge=0)
+    # How often (s) queued household notifications (biometric updates) are sent.
+    notification_interval_seconds: float = Field(default=5.0, gt=0)
     # Captures in clear (base64 `data`) are for development and tests only, and only when
     # asked for (`satupintu serve --dev-insecure-captures`); by default captures must arrive
     # HPKE-sealed and device-signed (`sealed`).

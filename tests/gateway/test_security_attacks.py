@@ -677,3 +677,38 @@ def test_finding_7_captures_in_clear_are_refused_by_default(
         "/v1/verify", json={"mode": "1:1", "nik": nik, "fingers": clear}
     )
     _refused(response, 422, "capture_must_be_sealed")
+
+
+def test_finding_8_a_terminal_far_away_pays_a_household_only_as_region_policy_allows(
+    identity: None,
+    api: TestClient,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=63)
+    hostile = _hostile(api, session_factory)
+    attacker = SignedClient(api, hostile.signer)
+    account = {"owner_kind": "terminal", "owner_id": hostile.id, "bank_code": "BRI"}
+    registered = ops_client.request(
+        "PUT",
+        "/v1/ops/payout-accounts",
+        json={**account, "number": "4004000000078", "name": "Agen Surabaya"},
+    )
+    assert registered.status_code == 204, registered.text
+    nonce = new_nonce()
+    one_finger = _sealed_fingers(hostile, gateway_key, nonce, 63, 2)[:1]
+    verified = attacker.post(
+        "/v1/verify", json={"mode": "1:1", "nik": nik, "fingers": one_finger}, nonce=nonce
+    )
+    assert verified.status_code == 200 and verified.json()["decision"] == "match"
+    paid = attacker.post(
+        "/v1/payouts",
+        json={"token": verified.json()["token"]},
+        headers={"Idempotency-Key": "far-away-1"},
+    )
+    assert paid.status_code == 403, paid.text
+    assert paid.json()["error"]["code"] in ("out_of_region_not_allowed", "step_up_required")
