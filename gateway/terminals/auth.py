@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, Protocol
 import http_sf
 from cryptography.exceptions import InvalidSignature as BadEd25519Signature
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from http_message_signatures import ContentDigest, HTTPMessageSignaturesException, InvalidSignature
 from http_sf.innerlist import ser_innerlist
 from sqlalchemy import Row
@@ -517,7 +518,40 @@ def require_role(*roles: OperatorRole) -> Any:
             raise OperatorForbidden("This operation needs another operator role.")
         return operator
 
+    _OPERATOR_DEPENDENCIES.add(_dependency)
     return Depends(_dependency)
+
+
+_OPERATOR_DEPENDENCIES: set[Any] = {authenticate_operator}
+_TERMINAL_DEPENDENCIES: set[Any] = {authenticate_terminal, authenticate_terminal_deferred}
+
+
+def route_principal(dependant: Dependant) -> PrincipalKind | None:
+    """Who must sign requests to a route: its dependencies name the authenticator."""
+    for dependency in dependant.dependencies:
+        if dependency.call in _TERMINAL_DEPENDENCIES:
+            return "terminal"
+        if dependency.call in _OPERATOR_DEPENDENCIES:
+            return "operator"
+        found = route_principal(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+async def signature_first(request: Request) -> None:
+    """Authenticate a request whose body failed to parse before its route's dependencies ran:
+    an unsigned or forged request is refused as such, before any word about its body."""
+    state = request.state
+    if getattr(state, "terminal_id", None) or getattr(state, "operator_id", None):
+        return  # authenticated already: the body's problems are the signer's to hear
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    kind = route_principal(dependant) if dependant is not None else None
+    if kind == "terminal":
+        await _authenticate_request(request, "terminal")
+    elif kind == "operator":
+        await _authenticate_request(request, "operator")
 
 
 def check_person_rate(request: Request, person_key: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.crypto.registry import SealedBytes
@@ -36,11 +36,15 @@ class VerificationRecord(Base):
     # Captures compared, by modality: the evidence region policy's step-up asks for.
     fingers: Mapped[int] = mapped_column(Integer, default=0)
     irises: Mapped[int] = mapped_column(Integer, default=0)
+    # The keyed NIK hash of a 1:1 attempt on a NIK not in the register (its failures lock
+    # like a registered NIK's, so the answers do not tell the two apart).
+    nik_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
     __table_args__ = (
         Index("ix_verifications_person_at", "person_id", "at"),
         Index("ix_verifications_terminal_at", "terminal_id", "at"),
         Index("ix_verifications_token_id", "token_id"),
+        Index("ix_verifications_nik_hash", "nik_hash"),
     )
 
 

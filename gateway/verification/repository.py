@@ -150,6 +150,22 @@ def failures_since(
     )
 
 
+def unknown_nik_failures_since(session: Session, *, nik_hash: bytes, since: dt.datetime) -> int:
+    """Failed attempts on a NIK that is not in the register, after `since`."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationRecord)
+            .where(
+                VerificationRecord.nik_hash == nik_hash,
+                VerificationRecord.outcome == "no_match",
+                VerificationRecord.at > since,
+            )
+        )
+        or 0
+    )
+
+
 def terminal_failures_since(session: Session, *, terminal_id: str, since: dt.datetime) -> int:
     """Failed 1:1 and e-KTP attempts by one terminal, over every NIK, after `since`."""
     return (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -130,6 +131,8 @@ class Outcome:
     fallback: bool = False
     case_worker: CaseWorker | None = None
     reason: str | None = None
+    # A 1:1 or e-KTP request for a NIK not in the register: answered as a wrong finger.
+    unknown_nik: bytes | None = None
 
 
 def _compare_enrolled(
@@ -320,10 +323,21 @@ def decide(
     now = utcnow()
     terminal = ctx.terminal
     person: Subject | None = None
+    unknown: bytes | None = None
     if request.nik is not None:
-        person = find_subject(session=session, nik=request.nik)
-        check_person_rate(person.reference)
-        lockout.refuse_if_locked(person.lockout_at(terminal.region))
+        try:
+            person = find_subject(session=session, nik=request.nik)
+        except UnknownPerson:
+            if request.mode == "fallback":
+                raise
+            unknown = nik_lookup_hash(request.nik)
+            check_person_rate(unknown.hex())
+            _refuse_unknown_like_a_lockout(
+                session=session, nik_hash=unknown, settings=settings, now=now
+            )
+        else:
+            check_person_rate(person.reference)
+            lockout.refuse_if_locked(person.lockout_at(terminal.region))
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -335,7 +349,9 @@ def decide(
             min_quality=settings.verify_min_quality,
             required=("finger",) if request.mode == "ektp" else (),
         )
-    if request.mode == "1:1":
+    if unknown is not None:
+        outcome = Outcome(False, unknown_nik=unknown)
+    elif request.mode == "1:1":
         assert person is not None
         outcome = _one_to_one(
             session=session,
@@ -422,6 +438,25 @@ def record(
         request_digest=request_digest,
         now=decision.at,
     )
+
+
+def _unknown_failures(
+    *, session: Session, nik_hash: bytes, settings: IdentitySettings, now: dt.datetime
+) -> int:
+    since = now - dt.timedelta(hours=settings.lockout_window_hours)
+    return repository.unknown_nik_failures_since(session, nik_hash=nik_hash, since=since)
+
+
+def _refuse_unknown_like_a_lockout(
+    *, session: Session, nik_hash: bytes, settings: IdentitySettings, now: dt.datetime
+) -> None:
+    """A NIK not in the register locks after as many failures as a registered one, with a
+    lockout reference of the same shape, so the answers tell the register nothing."""
+    if _unknown_failures(session=session, nik_hash=nik_hash, settings=settings, now=now) < (
+        settings.lockout_attempts
+    ):
+        return
+    lockout.refuse_if_locked("lock_" + hashlib.sha256(nik_hash).hexdigest()[:20])
 
 
 def _refuse_beyond_fallback_limits(
@@ -530,16 +565,19 @@ def _record(
         "fingers": sum(1 for s in samples if s.modality == "finger") if outcome.match else 0,
         "irises": sum(1 for s in samples if s.modality == "iris") if outcome.match else 0,
     }
+    record["nik_hash"] = outcome.unknown_nik
+    # A refusal carries no score: scores would let a prober climb towards a match, and
+    # would tell a wrong finger from a NIK that is not in the register.
     result = VerifyResult(
         verification=record["reference"],
         mode=request.mode,
         decision=record["outcome"],
-        score=record["score"],
-        fmr=record["fmr"],
+        score=record["score"] if outcome.match else None,
+        fmr=record["fmr"] if outcome.match else None,
         target_fmr=settings.verify_target_fmr,
         scope=outcome.scope,
-        fpir=outcome.fpir,
-        samples=outcome.samples,
+        fpir=outcome.fpir if outcome.match else None,
+        samples=outcome.samples if outcome.match else [],
         captures=reports,
         fallback=outcome.fallback,
     )
@@ -569,16 +607,22 @@ def _record(
             now=now,
             policy=settings.anomaly_policy(),
         )
-    if not outcome.match and request.mode in ("1:1", "ektp") and person is not None:
-        result.attempts_left = lockout.register_failure(
-            session=session,
-            person_id=person.id,
-            home_region=person.region,
-            terminal_region=terminal.region,
-            attempts=settings.lockout_attempts,
-            window_hours=settings.lockout_window_hours,
-            now=now,
+    if outcome.unknown_nik is not None:
+        failures = _unknown_failures(
+            session=session, nik_hash=outcome.unknown_nik, settings=settings, now=now
         )
+        result.attempts_left = max(0, settings.lockout_attempts - failures)
+    if not outcome.match and request.mode in ("1:1", "ektp"):
+        if person is not None:
+            result.attempts_left = lockout.register_failure(
+                session=session,
+                person_id=person.id,
+                home_region=person.region,
+                terminal_region=terminal.region,
+                attempts=settings.lockout_attempts,
+                window_hours=settings.lockout_window_hours,
+                now=now,
+            )
         lockout.register_terminal_failure(
             session=session,
             terminal_id=terminal.id,

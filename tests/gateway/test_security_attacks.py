@@ -712,3 +712,47 @@ def test_finding_8_a_terminal_far_away_pays_a_household_only_as_region_policy_al
     )
     assert paid.status_code == 403, paid.text
     assert paid.json()["error"]["code"] in ("out_of_region_not_allowed", "step_up_required")
+
+
+def test_finding_9_small_leaks_are_closed(
+    identity: None,
+    api: TestClient,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+) -> None:
+    public = api.get("/openapi.json").json()["paths"]
+    assert "/v1/verify" in public and not [p for p in public if p.startswith("/v1/ops")]
+    _refused(api.get("/v1/ops/openapi.json"), 401, "signature_missing")
+    operators = ops_client.get("/v1/ops/openapi.json")
+    assert operators.status_code == 200 and "/v1/ops/lockouts" in operators.json()["paths"]
+
+    nik = _register(ops_client)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=64)
+    stranger = nik[:12] + ("9999" if nik[12:] != "9999" else "9998")
+    answers = []
+    for asked in (nik, stranger):
+        response = _post_captures(
+            terminal_client, "/v1/verify", terminal, gateway_key, 65, 1, mode="1:1", nik=asked
+        )
+        body = response.json()
+        body.pop("verification", None)
+        answers.append((response.status_code, body))
+    assert answers[0] == answers[1], answers
+    assert answers[0][0] == 200 and answers[0][1]["decision"] == "no_match"
+
+    unsigned = api.post(
+        "/v1/verify",
+        content=b'{"mode": "1:1", "nik": ',
+        headers={"content-type": "application/json"},
+    )
+    _refused(unsigned, 401, "signature_missing")
+    signed = httpx.Request(
+        "POST",
+        "http://testserver/v1/verify",
+        content=b'{"mode": "1:1", "nik": ',
+        headers={"content-type": "application/json"},
+    )
+    terminal.signer.sign(signed)
+    _refused(api.send(signed), 422, "invalid_request")  # the signer hears about its body

@@ -138,16 +138,20 @@ def upgrade() -> None:
     with op.batch_alter_table("verifications") as batch:
         batch.add_column(sa.Column("fingers", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("irises", sa.Integer(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("nik_hash", sa.LargeBinary(length=32), nullable=True))
     op.create_index(
         "ix_verifications_terminal_at", "verifications", ["terminal_id", "at"], unique=False
     )
     op.create_index("ix_verifications_token_id", "verifications", ["token_id"], unique=False)
+    op.create_index("ix_verifications_nik_hash", "verifications", ["nik_hash"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_verifications_nik_hash", table_name="verifications")
     op.drop_index("ix_verifications_token_id", table_name="verifications")
     op.drop_index("ix_verifications_terminal_at", table_name="verifications")
     with op.batch_alter_table("verifications") as batch:
+        batch.drop_column("nik_hash")
         batch.drop_column("irises")
         batch.drop_column("fingers")
     with op.batch_alter_table("lockouts") as batch:
