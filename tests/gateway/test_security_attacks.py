@@ -714,13 +714,8 @@ def test_finding_8_a_terminal_far_away_pays_a_household_only_as_region_policy_al
     assert paid.json()["error"]["code"] in ("out_of_region_not_allowed", "step_up_required")
 
 
-def test_finding_9_small_leaks_are_closed(
-    identity: None,
-    api: TestClient,
-    ops_client: SignedClient,
-    terminal_client: SignedClient,
-    terminal: TerminalIdentity,
-    gateway_key: GatewayKey,
+def test_finding_9a_ops_routes_are_described_only_to_operators(
+    api: TestClient, ops_client: SignedClient
 ) -> None:
     public = api.get("/openapi.json").json()["paths"]
     assert "/v1/verify" in public and not [p for p in public if p.startswith("/v1/ops")]
@@ -728,6 +723,14 @@ def test_finding_9_small_leaks_are_closed(
     operators = ops_client.get("/v1/ops/openapi.json")
     assert operators.status_code == 200 and "/v1/ops/lockouts" in operators.json()["paths"]
 
+
+def test_finding_9b_an_unknown_nik_is_answered_like_a_wrong_finger(
+    identity: None,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+) -> None:
     nik = _register(ops_client)[0]["nik"]
     enroll_http(terminal_client, terminal, gateway_key, nik, seed=64)
     stranger = nik[:12] + ("9999" if nik[12:] != "9999" else "9998")
@@ -742,17 +745,16 @@ def test_finding_9_small_leaks_are_closed(
     assert answers[0] == answers[1], answers
     assert answers[0][0] == 200 and answers[0][1]["decision"] == "no_match"
 
-    unsigned = api.post(
-        "/v1/verify",
-        content=b'{"mode": "1:1", "nik": ',
-        headers={"content-type": "application/json"},
-    )
+
+def test_finding_9c_the_signature_is_checked_before_the_body_is_parsed(
+    api: TestClient, terminal: TerminalIdentity
+) -> None:
+    malformed = b'{"mode": "1:1", "nik": '
+    json_type = {"content-type": "application/json"}
+    unsigned = api.post("/v1/verify", content=malformed, headers=json_type)
     _refused(unsigned, 401, "signature_missing")
     signed = httpx.Request(
-        "POST",
-        "http://testserver/v1/verify",
-        content=b'{"mode": "1:1", "nik": ',
-        headers={"content-type": "application/json"},
+        "POST", "http://testserver/v1/verify", content=malformed, headers=json_type
     )
     terminal.signer.sign(signed)
     _refused(api.send(signed), 422, "invalid_request")  # the signer hears about its body
