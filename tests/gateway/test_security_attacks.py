@@ -1,6 +1,6 @@
 """The attack suite: the terminal channel and data at rest (each attack is refused with the
 right status and code, and leaves no trace: no nonce consumed, no audit entry), then the
-identity life cycle a hostile terminal holding a valid key would attack (`test_finding_*`):
+identity life cycle a hostile terminal holding a valid key would attack:
 re-enrolment, self-registered case workers, revoked vouchers, lockout, replays, plaintext
 captures, region policy and the small leaks."""
 
@@ -483,7 +483,7 @@ def _lock(
     ]
 
 
-def test_finding_1_reenrolment_by_a_hostile_terminal_does_not_replace_the_person(
+def test_reenrolment_by_a_hostile_terminal_does_not_replace_the_person(
     identity: None,
     api: TestClient,
     ops_client: SignedClient,
@@ -509,7 +509,7 @@ def test_finding_1_reenrolment_by_a_hostile_terminal_does_not_replace_the_person
     assert at_home.status_code == 200 and at_home.json()["decision"] == "match"
 
 
-def test_finding_2_a_terminal_alone_cannot_register_a_case_worker(
+def test_a_terminal_alone_cannot_register_a_case_worker(
     identity: None,
     api: TestClient,
     ops_client: SignedClient,
@@ -556,7 +556,7 @@ def test_finding_2_a_terminal_alone_cannot_register_a_case_worker(
         assert session.scalar(select(func.count()).select_from(CaseWorker)) == 0
 
 
-def test_finding_3_a_revoked_case_worker_vouches_for_no_one(
+def test_a_revoked_case_worker_vouches_for_no_one(
     identity: None,
     ops_client: SignedClient,
     terminal_client: SignedClient,
@@ -576,7 +576,7 @@ def test_finding_3_a_revoked_case_worker_vouches_for_no_one(
     assert vouched.json()["error"]["code"] == "case_worker_inactive"
 
 
-def test_finding_4_fallback_respects_lockout(
+def test_fallback_respects_lockout(
     identity: None,
     ops_client: SignedClient,
     terminal_client: SignedClient,
@@ -596,7 +596,7 @@ def test_finding_4_fallback_respects_lockout(
 __all__ = ["finger_calibration"]  # the identity world's fixture, used by `identity`
 
 
-def test_finding_5_replays_are_refused_before_rate_limit_and_matching(
+def test_replays_are_refused_before_rate_limit_and_matching(
     identity: None,
     api: TestClient,
     ops_client: SignedClient,
@@ -632,7 +632,7 @@ def test_finding_5_replays_are_refused_before_rate_limit_and_matching(
     assert after.status_code == 200, after.text
 
 
-def test_finding_6_failures_at_a_terminal_outside_the_region_do_not_lock_the_person_at_home(
+def test_failures_at_a_terminal_outside_the_region_do_not_lock_the_person_at_home(
     identity: None,
     api: TestClient,
     ops_client: SignedClient,
@@ -655,7 +655,7 @@ def test_finding_6_failures_at_a_terminal_outside_the_region_do_not_lock_the_per
     assert away.status_code == 423, away.text  # still locked where the failures happened
 
 
-def test_finding_7_captures_in_clear_are_refused_by_default(
+def test_captures_in_clear_are_refused_by_default(
     identity: None,
     ops_client: SignedClient,
     terminal_client: SignedClient,
@@ -679,7 +679,7 @@ def test_finding_7_captures_in_clear_are_refused_by_default(
     _refused(response, 422, "capture_must_be_sealed")
 
 
-def test_finding_8_a_terminal_far_away_pays_a_household_only_as_region_policy_allows(
+def test_a_terminal_far_away_pays_a_household_only_as_region_policy_allows(
     identity: None,
     api: TestClient,
     ops_client: SignedClient,
@@ -714,7 +714,7 @@ def test_finding_8_a_terminal_far_away_pays_a_household_only_as_region_policy_al
     assert paid.json()["error"]["code"] in ("out_of_region_not_allowed", "step_up_required")
 
 
-def test_finding_9a_ops_routes_are_described_only_to_operators(
+def test_ops_routes_are_described_only_to_operators(
     api: TestClient, ops_client: SignedClient
 ) -> None:
     public = api.get("/openapi.json").json()["paths"]
@@ -724,7 +724,7 @@ def test_finding_9a_ops_routes_are_described_only_to_operators(
     assert operators.status_code == 200 and "/v1/ops/lockouts" in operators.json()["paths"]
 
 
-def test_finding_9b_an_unknown_nik_is_answered_like_a_wrong_finger(
+def test_an_unknown_nik_is_answered_like_a_wrong_finger(
     identity: None,
     ops_client: SignedClient,
     terminal_client: SignedClient,
@@ -746,7 +746,7 @@ def test_finding_9b_an_unknown_nik_is_answered_like_a_wrong_finger(
     assert answers[0][0] == 200 and answers[0][1]["decision"] == "no_match"
 
 
-def test_finding_9c_the_signature_is_checked_before_the_body_is_parsed(
+def test_the_signature_is_checked_before_the_body_is_parsed(
     api: TestClient, terminal: TerminalIdentity
 ) -> None:
     malformed = b'{"mode": "1:1", "nik": '
