@@ -329,6 +329,10 @@ def decide(
             person = find_subject(session=session, nik=request.nik)
         except UnknownPerson:
             if request.mode == "fallback":
+                # Only a proven case worker learns that a NIK is not in the register.
+                _vouching_case_worker(
+                    session=session, engine=engine, request=request, ctx=ctx, settings=settings
+                )
                 raise
             unknown = nik_lookup_hash(request.nik)
             check_person_rate(unknown.hex())
@@ -483,6 +487,28 @@ def _refuse_beyond_fallback_limits(
         )
 
 
+def _vouching_case_worker(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    request: VerifyRequest,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+) -> CaseWorker:
+    """The case worker named in the vouch, proven by their live fingers and active now."""
+    assert request.vouch is not None
+    worker, _ = case_workers.authenticate(
+        session=session,
+        engine=engine,
+        reference=request.vouch.case_worker,
+        captures=request.vouch.captures,
+        ctx=ctx,
+        min_quality=settings.verify_min_quality,
+        target_fmr=settings.verify_target_fmr,
+    )
+    return worker
+
+
 def _fallback(
     *,
     session: Session,
@@ -499,14 +525,8 @@ def _fallback(
     _refuse_beyond_fallback_limits(
         session=session, person=person, case_worker_id=None, settings=settings, now=now
     )
-    worker, _ = case_workers.authenticate(
-        session=session,
-        engine=engine,
-        reference=request.vouch.case_worker,
-        captures=request.vouch.captures,
-        ctx=ctx,
-        min_quality=settings.verify_min_quality,
-        target_fmr=settings.verify_target_fmr,
+    worker = _vouching_case_worker(
+        session=session, engine=engine, request=request, ctx=ctx, settings=settings
     )
     if worker.region != person.region or ctx.terminal.region != worker.region:
         raise FallbackOutOfRegion(

@@ -744,6 +744,14 @@ def test_an_unknown_nik_is_answered_like_a_wrong_finger(
         answers.append((response.status_code, body))
     assert answers[0] == answers[1], answers
     assert answers[0][0] == 200 and answers[0][1]["decision"] == "no_match"
+    # Nor does a fallback without a real case worker tell the two apart.
+    vouches = [
+        _fallback(terminal_client, terminal, gateway_key, asked, "cw_nobody", seed=66)
+        for asked in (nik, stranger)
+    ]
+    assert [(v.status_code, v.json()["error"]["code"]) for v in vouches] == [
+        (404, "unknown_case_worker")
+    ] * 2
 
 
 def test_the_signature_is_checked_before_the_body_is_parsed(
