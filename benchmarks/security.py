@@ -8,7 +8,10 @@ capture (HPKE + device signature) and opening it (device lookup, HPKE open, sign
 check); envelope seal and open; the NIK lookup hash; one committed audit append. The
 database is a fresh SQLite file unless `--database-url` is given. Results: `--json FILE`
 (keys `backend`, `operations` with `median_ms` and `p95_ms` each, `auth_overhead_ms`) and
-a Markdown table in `benchmarks/results/`.
+a Markdown table in `benchmarks/results/`. Then, unless `--no-attacks`, the identity attacks
+of a hostile agent terminal run against the same gateway loaded with a small demo register
+(`benchmarks.attacks`): one row per attack with the answer and whether it was refused (JSON
+key `attacks`; the median time of a refused replay is the replay row's `ms`).
 """
 
 from __future__ import annotations
@@ -51,11 +54,35 @@ def _timed(fn: Callable[[], object], rounds: int) -> dict[str, float]:
     }
 
 
+def _attacks(app: Any, api: Any, progress: Progress, data_dir: Path) -> list[Any]:
+    """Load a small demo register into the running gateway, then attack it."""
+    from benchmarks.attacks import run_attacks
+    from gateway.enrollment.demo import run_demo
+    from gateway.terminals.ratelimit import TokenBucketLimiter
+
+    # The attacks meet the identity defences, not the per-person rate limit.
+    app.state.person_rate_limiter = TokenBucketLimiter(
+        rate_per_minute=1e9, burst=10**9, scope="person"
+    )
+    task = progress.add_task("demo register for the attacks", total=None)
+    run_demo(
+        session_factory=app.state.session_factory,
+        data_dir=data_dir,
+        households=12,
+        progress=lambda _stage, done, total: progress.update(task, completed=done, total=total),
+    )
+    app.state.indexes.catch_up()
+    return run_attacks(api, data_dir / "demo")
+
+
 def security_command(
     rounds: Annotated[int, typer.Option(min=10, help="Timed repetitions per operation")] = 300,
     database_url: Annotated[str, typer.Option(help="Database (default: fresh SQLite)")] = "",
     json_path: Annotated[Path | None, typer.Option("--json", help="Write results here")] = None,
     core: Annotated[int, typer.Option(help="CPU core to pin to")] = 0,
+    attacks: Annotated[
+        bool, typer.Option(help="Also run the hostile-terminal attacks on a demo register")
+    ] = True,
 ) -> None:
     """Time the signature, HPKE, envelope, NIK-hash and audit operations."""
     # Imported here so `satupintu --help` does not load the whole gateway.
@@ -151,6 +178,7 @@ def security_command(
             results[name] = _timed(fn, rounds)
             progress.advance(task)
         backend = app.state.engine.dialect.name
+        attack_rows = _attacks(app, api, progress, tmp) if attacks else []
     overhead = round(
         results["signed_round_trip"]["median_ms"] - results["unsigned_round_trip"]["median_ms"], 3
     )
@@ -159,6 +187,17 @@ def security_command(
         table.add_row(name, f"{stats['median_ms']:.3f}", f"{stats['p95_ms']:.3f}")
     console.print(table)
     console.print(f"authentication overhead per request (median): {overhead:.3f} ms")
+    if attack_rows:
+        refusals = Table(
+            "threat", "attack", "expected", "status", "answer", "refused", "ms",
+            title="hostile-terminal attacks",
+        )  # fmt: skip
+        for row in attack_rows:
+            refusals.add_row(
+                row.threat, row.attack, row.expected, str(row.status), row.answer,
+                "yes" if row.refused else "NO", f"{row.ms:.1f}",
+            )  # fmt: skip
+        console.print(refusals)
     report = {
         "backend": backend,
         "rounds": rounds,
@@ -168,6 +207,7 @@ def security_command(
         "load_average_1m": round(os.getloadavg()[0], 2),
         "operations": results,
         "auth_overhead_ms": overhead,
+        "attacks": [row.__dict__ for row in attack_rows],
     }
     lines = [
         f"# Security costs ({backend}, {rounds} rounds, one core)",
@@ -180,6 +220,21 @@ def security_command(
         f"Load average (1 min) during the run: {report['load_average_1m']} on "
         f"{os.cpu_count()} cores.",
     ]
+    if attack_rows:
+        lines += [
+            "",
+            "## Hostile-terminal attacks (demo register, attacker T-3578-DEMO)",
+            "",
+            "| threat | attack | expected | status | answer | refused | ms |",
+            "| --- | --- | --- | ---: | --- | --- | ---: |",
+            *(
+                f"| {r.threat} | {r.attack} | {r.expected} | {r.status} | {r.answer} | "
+                f"{'yes' if r.refused else 'NO'} | {r.ms:.1f} |"
+                for r in attack_rows
+            ),
+            "",
+            "The replay row's ms is the median time to refuse one copy of 34.",
+        ]
     (results_dir() / f"security_{backend}.md").write_text("\n".join(lines) + "\n")
     target = json_path or results_dir() / f"security_{backend}.json"
     target.write_text(json.dumps(report, indent=2) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from adapters.cli import bank_sim_app
@@ -50,9 +52,24 @@ def serve(
     workers: int = typer.Option(
         1, min=1, help="Processes, one listening socket each (SO_REUSEPORT); one per core."
     ),
+    dev_insecure_captures: bool = typer.Option(
+        False,
+        "--dev-insecure-captures",
+        help="Development only: also accept captures in clear (unsealed, unsigned by a device).",
+    ),
 ) -> None:
     """Run the gateway (scale with processes, not threads: `--workers`, one per core)."""
-    settings = Settings()
+    if dev_insecure_captures:
+        # Through the environment, so every worker process builds its settings with it.
+        os.environ["SATUPINTU_ALLOW_PLAINTEXT_CAPTURES"] = "true"
+    settings = Settings()  # production refuses clear captures here, before serving
+    if settings.allow_plaintext_captures:
+        typer.secho(
+            "INSECURE: captures in clear are accepted (development only); deployments take "
+            "HPKE-sealed, device-signed captures alone.",
+            fg=typer.colors.RED,
+            err=True,
+        )
     gateway_serve.serve(host or settings.host, port or settings.port, workers)
 
 

@@ -91,6 +91,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A body refused before the route's signature check ran (not even JSON) is answered
+        # as an unsigned request would be: no schema feedback for who has not signed.
+        signature_first = getattr(request.app.state, "signature_first", None)
+        if signature_first is not None:
+            try:
+                await signature_first(request)
+            except GatewayError as refused:
+                return await _gateway_error(request, refused)
         # Only locations and messages: the offending input may be a NIK or a template.
         problems = [
             {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", "")}

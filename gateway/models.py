@@ -7,6 +7,7 @@ from gateway.indexing import models as indexing_models
 from gateway.payouts import models as payouts_models
 from gateway.registry import models as registry_models
 from gateway.terminals import models as terminals_models
+from gateway.trust import models as trust_models
 from gateway.verification import models as verification_models
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "payouts_models",
     "registry_models",
     "terminals_models",
+    "trust_models",
     "verification_models",
 ]

@@ -16,8 +16,10 @@ mix (`SATUPINTU_LOAD_PROFILE`):
 - `payout`: 1:1 verify then pay, each household once (the payout throughput benchmark).
 - `verify`: 1:1 verify only, back to back (the verification throughput benchmark).
 
-Expected refusals (no_match, a decoy's `nik_locked`, a household already paid) are answers,
-not errors; anything else (5xx, an unexpected 4xx, a failed genuine match) is an error. The
+Terminals serve people of their own region (region policy limits payouts elsewhere), and
+travel only when their region has no one left to pay. Expected refusals (no_match, a decoy's
+`nik_locked`, a household already paid, a programme that pays only at home) are answers, not
+errors; anything else (5xx, an unexpected 4xx, a failed genuine match) is an error. The
 SLO gate at exit sets a non-zero exit code when the error ratio or a p99 exceeds its limit.
 """
 
@@ -90,6 +92,18 @@ def _one_per_household(people: list[dict[str, Any]]) -> deque[dict[str, Any]]:
 
 
 PEOPLE = _partition(MANIFEST["people"])
+PEOPLE_BY_REGION: dict[str, list[dict[str, Any]]] = {}
+for _person in PEOPLE:
+    PEOPLE_BY_REGION.setdefault(_person["region"], []).append(_person)
+# Refusals of a payout that are policy, not failure: already paid, or region policy.
+EXPECTED_PAYOUT_REFUSALS = frozenset(
+    {
+        "nothing_due",
+        "entitlement_already_claimed",
+        "out_of_region_not_allowed",
+        "out_of_region_daily_cap",
+    }
+)
 # Each worker drives its own terminals (when there are enough to go round).
 TERMINALS = _partition(MANIFEST["terminals"]) or MANIFEST["terminals"]
 UNPAID = _one_per_household(PEOPLE)
@@ -274,8 +288,10 @@ class AgentTerminal(SignedUser):
             if response.status_code in (200, 202):
                 response.success()
                 return response.status_code == 200 and response.json()["state"] == "committed"
-            if PROFILE != "payout" and code in ("nothing_due", "entitlement_already_claimed"):
-                response.success()  # this household was already paid this period
+            if code in EXPECTED_PAYOUT_REFUSALS and (
+                PROFILE != "payout" or code.startswith("out_of_region")
+            ):
+                response.success()  # already paid this period, or paid only at home
             else:
                 response.failure(f"HTTP {response.status_code} {code}")
             return False
@@ -298,7 +314,17 @@ class AgentTerminal(SignedUser):
     # -- the mix -------------------------------------------------------------------------
 
     def _someone(self) -> dict[str, Any]:
-        return PEOPLE[_rng.randrange(len(PEOPLE))]
+        """Someone of this terminal's region (anyone, where the region has no one)."""
+        people = PEOPLE_BY_REGION.get(self.region) or PEOPLE
+        return people[_rng.randrange(len(people))]
+
+    def _unpaid(self) -> dict[str, Any]:
+        """The next unpaid household of this terminal's region, else of any region."""
+        for position, person in enumerate(UNPAID):
+            if person["region"] == self.region:
+                del UNPAID[position]
+                return person
+        return UNPAID.popleft()
 
     @task(50)
     def one_to_one(self) -> None:
@@ -311,7 +337,7 @@ class AgentTerminal(SignedUser):
         if PROFILE == "payout":
             if not UNPAID:
                 raise StopUser()
-            person = UNPAID.popleft()
+            person = self._unpaid()
         else:
             person = self._someone()
         self.verify_and_pay({"mode": "1:1", "nik": person["nik"]}, person["probe"], "1:1")

@@ -52,3 +52,8 @@ def demo_command(
         f"People, keys and probe records (ISO 19794-2) are under {summary.directory}/ "
         "(development keys: never deploy them)."
     )
+    console.print(
+        "The demo enrolled its synthetic people in process from captures in clear (development "
+        "only); the served gateway still takes sealed, device-signed captures alone unless "
+        "started with `satupintu serve --dev-insecure-captures`."
+    )

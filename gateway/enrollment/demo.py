@@ -29,7 +29,7 @@ from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository
 from gateway.enrollment.captures import CaptureContext, CaptureRejected
 from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCapture
+from gateway.enrollment.schemas import Captures, EnrollmentRequest, FingerCapture, IrisCapture
 from gateway.enrollment.service import EnrollmentResult, enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
@@ -45,7 +45,6 @@ from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
 from gateway.verification import case_workers
 from gateway.verification import repository as verification_repository
-from gateway.verification.schemas import CaseWorkerRequest
 from matcher.fingerprint import iso19794_2
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.iris import encode_png, render_eye
@@ -203,7 +202,7 @@ def _enroll_demo_person(
     terminal: AuthenticatedTerminal,
     nik: str,
     index: int,
-    duplicate_target_fpir: float,
+    settings: Settings,
 ) -> EnrollmentResult:
     """Enroll through the real service; a rejected synthetic eye falls back to fingers alone.
 
@@ -219,7 +218,9 @@ def _enroll_demo_person(
             request=EnrollmentRequest(nik=nik, fingers=_fingers(index, 1), irises=irises),
             ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
             min_quality=0,
-            duplicate_target_fpir=duplicate_target_fpir,
+            duplicate_target_fpir=settings.duplicate_target_fpir,
+            update_target_fmr=settings.verify_target_fmr,
+            anomaly=settings.anomaly_policy(),
         )
 
     if index % IRIS_EVERY != 0:
@@ -293,7 +294,7 @@ def run_demo(
                     terminal=terminal,
                     nik=row["nik"],
                     index=index,
-                    duplicate_target_fpir=settings.duplicate_target_fpir,
+                    settings=settings,
                 )
                 status = result.status
                 summary.enrolled += status == "enrolled"
@@ -321,22 +322,41 @@ def run_demo(
                 (probes / f"{row['nik']}_{eye}.png").write_bytes(encode_png(image))
         if progress is not None:
             progress("enroll", done, len(adults))
-    _case_worker(session_factory, summary.terminals[0])
+    _case_worker(session_factory, summary.terminals[0], keys)
     with (directory / "people.csv").open("w", newline="", encoding="utf-8") as out:
         csv.writer(out).writerows(listing)
     return summary
 
 
-def _case_worker(session_factory: sessionmaker[Session], terminal_id: str) -> None:
-    """The demo pendamping, with their own (synthetic) index fingers registered."""
+def _case_worker(session_factory: sessionmaker[Session], terminal_id: str, keys: Path) -> None:
+    """The demo pendamping, with their own (synthetic) index fingers registered the way a
+    real one is: approved by the ops supervisor, the request signed with their own key."""
     with unit_of_work(session_factory) as session:
         if verification_repository.case_worker_by_operator(session, CASE_WORKER_ID) is not None:
             return
         terminal = _terminal(terminal_id, terminal_id[2:4], terminal_id[4:6])
+        now = utcnow()
+        approval = case_workers.approve(
+            session=session,
+            operator_id=CASE_WORKER_ID,
+            region=terminal.region,
+            supervisor_id="ops-demo",
+            hours=1,
+            now=now,
+        )
+        statement = case_workers.enrolment_statement(
+            approval=approval.reference,
+            operator_id=CASE_WORKER_ID,
+            terminal_id=terminal.id,
+            nonce=terminal.nonce,
+        )
         case_workers.register(
             session=session,
             operator_id=CASE_WORKER_ID,
-            captures=CaseWorkerRequest(operator_id=CASE_WORKER_ID, fingers=_fingers(999_999, 1)),
+            approval=approval.reference,
+            operator_signature=_private_key(keys, CASE_WORKER_ID).sign(statement),
+            captures=Captures(fingers=_fingers(999_999, 1)),
             ctx=CaptureContext(session=session, terminal=terminal, allow_plaintext=True),
             min_quality=0,
+            now=now,
         )

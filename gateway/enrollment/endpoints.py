@@ -67,6 +67,8 @@ def create_enrollment(
         ctx=capture_context(request, session, terminal),
         min_quality=state.identity_settings.enroll_min_quality,
         duplicate_target_fpir=state.identity_settings.duplicate_target_fpir,
+        update_target_fmr=state.identity_settings.verify_target_fmr,
+        anomaly=state.identity_settings.anomaly_policy(),
     )
     # Runs after the request's transaction committed: the new templates become searchable.
     background.add_task(state.indexes.catch_up)

@@ -41,7 +41,8 @@ def enrollment_by_id(session: Session, enrollment_id: int) -> Enrollment | None:
 def pending_enrollment_of(session: Session, person_id: int) -> Enrollment | None:
     return session.scalars(
         select(Enrollment).where(
-            Enrollment.person_id == person_id, Enrollment.status == "pending_adjudication"
+            Enrollment.person_id == person_id,
+            Enrollment.status.in_(("pending_adjudication", "pending_update")),
         )
     ).first()
 

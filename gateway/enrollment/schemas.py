@@ -60,6 +60,11 @@ class Captures(BaseModel):
 
 class EnrollmentRequest(Captures):
     nik: str = Field(min_length=1, max_length=32, description="The person's NIK (16 digits)")
+    proof: Captures | None = Field(
+        default=None,
+        description="For a person already enrolled: live captures of fingers or eyes enrolled "
+        "now, matched against them (the new captures themselves count too)",
+    )
 
 
 class CaptureReport(BaseModel):
@@ -79,13 +84,19 @@ class DuplicateCandidate(BaseModel):
     modality: str
 
 
+EnrollmentStatus = Literal["enrolled", "pending_adjudication", "pending_update"]
+
+
 class EnrollmentResult(BaseModel):
     enrollment: str
-    status: Literal["enrolled", "pending_adjudication"]
+    status: EnrollmentStatus
     person: str
     household: str
     captures: list[CaptureReport]
     adjudication: str | None = None
+    update: str | None = Field(
+        default=None, description="A biometric update of an enrolled person: its reference"
+    )
 
 
 class AdjudicationView(BaseModel):

@@ -28,7 +28,10 @@ from gateway.enrollment.schemas import (
     DuplicateCandidate,
     EnrollmentRequest,
     EnrollmentResult,
+    EnrollmentStatus,
 )
+from gateway.enrollment.templates import activate
+from gateway.enrollment.updates import open_update, proof_fmr
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.indexing import repository as index_repository
 from gateway.indexing.applier import IndexApplier
@@ -36,6 +39,7 @@ from gateway.registry import repository as registry_repository
 from gateway.registry.models import Person
 from gateway.registry.references import new_reference
 from gateway.registry.service import canonical, find_person, household_of
+from gateway.trust.anomalies import AnomalyPolicy
 
 
 class EnrollmentPending(Conflict):
@@ -118,24 +122,6 @@ def _store_templates(
     repository.flush(session)
 
 
-def _activate(*, session: Session, enrollment: Enrollment) -> None:
-    """Make an enrollment's templates the person's current ones and tell the index."""
-    templates = repository.templates_of_enrollment(session, enrollment.id)
-    for modality in {t.modality for t in templates}:
-        repository.deactivate_templates(
-            session,
-            person_id=enrollment.person_id,
-            modality=modality,
-            positions=[t.position for t in templates if t.modality == modality],
-        )
-    for template in templates:
-        template.active = True
-    enrollment.status = "enrolled"
-    enrollment.decided_at = utcnow()
-    repository.flush(session)
-    index_repository.add_event(session, person_id=enrollment.person_id, op="upsert")
-
-
 def enroll(
     *,
     session: Session,
@@ -145,9 +131,14 @@ def enroll(
     ctx: CaptureContext,
     min_quality: int,
     duplicate_target_fpir: float,
+    update_target_fmr: float,
+    anomaly: AnomalyPolicy,
 ) -> EnrollmentResult:
     """Enroll a registered person's captures, or hold them for adjudication.
 
+    A person already enrolled is a biometric update: it takes effect only when the captures
+    (with `request.proof`) match the current templates at `update_target_fmr`; otherwise it
+    is held for a case worker and a supervisor, and the current templates stay active.
     The caller brings `indexes` up to date first, outside this transaction (on SQLite a
     second connection could not read while this one holds the write lock).
     """
@@ -158,13 +149,28 @@ def enroll(
             "An earlier enrollment of this person awaits adjudication; it must be decided first."
         )
     samples, reports = read_captures(request, ctx=ctx, min_quality=min_quality)
+    is_update = bool(repository.active_templates(session, person.id))
+    fmr: float | None = None
+    if is_update:
+        proof = list(samples)
+        if request.proof is not None:
+            proof += read_captures(request.proof, ctx=ctx, min_quality=min_quality)[0]
+        fmr = proof_fmr(session=session, engine=engine, person_id=person.id, samples=proof)
+    held_update = is_update and (fmr is None or fmr > update_target_fmr)
+    status: EnrollmentStatus
     hits = find_duplicates(
         indexes=indexes, samples=samples, exclude={person.id}, target_fpir=duplicate_target_fpir
     )
+    if held_update:
+        status = "pending_update"  # no duplicate adjudication: the update review comes first
+    elif hits:
+        status = "pending_adjudication"
+    else:
+        status = "enrolled"
     enrollment = Enrollment(
         reference=new_reference("enr"),
         person_id=person.id,
-        status="pending_adjudication" if hits else "enrolled",
+        status=status,
         terminal_id=ctx.terminal.id,
     )
     repository.add(session, enrollment)
@@ -172,8 +178,21 @@ def enroll(
     _store_templates(
         session=session, engine=engine, person=person, enrollment=enrollment, samples=samples
     )
+    update_ref = None
+    if is_update:
+        update_ref = open_update(
+            session=session,
+            enrollment=enrollment,
+            person=person,
+            household=household,
+            terminal_id=ctx.terminal.id,
+            terminal_region=ctx.terminal.region,
+            fmr=fmr,
+            proven=not held_update,
+            anomaly=anomaly,
+        ).reference
     adjudication_ref = None
-    if hits:
+    if status == "pending_adjudication":
         candidates = []
         for hit in hits:
             other = registry_repository.person_by_id(session, hit.person_id)
@@ -195,8 +214,8 @@ def enroll(
         )
         repository.add(session, adjudication)
         adjudication_ref = adjudication.reference
-    else:
-        _activate(session=session, enrollment=enrollment)
+    elif status == "enrolled":
+        activate(session=session, enrollment=enrollment)
     append(
         session=session,
         kind=AuditKind.enrollment,
@@ -208,11 +227,13 @@ def enroll(
             "captures": [s.label for s in samples],
             "quality": {s.label: s.quality for s in samples},
             "duplicates": len(hits),
+            "update": update_ref,
         },
     )
     return EnrollmentResult(
         enrollment=enrollment.reference,
-        status="pending_adjudication" if hits else "enrolled",
+        status=status,
+        update=update_ref,
         person=person.reference,
         household=household.reference,
         captures=reports,
@@ -285,7 +306,7 @@ def decide(
     assert person is not None
     data: dict[str, Any] = {"enrollment": enrollment.reference, "decision": decision}
     if decision == "enroll":
-        _activate(session=session, enrollment=enrollment)
+        activate(session=session, enrollment=enrollment)
     elif decision == "merge":
         match = [c for c in adjudication.candidates if c["person"] == candidate]
         if not match:

@@ -14,6 +14,9 @@ from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
+from gateway.trust import endpoints as trust_endpoints
+from gateway.trust.metrics import TrustCollector
+from gateway.trust.notifications import LogSender, NotificationWorker
 from gateway.verification import endpoints as verification_endpoints
 from matcher.fingerprint.calibration import Calibration
 
@@ -25,6 +28,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(verification_endpoints.router)
     app.include_router(enrollment_endpoints.router)
     app.include_router(registry_endpoints.router)
+    app.include_router(trust_endpoints.router)
+    app.include_router(trust_endpoints.ops_router)
+    app.state.metrics.registry.register(TrustCollector(app.state))
 
 
 def build_applier(settings: Settings, session_factory: sessionmaker[Session]) -> IndexApplier:
@@ -61,10 +67,18 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
     app.state.verify_limiter = anyio.CapacityLimiter(settings.verify_threads)
     app.state.biometrics = indexes.engine
     app.state.indexes = indexes
+    notifier = NotificationWorker(
+        session_factory, LogSender(), settings.notification_interval_seconds
+    )
+    notifier.start()
+    app.state.notifier = notifier
 
 
 def stop(app: FastAPI) -> None:
     """Stop polling and write snapshots, so the next start replays only what follows."""
+    notifier: NotificationWorker | None = getattr(app.state, "notifier", None)
+    if notifier is not None:
+        notifier.stop()
     indexes: IndexApplier | None = getattr(app.state, "indexes", None)
     if indexes is None:
         return

@@ -108,7 +108,8 @@ def stage_reason(member: MemberFacts, component: Component, day: date) -> str | 
     return None
 
 
-def _takes_part(programme: Programme, household: HouseholdFacts, day: date) -> bool:
+def takes_part(programme: Programme, household: HouseholdFacts, day: date) -> bool:
+    """Whether the household is in the programme (and the programme open there) on `day`."""
     if not programme.is_open_on(day) or not programme.covers_region(household.region_code):
         return False
     return programme.code in household.memberships or programme.open_to_all_in_region
@@ -185,7 +186,7 @@ def due_entitlements(
         return []
     lines: list[Entitlement] = []
     for programme in catalogue.programmes:
-        if _takes_part(programme, household, day):
+        if takes_part(programme, household, day):
             lines.extend(_programme_lines(programme, household, day))
     taken = {(line.ref, line.subject) for line in lines} | set(claimed_refs)
     excluded: set[tuple[str, str]] = set()

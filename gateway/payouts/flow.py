@@ -32,6 +32,7 @@ from gateway.payouts.service import (
     reserve,
 )
 from gateway.terminals.auth import AuthenticatedTerminal, SignedTerminalRequest, signed_unit_of_work
+from gateway.trust import pay_policy
 from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
 
 IN_FLIGHT = frozenset({"reserved", "submitted"})
@@ -146,12 +147,24 @@ def pay(
                 return view_of(session, replay)
             claims = consume_token(session=session, token=token, terminal=terminal)
             now = runtime.clock()
+            household = _household(session, claims.household_id, payment_day(now))
+            pay_policy.check(
+                session=session,
+                claims=claims,
+                terminal=terminal,
+                household=household,
+                channel=channel,
+                catalogue=runtime.catalogue,
+                day=payment_day(now),
+                now=now,
+                anomaly=runtime.anomaly,
+            )
             order = PayoutOrder(
                 terminal_id=terminal.id,
                 idempotency_key=idempotency_key,
                 request_hash=body_hash,
                 token_id=claims.token_id,
-                household=_household(session, claims.household_id, payment_day(now)),
+                household=household,
                 bank_code=terminal.bank_code,
                 channel=channel,
                 creditor=_creditor(session, channel, terminal, claims.household_id),

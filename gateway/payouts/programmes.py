@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gateway.payouts.region_policy import RegionPolicy
+
 EXAMPLE_CONFIG = Path(__file__).with_name("programmes.example.toml")
 # Entitlement periods and bank statement days follow Western Indonesian Time (UTC+7).
 PAYMENT_ZONE = timezone(timedelta(hours=7), "WIB")
@@ -91,6 +93,8 @@ class Programme(BaseModel):
     regions: tuple[str, ...] = ()
     # Emergency programmes pay every household in their regions, not only enrolled members.
     open_to_all_in_region: bool = False
+    # Payouts at terminals outside the household's home region.
+    outside_region: RegionPolicy = RegionPolicy()
 
     @model_validator(mode="after")
     def _consistent(self) -> Programme:

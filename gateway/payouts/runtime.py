@@ -15,6 +15,7 @@ from adapters.base import BankAdapter
 from gateway.payouts.ledger import KnownAccounts
 from gateway.payouts.programmes import ProgrammeCatalogue
 from gateway.payouts.service import Clock, PayoutPolicy, recover
+from gateway.trust.anomalies import AnomalyPolicy
 
 log = logging.getLogger("gateway.payouts.worker")
 
@@ -33,6 +34,8 @@ class PayoutRuntime:
     clock: Clock
     # Ledger account ids seen committed; this runtime's database only (one per process).
     known_accounts: KnownAccounts = field(default_factory=KnownAccounts)
+    # When out-of-region payouts by one terminal raise an alert (`gateway.trust.anomalies`).
+    anomaly: AnomalyPolicy = field(default_factory=AnomalyPolicy)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 

@@ -46,6 +46,7 @@ def start(
             retry_after=timedelta(seconds=min(5.0, settings.payout_lease_seconds)),
         ),
         clock=utcnow,
+        anomaly=settings.anomaly_policy(),
     )
     app.state.payouts = runtime
     runtime.start_worker(settings.payout_recovery_interval_seconds)

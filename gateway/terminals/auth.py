@@ -6,8 +6,10 @@ A request must carry one signature whose `Signature-Input` covers `@method`, `@t
 id). Checks run cheapest first: shape, freshness, key lookup, signature, digest; only a valid
 signature learns the terminal's status; last comes the (keyid, nonce) replay store, committed
 at once in its own transaction so a replay is refused across restarts and processes even if
-the route itself later fails (a retry after a failure signs again, with a new nonce). The
-signature base is built by the `http-message-signatures` library.
+the route itself later fails (a retry after a failure signs again, with a new nonce). Routes
+that record the nonce in their own transaction reserve it in the process first, right after
+the signature and before the rate limit (`gateway.terminals.replay`). The signature base is
+built by the `http-message-signatures` library.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Annotated, Any, Literal, Protocol
 import http_sf
 from cryptography.exceptions import InvalidSignature as BadEd25519Signature
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from http_message_signatures import ContentDigest, HTTPMessageSignaturesException, InvalidSignature
 from http_sf.innerlist import ser_innerlist
 from sqlalchemy import Row
@@ -462,10 +465,30 @@ async def authenticate_terminal_deferred(request: Request) -> SignedTerminalRequ
         log.warning("request refused", extra={"reason": exc.code, "principal_kind": "terminal"})
         raise
     assert signed is not None
+    await _reserve_nonce(request, signed.params, signed.window)
     limiter: TokenBucketLimiter = request.app.state.terminal_rate_limiter
     limiter.hit(signed.terminal.id)
     request.state.terminal_id = signed.terminal.id
     return signed
+
+
+async def _reserve_nonce(request: Request, params: _SignatureParams, window: timedelta) -> None:
+    """Refuse a replay before it costs anything: reserved in this process, and not already
+    recorded by another (the route's transaction records it for good)."""
+    state = request.app.state
+    keyid = f"terminal:{params.keyid}"
+    expires = (params.created + window).timestamp()
+    if not state.nonce_reservations.reserve(keyid, params.nonce, expires_at=expires):
+        log.warning("request refused", extra={"reason": ReplayedRequest.code})
+        raise ReplayedRequest("This request (keyid, nonce) was already received.")
+
+    def seen() -> bool:
+        with state.session_factory() as session:
+            return repository.nonce_seen(session, keyid=keyid, nonce=params.nonce)
+
+    if await run_in_threadpool(seen):
+        log.warning("request refused", extra={"reason": ReplayedRequest.code})
+        raise ReplayedRequest("This request (keyid, nonce) was already received.")
 
 
 async def authenticate_terminal(request: Request) -> AuthenticatedTerminal:
@@ -495,7 +518,40 @@ def require_role(*roles: OperatorRole) -> Any:
             raise OperatorForbidden("This operation needs another operator role.")
         return operator
 
+    _OPERATOR_DEPENDENCIES.add(_dependency)
     return Depends(_dependency)
+
+
+_OPERATOR_DEPENDENCIES: set[Any] = {authenticate_operator}
+_TERMINAL_DEPENDENCIES: set[Any] = {authenticate_terminal, authenticate_terminal_deferred}
+
+
+def route_principal(dependant: Dependant) -> PrincipalKind | None:
+    """Who must sign requests to a route: its dependencies name the authenticator."""
+    for dependency in dependant.dependencies:
+        if dependency.call in _TERMINAL_DEPENDENCIES:
+            return "terminal"
+        if dependency.call in _OPERATOR_DEPENDENCIES:
+            return "operator"
+        found = route_principal(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+async def signature_first(request: Request) -> None:
+    """Authenticate a request whose body failed to parse before its route's dependencies ran:
+    an unsigned or forged request is refused as such, before any word about its body."""
+    state = request.state
+    if getattr(state, "terminal_id", None) or getattr(state, "operator_id", None):
+        return  # authenticated already: the body's problems are the signer's to hear
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    kind = route_principal(dependant) if dependant is not None else None
+    if kind == "terminal":
+        await _authenticate_request(request, "terminal")
+    elif kind == "operator":
+        await _authenticate_request(request, "operator")
 
 
 def check_person_rate(request: Request, person_key: str) -> None:

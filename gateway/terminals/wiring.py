@@ -9,8 +9,11 @@ from gateway.crypto import endpoints as key_endpoints
 from gateway.crypto.keyring import KeyStore, install_key_store
 from gateway.settings import Settings
 from gateway.terminals import endpoints as terminal_endpoints
+from gateway.terminals import openapi
+from gateway.terminals.auth import signature_first
 from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.ratelimit import TokenBucketLimiter
+from gateway.terminals.replay import NonceReservations
 from gateway.terminals.settings import SecuritySettings
 
 
@@ -19,6 +22,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     security: SecuritySettings = settings
     app.state.security_settings = security
     app.state.principal_cache = PrincipalCache()
+    app.state.nonce_reservations = NonceReservations()
+    app.state.signature_first = signature_first
     app.state.terminal_rate_limiter = TokenBucketLimiter(
         rate_per_minute=security.terminal_rate_per_minute,
         burst=security.terminal_burst,
@@ -32,6 +37,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(terminal_endpoints.router)
     app.include_router(key_endpoints.router)
     app.include_router(audit_endpoints.router)
+    openapi.install(app)
 
 
 def start(app: FastAPI, settings: Settings) -> None:

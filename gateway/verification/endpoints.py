@@ -184,7 +184,7 @@ def unlock(
     response_model=CaseWorkerView,
     status_code=201,
     dependencies=[JSON],
-    summary="Register a case worker's fingers at a service point terminal",
+    summary="Register a case worker's fingers: supervisor-approved, signed by the case worker",
 )
 def register_case_worker(
     body: CaseWorkerRequest, request: Request, session: SessionDep, terminal: TerminalDep
@@ -192,7 +192,10 @@ def register_case_worker(
     return case_workers.register(
         session=session,
         operator_id=body.operator_id,
+        approval=body.approval,
+        operator_signature=bytes(body.operator_signature),
         captures=body,
         ctx=capture_context(request, session, terminal),
         min_quality=request.app.state.identity_settings.enroll_min_quality,
+        now=utcnow(),
     )

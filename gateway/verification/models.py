@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.crypto.registry import SealedBytes
@@ -33,8 +33,19 @@ class VerificationRecord(Base):
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     case_worker_id: Mapped[int | None] = mapped_column(ForeignKey("case_workers.id"), nullable=True)
     fallback_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Captures compared, by modality: the evidence region policy's step-up asks for.
+    fingers: Mapped[int] = mapped_column(Integer, default=0)
+    irises: Mapped[int] = mapped_column(Integer, default=0)
+    # The keyed NIK hash of a 1:1 attempt on a NIK not in the register (its failures lock
+    # like a registered NIK's, so the answers do not tell the two apart).
+    nik_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
-    __table_args__ = (Index("ix_verifications_person_at", "person_id", "at"),)
+    __table_args__ = (
+        Index("ix_verifications_person_at", "person_id", "at"),
+        Index("ix_verifications_terminal_at", "terminal_id", "at"),
+        Index("ix_verifications_token_id", "token_id"),
+        Index("ix_verifications_nik_hash", "nik_hash"),
+    )
 
 
 class VerificationToken(Base):
@@ -62,6 +73,9 @@ class Lockout(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     failures: Mapped[int] = mapped_column(Integer)
+    # `home`: failures at terminals of the person's own region lock them everywhere; `away`:
+    # failures elsewhere lock them only at terminals outside their region.
+    scope: Mapped[str] = mapped_column(String(8), default="home", server_default="home")
     locked_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     unlocked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The operator (a case worker) who unlocked it.

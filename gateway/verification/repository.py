@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.registry.models import Household, Person
@@ -28,11 +28,25 @@ _SUBJECT = select(
     _PEOPLE.c.household_id,
     _PEOPLE.c.merged_into_id,
     _HOUSEHOLDS.c.reference.label("household_reference"),
+    (_HOUSEHOLDS.c.province_code + _HOUSEHOLDS.c.regency_code).label("region"),
     select(_LOCKOUTS.c.reference)
-    .where(_LOCKOUTS.c.person_id == _PEOPLE.c.id, _LOCKOUTS.c.unlocked_at.is_(None))
+    .where(
+        _LOCKOUTS.c.person_id == _PEOPLE.c.id,
+        _LOCKOUTS.c.unlocked_at.is_(None),
+        _LOCKOUTS.c.scope == "home",
+    )
     .limit(1)
     .scalar_subquery()
     .label("lockout"),
+    select(_LOCKOUTS.c.reference)
+    .where(
+        _LOCKOUTS.c.person_id == _PEOPLE.c.id,
+        _LOCKOUTS.c.unlocked_at.is_(None),
+        _LOCKOUTS.c.scope == "away",
+    )
+    .limit(1)
+    .scalar_subquery()
+    .label("away_lockout"),
 ).join_from(_PEOPLE, _HOUSEHOLDS, _HOUSEHOLDS.c.id == _PEOPLE.c.household_id)
 
 
@@ -42,7 +56,11 @@ _SUBJECT_BY_NIK_HASH = _SUBJECT.where(_PEOPLE.c.nik_hash == bindparam("nik_hash"
 _SUBJECT_BY_ID = _SUBJECT.where(_PEOPLE.c.id == bindparam("person_id"))
 _OPEN_LOCKOUT = (
     select(_LOCKOUTS.c.reference)
-    .where(_LOCKOUTS.c.person_id == bindparam("person_id"), _LOCKOUTS.c.unlocked_at.is_(None))
+    .where(
+        _LOCKOUTS.c.person_id == bindparam("person_id"),
+        _LOCKOUTS.c.unlocked_at.is_(None),
+        _LOCKOUTS.c.scope.in_(bindparam("scopes", expanding=True)),
+    )
     .limit(1)
 )
 _INSERT_TOKEN = insert(VerificationToken)
@@ -72,7 +90,8 @@ _INSERT_RECORD = insert(VerificationRecord)
 
 
 def subject_by_nik_hash(session: Session, nik_hash: bytes) -> Row[Any] | None:
-    """(id, reference, household_id, merged_into_id, household_reference, lockout)."""
+    """(id, reference, household_id, merged_into_id, household_reference, region, lockout,
+    away_lockout)."""
     return session.connection().execute(_SUBJECT_BY_NIK_HASH, {"nik_hash": nik_hash}).first()
 
 
@@ -110,8 +129,12 @@ def add_record(session: Session, record: VerificationRecord) -> None:
     session.add(record)
 
 
-def failures_since(session: Session, *, person_id: int, since: dt.datetime) -> int:
-    """Failed biometric attempts for a person after `since`."""
+def failures_since(
+    session: Session, *, person_id: int, since: dt.datetime, home_region: str, home: bool
+) -> int:
+    """Failed biometric attempts for a person after `since`, at terminals of their home
+    region (`home`) or elsewhere."""
+    at_home = VerificationRecord.terminal_region == home_region
     return (
         session.scalar(
             select(func.count())
@@ -120,14 +143,55 @@ def failures_since(session: Session, *, person_id: int, since: dt.datetime) -> i
                 VerificationRecord.person_id == person_id,
                 VerificationRecord.outcome == "no_match",
                 VerificationRecord.at > since,
+                at_home if home else or_(~at_home, VerificationRecord.terminal_region.is_(None)),
             )
         )
         or 0
     )
 
 
-def open_lockout_reference(session: Session, person_id: int) -> str | None:
-    return session.connection().execute(_OPEN_LOCKOUT, {"person_id": person_id}).scalar()
+def unknown_nik_failures_since(session: Session, *, nik_hash: bytes, since: dt.datetime) -> int:
+    """Failed attempts on a NIK that is not in the register, after `since`."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationRecord)
+            .where(
+                VerificationRecord.nik_hash == nik_hash,
+                VerificationRecord.outcome == "no_match",
+                VerificationRecord.at > since,
+            )
+        )
+        or 0
+    )
+
+
+def terminal_failures_since(session: Session, *, terminal_id: str, since: dt.datetime) -> int:
+    """Failed 1:1 and e-KTP attempts by one terminal, over every NIK, after `since`."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(VerificationRecord)
+            .where(
+                VerificationRecord.terminal_id == terminal_id,
+                VerificationRecord.at > since,
+                VerificationRecord.outcome == "no_match",
+                VerificationRecord.mode.in_(("1:1", "ektp")),
+            )
+        )
+        or 0
+    )
+
+
+def open_lockout_reference(
+    session: Session, person_id: int, scopes: Sequence[str] = ("home", "away")
+) -> str | None:
+    """An open lockout of the person in one of `scopes` (see `Lockout.scope`)."""
+    return (
+        session.connection()
+        .execute(_OPEN_LOCKOUT, {"person_id": person_id, "scopes": list(scopes)})
+        .scalar()
+    )
 
 
 def last_unlock(session: Session, person_id: int) -> dt.datetime | None:

@@ -88,6 +88,14 @@ class UnlockRequest(BaseModel):
 
 class CaseWorkerRequest(Captures):
     operator_id: str = Field(min_length=1, max_length=64)
+    approval: str = Field(
+        min_length=1, max_length=32, description="The ops supervisor's approval reference"
+    )
+    operator_signature: Base64Bytes = Field(
+        description="The case worker's operator key's Ed25519 signature (base64) of "
+        "`satupintu:case-worker-enrolment:{approval}:{operator_id}:{terminal_id}:{nonce}`, "
+        "the nonce being this request's signature nonce"
+    )
 
 
 class CaseWorkerView(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,26 +18,26 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
-from gateway.crypto.envelope import open_sealed
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import utcnow
-from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.captures import (
     CaptureContext,
-    Modality,
     Sample,
     finger_from_record,
     read_captures,
 )
 from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
 from gateway.enrollment.schemas import CaptureReport
-from gateway.enrollment.service import template_aad
-from gateway.errors import Conflict, InvalidInput, TooManyRequests
+from gateway.enrollment.templates import compare_current
+from gateway.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from gateway.indexing.applier import IndexApplier, region_of
 from gateway.registry import repository as registry_repository
 from gateway.registry.nik import parse_nik
 from gateway.registry.references import new_reference
 from gateway.registry.service import UnknownPerson, canonical
+from gateway.trust import anomalies
+from gateway.trust import repository as trust_repository
+from gateway.trust.anomalies import AlertKind, day_start
 from gateway.verification import case_workers, lockout, repository
 from gateway.verification.models import CaseWorker, VerificationRecord
 from gateway.verification.schemas import SampleScore, VerifyRequest, VerifyResult
@@ -58,6 +59,14 @@ class FallbackLimitReached(TooManyRequests):
     code = "fallback_limit_reached"
 
 
+class CaseWorkerDailyLimit(TooManyRequests):
+    code = "case_worker_daily_limit"
+
+
+class FallbackOutOfRegion(Forbidden):
+    code = "fallback_out_of_region"
+
+
 @dataclass(frozen=True)
 class Subject:
     """The person a verification is about, with what the answer and the token need, and
@@ -67,11 +76,28 @@ class Subject:
     reference: str
     household_id: int
     household_reference: str
+    region: str
     lockout: str | None
+    away_lockout: str | None
+
+    def lockout_at(self, terminal_region: str) -> str | None:
+        """The open lockout refusing this person at a terminal of `terminal_region`: a home
+        lockout anywhere, an away lockout only outside the person's region."""
+        if self.lockout is not None or terminal_region == self.region:
+            return self.lockout
+        return self.away_lockout
 
 
 def _subject(row: Row[Any]) -> Subject:
-    return Subject(row.id, row.reference, row.household_id, row.household_reference, row.lockout)
+    return Subject(
+        row.id,
+        row.reference,
+        row.household_id,
+        row.household_reference,
+        row.region,
+        row.lockout,
+        row.away_lockout,
+    )
 
 
 def find_subject(*, session: Session, nik: str) -> Subject:
@@ -105,47 +131,16 @@ class Outcome:
     fallback: bool = False
     case_worker: CaseWorker | None = None
     reason: str | None = None
-
-
-def enrolled_templates(
-    *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
-) -> dict[int, Any]:
-    """A person's enrolled templates by position, prepared (cached across requests)."""
-    keys = enrollment_repository.active_template_keys(session, person_id, modality)
-    missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
-    rows = {r.id: r for r in enrollment_repository.templates_by_id(session, missing)}
-    prepared: dict[int, Any] = {}
-    for tid, position, _quality in keys:
-
-        def load(tid: int = tid) -> bytes:
-            row = rows[tid]
-            aad = template_aad(
-                reference=row.reference,
-                person_id=row.person_id,
-                modality=row.modality,
-                position=row.position,
-            )
-            return open_sealed(bytes(row.envelope), aad=aad)
-
-        prepared[position] = engine.prepared_enrolled(tid, modality, load)
-    return prepared
+    # A 1:1 or e-KTP request for a NIK not in the register: answered as a wrong finger.
+    unknown_nik: bytes | None = None
 
 
 def _compare_enrolled(
     *, session: Session, engine: BiometricEngine, person: Subject, samples: Sequence[Sample]
 ) -> list[Comparison]:
-    comparisons: list[Comparison] = []
-    for modality in ("finger", "iris"):
-        probes = [s for s in samples if s.modality == modality]
-        if not probes:
-            continue
-        enrolled = enrolled_templates(
-            session=session, engine=engine, person_id=person.id, modality=modality
-        )
-        for s in probes:
-            if s.position in enrolled:
-                probe = engine.prepared_probe(s)
-                comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
+    comparisons = compare_current(
+        session=session, engine=engine, person_id=person.id, samples=samples
+    )
     if not comparisons:
         raise NotEnrolled(
             "The person has no enrolled template for the captured finger(s) or eye(s); "
@@ -328,11 +323,25 @@ def decide(
     now = utcnow()
     terminal = ctx.terminal
     person: Subject | None = None
+    unknown: bytes | None = None
     if request.nik is not None:
-        person = find_subject(session=session, nik=request.nik)
-        check_person_rate(person.reference)
-        if request.mode != "fallback":
-            lockout.refuse_if_locked(person.lockout)
+        try:
+            person = find_subject(session=session, nik=request.nik)
+        except UnknownPerson:
+            if request.mode == "fallback":
+                # Only a proven case worker learns that a NIK is not in the register.
+                _vouching_case_worker(
+                    session=session, engine=engine, request=request, ctx=ctx, settings=settings
+                )
+                raise
+            unknown = nik_lookup_hash(request.nik)
+            check_person_rate(unknown.hex())
+            _refuse_unknown_like_a_lockout(
+                session=session, nik_hash=unknown, settings=settings, now=now
+            )
+        else:
+            check_person_rate(person.reference)
+            lockout.refuse_if_locked(person.lockout_at(terminal.region))
     samples: list[Sample] = []
     reports: list[CaptureReport] = []
     if captured is not None:
@@ -344,7 +353,9 @@ def decide(
             min_quality=settings.verify_min_quality,
             required=("finger",) if request.mode == "ektp" else (),
         )
-    if request.mode == "1:1":
+    if unknown is not None:
+        outcome = Outcome(False, unknown_nik=unknown)
+    elif request.mode == "1:1":
         assert person is not None
         outcome = _one_to_one(
             session=session,
@@ -374,7 +385,7 @@ def decide(
         )
         if outcome.person is not None:
             check_person_rate(outcome.person.reference)
-            lockout.refuse_if_locked(outcome.person.lockout)
+            lockout.refuse_if_locked(outcome.person.lockout_at(terminal.region))
     else:
         assert person is not None and request.vouch is not None
         outcome = _fallback(
@@ -405,12 +416,21 @@ def record(
     """
     outcome = decision.outcome
     if outcome.match and outcome.person is not None:
+        scopes = lockout.scopes_for(
+            terminal_region=ctx.terminal.region, home_region=outcome.person.region
+        )
+        lockout.refuse_if_locked(
+            repository.open_lockout_reference(session, outcome.person.id, scopes)
+        )
         if outcome.fallback:
-            _refuse_beyond_fallback_limit(
-                session=session, person=outcome.person, settings=settings, now=decision.at
+            assert outcome.case_worker is not None
+            _refuse_beyond_fallback_limits(
+                session=session,
+                person=outcome.person,
+                case_worker_id=outcome.case_worker.id,
+                settings=settings,
+                now=decision.at,
             )
-        else:
-            lockout.refuse_if_locked(repository.open_lockout_reference(session, outcome.person.id))
     return _record(
         session=session,
         request=decision.request,
@@ -424,14 +444,69 @@ def record(
     )
 
 
-def _refuse_beyond_fallback_limit(
-    *, session: Session, person: Subject, settings: IdentitySettings, now: dt.datetime
+def _unknown_failures(
+    *, session: Session, nik_hash: bytes, settings: IdentitySettings, now: dt.datetime
+) -> int:
+    since = now - dt.timedelta(hours=settings.lockout_window_hours)
+    return repository.unknown_nik_failures_since(session, nik_hash=nik_hash, since=since)
+
+
+def _refuse_unknown_like_a_lockout(
+    *, session: Session, nik_hash: bytes, settings: IdentitySettings, now: dt.datetime
+) -> None:
+    """A NIK not in the register locks after as many failures as a registered one, with a
+    lockout reference of the same shape, so the answers tell the register nothing."""
+    if _unknown_failures(session=session, nik_hash=nik_hash, settings=settings, now=now) < (
+        settings.lockout_attempts
+    ):
+        return
+    lockout.refuse_if_locked("lock_" + hashlib.sha256(nik_hash).hexdigest()[:20])
+
+
+def _refuse_beyond_fallback_limits(
+    *,
+    session: Session,
+    person: Subject,
+    case_worker_id: int | None,
+    settings: IdentitySettings,
+    now: dt.datetime,
 ) -> None:
     used = repository.fallbacks_since(session, person_id=person.id, since=_month_start(now))
     if used >= settings.fallback_per_month:
         raise FallbackLimitReached(
             f"This person has had {used} supervised fallback(s) this month, the limit."
         )
+    if case_worker_id is None:
+        return
+    vouched = trust_repository.fallbacks_by_case_worker(
+        session, case_worker_id=case_worker_id, since=day_start(now)
+    )
+    if vouched >= settings.fallback_per_case_worker_per_day:
+        raise CaseWorkerDailyLimit(
+            f"This case worker has vouched {vouched} time(s) today, the daily limit."
+        )
+
+
+def _vouching_case_worker(
+    *,
+    session: Session,
+    engine: BiometricEngine,
+    request: VerifyRequest,
+    ctx: CaptureContext,
+    settings: IdentitySettings,
+) -> CaseWorker:
+    """The case worker named in the vouch, proven by their live fingers and active now."""
+    assert request.vouch is not None
+    worker, _ = case_workers.authenticate(
+        session=session,
+        engine=engine,
+        reference=request.vouch.case_worker,
+        captures=request.vouch.captures,
+        ctx=ctx,
+        min_quality=settings.verify_min_quality,
+        target_fmr=settings.verify_target_fmr,
+    )
+    return worker
 
 
 def _fallback(
@@ -444,17 +519,22 @@ def _fallback(
     settings: IdentitySettings,
     now: dt.datetime,
 ) -> Outcome:
-    """A case worker, proven by their own fingers, vouches for the person (monthly limit)."""
+    """A case worker of the person's region, proven by their own fingers and active at this
+    moment, vouches for the person at a terminal of that region (monthly and daily limits)."""
     assert request.vouch is not None
-    _refuse_beyond_fallback_limit(session=session, person=person, settings=settings, now=now)
-    worker, _ = case_workers.authenticate(
-        session=session,
-        engine=engine,
-        reference=request.vouch.case_worker,
-        captures=request.vouch.captures,
-        ctx=ctx,
-        min_quality=settings.verify_min_quality,
-        target_fmr=settings.verify_target_fmr,
+    _refuse_beyond_fallback_limits(
+        session=session, person=person, case_worker_id=None, settings=settings, now=now
+    )
+    worker = _vouching_case_worker(
+        session=session, engine=engine, request=request, ctx=ctx, settings=settings
+    )
+    if worker.region != person.region or ctx.terminal.region != worker.region:
+        raise FallbackOutOfRegion(
+            "A supervised fallback is vouched by a case worker of the person's home region, "
+            "at a terminal of that region."
+        )
+    _refuse_beyond_fallback_limits(
+        session=session, person=person, case_worker_id=worker.id, settings=settings, now=now
     )
     return Outcome(
         match=True,
@@ -501,17 +581,23 @@ def _record(
         "fallback": outcome.fallback,
         "case_worker_id": outcome.case_worker.id if outcome.case_worker else None,
         "fallback_reason": outcome.reason,
+        # The evidence behind a token, for region policy's step-up at payout.
+        "fingers": sum(1 for s in samples if s.modality == "finger") if outcome.match else 0,
+        "irises": sum(1 for s in samples if s.modality == "iris") if outcome.match else 0,
     }
+    record["nik_hash"] = outcome.unknown_nik
+    # A refusal carries no score: scores would let a prober climb towards a match, and
+    # would tell a wrong finger from a NIK that is not in the register.
     result = VerifyResult(
         verification=record["reference"],
         mode=request.mode,
         decision=record["outcome"],
-        score=record["score"],
-        fmr=record["fmr"],
+        score=record["score"] if outcome.match else None,
+        fmr=record["fmr"] if outcome.match else None,
         target_fmr=settings.verify_target_fmr,
         scope=outcome.scope,
-        fpir=outcome.fpir,
-        samples=outcome.samples,
+        fpir=outcome.fpir if outcome.match else None,
+        samples=outcome.samples if outcome.match else [],
         captures=reports,
         fallback=outcome.fallback,
     )
@@ -532,11 +618,35 @@ def _record(
         result.token, result.token_expires_at = token.token, token.expires_at
         result.person, result.household = person.reference, person.household_reference
     repository.insert_record(session, record)
-    if not outcome.match and request.mode in ("1:1", "ektp") and person is not None:
-        result.attempts_left = lockout.register_failure(
+    if outcome.fallback or not outcome.match:
+        anomalies.observe(
             session=session,
-            person_id=person.id,
-            attempts=settings.lockout_attempts,
+            kind=AlertKind.fallback if outcome.fallback else AlertKind.failed_attempt,
+            terminal_id=terminal.id,
+            region=terminal.region,
+            now=now,
+            policy=settings.anomaly_policy(),
+        )
+    if outcome.unknown_nik is not None:
+        failures = _unknown_failures(
+            session=session, nik_hash=outcome.unknown_nik, settings=settings, now=now
+        )
+        result.attempts_left = max(0, settings.lockout_attempts - failures)
+    if not outcome.match and request.mode in ("1:1", "ektp"):
+        if person is not None:
+            result.attempts_left = lockout.register_failure(
+                session=session,
+                person_id=person.id,
+                home_region=person.region,
+                terminal_region=terminal.region,
+                attempts=settings.lockout_attempts,
+                window_hours=settings.lockout_window_hours,
+                now=now,
+            )
+        lockout.register_terminal_failure(
+            session=session,
+            terminal_id=terminal.id,
+            limit=settings.terminal_failure_limit,
             window_hours=settings.lockout_window_hours,
             now=now,
         )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.trust.anomalies import AnomalyPolicy
 from matcher.index.binary import IndexSettings
 
 _INDEX = IndexSettings()  # the matcher's measured defaults
@@ -31,11 +32,26 @@ class IdentitySettings(BaseModel):
     # Five failed biometric attempts for one NIK within 24 h lock it until a case worker acts.
     lockout_attempts: int = Field(default=5, ge=1)
     lockout_window_hours: int = Field(default=24, ge=1)
+    # Failed attempts by one terminal (over any NIKs) within the lockout window after which
+    # it may not try again: probing many people is an attack, not a bad day at the sensor.
+    terminal_failure_limit: int = Field(default=20, ge=1)
     # Supervised fallback tokens per person per calendar month.
     fallback_per_month: int = Field(default=2, ge=0)
-    # Captures in clear (base64 `data`) are for development and tests; deployments require
-    # HPKE-sealed, device-signed captures (`sealed`).
-    allow_plaintext_captures: bool = True
+    # Supervised fallbacks one case worker may vouch for per (UTC) day.
+    fallback_per_case_worker_per_day: int = Field(default=10, ge=0)
+    # How long an ops supervisor's approval to register a case worker stays usable.
+    case_worker_approval_hours: int = Field(default=24, ge=1, le=720)
+    # Anomaly alerts: a terminal's events of one kind today above max(min, factor x its mean
+    # over the baseline days before) raise an alert.
+    anomaly_baseline_days: int = Field(default=14, ge=1)
+    anomaly_factor: float = Field(default=3.0, gt=0)
+    anomaly_min_events: int = Field(default=5, ge=0)
+    # How often (s) queued household notifications (biometric updates) are sent.
+    notification_interval_seconds: float = Field(default=5.0, gt=0)
+    # Captures in clear (base64 `data`) are for development and tests only, and only when
+    # asked for (`satupintu serve --dev-insecure-captures`); by default captures must arrive
+    # HPKE-sealed and device-signed (`sealed`).
+    allow_plaintext_captures: bool = False
     # Minimum capture quality (0-100) accepted at enrollment and at verification.
     enroll_min_quality: int = Field(default=40, ge=0, le=100)
     verify_min_quality: int = Field(default=20, ge=0, le=100)
@@ -64,6 +80,13 @@ class IdentitySettings(BaseModel):
     finger_index_neighbours: int = Field(default=_INDEX.neighbours, ge=1)
     finger_index_shortlist: int = Field(default=_INDEX.shortlist, ge=1)
     finger_index_template_store: Literal["prepared", "compact"] = _INDEX.template_store
+
+    def anomaly_policy(self) -> AnomalyPolicy:
+        return AnomalyPolicy(
+            baseline_days=self.anomaly_baseline_days,
+            factor=self.anomaly_factor,
+            min_events=self.anomaly_min_events,
+        )
 
     def finger_index_settings(self) -> IndexSettings:
         return IndexSettings(

@@ -129,11 +129,13 @@ def test_a_plain_client_request_id_is_kept(client: TestClient) -> None:
 
 def test_production_refuses_plaintext_captures() -> None:
     with pytest.raises(SettingsError, match="SATUPINTU_ALLOW_PLAINTEXT_CAPTURES"):
-        Settings(environment="production", token_signing_key=TOKEN_SIGNING_KEY)
+        Settings(
+            environment="production",
+            allow_plaintext_captures=True,
+            token_signing_key=TOKEN_SIGNING_KEY,
+        )
     assert not Settings(
-        environment="production",
-        allow_plaintext_captures=False,
-        token_signing_key=TOKEN_SIGNING_KEY,
+        environment="production", token_signing_key=TOKEN_SIGNING_KEY
     ).allow_plaintext_captures
 
 

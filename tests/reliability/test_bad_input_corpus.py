@@ -287,7 +287,13 @@ def app(
     for name in ("TERMINAL_RATE_PER_MINUTE", "TERMINAL_BURST", "PERSON_RATE_PER_MINUTE"):
         monkeypatch.setenv(f"SATUPINTU_{name}", "100000")
     monkeypatch.setenv("SATUPINTU_PERSON_BURST", "100000")
-    settings = Settings(data_dir=tmp_path, database_url=database_url_of(engine), environment="test")
+    # The corpus is sent in clear so the decoders see it: plaintext captures asked for.
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url_of(engine),
+        environment="test",
+        allow_plaintext_captures=True,
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 

@@ -14,6 +14,7 @@ from gateway.enrollment.service import AdjudicationClosed, decide, enroll, list_
 from gateway.indexing.models import IndexEvent
 from gateway.registry.nik import NikError
 from gateway.registry.service import UnknownPerson, find_person
+from gateway.trust.anomalies import AnomalyPolicy
 from matcher.fingerprint import iso19794_2
 from matcher.synthetic.minutiae import master
 from tests.gateway.enrollment.world import World
@@ -30,6 +31,8 @@ def _enroll_raw(world: World, nik: str, captures: list[FingerCapture]) -> None:
             ctx=world.ctx(session),
             min_quality=0,
             duplicate_target_fpir=1e-4,
+            update_target_fmr=1e-4,
+            anomaly=AnomalyPolicy(),
         )
 
 

@@ -23,17 +23,21 @@ from gateway.crypto.keyring import KeyStore
 from gateway.db import utcnow
 from gateway.enrollment.captures import CaptureContext
 from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture, IrisCapture
+from gateway.enrollment.schemas import Captures, EnrollmentRequest, FingerCapture, IrisCapture
 from gateway.enrollment.service import enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import synthetic_rows, write_register_csv
 from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.models import OperatorRole
+from gateway.trust.anomalies import AnomalyPolicy
+from gateway.verification.case_workers import approve, enrolment_statement, register
 from matcher.fingerprint import compare, iso19794_2
 from matcher.fingerprint.calibration import Calibration, fit
 from matcher.synthetic.iris import encode_png, render_eye
 from matcher.synthetic.minutiae import impression, master
+from tests.gateway.signing import register_operator
 
 TODAY = dt.date(2026, 11, 27)
 SEED = 7
@@ -91,6 +95,37 @@ class World:
     def ctx(self, session: Session, region: str = "3201") -> CaptureContext:
         return CaptureContext(session=session, terminal=terminal(region), allow_plaintext=True)
 
+    def case_worker(self, operator_id: str, region: str = "3201", seed: int = 77) -> str:
+        """Register a case worker of `region` the way a real one is (supervisor's approval, the
+        worker's own signature); their reference."""
+        with self.session_factory.begin() as session:
+            key = register_operator(session, operator_id, OperatorRole.case_worker, "Pendamping")
+            approval = approve(
+                session=session,
+                operator_id=operator_id,
+                region=region,
+                supervisor_id="ops-1",
+                hours=1,
+                now=utcnow(),
+            ).reference
+            ctx = self.ctx(session, region)
+            statement = enrolment_statement(
+                approval=approval,
+                operator_id=operator_id,
+                terminal_id=ctx.terminal.id,
+                nonce=ctx.terminal.nonce,
+            )
+            return register(
+                session=session,
+                operator_id=operator_id,
+                approval=approval,
+                operator_signature=key.sign(statement),
+                captures=Captures(fingers=fingers(seed, 1)),
+                ctx=ctx,
+                min_quality=0,
+                now=utcnow(),
+            ).reference
+
     def enroll(self, nik: str, seed: int, shot: int = 1, with_irises: bool = False) -> str:
         self.indexes.catch_up()
         with self.session_factory.begin() as session:
@@ -106,6 +141,8 @@ class World:
                 ctx=self.ctx(session),
                 min_quality=0,
                 duplicate_target_fpir=1e-4,
+                update_target_fmr=1e-4,
+                anomaly=AnomalyPolicy(),
             )
         self.indexes.catch_up()
         return result.status

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.client import GatewayKey, new_nonce
+from gateway.client import GatewayKey, RequestSigner, new_nonce
 from gateway.db import unit_of_work
 from gateway.terminals.models import OperatorRole, SeenNonce
 from gateway.verification import service
+from gateway.verification.case_workers import enrolment_statement
 from gateway.verification.models import VerificationRecord
 from gateway.verification.tokens import TokenWrongTerminal, consume_token
 from tests.gateway.enrollment.test_enrollment_api import _register, _sealed_fingers, enroll_http
 from tests.gateway.signing import SignedClient, TerminalIdentity, register_operator
+
+
+@pytest.fixture
+def gateway_app(app_factory: Callable[..., FastAPI]) -> FastAPI:
+    """Some cases here send clear captures to reach the quality gate: asked for explicitly."""
+    return app_factory(allow_plaintext_captures=True)
 
 
 @pytest.fixture(autouse=True)
@@ -93,11 +104,21 @@ def test_verify_issues_a_token_for_this_terminal_and_locks_after_failures(
 
     locked = ops_client.get("/v1/ops/lockouts").json()
     assert len(locked) == 1 and locked[0]["person"] == enrolled["person"]
-    unlocked = ops_client.post(
-        f"/v1/ops/lockouts/{locked[0]['reference']}/unlock",
-        json={"reason": "checked the e-KTP, fingers cleaned"},
+    unlock = f"/v1/ops/lockouts/{locked[0]['reference']}/unlock"
+    reason = {"reason": "checked the e-KTP, fingers cleaned"}
+    by_ops = ops_client.post(unlock, json=reason)  # only a case worker of the region may
+    assert (
+        by_ops.status_code == 403 and by_ops.json()["error"]["code"] == "case_worker_out_of_region"
     )
-    assert unlocked.status_code == 200 and unlocked.json()["unlocked_by"] == "ops-1"
+    with unit_of_work(session_factory) as session:
+        cw_key = register_operator(session, "cw-9", OperatorRole.case_worker, "Pendamping")
+    created = register_case_worker_http(
+        ops_client, terminal_client, terminal, gateway_key, "cw-9", cw_key, 43
+    )
+    assert created.status_code == 201, created.text
+    case_worker = SignedClient(ops_client.api, RequestSigner(key_id="cw-9", private_key=cw_key))
+    unlocked = case_worker.post(unlock, json=reason)
+    assert unlocked.status_code == 200 and unlocked.json()["unlocked_by"] == "cw-9"
     status, body = _verify(terminal_client, terminal, gateway_key, 31, 7, mode="1:1", nik=nik)
     assert status == 200 and body["decision"] == "match"
 
@@ -127,8 +148,43 @@ def enrolled_nik(
     return nik
 
 
+def register_case_worker_http(
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    key: GatewayKey,
+    operator_id: str,
+    operator_key: Ed25519PrivateKey,
+    seed: int,
+    shot: int = 1,
+) -> httpx.Response:
+    """The three parties: the supervisor approves, the case worker signs this request, the
+    terminal's device seals the fingers."""
+    approval = ops_client.post(
+        "/v1/ops/case-workers/approvals",
+        json={"operator_id": operator_id, "region": terminal.province_code + terminal.regency_code},
+    )
+    assert approval.status_code == 201, approval.text
+    reference = approval.json()["reference"]
+    nonce = new_nonce()
+    statement = enrolment_statement(
+        approval=reference, operator_id=operator_id, terminal_id=terminal.id, nonce=nonce
+    )
+    return terminal_client.post(
+        "/v1/case-workers",
+        json={
+            "operator_id": operator_id,
+            "approval": reference,
+            "operator_signature": base64.b64encode(operator_key.sign(statement)).decode(),
+            "fingers": _sealed_fingers(terminal, key, nonce, seed, shot),
+        },
+        nonce=nonce,
+    )
+
+
 def test_case_worker_registers_and_vouches_over_http(
     enrolled_nik: str,
+    ops_client: SignedClient,
     terminal_client: SignedClient,
     terminal: TerminalIdentity,
     gateway_key: GatewayKey,
@@ -136,15 +192,15 @@ def test_case_worker_registers_and_vouches_over_http(
 ) -> None:
     nik = enrolled_nik
     with unit_of_work(session_factory) as session:
-        register_operator(session, "cw-7", OperatorRole.case_worker, "Pendamping")
-    created = _post_fingers(
-        terminal_client, "/v1/case-workers", terminal, gateway_key, 42, 1, operator_id="cw-7"
+        cw_key = register_operator(session, "cw-7", OperatorRole.case_worker, "Pendamping")
+    created = register_case_worker_http(
+        ops_client, terminal_client, terminal, gateway_key, "cw-7", cw_key, 42
     )
     assert created.status_code == 201, created.text
     worker = created.json()
     assert worker["fingers"] == [2, 7] and worker["region"] == "3201"
-    again = _post_fingers(
-        terminal_client, "/v1/case-workers", terminal, gateway_key, 42, 3, operator_id="cw-7"
+    again = register_case_worker_http(
+        ops_client, terminal_client, terminal, gateway_key, "cw-7", cw_key, 42, 3
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "case_worker_exists"
     nonce = new_nonce()
@@ -202,19 +258,18 @@ def test_revocations_after_a_verification_are_honoured_at_once(
     status, body = _verify(terminal_client, terminal, gateway_key, 41, 4, mode="1:1", nik=nik)
     assert status == 200 and body["decision"] == "match", body
 
-    # A refused request still spends its nonce, so it cannot be replayed later.
+    # A refused request (a malformed NIK) still spends its nonce, so it cannot be replayed.
     nonce = new_nonce()
-    unknown = terminal_client.post(
+    malformed = terminal_client.post(
         "/v1/verify",
         json={
             "mode": "1:1",
-            "nik": "3201014101900001",
+            "nik": "3201014101",
             "fingers": _sealed_fingers(terminal, gateway_key, nonce, 41, 5),
         },
         nonce=nonce,
     )
-    assert unknown.status_code == 404, unknown.text  # no such person: not found, not malformed
-    assert unknown.json()["error"]["code"] == "unknown_person"
+    assert malformed.status_code == 422, malformed.text
     with session_factory() as session:
         assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
 

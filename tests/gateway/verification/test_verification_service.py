@@ -10,9 +10,10 @@ from sqlalchemy import func, select, update
 
 from gateway.db import read_snapshot, unit_of_work, utcnow
 from gateway.enrollment.schemas import Captures
-from gateway.terminals.models import OperatorRole
+from gateway.terminals.models import PrincipalStatus
+from gateway.terminals.repository import get_terminal
 from gateway.verification import lockout
-from gateway.verification.case_workers import CaseWorkerNotVerified, register
+from gateway.verification.case_workers import CaseWorkerNotVerified, OutOfRegion
 from gateway.verification.models import VerificationRecord
 from gateway.verification.schemas import CardTemplate, VerifyRequest, VerifyResult, Vouch
 from gateway.verification.service import (
@@ -27,12 +28,14 @@ from gateway.verification.tokens import consume_token
 from matcher.fingerprint import iso19794_2
 from matcher.synthetic.minutiae import impression, master
 from tests.gateway.enrollment.world import World, fingers, irises
-from tests.gateway.signing import register_operator
+from tests.gateway.signing import register_terminal
 
 SETTINGS = IdentitySettings(fallback_per_month=2)
 
 
-def _decide(world: World, region: str = "3201", **body: object) -> Decision:
+def _decide(
+    world: World, region: str = "3201", settings: IdentitySettings = SETTINGS, **body: object
+) -> Decision:
     request = VerifyRequest.model_validate(body)
     if request.mode == "1:N":
         world.indexes.catch_up()
@@ -43,18 +46,20 @@ def _decide(world: World, region: str = "3201", **body: object) -> Decision:
             indexes=world.indexes,
             request=request,
             ctx=world.ctx(session, region),
-            settings=SETTINGS,
+            settings=settings,
             check_person_rate=lambda _key: None,
         )
 
 
-def _record(world: World, decision: Decision, region: str = "3201") -> VerifyResult:
+def _record(
+    world: World, decision: Decision, region: str = "3201", settings: IdentitySettings = SETTINGS
+) -> VerifyResult:
     with world.session_factory.begin() as session:
         return record(
             session=session,
             decision=decision,
             ctx=world.ctx(session, region),
-            settings=SETTINGS,
+            settings=settings,
             request_digest="r" * 64,
         )
 
@@ -115,6 +120,17 @@ def test_impostor_fails_and_five_failures_lock_the_nik(world: World, enrolled: l
         assert [lo.reference for lo in lockout.list_open(session=session, limit=5, offset=0)] == [
             reference
         ]
+    world.case_worker("cw-1", region="3201")
+    world.case_worker("cw-far", region="3578", seed=79)
+    with world.session_factory.begin() as session, pytest.raises(OutOfRegion):
+        lockout.unlock(
+            session=session,
+            reference=reference,
+            operator_id="cw-far",
+            reason="a case worker of another region",
+            now=utcnow(),
+        )
+    with world.session_factory.begin() as session:
         lockout.unlock(
             session=session,
             reference=reference,
@@ -126,6 +142,28 @@ def test_impostor_fails_and_five_failures_lock_the_nik(world: World, enrolled: l
     assert result.decision == "match"
     # Failures before the unlock no longer count.
     assert _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, 9)).attempts_left == 4
+
+
+def test_failures_elsewhere_lock_only_elsewhere_and_a_probing_terminal_is_suspended(
+    world: World, enrolled: list[str]
+) -> None:
+    register_terminal(world.session_factory, "T-TEST", province_code="35", regency_code="78")
+    settings = IdentitySettings(terminal_failure_limit=6)
+    away = {"region": "3578", "settings": settings}
+    for _ in range(5):  # enrolled[0] lives in 3201: these are away failures
+        decision = _decide(world, mode="1:1", nik=enrolled[0], fingers=_fingers(2, 1), **away)
+        assert _record(world, decision, "3578", settings).decision == "no_match"
+    with pytest.raises(lockout.Locked):
+        _decide(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 2), **away)
+    assert _verify(world, mode="1:1", nik=enrolled[0], fingers=_fingers(1, 3)).decision == "match"
+    with world.session_factory() as session:
+        terminal = get_terminal(session, "T-TEST")
+        assert terminal is not None and terminal.status == PrincipalStatus.active
+    decision = _decide(world, mode="1:1", nik=enrolled[1], fingers=_fingers(1, 4), **away)
+    assert _record(world, decision, "3578", settings).decision == "no_match"
+    with world.session_factory() as session:
+        terminal = get_terminal(session, "T-TEST")
+        assert terminal is not None and terminal.status == PrincipalStatus.suspended
 
 
 def test_a_lockout_written_after_the_decision_withholds_the_token(
@@ -185,19 +223,11 @@ def test_not_enrolled_person_cannot_verify(world: World, enrolled: list[str]) ->
 def test_supervised_fallback_is_flagged_limited_and_needs_the_case_worker(
     world: World, enrolled: list[str]
 ) -> None:
-    with unit_of_work(world.session_factory) as session:
-        register_operator(session, "cw-1", OperatorRole.case_worker, "Pendamping")
-        worker = register(
-            session=session,
-            operator_id="cw-1",
-            captures=Captures(fingers=fingers(77, 1)),
-            ctx=world.ctx(session),
-            min_quality=0,
-        )
+    worker = world.case_worker("cw-1", region="3201", seed=77)
 
     def vouch(seed: int) -> dict[str, object]:
         return Vouch(
-            case_worker=worker.reference,
+            case_worker=worker,
             reason="worn ridges, elderly; known to me for years",
             captures=Captures(fingers=fingers(seed, 3)),
         ).model_dump(mode="json")

@@ -1,0 +1,81 @@
+"""A person's current templates: sealing, loading for comparison, and making new ones current.
+
+Shared by enrollment (a biometric update must match the current templates before it may
+replace them) and verification (every 1:1 decision compares against them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gateway.crypto.envelope import open_sealed
+from gateway.db import utcnow
+from gateway.enrollment import repository
+from gateway.enrollment.captures import Modality, Sample
+from gateway.enrollment.engine import BiometricEngine, Comparison
+from gateway.enrollment.models import Enrollment, template_aad
+from gateway.indexing import repository as index_repository
+
+
+def enrolled_templates(
+    *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
+) -> dict[int, Any]:
+    """A person's enrolled templates by position, prepared (cached across requests)."""
+    keys = repository.active_template_keys(session, person_id, modality)
+    missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
+    rows = {r.id: r for r in repository.templates_by_id(session, missing)}
+    prepared: dict[int, Any] = {}
+    for tid, position, _quality in keys:
+
+        def load(tid: int = tid) -> bytes:
+            row = rows[tid]
+            aad = template_aad(
+                reference=row.reference,
+                person_id=row.person_id,
+                modality=row.modality,
+                position=row.position,
+            )
+            return open_sealed(bytes(row.envelope), aad=aad)
+
+        prepared[position] = engine.prepared_enrolled(tid, modality, load)
+    return prepared
+
+
+def compare_current(
+    *, session: Session, engine: BiometricEngine, person_id: int, samples: Sequence[Sample]
+) -> list[Comparison]:
+    """Each sample against the person's current template at its position (none: skipped)."""
+    comparisons: list[Comparison] = []
+    for modality in ("finger", "iris"):
+        probes = [s for s in samples if s.modality == modality]
+        if not probes:
+            continue
+        enrolled = enrolled_templates(
+            session=session, engine=engine, person_id=person_id, modality=modality
+        )
+        for s in probes:
+            if s.position in enrolled:
+                probe = engine.prepared_probe(s)
+                comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
+    return comparisons
+
+
+def activate(*, session: Session, enrollment: Enrollment) -> None:
+    """Make an enrollment's templates the person's current ones and tell the index."""
+    templates = repository.templates_of_enrollment(session, enrollment.id)
+    for modality in {t.modality for t in templates}:
+        repository.deactivate_templates(
+            session,
+            person_id=enrollment.person_id,
+            modality=modality,
+            positions=[t.position for t in templates if t.modality == modality],
+        )
+    for template in templates:
+        template.active = True
+    enrollment.status = "enrolled"
+    enrollment.decided_at = utcnow()
+    repository.flush(session)
+    index_repository.add_event(session, person_id=enrollment.person_id, op="upsert")

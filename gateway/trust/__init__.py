@@ -1,0 +1,1 @@
+"""Who may change who a person is: biometric updates, case-worker approvals, anomaly alerts."""
