@@ -12,6 +12,8 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,6 +32,7 @@ from adapters.clock import ManualClock
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
 from gateway import migrate
+from gateway.crypto.keyring import KeyRing, KeyStore, install_key_store
 from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
 from gateway.models import Base
@@ -76,8 +79,8 @@ class CrashingAdapter:
             raise Crash("after submit, answer never recorded")
         return result
 
-    def status(self, reference: str) -> TransferResult:
-        return self.inner.status(reference)
+    def status(self, reference: str, *, expected_amount: int | None = None) -> TransferResult:
+        return self.inner.status(reference, expected_amount=expected_amount)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -276,6 +279,18 @@ def check_invariants(
             problems.append(f"reconciliation: {finding}")
 
 
+@contextmanager
+def audit_keys(directory: Path) -> Iterator[KeyStore]:
+    """A fresh key ring for the run: every payout decision is chained into the audit log."""
+    store = KeyStore(path=directory / "keyring.json", env_value=None)
+    store.save(KeyRing.generate())
+    previous = install_key_store(store)
+    try:
+        yield store
+    finally:
+        install_key_store(previous)
+
+
 def wipe(engine: Engine) -> None:
     """Empty every table between scenarios (cheaper than migrating a fresh database)."""
     with engine.begin() as connection:
@@ -294,7 +309,7 @@ def simulate_command(
     states: Counter[str] = Counter()
     crashes = payouts = 0
     failures: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(prefix="satupintu-dst-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="satupintu-dst-") as tmp, audit_keys(Path(tmp)):
         engine = make_engine(f"sqlite:///{tmp}/dst.db")
         migrate.upgrade(engine)
         factory = make_session_factory(engine)

@@ -55,7 +55,11 @@ def serve(
 ) -> None:
     """Run the gateway (scale with processes, not threads: `--workers`, one per core)."""
     settings = Settings()
-    gateway_serve.serve(host or settings.host, port or settings.port, workers)
+    try:
+        gateway_serve.serve(host or settings.host, port or settings.port, workers)
+    except gateway_serve.PortInUse as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @db_app.command("upgrade")

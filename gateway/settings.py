@@ -48,6 +48,11 @@ class Settings(SecuritySettings, IdentitySettings, BaseSettings):
     payout_lease_seconds: float = Field(default=30.0, gt=0)
     # How often the recovery worker looks for payouts a crash or a lost answer left behind.
     payout_recovery_interval_seconds: float = Field(default=5.0, gt=0)
+    # A payout the bank has not answered definitely is asked about this long before a
+    # person is asked to decide (banks settle late; status services fail for a while).
+    payout_query_deadline_hours: float = Field(default=6.0, gt=0)
+    # Resolving a payout in review above this amount needs a supervisor's second signature.
+    payout_review_second_signature_rupiah: int = Field(default=5_000_000, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 

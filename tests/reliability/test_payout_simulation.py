@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.simulation import run_scenario, wipe
+from benchmarks.simulation import audit_keys, run_scenario, wipe
 from gateway import migrate
 from gateway.db import make_engine, make_session_factory
 
@@ -32,15 +32,16 @@ def test_no_fault_or_crash_loses_or_doubles_a_payment(tmp_path: Path) -> None:
     session_factory = make_session_factory(engine)
     totals: Counter[str] = Counter()
     crashes = 0
-    for seed in _seeds():
-        wipe(engine)
-        outcome = run_scenario(seed, session_factory)
-        assert not outcome.problems, (
-            f"seed {seed} broke an invariant (replay with SATUPINTU_DST_SEED={seed}): "
-            f"{outcome.problems}"
-        )
-        totals.update(outcome.states)
-        crashes += outcome.crashes
+    with audit_keys(tmp_path):
+        for seed in _seeds():
+            wipe(engine)
+            outcome = run_scenario(seed, session_factory)
+            assert not outcome.problems, (
+                f"seed {seed} broke an invariant (replay with SATUPINTU_DST_SEED={seed}): "
+                f"{outcome.problems}"
+            )
+            totals.update(outcome.states)
+            crashes += outcome.crashes
     if len(_seeds()) >= 100:
         # The scenarios must actually exercise every ending, or the invariants prove little.
         assert {"committed", "voided", "needs_review"} <= set(totals), totals
