@@ -174,7 +174,7 @@ class PayoutResolution(Base):
     proposed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(128), default=None)
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    # awaiting_approval | applied
+    # awaiting (a second signature) | applied
     status: Mapped[str] = mapped_column(String(16))
 
 

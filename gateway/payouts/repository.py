@@ -264,6 +264,13 @@ def payouts_for_bank_day(
     ).all()
 
 
+def payouts_in_review(session: Session, *, bank_code: str | None = None) -> Sequence[Payout]:
+    query = select(Payout).where(Payout.state == "needs_review")
+    if bank_code is not None:
+        query = query.where(Payout.bank_code == bank_code)
+    return session.scalars(query.order_by(Payout.id)).all()
+
+
 def payouts_in_states(session: Session, states: Sequence[str]) -> Sequence[Payout]:
     return session.scalars(select(Payout).where(Payout.state.in_(states)).order_by(Payout.id)).all()
 
@@ -415,7 +422,7 @@ def open_resolution(session: Session, payout_id: int) -> PayoutResolution | None
         select(PayoutResolution)
         .where(
             PayoutResolution.payout_id == payout_id,
-            PayoutResolution.status == "awaiting_approval",
+            PayoutResolution.status == "awaiting",
         )
         .with_for_update()
     )
