@@ -194,9 +194,13 @@ def review_approve(
     reference: str = typer.Argument(..., help="The payout's reference."),
     supervisor: str = typer.Option(..., "--supervisor", help="Who signs second."),
 ) -> None:
-    """A supervisor's second signature on the waiting decision."""
+    """A supervisor's second signature on the waiting decision (a reversal goes to the bank)."""
     with _refusals(), open_runtime() as rt, unit_of_work(rt.session_factory) as session:
         resolution = review.approve(
-            session=session, reference=reference, supervisor=f"operator:{supervisor}", now=utcnow()
+            session=session,
+            reference=reference,
+            supervisor=f"operator:{supervisor}",
+            now=utcnow(),
+            adapters=banks.load_banks(rt.settings, session=session),
         )
     console.print(f"{reference}: {resolution.decision} {resolution.status}")

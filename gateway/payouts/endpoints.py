@@ -203,7 +203,7 @@ def resolve_review(
     settings: SettingsDep,
 ) -> ReviewCaseOut:
     """Commit or void with reason and evidence; above the second-signature amount the
-    decision waits for a supervisor's approval."""
+    decision waits for a supervisor's approval, as a reversal of a paid payout always does."""
     review.resolve(
         session=session,
         reference=reference,
@@ -227,5 +227,6 @@ def approve_review(
         reference=reference,
         supervisor=f"operator:{supervisor.id}",
         now=runtime.clock(),
+        adapters=runtime.adapters,
     )
     return review_views.case_out(review.case(session=session, reference=reference))

@@ -86,7 +86,7 @@ class Payout(Base):
     creditor_account: Mapped[str] = mapped_column(String(34))
     creditor_name: Mapped[str] = mapped_column(String(140), default="")
     amount: Mapped[int] = mapped_column(BigInteger)
-    # reserved -> submitted -> committed | voided | needs_review
+    # reserved -> submitted -> committed | voided | needs_review; committed -> reversed
     state: Mapped[str] = mapped_column(String(16), index=True)
     failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)

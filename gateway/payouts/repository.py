@@ -197,19 +197,13 @@ def funded_total(session: Session, *, funding: int, budget: int) -> int:
 
 
 def used_by_budget(session: Session, *, funding: int, budget: int) -> int:
-    """What a budget has spent or holds in reservations: its debits, less the funding taken
-    back from it (a debit too, but not a use)."""
+    """What a budget has spent or holds in reservations, net of money returned to it: what
+    was funded less what is still available."""
     account = session.get(LedgerAccount, budget, populate_existing=True)
     if account is None:
         return 0
-    back = session.scalar(
-        select(func.coalesce(func.sum(LedgerTransfer.amount), 0)).where(
-            LedgerTransfer.debit_account_id == budget,
-            LedgerTransfer.credit_account_id == funding,
-            LedgerTransfer.kind == "posted",
-        )
-    )
-    return account.debits_posted + account.debits_pending - int(back or 0)
+    available = account.credits_posted - account.debits_posted - account.debits_pending
+    return funded_total(session, funding=funding, budget=budget) - available
 
 
 # Payouts

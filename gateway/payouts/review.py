@@ -15,7 +15,7 @@ entitlements are claimed again so the next visit does not pay them twice, and it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -45,7 +45,7 @@ from gateway.payouts.service import (
     send_window,
 )
 
-Decision = Literal["commit", "void"]
+Decision = Literal["commit", "void", "reverse"]
 RECONCILIATION = "system:reconciliation"
 
 
@@ -59,6 +59,15 @@ class SecondSignatureRequired(Forbidden):
 
 class NothingToApprove(Conflict):
     code = "nothing_to_approve"
+
+
+class ReversalFailed(Conflict):
+    code = "reversal_failed"
+
+
+def reversal_reference(reference: str) -> str:
+    """The return's own reference, fixed per payout so a retried approval is the same return."""
+    return f"{reference}R"
 
 
 def next_business_day(day: date) -> date:
@@ -286,15 +295,26 @@ def case(*, session: Session, reference: str) -> ReviewCase:
 
 
 def _apply(
-    session: Session, payout: Payout, resolution: PayoutResolution, actor: str, now: datetime
+    session: Session,
+    payout: Payout,
+    resolution: PayoutResolution,
+    actor: str,
+    now: datetime,
+    adapter: BankAdapter | None,
 ) -> None:
-    detail = {
+    detail: dict[str, object] = {
         "reason": resolution.reason,
         "evidence": resolution.evidence,
         "proposed_by": resolution.proposed_by,
         "approved_by": resolution.approved_by,
     }
-    if resolution.decision == "commit":
+    if resolution.decision == "reverse":
+        if adapter is None:
+            raise ReversalFailed(f"No bank adapter is configured for {payout.bank_code}.")
+        booking = _reverse(session, payout, adapter, resolution.reason, now)
+        detail["return_reference"] = reversal_reference(payout.reference)
+        decisions.record(session, payout, "reversed", actor=actor, detail=detail)
+    elif resolution.decision == "commit":
         booking = book_payment(session, payout, now, f"commit {payout.reference} (decided)")
         payout.bank_transaction_id = resolution.evidence[:64]
         payout.failure_code = payout.failure_reason = None
@@ -306,6 +326,48 @@ def _apply(
     resolution.status = "applied"
     session.flush()
     ledger.settle(session=session, booking=booking)
+
+
+def _reverse(
+    session: Session, payout: Payout, adapter: BankAdapter, reason: str, now: datetime
+) -> ledger.Booking:
+    """Return a paid payout's money through the bank, then book it back to the budgets and
+    release its entitlements (they are due again)."""
+    try:
+        result = adapter.reverse(
+            payout.reference,
+            reversal_reference=reversal_reference(payout.reference),
+            reason=reason[:140],
+        )
+    except BankAdapterError as exc:
+        raise ReversalFailed(f"The bank did not return {payout.reference}: {exc}") from exc
+    if result.state is not TransferState.SETTLED:
+        raise ReversalFailed(
+            f"The bank reports the return of {payout.reference} {result.state.value}; "
+            "approve again once it settles."
+        )
+    payable = ledger.payable_account(payout.household_id)
+    source = (
+        ledger.agent_float_account(payout.terminal_id)
+        if payout.channel == "cash_out"
+        else ledger.settlement_account(payout.bank_code)
+    )
+    moves = [ledger.Move("posted", source, payable, payout.amount, f"returned {payout.reference}")]
+    moves += [
+        ledger.Move(
+            "posted",
+            payable,
+            ledger.budget_account(line.programme),
+            line.amount,
+            f"returned {payout.reference} {line_key(line)}",
+        )
+        for line in repository.lines_of(session, payout.id)
+    ]
+    booking = ledger.plan(session=session, moves=moves, now=now, payout_id=payout.id)
+    ledger.insert(session=session, booking=booking)
+    repository.release_claims(session, payout.id)
+    payout.state = PayoutState.REVERSED.value
+    return booking
 
 
 def resolve(
@@ -320,10 +382,12 @@ def resolve(
     second_signature_above: int,
 ) -> PayoutResolution:
     """An ops operator's decision: applied at once up to the second-signature amount,
-    otherwise recorded to wait for a supervisor's approval. Audited either way."""
+    otherwise recorded to wait for a supervisor's approval. Audited either way. Taking paid
+    money back (`reverse`, on a committed payout) always waits for a second signature."""
     payout = _payout(session, reference, for_update=True)
-    if payout.state != PayoutState.NEEDS_REVIEW.value:
-        raise NotInReview(f"Payout {reference} is {payout.state}, not in review.")
+    wanted = PayoutState.COMMITTED if decision == "reverse" else PayoutState.NEEDS_REVIEW
+    if payout.state != wanted.value:
+        raise NotInReview(f"Payout {reference} is {payout.state}, not {wanted.value}.")
     if repository.open_resolution(session, payout.id) is not None:
         raise Conflict(f"A decision on {reference} already waits for a second signature.")
     resolution = PayoutResolution(
@@ -336,7 +400,7 @@ def resolve(
         status="awaiting",
     )
     repository.add_resolution(session, resolution)
-    if payout.amount > second_signature_above:
+    if decision == "reverse" or payout.amount > second_signature_above:
         decisions.record(
             session,
             payout,
@@ -345,20 +409,26 @@ def resolve(
             detail={"proposed": decision, "reason": reason, "evidence": evidence},
         )
         return resolution
-    _apply(session, payout, resolution, operator, now)
+    _apply(session, payout, resolution, operator, now, adapter=None)
     return resolution
 
 
 def approve(
-    *, session: Session, reference: str, supervisor: str, now: datetime
+    *,
+    session: Session,
+    reference: str,
+    supervisor: str,
+    now: datetime,
+    adapters: Mapping[str, BankAdapter] | None = None,
 ) -> PayoutResolution:
-    """A supervisor's second signature on a waiting decision; never the proposer's own."""
+    """A supervisor's second signature on a waiting decision; never the proposer's own.
+    A reversal goes through the payout's bank among `adapters`."""
     payout = _payout(session, reference, for_update=True)
     resolution = repository.open_resolution(session, payout.id)
-    if resolution is None or payout.state != PayoutState.NEEDS_REVIEW.value:
+    if resolution is None:
         raise NothingToApprove(f"No decision on {reference} waits for a second signature.")
     if resolution.proposed_by == supervisor:
         raise SecondSignatureRequired("The second signature must come from another person.")
     resolution.approved_by, resolution.approved_at = supervisor, now
-    _apply(session, payout, resolution, supervisor, now)
+    _apply(session, payout, resolution, supervisor, now, (adapters or {}).get(payout.bank_code))
     return resolution

@@ -47,7 +47,7 @@ class PayoutLineOut(BaseModel):
 
 class PayoutOut(BaseModel):
     reference: str
-    state: Literal["reserved", "submitted", "committed", "voided", "needs_review"]
+    state: Literal["reserved", "submitted", "committed", "voided", "needs_review", "reversed"]
     household: str
     channel: str
     amount: int
@@ -128,9 +128,10 @@ class ReviewCaseOut(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    """A person's decision: commit (the bank paid) or void (it did not), and why."""
+    """A person's decision on a payout in review: commit (the bank paid) or void (it did
+    not); or, on a committed payout, reverse (return the money: always two signatures)."""
 
-    decision: Literal["commit", "void"]
+    decision: Literal["commit", "void", "reverse"]
     reason: str = Field(min_length=10, max_length=2000)
     evidence: str = Field(
         min_length=3,

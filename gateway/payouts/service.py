@@ -52,9 +52,13 @@ class PayoutState(StrEnum):
     COMMITTED = "committed"
     VOIDED = "voided"
     NEEDS_REVIEW = "needs_review"
+    # Paid, then returned by the bank on a supervisor-approved reversal.
+    REVERSED = "reversed"
 
 
-FINAL_STATES = frozenset({PayoutState.COMMITTED, PayoutState.VOIDED, PayoutState.NEEDS_REVIEW})
+FINAL_STATES = frozenset(
+    {PayoutState.COMMITTED, PayoutState.VOIDED, PayoutState.NEEDS_REVIEW, PayoutState.REVERSED}
+)
 
 
 class IdempotencyKeyReused(Conflict):

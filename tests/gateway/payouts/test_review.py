@@ -217,3 +217,40 @@ def test_a_void_up_to_the_limit_needs_one_person_and_releases_the_claims(rig: Ri
     assert _audit(rig, reference)[-1] == ("operator:ops-1", "voided")
     _sound(rig)
     assert _drive(rig, _reserve(rig, key="k2")) == PayoutState.COMMITTED
+
+
+def test_a_reversal_returns_the_money_with_two_signatures_and_frees_the_entitlements(
+    rig: Rig,
+) -> None:
+    payout_id = _reserve(rig)
+    assert _drive(rig, payout_id) == PayoutState.COMMITTED
+    reference = _payout(rig, payout_id)[2]
+    with unit_of_work(rig.factory) as session:
+        proposed = review.resolve(
+            session=session,
+            reference=reference,
+            decision="reverse",
+            reason="Paid to the wrong household: the card was someone else's.",
+            evidence="case 2026-118",
+            operator="operator:ops-1",
+            now=rig.clock(),
+            second_signature_above=10**12,
+        )
+        assert proposed.status == "awaiting"
+    assert rig.bank.balance(rig.creditor.number) == FAMILY_TOTAL
+    with unit_of_work(rig.factory) as session:
+        review.approve(
+            session=session,
+            reference=reference,
+            supervisor="operator:sup-1",
+            now=rig.clock(),
+            adapters={BANK: rig.adapter},
+        )
+    assert _payout(rig, payout_id)[0] == PayoutState.REVERSED
+    assert rig.bank.balance(rig.creditor.number) == 0
+    assert _audit(rig, reference)[-1] == ("operator:sup-1", "reversed")
+    with unit_of_work(rig.factory) as session:
+        assert ledger.audit_ledger(session=session, budgets={"PKH": 10_000_000}) == []
+        budget = {b.code: b for b in ledger.balances(session=session)}["budget:PKH"]
+        assert budget.available == 10_000_000
+    assert _drive(rig, _reserve(rig, key="k2")) == PayoutState.COMMITTED
