@@ -154,6 +154,11 @@ class StatementUnavailable(Unavailable):
     code = "statement_unavailable"
 
 
+# Times an earlier day's statement is asked for (one document per run, so it is cheap to
+# insist) before the payouts that need it wait for the next run.
+STATEMENT_ATTEMPTS = 20
+
+
 def reconcile(
     *,
     session: Session,
@@ -171,11 +176,18 @@ def reconcile(
         ) from exc
     resolved = review.Resolutions()
     if resolve_at is not None:
-        fetched = {day: statement}
+        fetched: dict[date, Statement | None] = {day: statement}
 
-        def statement_of(other: date) -> Statement:
+        def statement_of(other: date) -> Statement | None:
+            """Another day's statement, asked for a few times; None when it does not come."""
             if other not in fetched:
-                fetched[other] = adapter.statement(other)
+                fetched[other] = None
+                for _ in range(STATEMENT_ATTEMPTS):
+                    try:
+                        fetched[other] = adapter.statement(other)
+                        break
+                    except BankAdapterError:
+                        continue
             return fetched[other]
 
         resolved = review.resolve_from_statement(

@@ -47,6 +47,10 @@ from gateway.payouts.service import (
 
 Decision = Literal["commit", "void", "reverse"]
 RECONCILIATION = "system:reconciliation"
+# Status queries reconciliation makes per payout before leaving it for the next run, and
+# how many payouts in a row may go unanswered before it stops asking a bank that is down.
+STATUS_ATTEMPTS = 8
+SILENT_IN_A_ROW = 10
 
 
 class NotInReview(Conflict):
@@ -108,12 +112,14 @@ def resolve_from_statement(
     session: Session,
     adapter: BankAdapter,
     statement: Statement,
-    statements: Callable[[date], Statement],
+    statements: Callable[[date], Statement | None],
     now: datetime,
 ) -> Resolutions:
     """Settle every payout in review (and every voided one paid anyway) that `statement`
-    and the bank's own status prove; `statements(day)` fetches another day's statement."""
+    and the bank's own status prove; `statements(day)` fetches another day's statement (None
+    when the bank does not deliver it)."""
     done = Resolutions()
+    silent = 0
     payments = _payments(statement)
     cite: dict[str, object] = {
         "statement": statement.statement_id,
@@ -129,12 +135,14 @@ def resolve_from_statement(
         created = bank_day(payout.created_at)
         if statement.day < next_business_day(created):
             continue
-        try:
-            if payout.reference in _payments(statements(created)):
-                continue
-        except BankAdapterError:
+        earlier = statements(created)
+        if earlier is None or payout.reference in _payments(earlier):
             continue
-        if _bank_says_absent(adapter, payout, now):
+        if silent >= SILENT_IN_A_ROW:
+            continue
+        absent = _bank_says_absent(adapter, payout, now)
+        silent = silent + 1 if absent is None else 0
+        if absent:
             evidence = {**cite, "status": TransferState.NOT_FOUND.value}
             booking = release(
                 session, payout, "not_at_bank", "Absent from the statements; bank: not found.", now
@@ -151,16 +159,20 @@ def resolve_from_statement(
     return done
 
 
-def _bank_says_absent(adapter: BankAdapter, payout: Payout, now: datetime) -> bool:
-    """A status query now answers "not found", long after any send could still arrive."""
+def _bank_says_absent(adapter: BankAdapter, payout: Payout, now: datetime) -> bool | None:
+    """Whether a status query now answers "not found", long after any send could still
+    arrive; None when the bank gave no usable answer in `STATUS_ATTEMPTS` tries (a lost or
+    garbled answer is harmless to ask again)."""
     sent = payout.sent_at or payout.created_at
     if now < sent + send_window(adapter):
         return False
-    try:
-        result = adapter.status(payout.reference, expected_amount=payout.amount)
-    except BankAdapterError:
-        return False
-    return result.state is TransferState.NOT_FOUND
+    for _ in range(STATUS_ATTEMPTS):
+        try:
+            result = adapter.status(payout.reference, expected_amount=payout.amount)
+        except BankAdapterError:
+            continue
+        return result.state is TransferState.NOT_FOUND
+    return None
 
 
 def _commit(
