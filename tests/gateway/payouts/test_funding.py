@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.payouts import ledger
@@ -52,11 +53,14 @@ def _restart_all(engine: Engine, budget: int) -> list[int | None]:
 
 
 @pytest.mark.slow
-def test_processes_starting_together_after_a_budget_rise_fund_it_once(engine: Engine) -> None:
-    with unit_of_work(make_session_factory(engine)) as session:
+def test_processes_starting_together_after_a_budget_rise_fund_it_once(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    # `session_factory` empties the database after the test, for the tests that follow.
+    with unit_of_work(session_factory) as session:
         fund_catalogue(session=session, catalogue=small_catalogue(2_000_000))
     assert _restart_all(engine, 3_000_000) == [0] * PROCESSES
-    with unit_of_work(make_session_factory(engine)) as session:
+    with unit_of_work(session_factory) as session:
         balances = {b.code: b.posted for b in ledger.balances(session=session)}
         assert balances["budget:PKH"] == balances["budget:SEMBAKO"] == 3_000_000
         budgets = {"PKH": 3_000_000, "SEMBAKO": 3_000_000}

@@ -125,7 +125,7 @@ def test_absent_from_the_next_business_days_statement_and_not_found_is_voided(
     assert _payout(rig, payout_id)[0] == PayoutState.NEEDS_REVIEW
     rig.clock.advance(timedelta(days=3).total_seconds())
     # Without the bank's own "not found", absence from the statements proves nothing.
-    rig.faults.force("status", Fault.TIMEOUT)
+    rig.faults.force("status", *[Fault.TIMEOUT] * review.STATUS_ATTEMPTS)
     assert _reconcile(rig, created + timedelta(days=3)).resolved_voided == []
     report = _reconcile(rig, created + timedelta(days=3))
     state, code, reference = _payout(rig, payout_id)
