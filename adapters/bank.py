@@ -35,6 +35,7 @@ REASON_UNKNOWN_ACCOUNT = "AC01"  # incorrect account number
 REASON_CLOSED_ACCOUNT = "AC04"  # closed account number
 REASON_INSUFFICIENT_FUNDS = "AM04"  # insufficient funds
 REASON_SYSTEM_DECLINE = "MS03"  # reason not specified (risk or system decline)
+REASON_EXPIRED = "TM01"  # received after the instruction's cut-off time
 
 
 @dataclass(slots=True)
@@ -221,6 +222,8 @@ class SimulatedBank:
 
     def _refusal(self, request: TransferRequest) -> str | None:
         accounts = self._books.accounts
+        if request.expires_at is not None and self.clock() > request.expires_at:
+            return REASON_EXPIRED
         if request.creditor.bank_code == self.bank_code:
             target = accounts.get(request.creditor.number)
             if target is None:
@@ -394,4 +397,5 @@ _REASONS = {
     REASON_CLOSED_ACCOUNT: "creditor account is closed",
     REASON_INSUFFICIENT_FUNDS: "insufficient funds on the debtor account",
     REASON_SYSTEM_DECLINE: "declined by the bank",
+    REASON_EXPIRED: "the instruction arrived after its expiry",
 }

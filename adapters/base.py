@@ -195,6 +195,9 @@ class TransferRequest:
     creditor: AccountRef
     kind: TransferKind = TransferKind.ACCOUNT_CREDIT
     remittance: str = ""
+    # The bank must refuse the instruction if it arrives later than this (where the rail can
+    # say so): after it, a "not found" proves that no send of it can still be paid.
+    expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         check_reference(self.reference)
@@ -308,10 +311,19 @@ class BankAdapter(Protocol):
     - `reverse` returns a new transfer under `reversal_reference` (itself idempotent); the
       original then reports `REVERSED`.
     - `statement` lists every movement booked on the settlement account on `day`.
+    - `longest_call_s` bounds how long one call can last, retries included: a payout's lease
+      must outlast it, and a "not found" counts only once that long has passed since a send.
+    - `honours_expiry` says the bank refuses a transfer arriving after its `expires_at`.
     """
 
     @property
     def bank_code(self) -> str: ...
+
+    @property
+    def longest_call_s(self) -> float: ...
+
+    @property
+    def honours_expiry(self) -> bool: ...
 
     def submit(self, transfer: TransferRequest) -> TransferResult: ...
 

@@ -16,8 +16,8 @@ fault ever moves money twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import pytest
 
@@ -121,6 +121,28 @@ class BankAdapterConformance:
         assert {r.bank_reference for r in again} == {first.bank_reference}
         assert all(r.state is TransferState.SETTLED for r in again)
         assert target.bank.bookings("CONF-IDEM-1") == 1
+
+    def test_an_instruction_arriving_after_its_expiry_is_refused(
+        self, target: ConformanceTarget
+    ) -> None:
+        """Where the adapter says the bank honours expiries, a late arrival moves nothing
+        (so a payout voided after its expiry can never be paid by a send still on its way)."""
+        if not target.adapter.honours_expiry:
+            pytest.skip("this rail carries no expiry")
+        expired = TransferRequest(
+            "CONF-EXPIRED-1",
+            1_000,
+            target.creditor,
+            expires_at=target.clock() - timedelta(seconds=1),
+        )
+        with pytest.raises(TransferRejected) as refused:
+            target.adapter.submit(expired)
+        assert refused.value.reason_code == "TM01"
+        assert target.bank.bookings("CONF-EXPIRED-1") == 0
+        fresh = replace(
+            expired, reference="CONF-EXPIRED-2", expires_at=target.clock() + timedelta(minutes=10)
+        )
+        assert target.adapter.submit(fresh).state is TransferState.SETTLED
 
     def test_reference_reused_for_other_terms_is_a_conflict(
         self, target: ConformanceTarget

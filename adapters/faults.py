@@ -79,6 +79,11 @@ class FaultInjector:
         with self._lock:
             self._forced[operation].extend(faults)
 
+    def clear(self, operation: str) -> None:
+        """Drop the faults still queued for `operation`: its next requests draw as usual."""
+        with self._lock:
+            self._forced[operation].clear()
+
     def decide(self, operation: str, reference: str) -> tuple[Fault, float]:
         """The fault and the latency (seconds) for this attempt of `operation` on `reference`."""
         with self._lock:

@@ -35,6 +35,8 @@ class HttpBankClient:
     ) -> None:
         self.retry_policy = RetryPolicy(attempts=max_attempts, backoff_s=backoff_s)
         self.max_attempts = max_attempts
+        self.timeout_s = timeout_s
+        self._backoff_s = backoff_s
         self._sleep = sleep
         self._clock = clock
         self._http = httpx.Client(
@@ -46,6 +48,19 @@ class HttpBankClient:
     @property
     def bank_code(self) -> str:
         raise NotImplementedError
+
+    @property
+    def longest_call_s(self) -> float:
+        """Every attempt run to its timeout, with the pauses between them."""
+        pauses = sum(
+            self._backoff_s * 2 ** (attempt - 1) for attempt in range(1, self.max_attempts)
+        )
+        return self.max_attempts * self.timeout_s + pauses
+
+    @property
+    def honours_expiry(self) -> bool:
+        """Neither HTTP rail's message carries an expiry the bank is bound to honour."""
+        return False
 
     def close(self) -> None:
         self._http.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -56,6 +57,7 @@ class SimulatedBankAdapter:
 
     Latency and timeouts use the injected `sleep`, so with a `ManualClock` a five-second
     timeout costs nothing in a test. An answer slower than `timeout_s` is treated as lost.
+    `honour_expiry=False` strips the expiry from each transfer, as a rail without one would.
     """
 
     def __init__(
@@ -65,15 +67,26 @@ class SimulatedBankAdapter:
         faults: FaultInjector | None = None,
         timeout_s: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
+        honour_expiry: bool = True,
     ) -> None:
         self.bank = bank
         self.desk = FrontDesk(bank, faults)
         self.timeout_s = timeout_s
         self._sleep = sleep
+        self._honour_expiry = honour_expiry
 
     @property
     def bank_code(self) -> str:
         return self.bank.bank_code
+
+    @property
+    def longest_call_s(self) -> float:
+        """One attempt: an answer slower than the timeout is given up on."""
+        return self.timeout_s
+
+    @property
+    def honours_expiry(self) -> bool:
+        return self._honour_expiry
 
     def _receive(self, delivery: Delivery, what: str, reference: str) -> Answer:
         if delivery.answer is None or delivery.latency > self.timeout_s:
@@ -87,6 +100,8 @@ class SimulatedBankAdapter:
         return delivery.answer
 
     def submit(self, transfer: TransferRequest) -> TransferResult:
+        if not self._honour_expiry and transfer.expires_at is not None:
+            transfer = replace(transfer, expires_at=None)
         answer = self._receive(self.desk.submit(transfer), "transfer", transfer.reference)
         result = result_of(answer, reference=transfer.reference, expected_amount=transfer.amount)
         return raise_if_rejected(result)
@@ -162,5 +177,5 @@ def create(config: Mapping[str, Any]) -> SimulatedBankAdapter:
         bank,
         faults=faults,
         timeout_s=float(config.get("timeout_s", 5.0)),
-        **({"sleep": clock.sleep} if clock else {}),
+        sleep=clock.sleep if clock else time.sleep,
     )

@@ -13,6 +13,7 @@ import typer
 
 from benchmarks import output
 from benchmarks.accuracy import accuracy_command
+from benchmarks.bank_faults import bank_faults_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
@@ -47,4 +48,5 @@ bench_app.command("verify")(verify_command)
 bench_app.command("load")(load_command)
 bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)
+bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)

@@ -12,25 +12,37 @@ import random
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.bank import SimulatedBank
-from adapters.base import AccountRef, BankAdapter, TransferKind, TransferRequest, TransferResult
+from adapters.base import (
+    AccountRef,
+    BankAdapter,
+    TransferKind,
+    TransferRequest,
+    TransferResult,
+    TransferState,
+)
 from adapters.clock import ManualClock
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
 from benchmarks.output import results_dir
 from gateway import migrate
+from gateway.audit.models import AuditEntry
+from gateway.audit.service import verify_chain
+from gateway.crypto.keyring import KeyRing, KeyStore, install_key_store
 from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
 from gateway.models import Base
@@ -38,10 +50,12 @@ from gateway.payouts import ledger, reconciliation
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import Payout, PayoutLine, PayoutTask
 from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue, payment_day
+from gateway.payouts.review import next_business_day
 from gateway.payouts.service import (
     FINAL_STATES,
     PayoutOrder,
     PayoutPolicy,
+    PayoutState,
     drive,
     recover,
     request_hash,
@@ -57,12 +71,14 @@ class Crash(Exception):
 
 
 class CrashingAdapter:
-    """Wraps the bank adapter to kill the gateway just before or just after the bank acts."""
+    """Wraps the bank adapter to kill the gateway just before or just after the bank acts, or
+    to stall a worker in the middle of its submit while `meanwhile` (another worker) runs."""
 
     def __init__(self, inner: SimulatedBankAdapter) -> None:
         self.inner = inner
         self.crash_before = False
         self.crash_after = False
+        self.meanwhile: Callable[[], None] | None = None
 
     @property
     def bank_code(self) -> str:
@@ -71,13 +87,17 @@ class CrashingAdapter:
     def submit(self, transfer: TransferRequest) -> TransferResult:
         if self.crash_before:
             raise Crash("before submit")
+        if self.meanwhile is not None:
+            # The request is on its way (delayed, or its worker paused) past the lease.
+            stalled, self.meanwhile = self.meanwhile, None
+            stalled()
         result = self.inner.submit(transfer)
         if self.crash_after:
             raise Crash("after submit, answer never recorded")
         return result
 
-    def status(self, reference: str) -> TransferResult:
-        return self.inner.status(reference)
+    def status(self, reference: str, *, expected_amount: int | None = None) -> TransferResult:
+        return self.inner.status(reference, expected_amount=expected_amount)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -135,6 +155,12 @@ class Outcome:
     payouts: int = 0
     states: Counter[str] = field(default_factory=Counter)
     crashes: int = 0
+    stalls: int = 0
+    # Payouts the first bank call did not decide (the worker had to ask again).
+    retried: int = 0
+    # Of those, the ones that ended paid or voided without a person (worker or statement).
+    resolved_without_a_human: int = 0
+    resolved_by_reconciliation: int = 0
     problems: list[str] = field(default_factory=list)
 
 
@@ -152,8 +178,9 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
         lost_answer_rate=rng.choice([0, 0.15]),
         late_answer_rate=rng.choice([0, 0.1]),
         duplicate_rate=rng.choice([0, 0.1]),
-        garble_rate=rng.choice([0, 0.05]),
+        garble_rate=rng.choice([0, 0.05, 0.2]),
         latency_ms=(0.0, rng.choice([10.0, 8000.0])),
+        # Some settle after the hold has passed.
         late_delay_s=rng.choice([20.0, 900.0]),
     )
     inner = SimulatedBankAdapter(
@@ -189,6 +216,13 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
                 )
             )
     rng.shuffle(requests)
+    retried: set[int] = set()
+
+    def recover_pass() -> None:
+        retried.update(
+            recover(session_factory=factory, adapters=adapters, clock=clock, policy=policy)
+        )
+
     for order in requests:
         clock.advance(rng.uniform(0, 20))
         # Half the payouts go as the pay endpoint sends them: recorded as submitted by the
@@ -208,10 +242,23 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
         except GatewayError:
             continue
         payout_id = reserved.payout.id
-        crash = rng.choice(["none", "none", "after_reserve", "before_submit", "after_submit"])
+        crash = rng.choice(
+            ["none", "none", "after_reserve", "before_submit", "after_submit", "stall"]
+        )
         if crash == "after_reserve":
             outcome.crashes += 1
             continue
+        if crash == "stall":
+            outcome.stalls += 1
+            # Past the lease only, or past the hold too: another worker takes the payout
+            # over, asks the bank and acts while this send is still on its way.
+            stall = rng.choice([policy.lease, policy.hold + policy.lease]).total_seconds()
+
+            def second_worker(seconds: float = stall + rng.uniform(1, 60)) -> None:
+                clock.advance(seconds)
+                recover_pass()
+
+            adapter.meanwhile = second_worker
         adapter.crash_before, adapter.crash_after = (
             crash == "before_submit",
             crash == "after_submit",
@@ -229,16 +276,52 @@ def run_scenario(seed: int, factory: sessionmaker[Session]) -> Outcome:
             outcome.crashes += 1
         finally:
             adapter.crash_before = adapter.crash_after = False
+            adapter.meanwhile = None
         if rng.random() < 0.3:
-            recover(session_factory=factory, adapters=adapters, clock=clock, policy=policy)
-    for _ in range(200):
+            recover_pass()
+    for _ in range(5000):
         with unit_of_work(factory) as session:
-            if session.scalar(select(PayoutTask.id).limit(1)) is None:
-                break
-        clock.advance(rng.uniform(5, 120))
-        recover(session_factory=factory, adapters=adapters, clock=clock, policy=policy)
+            due = session.scalar(select(func.min(PayoutTask.leased_until)))
+        if due is None:
+            break
+        clock.advance(max(rng.uniform(5, 120), (due - clock()).total_seconds()))
+        recover_pass()
+    reconcile_days(outcome, factory, inner, clock)
+    outcome.retried = len(retried)
+    with unit_of_work(factory) as session:
+        outcome.resolved_without_a_human = sum(
+            1
+            for payout_id in retried
+            if (p := session.get(Payout, payout_id)) is not None
+            and p.state in (PayoutState.COMMITTED, PayoutState.VOIDED)
+        )
     check_invariants(outcome, factory, bank, clock)
     return outcome
+
+
+def reconcile_days(
+    outcome: Outcome, factory: sessionmaker[Session], adapter: BankAdapter, clock: ManualClock
+) -> None:
+    """Ops reconcile the payment day and the next business day after the bank's cut-off;
+    what the statements and the bank's status prove is settled without a person."""
+    day = payment_day(START)
+    for _ in range(2):
+        cut_off = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=17)
+        clock.advance(max(0.0, (cut_off - clock()).total_seconds()))
+        for _attempt in range(20):
+            try:
+                with unit_of_work(factory) as session:
+                    report = reconciliation.reconcile(
+                        session=session, adapter=adapter, day=day, resolve_at=clock()
+                    )
+            except reconciliation.StatementUnavailable:
+                clock.advance(60)
+                continue
+            outcome.resolved_by_reconciliation += len(report.resolved_committed) + len(
+                report.resolved_voided
+            )
+            break
+        day = next_business_day(day)
 
 
 def check_invariants(
@@ -255,12 +338,28 @@ def check_invariants(
         for reference, payout in payouts.items():
             if payout.state not in FINAL_STATES:
                 problems.append(f"{reference} left in state {payout.state}")
+            transfer = bank.lookup(reference)
+            decidable = transfer is None or (
+                transfer.state is TransferState.SETTLED and transfer.request.amount == payout.amount
+            )
+            if payout.state == PayoutState.NEEDS_REVIEW and decidable:
+                problems.append(f"{reference} left in review though the bank's books decide it")
         problems.extend(ledger.audit_ledger(session=session))
+        chain = verify_chain(session=session)
+        if not chain.ok:
+            problems.append(f"audit chain broken at {chain.broken_seq}: {chain.reason}")
+        audited = set(session.scalars(select(AuditEntry.subject)))
+        problems.extend(
+            f"{reference} {payout.state} without an audit entry"
+            for reference, payout in payouts.items()
+            if f"payout:{reference}" not in audited
+        )
         auditor = SimulatedBankAdapter(bank, sleep=clock.sleep)
-        statement = auditor.statement(payment_day(START))
-        report = reconciliation.reconcile(session=session, adapter=auditor, day=payment_day(START))
+        day = payment_day(START)
+        entries = [e for d in (day, next_business_day(day)) for e in auditor.statement(d).entries]
+        report = reconciliation.reconcile(session=session, adapter=auditor, day=day)
     paid_keys: Counter[tuple[str, str, str, str]] = Counter()
-    for entry in statement.entries:
+    for entry in entries:
         booked = payouts.get(entry.reference)
         if booked is None:
             continue
@@ -276,6 +375,18 @@ def check_invariants(
             problems.append(f"reconciliation: {finding}")
 
 
+@contextmanager
+def audit_keys(directory: Path) -> Iterator[KeyStore]:
+    """A fresh key ring for the run: every payout decision is chained into the audit log."""
+    store = KeyStore(path=directory / "keyring.json", env_value=None)
+    store.save(KeyRing.generate())
+    previous = install_key_store(store)
+    try:
+        yield store
+    finally:
+        install_key_store(previous)
+
+
 def wipe(engine: Engine) -> None:
     """Empty every table between scenarios (cheaper than migrating a fresh database)."""
     with engine.begin() as connection:
@@ -289,12 +400,13 @@ def simulate_command(
     json_file: Path = typer.Option(None, "--json", help="Also write the results here."),
 ) -> None:
     """Run thousands of seeded payout scenarios under faults and crashes; check every invariant."""
-    console = Console()
+    console = Console(width=150)
     started = time.perf_counter()
     states: Counter[str] = Counter()
-    crashes = payouts = 0
+    counts: Counter[str] = Counter()
+    payouts = 0
     failures: list[dict[str, object]] = []
-    with tempfile.TemporaryDirectory(prefix="satupintu-dst-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="satupintu-dst-") as tmp, audit_keys(Path(tmp)):
         engine = make_engine(f"sqlite:///{tmp}/dst.db")
         migrate.upgrade(engine)
         factory = make_session_factory(engine)
@@ -304,7 +416,13 @@ def simulate_command(
                 wipe(engine)
                 outcome = run_scenario(seed, factory)
                 states.update(outcome.states)
-                crashes += outcome.crashes
+                counts.update(
+                    crashes=outcome.crashes,
+                    stalls=outcome.stalls,
+                    retried=outcome.retried,
+                    resolved_without_a_human=outcome.resolved_without_a_human,
+                    resolved_by_reconciliation=outcome.resolved_by_reconciliation,
+                )
                 payouts += outcome.payouts
                 if outcome.problems:
                     failures.append({"seed": seed, "problems": outcome.problems[:5]})
@@ -316,7 +434,11 @@ def simulate_command(
         "first_seed": first_seed,
         "payouts": payouts,
         "states": dict(states),
-        "crashes": crashes,
+        "crashes": counts["crashes"],
+        "stalls_past_lease": counts["stalls"],
+        "retried": counts["retried"],
+        "resolved_without_a_human": counts["resolved_without_a_human"],
+        "resolved_by_reconciliation": counts["resolved_by_reconciliation"],
         "violations": len(failures),
         "failing_seeds": failures[:20],
         "seconds": round(time.perf_counter() - started, 1),
@@ -329,6 +451,9 @@ def simulate_command(
         "voided",
         "needs_review",
         "crashes",
+        "stalls",
+        "retried",
+        "resolved w/o human",
         "violations",
         "s",
     ):
@@ -339,7 +464,10 @@ def simulate_command(
         str(states["committed"]),
         str(states["voided"]),
         str(states["needs_review"]),
-        str(crashes),
+        str(counts["crashes"]),
+        str(counts["stalls"]),
+        str(counts["retried"]),
+        str(counts["resolved_without_a_human"]),
         str(len(failures)),
         str(result["seconds"]),
     )

@@ -18,7 +18,7 @@ from gateway.db import make_engine
 from gateway.enrollment.cli import demo_command
 from gateway.indexing.cli import index_app
 from gateway.logs import configure_logging
-from gateway.payouts.cli import programmes_app, reconcile
+from gateway.payouts.cli import payouts_app, programmes_app, reconcile
 from gateway.registry.cli import registry_app
 from gateway.settings import Settings
 from gateway.terminals.cli import devices_app, operators_app, terminals_app
@@ -40,6 +40,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")
 app.add_typer(synth_app, name="synth")
 app.add_typer(programmes_app, name="programmes")
+app.add_typer(payouts_app, name="payouts")
 app.command("reconcile")(reconcile)
 app.command("match")(match_command)
 app.command("calibrate")(calibrate_command)
@@ -70,7 +71,11 @@ def serve(
             fg=typer.colors.RED,
             err=True,
         )
-    gateway_serve.serve(host or settings.host, port or settings.port, workers)
+    try:
+        gateway_serve.serve(host or settings.host, port or settings.port, workers)
+    except gateway_serve.PortInUse as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(code=1) from None
 
 
 @db_app.command("upgrade")

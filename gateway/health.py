@@ -25,10 +25,12 @@ def readyz(request: Request) -> JSONResponse:
         checks["database"] = False
     checks["indexes"] = bool(request.app.state.indexes_loaded)
     ready = all(checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    payouts = getattr(request.app.state, "payouts", None)
+    if payouts is not None and payouts.suspended:
+        # Serving still: only these programmes refuse to reserve, and say why.
+        body["suspended_programmes"] = dict(payouts.suspended)
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -24,6 +24,30 @@ log = logging.getLogger(__name__)
 APP = "gateway.app:create_app_from_env"
 
 
+class PortInUse(RuntimeError):
+    """Another process (another gateway, perhaps) already listens on the address."""
+
+
+def refuse_if_served(host: str, port: int) -> None:
+    """Fail when something already listens on host:port.
+
+    The workers' sockets share the port with SO_REUSEPORT, so a second gateway started on
+    it would bind beside the first without an error and the kernel would split the
+    terminals between two gateways. A plain bind, without SO_REUSEPORT, is refused by any
+    socket holding the port, whoever set it up.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(
+                f"{host}:{port} is already served by another process ({exc.strerror}); "
+                "stop it or choose another port"
+            ) from None
+
+
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A listening socket that other processes may bind to the same address too."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -54,6 +78,7 @@ def serve(host: str, port: int, workers: int, factory: str = APP) -> None:
     dies the others are stopped too and the exit code says so: restarting is the process
     manager's job (systemd, the container runtime), as for a single process.
     """
+    refuse_if_served(host, port)
     if workers <= 1:
         uvicorn.Server(_config(factory, host, port)).run()
         return

@@ -62,6 +62,11 @@ class Settings(SecuritySettings, IdentitySettings, BaseSettings):
     # Base64 of the raw 32-byte Ed25519 key that signs verification tokens (from the secret
     # store); unset means the key file beside the key ring.
     token_signing_key: SecretStr | None = None
+    # A payout the bank has not answered definitely is asked about this long before a
+    # person is asked to decide (banks settle late; status services fail for a while).
+    payout_query_deadline_hours: float = Field(default=6.0, gt=0)
+    # Resolving a payout in review above this amount needs a supervisor's second signature.
+    payout_review_second_signature_rupiah: int = Field(default=5_000_000, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 

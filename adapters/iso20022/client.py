@@ -72,6 +72,11 @@ class Iso20022Adapter(HttpBankClient):
     def bank_code(self) -> str:
         return self.settlement_account.bank_code
 
+    @property
+    def honours_expiry(self) -> bool:
+        """pacs.008 carries the expiry as SttlmTmReq/RjctTm, which the bank must honour."""
+        return True
+
     def _message_id(self, prefix: str) -> str:
         return f"SP{prefix}-{uuid.uuid4().hex[:28]}"
 

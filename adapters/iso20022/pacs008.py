@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from pyiso20022.pacs.pacs_008_001_08 import pacs_008_001_08 as m
+from xsdata.models.datatype import XmlTime
 
 from adapters.base import (
     CURRENCY,
@@ -62,6 +63,7 @@ def build_pacs008(
         ),
         intr_bk_sttlm_amt=amount,
         intr_bk_sttlm_dt=xml_date(created.date()),
+        sttlm_tm_req=_reject_after(transfer.expires_at),
         chrg_br=m.ChargeBearerType1Code.SLEV,
         dbtr=m.PartyIdentification135(nm=debtor.name or "Satu Pintu"),
         dbtr_acct=_account(debtor.number),
@@ -88,6 +90,30 @@ def build_pacs008(
         )
     )
     return to_xml(document)
+
+
+def _reject_after(expires_at: datetime | None) -> m.SettlementTimeRequest2 | None:
+    """The expiry as SttlmTmReq/RjctTm (UTC, whole seconds, rounded down so the bank never
+    accepts later than the gateway allows), read as the one such time nearest the message's
+    creation (expiries are minutes away, never half a day)."""
+    if expires_at is None:
+        return None
+    moment = expires_at.astimezone(UTC).replace(microsecond=0).timetz()
+    return m.SettlementTimeRequest2(rjct_tm=XmlTime.from_time(moment))
+
+
+def _expiry(tx: m.CreditTransferTransaction39, created: datetime) -> datetime | None:
+    """When the instruction expires: RjctTm on the day before, of or after its creation,
+    whichever is nearest the creation."""
+    if tx.sttlm_tm_req is None or tx.sttlm_tm_req.rjct_tm is None:
+        return None
+    at = tx.sttlm_tm_req.rjct_tm.to_time()
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    created = created.astimezone(UTC)
+    same_day = datetime.combine(created.date(), at).astimezone(UTC)
+    candidates = (same_day + timedelta(days=shift) for shift in (-1, 0, 1))
+    return min(candidates, key=lambda moment: abs(moment - created))
 
 
 def read_pacs008(data: bytes) -> CreditTransfer:
@@ -121,5 +147,6 @@ def read_pacs008(data: bytes) -> CreditTransfer:
         kind=_KIND.get(category or "", TransferKind.ACCOUNT_CREDIT),
         remittance=tx.rmt_inf.ustrd[0] if tx.rmt_inf and tx.rmt_inf.ustrd else "",
     )
+    request = replace(request, expires_at=_expiry(tx, message.grp_hdr.cre_dt_tm.to_datetime()))
     debtor = AccountRef(bank_code_of(tx.dbtr_agt), account_number(tx.dbtr_acct), tx.dbtr.nm or "")
     return CreditTransfer(message_id=message.grp_hdr.msg_id, request=request, debtor=debtor)

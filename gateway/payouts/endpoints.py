@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from adapters.base import TransferKind
 from gateway.deps import SessionDep, SettingsDep
 from gateway.errors import NotFound
-from gateway.payouts import flow, ledger, reconciliation
+from gateway.payouts import flow, ledger, reconciliation, review, review_views
 from gateway.payouts.runtime import PayoutRuntimeDep
 from gateway.payouts.schemas import (
     BalanceOut,
@@ -21,9 +21,21 @@ from gateway.payouts.schemas import (
     PayoutLineOut,
     PayoutOut,
     ReconciliationIn,
+    ResolveIn,
+    ReviewCaseOut,
+    ReviewItemOut,
 )
 from gateway.payouts.service import line_key
-from gateway.terminals.auth import OpsOperatorDep, SignedTerminalDep, TerminalDep
+from gateway.terminals.auth import (
+    AuthenticatedOperator,
+    OpsOperatorDep,
+    SignedTerminalDep,
+    TerminalDep,
+    require_role,
+)
+from gateway.terminals.models import OperatorRole
+
+SupervisorDep = Annotated[AuthenticatedOperator, require_role(OperatorRole.supervisor)]
 
 router = APIRouter(tags=["payouts"])
 ops_router = APIRouter(prefix="/v1/ops", tags=["operations: payouts"])
@@ -157,9 +169,64 @@ def post_reconciliation(
     adapter = runtime.adapters.get(body.bank)
     if adapter is None:
         raise NotFound(f"No bank adapter is configured for {body.bank}.")
-    report = reconciliation.reconcile(session=session, adapter=adapter, day=body.day)
+    report = reconciliation.reconcile(
+        session=session, adapter=adapter, day=body.day, resolve_at=runtime.clock()
+    )
     reconciliation.write_report(report, settings.data_dir / "reconciliation")
     return {
         "summary": report.summary(),
         "findings": [vars(f) for f in report.findings if f.outcome != "matched"],
     }
+
+
+@ops_router.get("/payouts/review", response_model=list[ReviewItemOut])
+def list_review(
+    _: OpsOperatorDep, session: SessionDep, bank: str | None = None
+) -> list[ReviewItemOut]:
+    """Payouts waiting for a person, oldest first."""
+    return [review_views.item(p) for p in review.in_review(session=session, bank_code=bank)]
+
+
+@ops_router.get("/payouts/review/{reference}", response_model=ReviewCaseOut)
+def show_review(reference: str, _: OpsOperatorDep, session: SessionDep) -> ReviewCaseOut:
+    """One case: lines, answers that came back too late, decisions so far, audit history."""
+    return review_views.case_out(review.case(session=session, reference=reference))
+
+
+@ops_router.post("/payouts/review/{reference}/resolve", response_model=ReviewCaseOut)
+def resolve_review(
+    reference: str,
+    body: ResolveIn,
+    operator: OpsOperatorDep,
+    session: SessionDep,
+    runtime: PayoutRuntimeDep,
+    settings: SettingsDep,
+) -> ReviewCaseOut:
+    """Commit or void with reason and evidence; above the second-signature amount the
+    decision waits for a supervisor's approval, as a reversal of a paid payout always does."""
+    review.resolve(
+        session=session,
+        reference=reference,
+        decision=body.decision,
+        reason=body.reason,
+        evidence=body.evidence,
+        operator=f"operator:{operator.id}",
+        now=runtime.clock(),
+        second_signature_above=settings.payout_review_second_signature_rupiah,
+    )
+    return review_views.case_out(review.case(session=session, reference=reference))
+
+
+@ops_router.post("/payouts/review/{reference}/approve", response_model=ReviewCaseOut)
+def approve_review(
+    reference: str, supervisor: SupervisorDep, session: SessionDep, runtime: PayoutRuntimeDep
+) -> ReviewCaseOut:
+    """The supervisor's second signature on a waiting decision (never the proposer's own)."""
+    review.approve(
+        session=session,
+        reference=reference,
+        supervisor=f"operator:{supervisor.id}",
+        now=runtime.clock(),
+        adapters=runtime.adapters,
+    )
+    return review_views.case_out(review.case(session=session, reference=reference))

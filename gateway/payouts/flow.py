@@ -179,6 +179,7 @@ def pay(
                 replay_checked=True,
                 submit_next=True,
                 known_accounts=runtime.known_accounts,
+                suspended=runtime.suspended,
             )
     except TokenUsed:
         # A concurrent retry with the same key may have spent the token a moment ago.

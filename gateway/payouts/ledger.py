@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -237,17 +237,40 @@ def resolution(pending: PendingTransfer, *, post_it: bool, memo: str) -> Move:
     )
 
 
-def fund_budget(*, session: Session, programme: str, budget: int, now: datetime) -> int:
-    """Bring a programme's funding to its configured budget; returns the amount moved."""
+@dataclass(frozen=True)
+class Funding:
+    """What funding a programme did: the amount moved and any shortfall left standing.
+
+    `shortfall` is how far the configured budget lies below what is already spent or
+    reserved: the budget cannot be taken back below that, so the programme stays funded at
+    exactly what it has used and can reserve nothing more until its budget is raised.
+    """
+
+    programme: str
+    budget: int
+    moved: int
+    shortfall: int = 0
+
+
+def fund_budget(*, session: Session, programme: str, budget: int, now: datetime) -> Funding:
+    """Bring a programme's funding to its configured budget, once, whoever else is doing it.
+
+    The programme's funding lock is taken before anything is read, so concurrent processes
+    starting together fund in turn and each later one finds nothing left to move.
+    """
+    repository.lock_budget(session, programme=programme)
     funding = ensure_account(session=session, code=FUNDING_ACCOUNT)
     account = ensure_account(session=session, code=budget_account(programme))
-    difference = budget - repository.funded_total(session, funding=funding, budget=account)
+    funded = repository.funded_total(session, funding=funding, budget=account)
+    used = repository.used_by_budget(session, funding=funding, budget=account)
+    target = max(budget, used)
+    difference = target - funded
     if difference:
         debit, credit = (funding, account) if difference > 0 else (account, funding)
         verb = "fund" if difference > 0 else "reduce"
-        move = Move("posted", debit, credit, abs(difference), f"{verb} {programme}")
+        move = Move("posted", debit, credit, abs(difference), f"{verb} {programme} to {target}")
         book(session=session, moves=[move], now=now)
-    return difference
+    return Funding(programme, budget, difference, shortfall=target - budget)
 
 
 @dataclass(frozen=True)
@@ -271,9 +294,25 @@ def balances(*, session: Session) -> list[AccountBalance]:
     ]
 
 
-def audit_ledger(*, session: Session) -> list[str]:
-    """Problems found when recomputing every total from the transfers; empty means sound."""
+def audit_ledger(*, session: Session, budgets: Mapping[str, int] | None = None) -> list[str]:
+    """Problems found when recomputing every total from the transfers; empty means sound.
+
+    With `budgets` (programme code to configured budget), each budget account's funded total
+    is also compared with its configuration: a balanced ledger can still hold a budget funded
+    twice, the extra drawn from the treasury.
+    """
     problems: list[str] = []
+    if budgets:
+        funding = ensure_account(session=session, code=FUNDING_ACCOUNT)
+        ids = ensure_accounts(session=session, codes=[budget_account(p) for p in budgets])
+        for programme, budget in sorted(budgets.items()):
+            funded = repository.funded_total(
+                session, funding=funding, budget=ids[budget_account(programme)]
+            )
+            if funded != budget:
+                problems.append(
+                    f"{budget_account(programme)}: funded Rp {funded:,}, configured Rp {budget:,}"
+                )
     totals = repository.transfer_totals(session)
     zero = {"debits_posted": 0, "credits_posted": 0, "debits_pending": 0, "credits_pending": 0}
     grand = 0

@@ -86,7 +86,7 @@ class Payout(Base):
     creditor_account: Mapped[str] = mapped_column(String(34))
     creditor_name: Mapped[str] = mapped_column(String(140), default="")
     amount: Mapped[int] = mapped_column(BigInteger)
-    # reserved -> submitted -> committed | voided | needs_review
+    # reserved -> submitted -> committed | voided | needs_review; committed -> reversed
     state: Mapped[str] = mapped_column(String(16), index=True)
     failure_code: Mapped[str | None] = mapped_column(String(64), default=None)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
@@ -94,6 +94,9 @@ class Payout(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     timeout_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the latest submission to the bank began: a "not found" proves nothing until
+    # every send that began then has run out its longest possible call.
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class PayoutLine(Base):
@@ -133,6 +136,46 @@ class PayoutTask(Base):
     payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), unique=True)
     leased_until: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Raised by every lease: a bank answer is applied only under the epoch that asked.
+    epoch: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class PayoutLateAnswer(Base):
+    """A bank answer that came back to a worker whose lease had passed to another: kept for
+    reconciliation and review, never applied."""
+
+    __tablename__ = "payout_late_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), index=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A transfer state (settled, pending, ...) or an adapter error code.
+    answer: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    bank_reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class PayoutResolution(Base):
+    """A person's decision on a payout in review: commit or void, with reason and evidence;
+    above the second-signature amount it waits for a supervisor's approval."""
+
+    __tablename__ = "payout_resolutions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payout_id: Mapped[int] = mapped_column(ForeignKey("payouts.id"), index=True)
+    # commit | void
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    # The bank's reference (or statement id) the decision rests on.
+    evidence: Mapped[str] = mapped_column(String(200))
+    proposed_by: Mapped[str] = mapped_column(String(128))
+    proposed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # awaiting (a second signature) | applied
+    status: Mapped[str] = mapped_column(String(16))
 
 
 class PayoutAccount(Base):

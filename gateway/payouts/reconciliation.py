@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from adapters.base import BankAdapter, BankAdapterError, EntryDirection, Statement
 from gateway.errors import Unavailable
-from gateway.payouts import repository
+from gateway.payouts import repository, review
 from gateway.payouts.models import Payout
+from gateway.payouts.monitoring import PAID_AFTER_VOID
 from gateway.payouts.programmes import PAYMENT_ZONE
 
 
@@ -21,7 +22,9 @@ from gateway.payouts.programmes import PAYMENT_ZONE
 class Finding:
     """One row of the report: what was compared and how it came out."""
 
-    outcome: str  # matched | amount_mismatch | missing_in_ledger | missing_in_bank | reversal
+    # matched | amount_mismatch | missing_in_ledger | missing_in_bank | reversal |
+    # paid_after_void (critical: the bank paid a payout the gateway had voided)
+    outcome: str
     reference: str
     ledger_amount: int | None
     bank_amount: int | None
@@ -36,6 +39,9 @@ class ReconciliationReport:
     statement_id: str
     statement_balanced: bool
     findings: list[Finding] = field(default_factory=list)
+    # Payouts this statement settled without a person, by reference.
+    resolved_committed: list[str] = field(default_factory=list)
+    resolved_voided: list[str] = field(default_factory=list)
 
     def count(self, outcome: str) -> int:
         return sum(1 for f in self.findings if f.outcome == outcome)
@@ -53,6 +59,7 @@ class ReconciliationReport:
             "missing_in_ledger",
             "missing_in_bank",
             "reversal",
+            "paid_after_void",
         )
         return {
             "bank": self.bank_code,
@@ -61,6 +68,8 @@ class ReconciliationReport:
             "statement_balanced": self.statement_balanced,
             "clean": self.clean,
             **{outcome: self.count(outcome) for outcome in outcomes},
+            "resolved_committed": len(self.resolved_committed),
+            "resolved_voided": len(self.resolved_voided),
         }
 
 
@@ -105,6 +114,17 @@ def compare(
                     "the bank booked a payout the ledger has not committed",
                 )
             )
+        elif payout.failure_code == PAID_AFTER_VOID:
+            findings.append(
+                Finding(
+                    PAID_AFTER_VOID,
+                    entry.reference,
+                    payout.amount,
+                    entry.amount,
+                    payout.state,
+                    "critical: paid by the bank after the gateway voided it; booked",
+                )
+            )
         elif payout.amount != entry.amount:
             findings.append(
                 Finding(
@@ -134,13 +154,50 @@ class StatementUnavailable(Unavailable):
     code = "statement_unavailable"
 
 
-def reconcile(*, session: Session, adapter: BankAdapter, day: date) -> ReconciliationReport:
+# Times an earlier day's statement is asked for (one document per run, so it is cheap to
+# insist) before the payouts that need it wait for the next run.
+STATEMENT_ATTEMPTS = 20
+
+
+def reconcile(
+    *,
+    session: Session,
+    adapter: BankAdapter,
+    day: date,
+    resolve_at: datetime | None = None,
+) -> ReconciliationReport:
+    """Compare the day's statement with the ledger; with `resolve_at` (now), first settle
+    what the statement and the bank's status prove (see `gateway.payouts.review`)."""
     try:
         statement = adapter.statement(day)
     except BankAdapterError as exc:
         raise StatementUnavailable(
             f"The bank's statement for {day.isoformat()} could not be fetched ({exc.code})."
         ) from exc
+    resolved = review.Resolutions()
+    if resolve_at is not None:
+        fetched: dict[date, Statement | None] = {day: statement}
+
+        def statement_of(other: date) -> Statement | None:
+            """Another day's statement, asked for a few times; None when it does not come."""
+            if other not in fetched:
+                fetched[other] = None
+                for _ in range(STATEMENT_ATTEMPTS):
+                    try:
+                        fetched[other] = adapter.statement(other)
+                        break
+                    except BankAdapterError:
+                        continue
+            return fetched[other]
+
+        resolved = review.resolve_from_statement(
+            session=session,
+            adapter=adapter,
+            statement=statement,
+            statements=statement_of,
+            now=resolve_at,
+        )
+        session.flush()
     start, end = bank_day_window(day)
     day_payouts = list(
         repository.payouts_for_bank_day(session, bank_code=adapter.bank_code, start=start, end=end)
@@ -159,6 +216,8 @@ def reconcile(*, session: Session, adapter: BankAdapter, day: date) -> Reconcili
         findings=compare(
             statement=statement, payouts_by_reference=by_reference, day_payouts=day_payouts
         ),
+        resolved_committed=resolved.committed,
+        resolved_voided=resolved.voided,
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import cast
 
@@ -20,7 +20,9 @@ from gateway.payouts.models import (
     LedgerTransfer,
     Payout,
     PayoutAccount,
+    PayoutLateAnswer,
     PayoutLine,
+    PayoutResolution,
     PayoutTask,
 )
 from gateway.registry.models import Household, Person, ProgrammeMembership
@@ -194,6 +196,16 @@ def funded_total(session: Session, *, funding: int, budget: int) -> int:
     return int(into or 0) - int(back or 0)
 
 
+def used_by_budget(session: Session, *, funding: int, budget: int) -> int:
+    """What a budget has spent or holds in reservations, net of money returned to it: what
+    was funded less what is still available."""
+    account = session.get(LedgerAccount, budget, populate_existing=True)
+    if account is None:
+        return 0
+    available = account.credits_posted - account.debits_posted - account.debits_pending
+    return funded_total(session, funding=funding, budget=budget) - available
+
+
 # Payouts
 
 
@@ -210,7 +222,7 @@ _PAYOUT_BY_ID_FOR_UPDATE = _PAYOUT_BY_ID.with_for_update()
 _MARK_SUBMITTED = (
     update(Payout)
     .where(Payout.id == bindparam("payout_id"), Payout.state == "reserved")
-    .values(state="submitted", updated_at=bindparam("now"))
+    .values(state="submitted", updated_at=bindparam("now"), sent_at=bindparam("now"))
     .returning(Payout)
     .execution_options(populate_existing=True, synchronize_session=False)
 )
@@ -244,6 +256,13 @@ def payouts_for_bank_day(
         .where(Payout.bank_code == bank_code, Payout.created_at >= start, Payout.created_at < end)
         .order_by(Payout.id)
     ).all()
+
+
+def payouts_in_review(session: Session, *, bank_code: str | None = None) -> Sequence[Payout]:
+    query = select(Payout).where(Payout.state == "needs_review")
+    if bank_code is not None:
+        query = query.where(Payout.bank_code == bank_code)
+    return session.scalars(query.order_by(Payout.id)).all()
 
 
 def payouts_in_states(session: Session, states: Sequence[str]) -> Sequence[Payout]:
@@ -319,34 +338,127 @@ _DELETE_TASK = delete(_table(PayoutTask)).where(
 )
 
 
+FIRST_EPOCH = 1
+
+
 def add_task(session: Session, *, payout_id: int, leased_until: datetime) -> None:
     session.execute(
-        _INSERT_TASK, {"payout_id": payout_id, "leased_until": leased_until, "attempts": 0}
+        _INSERT_TASK,
+        {
+            "payout_id": payout_id,
+            "leased_until": leased_until,
+            "attempts": 0,
+            "epoch": FIRST_EPOCH,
+        },
     )
 
 
-def upsert_task(session: Session, *, payout_id: int, leased_until: datetime) -> None:
+def upsert_task(
+    session: Session, *, payout_id: int, now: datetime, delay: Callable[[int], timedelta]
+) -> None:
+    """Schedule the payout's next step after `delay(attempts so far)`."""
     task = session.scalar(select(PayoutTask).where(PayoutTask.payout_id == payout_id))
     if task is None:
-        session.add(PayoutTask(payout_id=payout_id, leased_until=leased_until, attempts=0))
+        session.add(
+            PayoutTask(
+                payout_id=payout_id, leased_until=now + delay(0), attempts=0, epoch=FIRST_EPOCH
+            )
+        )
     else:
-        task.leased_until = leased_until
+        task.leased_until = now + delay(task.attempts)
     session.flush()
+
+
+def task_epoch(session: Session, payout_id: int) -> int | None:
+    """The task's lease epoch, its row locked to the commit; None when it has no task."""
+    return session.scalar(
+        select(PayoutTask.epoch).where(PayoutTask.payout_id == payout_id).with_for_update()
+    )
 
 
 def delete_task(session: Session, payout_id: int) -> None:
     session.execute(_DELETE_TASK, {"payout_id": payout_id})
 
 
-def lease_task(session: Session, *, payout_id: int, now: datetime, until: datetime) -> bool:
-    """Take the task's lease when it has expired; the conditional UPDATE makes it exclusive."""
-    result = session.execute(
+def lease_task(session: Session, *, payout_id: int, now: datetime, until: datetime) -> int | None:
+    """Take the task's lease when it has expired (the conditional UPDATE makes it exclusive);
+    the new lease's epoch, or None when another worker holds it."""
+    return session.scalar(
         update(PayoutTask)
         .where(PayoutTask.payout_id == payout_id, PayoutTask.leased_until <= now)
-        .values(leased_until=until, attempts=PayoutTask.attempts + 1)
+        .values(leased_until=until, attempts=PayoutTask.attempts + 1, epoch=PayoutTask.epoch + 1)
+        .returning(PayoutTask.epoch)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def add_late_answer(session: Session, answer: PayoutLateAnswer) -> None:
+    session.add(answer)
+    session.flush()
+
+
+def late_answers_of(session: Session, payout_id: int) -> Sequence[PayoutLateAnswer]:
+    return session.scalars(
+        select(PayoutLateAnswer)
+        .where(PayoutLateAnswer.payout_id == payout_id)
+        .order_by(PayoutLateAnswer.id)
+    ).all()
+
+
+def add_resolution(session: Session, resolution: PayoutResolution) -> None:
+    session.add(resolution)
+    session.flush()
+
+
+def open_resolution(session: Session, payout_id: int) -> PayoutResolution | None:
+    """The decision on this payout still waiting for a second signature, row locked."""
+    return session.scalar(
+        select(PayoutResolution)
+        .where(
+            PayoutResolution.payout_id == payout_id,
+            PayoutResolution.status == "awaiting",
+        )
+        .with_for_update()
+    )
+
+
+def resolutions_of(session: Session, payout_id: int) -> Sequence[PayoutResolution]:
+    return session.scalars(
+        select(PayoutResolution)
+        .where(PayoutResolution.payout_id == payout_id)
+        .order_by(PayoutResolution.id)
+    ).all()
+
+
+def review_totals(session: Session) -> Sequence[Row[str, str | None, int, int]]:
+    """Payouts in review and the money they hold, by bank and reason."""
+    return session.execute(
+        select(Payout.bank_code, Payout.failure_code, func.count(), func.sum(Payout.amount))
+        .where(Payout.state == "needs_review")
+        .group_by(Payout.bank_code, Payout.failure_code)
+        .order_by(Payout.bank_code, Payout.failure_code)
+    ).all()
+
+
+def count_by_failure(session: Session, failure_code: str) -> Sequence[Row[str, int]]:
+    """Payouts carrying `failure_code`, by bank."""
+    return session.execute(
+        select(Payout.bank_code, func.count())
+        .where(Payout.failure_code == failure_code)
+        .group_by(Payout.bank_code)
+    ).all()
+
+
+def lock_budget(session: Session, *, programme: str) -> None:
+    """Serialise funding of one programme's budget across processes until the commit.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the programme. SQLite: every
+    writing transaction already holds the database's single write lock from its BEGIN.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"budget:{programme}", 0)))
+        )
 
 
 def due_task_payout_ids(session: Session, *, now: datetime, limit: int) -> Sequence[int]:

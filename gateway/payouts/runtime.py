@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -36,6 +36,10 @@ class PayoutRuntime:
     known_accounts: KnownAccounts = field(default_factory=KnownAccounts)
     # When out-of-region payouts by one terminal raise an alert (`gateway.trust.anomalies`).
     anomaly: AnomalyPolicy = field(default_factory=AnomalyPolicy)
+    # Programmes that may not reserve now, with the reason (a budget below its spending).
+    suspended: dict[str, str] = field(default_factory=dict)
+    # Undone when the runtime stops (metrics registered for it, say).
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _worker: threading.Thread | None = None
 
@@ -68,6 +72,8 @@ class PayoutRuntime:
         timeout), so the join normally returns within one bank call.
         """
         self._stop.set()
+        while self.on_stop:
+            self.on_stop.pop()()
         worker, self._worker = self._worker, None
         if worker is None:
             return

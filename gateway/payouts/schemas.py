@@ -47,7 +47,7 @@ class PayoutLineOut(BaseModel):
 
 class PayoutOut(BaseModel):
     reference: str
-    state: Literal["reserved", "submitted", "committed", "voided", "needs_review"]
+    state: Literal["reserved", "submitted", "committed", "voided", "needs_review", "reversed"]
     household: str
     channel: str
     amount: int
@@ -76,3 +76,65 @@ class BalanceOut(BaseModel):
     posted: int
     pending_debits: int
     available: int
+
+
+class ReviewItemOut(BaseModel):
+    reference: str
+    bank: str
+    amount: int
+    reason: str | None
+    detail: str | None
+    created_at: datetime
+    updated_at: datetime
+    awaiting_approval: bool = False
+
+
+class LateAnswerOut(BaseModel):
+    epoch: int
+    received_at: datetime
+    answer: str
+    amount: int | None
+    bank_reference: str | None
+    detail: str
+
+
+class ResolutionOut(BaseModel):
+    decision: str
+    reason: str
+    evidence: str
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None
+    approved_at: datetime | None
+    status: str
+
+
+class AuditStepOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    data: dict[str, object]
+
+
+class ReviewCaseOut(BaseModel):
+    payout: ReviewItemOut
+    state: str
+    terminal: str
+    household_id: int
+    lines: list[PayoutLineOut]
+    late_answers: list[LateAnswerOut]
+    resolutions: list[ResolutionOut]
+    history: list[AuditStepOut]
+
+
+class ResolveIn(BaseModel):
+    """A person's decision on a payout in review: commit (the bank paid) or void (it did
+    not); or, on a committed payout, reverse (return the money: always two signatures)."""
+
+    decision: Literal["commit", "void", "reverse"]
+    reason: str = Field(min_length=10, max_length=2000)
+    evidence: str = Field(
+        min_length=3,
+        max_length=200,
+        description="The bank reference, statement id or ticket the decision rests on",
+    )

@@ -20,11 +20,13 @@ class PrincipalStatus(enum.StrEnum):
 
 
 class OperatorRole(enum.StrEnum):
-    """Operators run the registry (`ops`), adjudicate cases (`case_worker`) or read (`auditor`)."""
+    """Operators run the registry (`ops`), adjudicate cases (`case_worker`), read (`auditor`)
+    or give the second signature on large money decisions (`supervisor`)."""
 
     ops = "ops"
     case_worker = "case_worker"
     auditor = "auditor"
+    supervisor = "supervisor"
 
 
 _status_enum = Enum(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -35,16 +35,22 @@ def _assert_valid(schemas: Path, message: str, document: bytes) -> None:
 
 @pytest.mark.parametrize("kind", list(TransferKind))
 @pytest.mark.parametrize("remittance", ["", "PKH tahap 1 2026"])
-def test_pacs008_validates(iso_schemas: Path, kind: TransferKind, remittance: str) -> None:
+@pytest.mark.parametrize("expires_at", [None, NOW + timedelta(minutes=10, microseconds=7)])
+def test_pacs008_validates(
+    iso_schemas: Path, kind: TransferKind, remittance: str, expires_at: datetime | None
+) -> None:
     transfer = TransferRequest(
         "PAY-2026-0001",
         1_250_000,
         AccountRef("BNINIDJA", "4004000000001", "Agen"),
         kind,
         remittance,
+        expires_at,
     )
     document = build_pacs008(transfer, debtor=DEBTOR, message_id="SPCT-1", created=NOW)
     _assert_valid(iso_schemas, "pacs.008.001.08", document)
+    read = read_pacs008(document).request.expires_at
+    assert read == (expires_at.replace(microsecond=0) if expires_at else None)
 
 
 @pytest.mark.parametrize(

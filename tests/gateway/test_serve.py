@@ -8,9 +8,10 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from benchmarks.live import free_port
-from gateway.serve import reuse_port_socket
+from gateway.serve import PortInUse, refuse_if_served, reuse_port_socket, serve
 
 
 def test_processes_share_the_port_and_the_kernel_spreads_connections() -> None:
@@ -56,3 +57,14 @@ def test_a_second_socket_binds_the_same_port() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_second_gateway_on_a_served_port_refuses_to_start() -> None:
+    port = free_port()
+    first = reuse_port_socket("127.0.0.1", port)
+    try:
+        with pytest.raises(PortInUse, match=f"127.0.0.1:{port}"):
+            serve("127.0.0.1", port, 2, factory="tests.gateway.serve_app:create")
+    finally:
+        first.close()
+    refuse_if_served("127.0.0.1", port)

@@ -106,7 +106,7 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(
     banks_file = tmp_path / "banks.toml"
     banks_file.write_text(
         f'[banks.BRI]\nadapter = "iso20022"\nbase_url = "http://127.0.0.1:{bank_port}"\n'
-        'settlement_account = "1001000000001"\n',
+        'settlement_account = "1001000000001"\ntimeout_s = 1.0\nmax_attempts = 2\n',
         encoding="utf-8",
     )
     env = {
@@ -115,7 +115,8 @@ def test_kill_9_mid_wave_pays_every_family_exactly_once(
         "SATUPINTU_DATA_DIR": str(tmp_path / "var"),
         "SATUPINTU_BANKS_FILE": str(banks_file),
         "SATUPINTU_PORT": str(gateway_port),
-        "SATUPINTU_PAYOUT_LEASE_SECONDS": "2",
+        # Just over the adapter's longest call (2 x 1 s + pause + margin): shorter is refused.
+        "SATUPINTU_PAYOUT_LEASE_SECONDS": "5",
         "SATUPINTU_PAYOUT_RECOVERY_INTERVAL_SECONDS": "0.5",
         "SATUPINTU_LOG_LEVEL": "WARNING",
         # One terminal retries the whole wave; its per-terminal rate limit is not under test.

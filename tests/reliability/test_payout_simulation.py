@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.simulation import run_scenario, wipe
+from benchmarks.simulation import audit_keys, run_scenario, wipe
 from gateway import migrate
 from gateway.db import make_engine, make_session_factory
 
@@ -31,18 +31,26 @@ def test_no_fault_or_crash_loses_or_doubles_a_payment(tmp_path: Path) -> None:
     migrate.upgrade(engine)
     session_factory = make_session_factory(engine)
     totals: Counter[str] = Counter()
-    crashes = 0
-    for seed in _seeds():
-        wipe(engine)
-        outcome = run_scenario(seed, session_factory)
-        assert not outcome.problems, (
-            f"seed {seed} broke an invariant (replay with SATUPINTU_DST_SEED={seed}): "
-            f"{outcome.problems}"
-        )
-        totals.update(outcome.states)
-        crashes += outcome.crashes
+    counts: Counter[str] = Counter()
+    with audit_keys(tmp_path):
+        for seed in _seeds():
+            wipe(engine)
+            outcome = run_scenario(seed, session_factory)
+            assert not outcome.problems, (
+                f"seed {seed} broke an invariant (replay with SATUPINTU_DST_SEED={seed}): "
+                f"{outcome.problems}"
+            )
+            totals.update(outcome.states)
+            counts.update(
+                crashes=outcome.crashes,
+                stalls=outcome.stalls,
+                retried=outcome.retried,
+                resolved=outcome.resolved_without_a_human,
+            )
     if len(_seeds()) >= 100:
-        # The scenarios must actually exercise every ending, or the invariants prove little.
-        assert {"committed", "voided", "needs_review"} <= set(totals), totals
-        assert crashes > 0
+        # The scenarios must actually exercise every ending and every fault, or the
+        # invariants prove little; what the bank can decide is decided without a person.
+        assert {"committed", "voided"} <= set(totals), totals
+        assert counts["crashes"] > 0 and counts["stalls"] > 0, counts
+        assert counts["resolved"] == counts["retried"] - totals["needs_review"] > 0, counts
     engine.dispose()

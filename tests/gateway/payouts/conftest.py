@@ -13,6 +13,7 @@ from adapters.base import AccountRef, TransferKind
 from adapters.clock import ManualClock
 from adapters.faults import FaultInjector
 from adapters.simulated import SimulatedBankAdapter
+from gateway.crypto.keyring import KeyStore
 from gateway.db import unit_of_work
 from gateway.payouts import ledger
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
@@ -96,7 +97,7 @@ class Rig:
 
 
 @pytest.fixture
-def rig(session_factory: sessionmaker[Session]) -> Rig:
+def rig(session_factory: sessionmaker[Session], key_store: KeyStore) -> Rig:
     clock = ManualClock(datetime(2026, 11, 27, 3, 0, tzinfo=UTC))
     bank = SimulatedBank(bank_code=BANK, clock=clock)
     creditor = bank.open_account("2002000000001", "Keluarga Uji")

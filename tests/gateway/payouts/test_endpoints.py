@@ -8,14 +8,24 @@ from datetime import date, datetime
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.faults import Fault
 from gateway.db import unit_of_work
+from gateway.payouts import repository
 from gateway.payouts.programmes import payment_day
 from gateway.registry.models import Household, Person, ProgrammeMembership
+from gateway.terminals.models import OperatorRole
 from gateway.verification.tokens import issue_token
 
-from ..conftest import SignedClient, TerminalIdentity, register_terminal
+from ..conftest import (
+    RequestSigner,
+    SignedClient,
+    TerminalIdentity,
+    register_operator,
+    register_terminal,
+)
 
 
 @dataclass
@@ -225,3 +235,69 @@ def test_a_refused_payout_request_cannot_be_replayed(
     replayed = send()
     assert replayed.status_code == 401
     assert replayed.json()["error"]["code"] == "replayed_request"
+
+
+def test_review_through_the_operator_api_needs_ops_then_a_supervisor(
+    api: TestClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    ops_client: SignedClient,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bank = api.app.state.payouts.adapters["BRI"]  # type: ignore[attr-defined]
+    bank.desk.faults.force("submit", Fault.LOST_ANSWER)
+    token = token_for(session_factory, family, terminal.id)
+    paid = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "rev-0001"}
+    )
+    assert paid.status_code == 202, paid.text
+    reference, amount = paid.json()["reference"], paid.json()["amount"]
+    with unit_of_work(session_factory) as session:
+        # As the worker leaves it when the bank's status has not answered for hours.
+        payout = repository.payout_by_reference(session, reference)
+        assert payout is not None
+        payout.state, payout.failure_code = "needs_review", "outcome_unknown"
+        repository.delete_task(session, payout.id)
+
+    listed = ops_client.get("/v1/ops/payouts/review")
+    assert [(i["reference"], i["reason"]) for i in listed.json()] == [
+        (reference, "outcome_unknown")
+    ]
+    held = {
+        (sample.labels["bank"], sample.labels["reason"]): sample.value
+        for family_ in text_string_to_metric_families(api.get("/metrics").text)
+        if family_.name == "satupintu_payouts_in_review_rupiah"
+        for sample in family_.samples
+    }
+    assert held == {("BRI", "outcome_unknown"): amount}
+
+    settings = api.app.state.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(settings, "payout_review_second_signature_rupiah", amount - 1)
+    decision = {
+        "decision": "commit",
+        "reason": "The bank's statement line shows the credit.",
+        "evidence": "BRIN0000000001",
+    }
+    proposed = ops_client.post(f"/v1/ops/payouts/review/{reference}/resolve", json=decision)
+    assert proposed.status_code == 200, proposed.text
+    assert proposed.json()["payout"]["awaiting_approval"] is True
+    assert proposed.json()["state"] == "needs_review"
+    assert ops_client.post(f"/v1/ops/payouts/review/{reference}/approve").status_code == 403
+    with unit_of_work(session_factory) as session:
+        key = register_operator(session, "sup-1", OperatorRole.supervisor)
+    supervisor = SignedClient(api, RequestSigner(key_id="sup-1", private_key=key))
+    approved = supervisor.post(f"/v1/ops/payouts/review/{reference}/approve")
+    assert approved.status_code == 200, approved.text
+    case = approved.json()
+    assert case["state"] == "committed"
+    assert [(h["actor"], h["data"]["decision"]) for h in case["history"]][:2] == [
+        ("operator:sup-1", "paid"),
+        ("operator:ops-1", "decision_proposed"),
+    ]
+    assert ops_client.get("/v1/ops/payouts/review").json() == []
+    again = ops_client.post(f"/v1/ops/payouts/review/{reference}/resolve", json=decision)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "payout_not_in_review"

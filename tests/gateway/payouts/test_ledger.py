@@ -15,12 +15,31 @@ from gateway.payouts.models import LedgerTransfer
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 
+def _moved(session: Session, budget: int) -> int:
+    return ledger.fund_budget(session=session, programme="P", budget=budget, now=NOW).moved
+
+
 def test_funding_moves_money_and_balances_sum_to_zero(session: Session) -> None:
-    assert ledger.fund_budget(session=session, programme="P", budget=1000, now=NOW) == 1000
-    assert ledger.fund_budget(session=session, programme="P", budget=1000, now=NOW) == 0
-    assert ledger.fund_budget(session=session, programme="P", budget=700, now=NOW) == -300
+    assert _moved(session, 1000) == 1000
+    assert _moved(session, 1000) == 0
+    assert _moved(session, 700) == -300
     balances = {b.code: b.posted for b in ledger.balances(session=session)}
     assert balances == {"funding:treasury": -700, "budget:P": 700}
+    assert ledger.audit_ledger(session=session, budgets={"P": 700}) == []
+    assert ledger.audit_ledger(session=session, budgets={"P": 1000}) == [
+        "budget:P: funded Rp 700, configured Rp 1,000"
+    ]
+
+
+def test_a_budget_lowered_below_its_spending_keeps_what_is_spent(session: Session) -> None:
+    _moved(session, 1000)
+    budget = ledger.ensure_account(session=session, code="budget:P")
+    payable = ledger.ensure_account(session=session, code="payable:household:1")
+    _hold(session, budget, payable, 600)
+    funding = ledger.fund_budget(session=session, programme="P", budget=400, now=NOW)
+    assert (funding.moved, funding.shortfall) == (-400, 200)
+    available = {b.code: b.available for b in ledger.balances(session=session)}
+    assert available["budget:P"] == 0
     assert ledger.audit_ledger(session=session) == []
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -19,8 +20,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway import app as app_module
-from gateway.db import utcnow
-from gateway.payouts.programmes import ProgrammeCatalogue
+from gateway.db import unit_of_work, utcnow
+from gateway.payouts import ledger
+from gateway.payouts.programmes import EXAMPLE_CONFIG, ProgrammeCatalogue, load_catalogue
 from gateway.payouts.runtime import WORKER_THREAD_NAME, PayoutRuntime
 from gateway.payouts.service import PayoutPolicy
 
@@ -91,3 +93,40 @@ def test_stopping_waits_for_the_pass_in_progress(
     # stop_worker returned only once the pass had finished and the thread had ended.
     assert passes == ["finished"]
     assert _workers() == []
+
+
+def test_a_budget_below_its_spending_suspends_the_programme_not_the_gateway(
+    app_factory: Callable[..., FastAPI], session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    programmes = tmp_path / "programmes.toml"
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    programmes.write_text(text, encoding="utf-8")
+    catalogue = load_catalogue(programmes)
+    code = catalogue.programmes[0].code
+    with TestClient(app_factory(programmes_file=programmes)):
+        pass
+    with unit_of_work(session_factory) as session:
+        # Spend all but 1,000 of it, then configure a budget below what is spent.
+        spent = catalogue.programmes[0].budget - 1_000
+        ledger.book(
+            session=session,
+            moves=[
+                ledger.Move(
+                    "posted", ledger.budget_account(code), "payable:household:1", spent, "spent"
+                )
+            ],
+            now=utcnow(),
+        )
+    lowered = text.replace(
+        f"budget = {catalogue.programmes[0].budget:_}", f"budget = {spent // 2}", 1
+    )
+    assert lowered != text
+    programmes.write_text(lowered, encoding="utf-8")
+    with TestClient(app_factory(programmes_file=programmes)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert code in ready.json()["suspended_programmes"]
+        metrics = client.get("/metrics").text
+        assert f'satupintu_programme_suspended{{programme="{code}"}} 1.0' in metrics
+        runtime: PayoutRuntime = client.app.state.payouts  # type: ignore[attr-defined]
+        assert "below" in runtime.suspended[code]

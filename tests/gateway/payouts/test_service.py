@@ -13,6 +13,7 @@ from gateway.payouts.service import (
     NothingDue,
     PayoutOrder,
     PayoutState,
+    ProgrammeSuspended,
     TokenAlreadyUsed,
     drive,
     find_replay,
@@ -124,17 +125,21 @@ def test_crash_after_reserve_is_finished_by_recovery(rig: Rig) -> None:
     assert _recover(rig) == []
 
 
-def test_settlement_after_the_timeout_goes_to_review_not_the_ledger(rig: Rig) -> None:
+def _state(rig: Rig, payout_id: int) -> str:
+    with unit_of_work(rig.factory) as session:
+        payout = repository.payout_by_id(session, payout_id)
+        assert payout is not None
+        return payout.state
+
+
+def test_settlement_after_the_hold_is_committed_not_held_for_review(rig: Rig) -> None:
     rig.faults.force("submit", Fault.LATE_ANSWER)
     payout_id = _reserve(rig, rig.order(1))
     assert _drive(rig, payout_id) == PayoutState.SUBMITTED
     rig.clock.advance(rig.policy.hold.total_seconds() + 60)
     _recover(rig)
-    with unit_of_work(rig.factory) as session:
-        payout = repository.payout_by_id(session, payout_id)
-        assert payout is not None
-        assert payout.state == PayoutState.NEEDS_REVIEW
-        assert payout.failure_code == "late_settlement"
+    assert _state(rig, payout_id) == PayoutState.COMMITTED
+    assert rig.bank.balance(rig.creditor.number) == FAMILY_TOTAL
     _ledger_sound(rig)
 
 
@@ -164,14 +169,19 @@ def test_a_token_pays_once(rig: Rig) -> None:
         _reserve(rig, rig.order(2, key="b", token="same"))
 
 
-def test_a_live_claim_blocks_a_second_payout_of_the_same_line(rig: Rig) -> None:
+def test_a_live_claim_blocks_a_second_payout_of_the_same_line(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _reserve(rig, rig.order(1, key="a"))
-    order = rig.order(1, key="b")
+    # The race: the second payout computed its lines before the first one's claims were
+    # visible. Only the claims' unique key can stop it now.
+    monkeypatch.setattr(repository, "claims_for_subjects", lambda session, subjects: [])
+    with pytest.raises(EntitlementAlreadyClaimed):
+        _reserve(rig, rig.order(1, key="b"))
+    monkeypatch.undo()
     with unit_of_work(rig.factory) as session:
-        # Pretend the first claim was invisible when lines were computed (a race).
-        session.execute(repository.delete(repository.PayoutTask))
-    with pytest.raises((NothingDue, EntitlementAlreadyClaimed)):
-        _reserve(rig, order)
+        states = [p.state for p in repository.payouts_in_states(session, list(PayoutState))]
+    assert states == [PayoutState.RESERVED]
 
 
 def test_budget_is_never_overspent_and_a_refusal_writes_nothing(rig: Rig) -> None:
@@ -187,3 +197,18 @@ def test_budget_is_never_overspent_and_a_refusal_writes_nothing(rig: Rig) -> Non
         )
         assert len(repository.payouts_in_states(session, [s.value for s in PayoutState])) == 1
     _ledger_sound(rig)
+
+
+def test_a_suspended_programme_reserves_nothing_and_says_why(rig: Rig) -> None:
+    refused = pytest.raises(ProgrammeSuspended, match="PKH: budget below spending")
+    with refused, unit_of_work(rig.factory) as session:
+        reserve(
+            session=session,
+            order=rig.order(1),
+            catalogue=rig.catalogue,
+            now=rig.clock(),
+            policy=rig.policy,
+            suspended={"PKH": "budget below spending"},
+        )
+    with unit_of_work(rig.factory) as session:
+        assert repository.payouts_in_states(session, list(PayoutState)) == []
