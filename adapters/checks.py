@@ -13,23 +13,31 @@ from decimal import Decimal, InvalidOperation
 from adapters.base import AnomalyKind, BankResponseInvalid, TransferResult, TransferState
 
 
-def parse_rupiah(value: object, *, reference: str | None, excerpt: str = "") -> int:
-    """A bank's amount as whole rupiah; fractions, negatives and non-numbers are anomalies."""
+def parse_rupiah(
+    value: object, *, reference: str | None, excerpt: str = "", field: str = ""
+) -> int:
+    """A bank's amount as whole rupiah; fractions, negatives and non-numbers are anomalies.
+
+    `field` names where the amount sat in the bank's message, for the refusal.
+    """
+    where = f"{field}: " if field else ""
     try:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise BankResponseInvalid(
-            f"amount {value!r} is not a number",
+            f"{where}amount {value!r} is not a number",
             kind=AnomalyKind.MALFORMED_MESSAGE,
             reference=reference,
             excerpt=excerpt,
+            field=field,
         ) from exc
     if not amount.is_finite() or amount < 0 or amount != amount.to_integral_value():
         raise BankResponseInvalid(
-            f"amount {value!r} is not a whole, non-negative number of rupiah",
+            f"{where}amount {value!r} is not a whole, non-negative number of rupiah",
             kind=AnomalyKind.AMOUNT_MISMATCH,
             reference=reference,
             excerpt=excerpt,
+            field=field,
         )
     return int(amount)
 

@@ -137,7 +137,10 @@ class Iso20022Adapter(HttpBankClient):
             ),
         )
         result = read_pacs002(
-            response.content, reference=transfer.reference, expected_amount=transfer.amount
+            response.content,
+            reference=transfer.reference,
+            expected_amount=transfer.amount,
+            sent=response.request.content,
         )
         return raise_if_rejected(result)
 
@@ -151,7 +154,12 @@ class Iso20022Adapter(HttpBankClient):
                 reference, message_id=self._message_id("SR"), created=self._clock()
             ),
         )
-        return read_pacs002(response.content, reference=reference, expected_amount=expected_amount)
+        return read_pacs002(
+            response.content,
+            reference=reference,
+            expected_amount=expected_amount,
+            sent=response.request.content,
+        )
 
     def reverse(self, reference: str, *, reversal_reference: str, reason: str) -> TransferResult:
         """Return a settled transfer; a repeat with the same reversal reference is a no-op."""
@@ -183,7 +191,10 @@ class Iso20022Adapter(HttpBankClient):
             ),
         )
         result = read_pacs002(
-            response.content, reference=reversal_reference, expected_amount=amount
+            response.content,
+            reference=reversal_reference,
+            expected_amount=amount,
+            sent=response.request.content,
         )
         return raise_if_rejected(result)
 

@@ -14,10 +14,13 @@ from pyiso20022.pacs.pacs_004_001_09 import pacs_004_001_09 as m
 
 from adapters.base import CURRENCY, AnomalyKind, BankResponseInvalid, check_reference
 from adapters.checks import parse_rupiah
-from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
+from adapters.iso20022.pacs008 import uetr_of
+from adapters.iso20022.xml import from_xml, message_name, rupiah, to_xml, xml_date, xml_now
 
 # ISO external return reason: "following cancellation request" is what a gateway reversal is.
 RETURN_REASON = "FOCR"
+
+VERSIONS = {message_name(m.Document): m.Document}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ def build_pacs004(instruction: ReturnInstruction, *, created: datetime) -> bytes
                     rtr_id=instruction.return_reference,
                     orgnl_end_to_end_id=instruction.original_reference,
                     orgnl_tx_id=instruction.original_reference,
+                    orgnl_uetr=uetr_of(instruction.original_reference),
                     rtrd_intr_bk_sttlm_amt=amount,
                     rtr_rsn_inf=[
                         m.PaymentReturnReason6(

@@ -7,9 +7,12 @@ from datetime import datetime
 from pyiso20022.pacs.pacs_028_001_05 import pacs_028_001_05 as m
 
 from adapters.base import AnomalyKind, BankResponseInvalid, check_reference
-from adapters.iso20022.xml import from_xml, to_xml, xml_now
+from adapters.iso20022.pacs008 import uetr_of
+from adapters.iso20022.xml import from_xml, message_name, to_xml, xml_now
 
 ORIGINAL_MESSAGE = "pacs.008.001.08"
+
+VERSIONS = {message_name(m.Document): m.Document}
 
 
 def build_pacs028(reference: str, *, message_id: str, created: datetime) -> bytes:
@@ -26,6 +29,7 @@ def build_pacs028(reference: str, *, message_id: str, created: datetime) -> byte
                     ),
                     orgnl_end_to_end_id=reference,
                     orgnl_tx_id=reference,
+                    orgnl_uetr=uetr_of(reference),
                 )
             ],
         )

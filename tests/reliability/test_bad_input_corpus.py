@@ -184,9 +184,10 @@ def broken_camt053() -> dict[str, bytes]:
     return {
         **cuts,
         "closing-balance-missing": good[:closing] + good[end:],
+        # Neither the gateway's ids nor the bank's own reference: nothing names the entry.
         "entry-without-reference": good.replace(
             b"<EndToEndId>PAY-1</EndToEndId><TxId>PAY-1</TxId>", b""
-        ),
+        ).replace(b"<AcctSvcrRef>B1</AcctSvcrRef>", b""),
         "foreign-currency": good.replace(b'Ccy="IDR"', b'Ccy="USD"'),
         "amount-not-a-number": good.replace(b">600000<", b">6OOOOO<"),
         "does-not-add-up": good.replace(b">400000<", b">500000<"),
