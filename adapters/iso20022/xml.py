@@ -38,7 +38,6 @@ T = TypeVar("T")
 
 ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
 _SERIALIZER = XmlSerializer(config=SerializerConfig(encoding="UTF-8", xml_declaration=True))
-_FRAGMENT = XmlSerializer(config=SerializerConfig(encoding="UTF-8", xml_declaration=False))
 _PARSER = XmlParser(
     config=ParserConfig(load_dtd=False, resolve_entities=False, fail_on_unknown_properties=True)
 )
@@ -54,9 +53,6 @@ _HEADERS: Mapping[str, type[Any]] = {
     "head.001.001.02": head02.AppHdr,
     "head.001.001.03": head03.AppHdr,
 }
-# Written header version and the envelope element around header and document: BI-FAST's.
-HEADER_VERSION = "head.001.001.02"
-ENVELOPE = "BusMsg"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +108,11 @@ def to_xml(document: object) -> bytes:
     return text.encode("utf-8")
 
 
+def hardened_xml(data: bytes) -> Any:
+    """Parse XML with entities, DTDs and network access all off."""
+    return etree.fromstring(data, parser=_HARDENED)
+
+
 def _local(element: Any) -> str:
     return str(etree.QName(element).localname) if isinstance(element.tag, str) else ""
 
@@ -147,7 +148,7 @@ def read_message(
     if len(data) > MAX_DOCUMENT_BYTES:
         raise refuse("/", f"{len(data)} bytes is over the {MAX_DOCUMENT_BYTES} byte limit")
     try:
-        root = etree.fromstring(data, parser=_HARDENED)
+        root = hardened_xml(data)
     except etree.XMLSyntaxError as exc:
         raise refuse("/", f"not well-formed XML ({exc})") from exc
     if _local(root) == "Document":
@@ -232,34 +233,6 @@ def from_xml(data: bytes, document_class: type[T], *, reference: str | None = No
     message = read_message(data, accepted, reference=reference)
     document: T = message.document
     return document
-
-
-def to_business_message(
-    document: object, *, sender: Any, receiver: Any, created: datetime, service: str | None = None
-) -> bytes:
-    """Wrap a bindings `Document` with a head.001.001.02 header in a `BusMsg` envelope.
-
-    `sender` and `receiver` are head.001.001.02 `BranchAndFinancialInstitutionIdentification6`
-    values (build them with `adapters.iso20022.agents.agent(head02, code)`); the header's ids
-    are taken from the document so that they cannot disagree with it.
-    """
-    message_id = document_message_id(document)
-    if not message_id:
-        raise ValueError("the document has no GrpHdr/MsgId to identify the business message")
-    header = head02.AppHdr(
-        fr=head02.Party44Choice(fiid=sender),
-        to=head02.Party44Choice(fiid=receiver),
-        biz_msg_idr=message_id,
-        msg_def_idr=message_name(type(document)),
-        biz_svc=service,
-        cre_dt=xml_now(created),
-    )
-    envelope = etree.Element(ENVELOPE)
-    for part in (header, document):
-        namespace = namespace_of(type(part))
-        text = _FRAGMENT.render(part, ns_map={None: namespace})
-        envelope.append(etree.fromstring(text.encode("utf-8"), parser=_HARDENED))
-    return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
 
 def xml_now(moment: datetime) -> XmlDateTime:
