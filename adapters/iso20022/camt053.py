@@ -36,6 +36,7 @@ from adapters.checks import parse_rupiah
 from adapters.iso20022.agents import agent
 from adapters.iso20022.xml import (
     code,
+    given,
     message_name,
     read_message,
     refusal,
@@ -53,8 +54,6 @@ VERSIONS = {message_name(bindings.Document): bindings.Document for bindings in (
 # Opening balance codes: OPBD, or PRCD (previously closed booked) which many banks send instead.
 _OPENING = ("OPBD", "PRCD")
 _CLOSING = "CLBD"
-# An end-to-end id the debtor did not give (SEPA and CBPR+ write this literal).
-_NOT_PROVIDED = "NOTPROVIDED"
 
 
 def _direction(indicator: str | None) -> EntryDirection:
@@ -271,10 +270,6 @@ def _account_id(account: Any, field: str, refuse: Any) -> str:
     raise refuse(f"{field}/Id", "names neither an IBAN nor another account identification")
 
 
-def _given(identifier: str | None) -> str | None:
-    return None if identifier in (None, "", _NOT_PROVIDED) else identifier
-
-
 def _status(status: Any) -> str | None:
     """Entry status: a bare code up to 001.04, a code-or-proprietary choice from 001.08 on."""
     if hasattr(status, "cd"):
@@ -295,8 +290,8 @@ def _statement_entry(ntry: Any, field: str, excerpt: str, refuse: Any) -> Statem
         )
     tx = transactions[0] if transactions else None
     refs = tx.refs if tx is not None else None
-    end_to_end = _given(refs.end_to_end_id) if refs is not None else None
-    own_id = _given(refs.tx_id) if refs is not None else None
+    end_to_end = given(refs.end_to_end_id) if refs is not None else None
+    own_id = given(refs.tx_id) if refs is not None else None
     is_return = tx is not None and tx.rtr_inf is not None
     reference = (own_id if is_return else end_to_end or own_id) or ""
     bank_reference = ntry.acct_svcr_ref or (refs.acct_svcr_ref if refs is not None else None) or ""

@@ -34,6 +34,7 @@ from adapters.iso20022.pacs028 import VERSIONS as PACS028_VERSIONS
 from adapters.iso20022.xml import (
     code,
     document_message_id,
+    given,
     message_name,
     read_message,
     refusal,
@@ -50,8 +51,6 @@ VERSIONS = {message_name(bindings.Document): bindings.Document for bindings in (
 _SENT = PACS008_VERSIONS | PACS004_VERSIONS | PACS028_VERSIONS
 # Families whose group status is the status of the one transfer they carry.
 _INSTRUCTIONS = ("pacs.008", "pacs.004")
-# An end-to-end id the debtor did not give (SEPA and CBPR+ write this literal).
-NOT_PROVIDED = "NOTPROVIDED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +148,6 @@ def _reason(reasons: list[Any]) -> tuple[str | None, str]:
     return cause, " ".join(first.addtl_inf)
 
 
-def _given(identifier: str | None) -> str | None:
-    return None if identifier in (None, "", NOT_PROVIDED) else identifier
-
-
 def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
     """Read any accepted pacs.002 version into a `StatusReport`, checking currencies."""
     excerpt = data[:300].decode("utf-8", "replace")
@@ -191,8 +186,8 @@ def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
         cause, why = _reason(tx.sts_rsn_inf)
         transactions.append(
             TransactionStatus(
-                end_to_end_id=_given(tx.orgnl_end_to_end_id),
-                transaction_id=_given(tx.orgnl_tx_id),
+                end_to_end_id=given(tx.orgnl_end_to_end_id),
+                transaction_id=given(tx.orgnl_tx_id),
                 uetr=getattr(tx, "orgnl_uetr", None),
                 status=code(tx.tx_sts),
                 reason_code=cause,

@@ -249,6 +249,15 @@ def rupiah(amount: int) -> Decimal:
     return Decimal(amount)
 
 
+# An id its issuer did not give: SEPA and CBPR+ write this literal rather than leave it out.
+NOT_PROVIDED = "NOTPROVIDED"
+
+
+def given(identifier: str | None) -> str | None:
+    """An identifier, or None when it is absent, empty or NOTPROVIDED."""
+    return None if identifier in (None, "", NOT_PROVIDED) else identifier
+
+
 def code(value: Any) -> str | None:
     """A code element's text whether the version binds it as an enumeration or a string."""
     if value is None:
