@@ -220,26 +220,38 @@ def read_pacs002(
 
     if report.transactions:
         index, tx = _matching_transaction(report, reference, refuse)
+        field = f"FIToFIPmtStsRpt/TxInfAndSts[{index}]"
         status = tx.status or _only_group_status(report)
         if status is None:
             raise refuse(
-                f"FIToFIPmtStsRpt/TxInfAndSts[{index}]/TxSts",
+                f"{field}/TxSts",
                 "the transaction has no status and no group status stands in for it",
                 AnomalyKind.MALFORMED_MESSAGE,
             )
         result = TransferResult(
             reference=reference,
-            state=map_status(status, STATUS_CODES, reference=reference, excerpt=excerpt),
+            state=map_status(
+                status,
+                STATUS_CODES,
+                reference=reference,
+                excerpt=excerpt,
+                field=f"{field}/TxSts" if tx.status else "FIToFIPmtStsRpt/OrgnlGrpInfAndSts",
+            ),
             amount=tx.amount,
             bank_reference=tx.bank_reference,
             reason_code=tx.reason_code,
             reason=tx.reason,
             settled_at=tx.accepted_at,
         )
+        amount_field = f"{field}/OrgnlTxRef/IntrBkSttlmAmt"
     else:
-        result = _group_result(report, reference, sent, refuse, excerpt)
+        result, amount_field = _group_result(report, reference, sent, refuse, excerpt)
     return verify_result(
-        result, reference=reference, expected_amount=expected_amount, excerpt=excerpt
+        result,
+        reference=reference,
+        expected_amount=expected_amount,
+        excerpt=excerpt,
+        amount_field=amount_field,
     )
 
 
@@ -292,8 +304,9 @@ def _only_group_status(report: StatusReport) -> str | None:
 
 def _group_result(
     report: StatusReport, reference: str, sent: bytes | None, refuse: Any, excerpt: str
-) -> TransferResult:
-    """A report without transaction statuses speaks for the instruction message it names."""
+) -> tuple[TransferResult, str]:
+    """A report without transaction statuses speaks for the instruction message it names;
+    returned with the path of the amount it carries."""
     path = "FIToFIPmtStsRpt/OrgnlGrpInfAndSts"
     if not report.groups:
         raise refuse(
@@ -334,9 +347,16 @@ def _group_result(
                 f"{group.transactions} transactions, but {sent_id} carried one",
                 AnomalyKind.MALFORMED_MESSAGE,
             )
-        return TransferResult(
+        state = map_status(
+            group.status,
+            STATUS_CODES,
             reference=reference,
-            state=map_status(group.status, STATUS_CODES, reference=reference, excerpt=excerpt),
+            excerpt=excerpt,
+            field=f"{field}/GrpSts",
+        )
+        result = TransferResult(
+            reference=reference,
+            state=state,
             # With one transaction in the message, its control sum is that transfer's amount.
             amount=parse_rupiah(
                 group.control_sum,
@@ -349,6 +369,7 @@ def _group_result(
             reason_code=group.reason_code,
             reason=group.reason,
         )
+        return result, f"{field}/OrgnlCtrlSum"
     named = ", ".join(group.original_message_id for group in report.groups)
     raise refuse(
         f"{path}/OrgnlMsgId",

@@ -255,6 +255,7 @@ def test_broken_status_reports_are_never_read_as_an_answer() -> None:
             read_pacs002(data, reference="PAY-1", expected_amount=600_000)
         assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE, name
         assert caught.value.code == "bank_response_invalid"
+        assert caught.value.field, name
 
 
 def test_broken_statements_are_never_read_as_a_statement() -> None:
@@ -263,6 +264,7 @@ def test_broken_statements_are_never_read_as_a_statement() -> None:
             read_camt053(data)
         expected = {AnomalyKind.MALFORMED_MESSAGE, AnomalyKind.STATEMENT_INCONSISTENT}
         assert caught.value.kind in expected, name
+        assert caught.value.field, name
 
 
 # -- through the gateway: a 4xx in the documented shape, and nothing written ---------------
