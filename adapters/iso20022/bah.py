@@ -14,7 +14,7 @@ from lxml import etree
 from pyiso20022.head.head_001_001_02 import head_001_001_02 as head
 
 from adapters.iso20022.agents import agent
-from adapters.iso20022.xml import ISO_NAMESPACE, hardened_xml, to_xml, xml_now
+from adapters.iso20022.xml import ISO_NAMESPACE, business_header, hardened_xml, to_xml, xml_now
 
 ENVELOPE = "BusMsg"
 
@@ -48,3 +48,12 @@ def to_business_message(
     envelope.append(hardened_xml(to_xml(header)))
     envelope.append(root)
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+
+
+def reply_in_kind(request: bytes, reply: bytes, *, sender: str, created: datetime) -> bytes:
+    """The reply as a business message addressed back to the requester when the request came
+    as one (a bank answers in the form it is spoken to), else the bare reply."""
+    header = business_header(request)
+    if header is None:
+        return reply
+    return to_business_message(reply, sender=sender, receiver=header.sender, created=created)

@@ -189,6 +189,22 @@ def read_message(
     return Message(name=name, document=document, header=header)
 
 
+def business_header(data: bytes) -> AppHeader | None:
+    """The header of a business message, None for a bare document (or no XML at all)."""
+    try:
+        root = hardened_xml(data)
+    except etree.XMLSyntaxError:
+        return None
+    children = _children(root)
+    if _local(root) == "Document" or not children or _local(children[0]) != "AppHdr":
+        return None
+
+    def refuse(field: str, why: str) -> BankResponseInvalid:
+        return refusal(field, why, excerpt=data[:300].decode("utf-8", "replace"))
+
+    return _read_header(children[0], refuse)
+
+
 def _parse(element: Any, cls: type[T], field: str, refuse: Any) -> T:
     try:
         return _PARSER.parse(element, cls)

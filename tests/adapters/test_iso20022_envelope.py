@@ -10,6 +10,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from adapters.bank import SimulatedBank
 from adapters.base import (
     AccountRef,
     AnomalyKind,
@@ -17,13 +18,18 @@ from adapters.base import (
     TransferRejected,
     TransferRequest,
 )
+from adapters.clock import ManualClock
+from adapters.faults import FaultInjector
 from adapters.iso20022.bah import to_business_message
 from adapters.iso20022.camt053 import read_camt053
 from adapters.iso20022.client import Iso20022Adapter
 from adapters.iso20022.pacs002 import read_pacs002
 from adapters.iso20022.pacs008 import VERSIONS, build_pacs008, read_pacs008, uetr_of
 from adapters.iso20022.pacs028 import read_pacs028
-from adapters.iso20022.xml import read_message
+from adapters.iso20022.server import create_bank_app
+from adapters.iso20022.xml import ISO_NAMESPACE, read_message
+from adapters.transport import InProcessTransport
+from tests.adapters.wire import Recorder
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
 ARTEFACTS = Path(__file__).parent / "iso20022_conformance"
@@ -125,3 +131,37 @@ def test_the_adapter_reads_a_group_rejection_of_its_own_transfer() -> None:
         adapter.status(TRANSFER.reference)
     assert refused.value.kind is AnomalyKind.UNKNOWN_REFERENCE
     adapter.close()
+
+
+def test_a_bank_spoken_to_in_business_messages_answers_in_them(
+    iso_schemas: Path, bank: SimulatedBank, faults: FaultInjector, clock: ManualClock
+) -> None:
+    """Every message both ways is a BAH business message whose document follows its schema, and
+    the whole payout life cycle still works through them."""
+    recorder = Recorder(InProcessTransport(create_bank_app(bank, faults=faults, sleep=clock.sleep)))
+    adapter = Iso20022Adapter(
+        base_url="http://bank.test",
+        settlement_account=AccountRef(bank.bank_code, bank.settlement_account, "Satu Pintu"),
+        transport=recorder,
+        sleep=clock.sleep,
+        clock=clock,
+        business_message_to=bank.bank_code,
+    )
+    family = bank.open_account("2002000000001", "Ibu Sari")
+    assert adapter.submit(TransferRequest("WIRE-1", 600_000, family)).amount == 600_000
+    assert adapter.status("WIRE-1").state.value == "settled"
+    assert adapter.status("WIRE-NONE").state.value == "not_found"
+    adapter.reverse("WIRE-1", reversal_reference="WIRE-1-R", reason="test")
+    assert adapter.status("WIRE-1").state.value == "reversed"
+    adapter.close()
+    exchanged = [body for body in recorder.bodies if body.startswith(b"<?xml")]
+    assert len(exchanged) == 14
+    for body in exchanged:
+        envelope = etree.fromstring(body)
+        header, document = envelope
+        assert etree.QName(envelope).localname == "BusMsg"
+        message = etree.QName(document).namespace.removeprefix(ISO_NAMESPACE)
+        assert header.findtext("{*}MsgDefIdr") == message
+        assert header.findtext("{*}BizMsgIdr") == document.findtext("{*}*/{*}GrpHdr/{*}MsgId")
+        schema = etree.XMLSchema(etree.parse(str(iso_schemas / f"{message}.xsd")))
+        assert schema.validate(document), f"{message}: {schema.error_log}"
