@@ -77,9 +77,16 @@ def _decode(spec: dict[str, Any], data: bytes) -> dict[str, Any]:
         )
     if reader == "pacs008":
         transfer = read_pacs008(data)
+        request = transfer.request
         return {
             "message_id": transfer.message_id,
-            "request": {**asdict(transfer.request), "kind": transfer.request.kind.value},
+            "request": {
+                "reference": request.reference,
+                "amount": request.amount,
+                "creditor": asdict(request.creditor),
+                "kind": request.kind.value,
+                "remittance": request.remittance,
+            },
             "debtor": asdict(transfer.debtor),
         }
     raise AssertionError(f"unknown reader {reader}")
