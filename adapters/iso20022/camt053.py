@@ -23,6 +23,7 @@ from pyiso20022.camt.camt_053_001_02 import camt_053_001_02 as m02
 from pyiso20022.camt.camt_053_001_04 import camt_053_001_04 as m04
 from pyiso20022.camt.camt_053_001_08 import camt_053_001_08 as m08
 from pyiso20022.camt.camt_053_001_09 import camt_053_001_09 as m
+from xsdata.models.datatype import XmlDate
 
 from adapters.base import (
     CURRENCY,
@@ -38,6 +39,7 @@ from adapters.iso20022.xml import (
     code,
     given,
     message_name,
+    moment,
     read_message,
     refusal,
     rupiah,
@@ -206,7 +208,8 @@ def read_camt053(data: bytes) -> Statement:
         value = _rupiah(bal.amt, f"{field}/Amt", excerpt, refuse)
         if kind in balances:
             raise refuse(f"{field}/Tp/CdOrPrtry/Cd", f"a second {kind} balance")
-        balances[kind] = (value if code(bal.cdt_dbt_ind) == "CRDT" else -value, _day(bal.dt))
+        day = _when(bal.dt, f"{field}/Dt", refuse).astimezone(WIB).date()
+        balances[kind] = (value if code(bal.cdt_dbt_ind) == "CRDT" else -value, day)
     opening = next((balances[kind] for kind in _OPENING if kind in balances), None)
     if opening is None or _CLOSING not in balances:
         raise refuse(
@@ -233,7 +236,8 @@ def read_camt053(data: bytes) -> Statement:
     field = f"{path}/TxsSummry/TtlNtries"
     if summary is None:
         return statement
-    if summary.nb_of_ntries is not None and int(summary.nb_of_ntries) != len(entries):
+    counted = summary.nb_of_ntries
+    if counted is not None and (not counted.isdigit() or int(counted) != len(entries)):
         raise refuse(
             f"{field}/NbOfNtries",
             f"counts {summary.nb_of_ntries} entries, the statement has {len(entries)}",
@@ -249,16 +253,13 @@ def _rupiah(money: Any, field: str, excerpt: str, refuse: Any) -> int:
     return parse_rupiah(money.value, reference=None, excerpt=excerpt, field=field)
 
 
-def _day(moment: Any) -> date:
-    """A balance date, given as a date or as a date and time (read in WIB when it has no zone)."""
-    if moment.dt is not None:
-        return moment.dt.to_date()
-    return _instant(moment.dt_tm).astimezone(WIB).date()
-
-
-def _instant(value: Any) -> datetime:
-    moment = value.to_datetime()
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=WIB)
+def _when(choice: Any, field: str, refuse: Any) -> datetime:
+    """A date-or-date-time choice as an instant: a date alone is the start of that day in WIB,
+    the bank's book day, and a time without a zone is read in WIB too."""
+    if isinstance(choice.dt, XmlDate):
+        return datetime.combine(choice.dt.to_date(), time(0), WIB)
+    instant = moment(choice.dt_tm, f"{field}/DtTm", refuse)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=WIB)
 
 
 def _account_id(account: Any, field: str, refuse: Any) -> str:
@@ -302,11 +303,7 @@ def _statement_entry(ntry: Any, field: str, excerpt: str, refuse: Any) -> Statem
         )
     if ntry.bookg_dt is None:
         raise refuse(f"{field}/BookgDt", "a booked entry needs a booking date")
-    booked = (
-        _instant(ntry.bookg_dt.dt_tm)
-        if ntry.bookg_dt.dt_tm is not None
-        else datetime.combine(ntry.bookg_dt.dt.to_date(), time(0), WIB)
-    )
+    booked = _when(ntry.bookg_dt, f"{field}/BookgDt", refuse)
     direction = _direction(code(ntry.cdt_dbt_ind))
     parties = tx.rltd_pties if tx is not None else None
     side = "CdtrAcct" if direction is EntryDirection.DEBIT else "DbtrAcct"

@@ -25,7 +25,7 @@ from pyiso20022.pacs.pacs_002_001_10 import pacs_002_001_10 as m
 from pyiso20022.pacs.pacs_002_001_12 import pacs_002_001_12 as m12
 
 from adapters.answers import STATUS_CODES, Answer
-from adapters.base import CURRENCY, AnomalyKind, TransferResult
+from adapters.base import CURRENCY, AnomalyKind, BankResponseInvalid, TransferResult
 from adapters.checks import map_status, parse_rupiah, verify_result
 from adapters.iso20022.pacs004 import VERSIONS as PACS004_VERSIONS
 from adapters.iso20022.pacs008 import VERSIONS as PACS008_VERSIONS
@@ -36,6 +36,7 @@ from adapters.iso20022.xml import (
     document_message_id,
     given,
     message_name,
+    moment,
     read_message,
     refusal,
     rupiah,
@@ -151,6 +152,10 @@ def _reason(reasons: list[Any]) -> tuple[str | None, str]:
 def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
     """Read any accepted pacs.002 version into a `StatusReport`, checking currencies."""
     excerpt = data[:300].decode("utf-8", "replace")
+
+    def refuse(field: str, why: str) -> BankResponseInvalid:
+        return refusal(field, why, reference=reference, excerpt=excerpt)
+
     message = read_message(data, VERSIONS, reference=reference)
     body = message.document.fito_fipmt_sts_rpt
     path = "FIToFIPmtStsRpt"
@@ -158,7 +163,15 @@ def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
     if not isinstance(raw_groups, list):
         raw_groups = [raw_groups] if raw_groups is not None else []
     groups = []
-    for group in raw_groups:
+    for index, group in enumerate(raw_groups, start=1):
+        count = group.orgnl_nb_of_txs
+        if count is not None and not count.isdigit():
+            raise refusal(
+                f"{path}/OrgnlGrpInfAndSts[{index}]/OrgnlNbOfTxs",
+                f"{count!r} is not a number of transactions",
+                reference=reference,
+                excerpt=excerpt,
+            )
         cause, why = _reason(group.sts_rsn_inf)
         groups.append(
             GroupStatus(
@@ -167,13 +180,14 @@ def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
                 status=code(group.grp_sts),
                 reason_code=cause,
                 reason=why,
-                transactions=int(group.orgnl_nb_of_txs) if group.orgnl_nb_of_txs else None,
+                transactions=int(count) if count is not None else None,
                 control_sum=group.orgnl_ctrl_sum,
             )
         )
     transactions = []
     for index, tx in enumerate(body.tx_inf_and_sts, start=1):
-        field = f"{path}/TxInfAndSts[{index}]/OrgnlTxRef/IntrBkSttlmAmt"
+        tx_path = f"{path}/TxInfAndSts[{index}]"
+        field = f"{tx_path}/OrgnlTxRef/IntrBkSttlmAmt"
         money = tx.orgnl_tx_ref.intr_bk_sttlm_amt if tx.orgnl_tx_ref is not None else None
         if money is not None and money.ccy != CURRENCY:
             raise refusal(
@@ -195,7 +209,9 @@ def parse_pacs002(data: bytes, *, reference: str | None = None) -> StatusReport:
                 amount=parse_rupiah(money.value, reference=reference, excerpt=excerpt, field=field)
                 if money is not None
                 else None,
-                accepted_at=tx.accptnc_dt_tm.to_datetime() if tx.accptnc_dt_tm else None,
+                accepted_at=moment(tx.accptnc_dt_tm, f"{tx_path}/AccptncDtTm", refuse)
+                if tx.accptnc_dt_tm
+                else None,
                 bank_reference=tx.acct_svcr_ref,
             )
         )

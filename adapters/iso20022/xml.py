@@ -39,7 +39,14 @@ T = TypeVar("T")
 ISO_NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:"
 _SERIALIZER = XmlSerializer(config=SerializerConfig(encoding="UTF-8", xml_declaration=True))
 _PARSER = XmlParser(
-    config=ParserConfig(load_dtd=False, resolve_entities=False, fail_on_unknown_properties=True)
+    # A value that does not convert (a credit/debit indicator "X", a date "tomorrow") fails the
+    # parse: by default xsdata would warn and keep the raw text, to be misread further on.
+    config=ParserConfig(
+        load_dtd=False,
+        resolve_entities=False,
+        fail_on_unknown_properties=True,
+        fail_on_converter_warnings=True,
+    )
 )
 _HARDENED = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
@@ -238,9 +245,16 @@ def _read_header(element: Any, refuse: Any) -> AppHeader:
         definition=header.msg_def_idr,
         sender=_party(header.fr),
         receiver=_party(header.to),
-        created=header.cre_dt.to_datetime(),
+        created=moment(header.cre_dt, "AppHdr/CreDt", refuse),
         service=header.biz_svc,
     )
+
+
+def moment(value: Any, field: str, refuse: Any) -> datetime:
+    """An ISODateTime element's value; an empty or unreadable one is refused at `field`."""
+    if not isinstance(value, XmlDateTime):
+        raise refuse(field, f"{value!r} is not a date and time")
+    return value.to_datetime()
 
 
 def from_xml(data: bytes, document_class: type[T], *, reference: str | None = None) -> T:

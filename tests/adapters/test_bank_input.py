@@ -139,3 +139,23 @@ def test_snap_answers_without_a_response_code_are_malformed(content: bytes) -> N
     with pytest.raises(BankResponseInvalid) as caught:
         _json(response, "PAY-1")
     assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("good", "bad", "binding"),
+    [
+        (b"<CdtDbtInd>CRDT</CdtDbtInd>", b"<CdtDbtInd>CRDX</CdtDbtInd>", "cdt_dbt_ind"),
+        (b"<Dt>2026-01-05</Dt>", b"<Dt>2026-01-35</Dt>", "dt"),
+    ],
+    ids=["credit-debit", "date"],
+)
+def test_a_value_that_does_not_convert_is_refused_not_misread(
+    good: bytes, bad: bytes, binding: str
+) -> None:
+    document = build_camt053(_statement(400_000), bank_code="BRINIDJA", created=NOW)
+    assert good in document
+    with pytest.raises(BankResponseInvalid) as caught:
+        read_camt053(document.replace(good, bad, 1))
+    assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE
+    assert caught.value.field == "Document"
+    assert f".{binding}`" in caught.value.message

@@ -131,3 +131,34 @@ def test_every_artefact_has_an_expected_decoding_or_is_a_sent_message() -> None:
     sent = {json.loads(case.read_text()).get("sent", "") for case in CASES}
     for artefact in ARTEFACTS.glob("*.xml"):
         assert artefact.stem in described or artefact.name in sent, artefact.name
+
+
+def _damaged(data: bytes) -> list[bytes]:
+    """The artefact with each element in turn removed, emptied, and given nonsense text."""
+    variants = []
+    count = len(list(etree.fromstring(data).iter()))
+    for index in range(1, count):
+        for damage in ("remove", "empty", "nonsense"):
+            root = etree.fromstring(data)
+            element = list(root.iter())[index]
+            if damage == "remove":
+                element.getparent().remove(element)
+            elif damage == "empty":
+                element.clear()
+            elif len(element) == 0:
+                element.text = "x-1"
+            variants.append(etree.tostring(root))
+    return variants
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.stem)
+def test_a_damaged_artefact_is_decoded_or_refused_never_a_crash(case: Path) -> None:
+    """Every element damaged in turn: the reader answers or refuses with a field, nothing else."""
+    spec = json.loads(case.read_text())
+    for data in _damaged(case.with_suffix(".xml").read_bytes()):
+        try:
+            _decode(spec, data)
+        except BankResponseInvalid as refused:
+            assert refused.field, refused.message
+        except BankAdapterError:
+            pass
