@@ -185,8 +185,10 @@ def build_camt053(statement: Statement, *, bank_code: str, created: datetime) ->
     return to_xml(document)
 
 
-def read_camt053(data: bytes) -> Statement:
-    """Parse one account statement and refuse it unless it is in rupiah and adds up."""
+def read_camt053(data: bytes, *, account: str | None = None, day: date | None = None) -> Statement:
+    """Parse one account statement and refuse it unless it is in rupiah and adds up, and (when
+    given) is the statement of `account` closing on `day`: another account's or another day's
+    statement would reconcile cleanly against the wrong payouts."""
     excerpt = data[:300].decode("utf-8", "replace")
 
     def refuse(field: str, why: str) -> Exception:
@@ -200,27 +202,36 @@ def read_camt053(data: bytes) -> Statement:
     stmt = statements[0]
     if stmt.acct.ccy not in (None, CURRENCY):
         raise refuse(f"{path}/Acct/Ccy", f"the account is kept in {stmt.acct.ccy}, not {CURRENCY}")
-    account = _account_id(stmt.acct, f"{path}/Acct", refuse)
+    holder = _account_id(stmt.acct, f"{path}/Acct", refuse)
+    if account is not None and holder != account:
+        raise refuse(f"{path}/Acct/Id", f"a statement of {holder}, not of {account}")
     balances: dict[str, tuple[int, date]] = {}
+    closing_field = f"{path}/Bal"
     for index, bal in enumerate(stmt.bal, start=1):
         field = f"{path}/Bal[{index}]"
         kind = code(bal.tp.cd_or_prtry.cd) or bal.tp.cd_or_prtry.prtry or ""
         value = _rupiah(bal.amt, f"{field}/Amt", excerpt, refuse)
         if kind in balances:
             raise refuse(f"{field}/Tp/CdOrPrtry/Cd", f"a second {kind} balance")
-        day = _when(bal.dt, f"{field}/Dt", refuse).astimezone(WIB).date()
-        balances[kind] = (value if code(bal.cdt_dbt_ind) == "CRDT" else -value, day)
+        booked_on = _when(bal.dt, f"{field}/Dt", refuse).astimezone(WIB).date()
+        balances[kind] = (value if code(bal.cdt_dbt_ind) == "CRDT" else -value, booked_on)
+        if kind == _CLOSING:
+            closing_field = f"{field}/Dt"
     opening = next((balances[kind] for kind in _OPENING if kind in balances), None)
     if opening is None or _CLOSING not in balances:
         raise refuse(
             f"{path}/Bal", "an opening (OPBD or PRCD) and a closing (CLBD) balance are required"
+        )
+    if day is not None and balances[_CLOSING][1] != day:
+        raise refuse(
+            closing_field, f"the statement closes on {balances[_CLOSING][1]}, not on {day}"
         )
     entries = tuple(
         _statement_entry(ntry, f"{path}/Ntry[{index}]", excerpt, refuse)
         for index, ntry in enumerate(stmt.ntry, start=1)
     )
     statement = Statement(
-        account=account,
+        account=holder,
         day=balances[_CLOSING][1],
         opening_balance=opening[0],
         closing_balance=balances[_CLOSING][0],

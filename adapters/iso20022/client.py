@@ -220,7 +220,7 @@ class Iso20022Adapter(HttpBankClient):
             reference=f"STMT-{day:%Y%m%d}",
             params={"date": day.isoformat()},
         )
-        return read_camt053(response.content)
+        return read_camt053(response.content, account=self.settlement_account.number, day=day)
 
 
 def _message_of(response: httpx.Response) -> str:

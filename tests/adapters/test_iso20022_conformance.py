@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def _result(result: TransferResult) -> dict[str, Any]:
 def _decode(spec: dict[str, Any], data: bytes) -> dict[str, Any]:
     reader = spec["reader"]
     if reader == "camt053":
-        return _statement(read_camt053(data))
+        day = date.fromisoformat(spec["day"]) if "day" in spec else None
+        return _statement(read_camt053(data, account=spec.get("account"), day=day))
     if reader == "pacs002":
         sent = (ARTEFACTS / spec["sent"]).read_bytes() if "sent" in spec else None
         return _result(

@@ -3,7 +3,7 @@ through the adapter against the very message it sent."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -15,13 +15,14 @@ from adapters.base import (
     AccountRef,
     AnomalyKind,
     BankResponseInvalid,
+    Statement,
     TransferRejected,
     TransferRequest,
 )
 from adapters.clock import ManualClock
 from adapters.faults import FaultInjector
 from adapters.iso20022.bah import to_business_message
-from adapters.iso20022.camt053 import read_camt053
+from adapters.iso20022.camt053 import build_camt053, read_camt053
 from adapters.iso20022.client import Iso20022Adapter
 from adapters.iso20022.pacs002 import read_pacs002
 from adapters.iso20022.pacs008 import VERSIONS, build_pacs008, read_pacs008, uetr_of
@@ -165,3 +166,32 @@ def test_a_bank_spoken_to_in_business_messages_answers_in_them(
         assert header.findtext("{*}BizMsgIdr") == document.findtext("{*}*/{*}GrpHdr/{*}MsgId")
         schema = etree.XMLSchema(etree.parse(str(iso_schemas / f"{message}.xsd")))
         assert schema.validate(document), f"{message}: {schema.error_log}"
+
+
+def test_the_adapter_refuses_a_statement_of_another_day_or_account() -> None:
+    """A bank answering with yesterday's statement, or another account's, is not reconciled."""
+    served: list[bytes] = []
+
+    def bank(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=served[-1])
+
+    adapter = Iso20022Adapter(
+        base_url="http://bank.test",
+        settlement_account=DEBTOR,
+        transport=httpx.MockTransport(bank),
+        clock=lambda: NOW,
+    )
+    day = date(2026, 1, 5)
+    for statement, field in (
+        (Statement(DEBTOR.number, day, 0, 0, ()), None),
+        (Statement(DEBTOR.number, date(2026, 1, 4), 0, 0, ()), "BkToCstmrStmt/Stmt/Bal[2]/Dt"),
+        (Statement("1001000000009", day, 0, 0, ()), "BkToCstmrStmt/Stmt/Acct/Id"),
+    ):
+        served.append(build_camt053(statement, bank_code=DEBTOR.bank_code, created=NOW))
+        if field is None:
+            assert adapter.statement(day).account == DEBTOR.number
+            continue
+        with pytest.raises(BankResponseInvalid) as caught:
+            adapter.statement(day)
+        assert caught.value.field == field
+    adapter.close()
