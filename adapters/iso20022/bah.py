@@ -1,9 +1,10 @@
 """Business messages: a document written here, wrapped with its Business Application Header.
 
-BI-FAST and CBPR+ exchange every message as a head.001 `AppHdr` and the `Document` side by side
-in an envelope element. The header written here takes its `BizMsgIdr` and `MsgDefIdr` from the
-document itself, so the two can never disagree (the reader in `xml.read_message` refuses a pair
-that does). The envelope element is BI-FAST's `BusMsg`; readers accept any name.
+Networks such as BI-FAST and CBPR+ exchange every message as a head.001 `AppHdr` and the
+`Document` side by side in an envelope element. The header written here takes its `BizMsgIdr`
+and `MsgDefIdr` from the document itself, so the two can never disagree (the reader in
+`xml.read_message` refuses a pair that does). The envelope element's name is each network's
+choice: `BusMsg` is written here, and the reader accepts any name.
 """
 
 from __future__ import annotations

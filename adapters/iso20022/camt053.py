@@ -1,8 +1,8 @@
 """camt.053 bank-to-customer statement: written by the simulated bank (001.09), read by clients.
 
-The reader accepts the versions banks send (001.02 and 001.04 are still the most common, 001.08
-and 001.09 follow CBPR+), bare or in a Business Application Header envelope, and maps them all
-to one `Statement`. A statement is accepted only when it is in rupiah and adds up: every balance
+The reader accepts the versions banks send (001.02, 001.04 and 001.08 are all common, 001.09 is
+the one written here), bare or in a Business Application Header envelope, and maps them all to
+one `Statement`. A statement is accepted only when it is in rupiah and adds up: every balance
 and entry in IDR, opening balance plus entries equals closing balance, and the entry count and
 sum match the summary. Anything else is an anomaly naming the element at fault, because
 reconciliation on a partial or foreign-currency statement would report payouts as missing.

@@ -5,7 +5,7 @@ rejected, ...) plus two bilateral codes, RVSD (settled, then returned) and NOTF 
 transfer); all are four letters, as the schema's Max4Text allows. Anything else is an anomaly.
 
 The reader accepts the versions in use (001.03, the SEPA and older clearing generation; 001.10,
-CBPR+ and BI-FAST; 001.12), bare or in a Business Application Header envelope, parses each into
+the one CBPR+ uses; 001.12), bare or in a Business Application Header envelope, parses each into
 one `StatusReport` and only then decides which status, if any, is about the transfer asked
 after. A transaction status matches by end-to-end id or by UETR (CBPR+ makes the UETR mandatory
 and Fedwire reports by it); a report that carries only a group status matches when it names the

@@ -1,6 +1,6 @@
 """pacs.008 FI-to-FI customer credit transfer: built by the client (001.08), read by the bank.
 
-The reader accepts the versions banks exchange today (001.08, CBPR+ and BI-FAST; 001.10, newer
+The reader accepts the versions banks exchange today (001.08, the one CBPR+ uses; 001.10, newer
 market infrastructures), bare or inside a Business Application Header envelope, and maps both to
 one `CreditTransfer`. Every transfer carries a UETR derived from its reference (`uetr_of`), so a
 status report that names the payment only by UETR can still be tied to it after a crash.

@@ -53,8 +53,8 @@ _HARDENED = etree.XMLParser(
 )
 # A bank message far larger than this is a fault or an attack, not a statement.
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-# The header versions in use: BI-FAST started on V01, CBPR+ and most market infrastructures use
-# V02, newer ones V03. Only identification is read from them, which all three carry alike.
+# The header versions found in the field (V02 is what CBPR+ prescribes). Only identification is
+# read from them, which all three carry alike.
 _HEADERS: Mapping[str, type[Any]] = {
     "head.001.001.01": head01.AppHdr,
     "head.001.001.02": head02.AppHdr,
