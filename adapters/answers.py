@@ -26,6 +26,9 @@ STATUS_CODES: Mapping[str, TransferState] = {
     CODE_PENDING: TransferState.PENDING,
     "ACTC": TransferState.PENDING,
     "PDNG": TransferState.PENDING,
+    # Group statuses of a message received (RCVD) or accepted for processing (ACCP): not final.
+    "RCVD": TransferState.PENDING,
+    "ACCP": TransferState.PENDING,
     CODE_REJECTED: TransferState.REJECTED,
     CODE_REVERSED: TransferState.REVERSED,
     CODE_NOT_FOUND: TransferState.NOT_FOUND,

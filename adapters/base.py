@@ -114,7 +114,9 @@ class BankResponseInvalid(BankAdapterError):
     """The bank answered, but the answer is not proof of anything: flag for reconciliation.
 
     `excerpt` keeps the first bytes of the offending message for the reconciliation report (bank
-    messages carry account numbers, never biometrics or NIKs).
+    messages carry account numbers, never biometrics or NIKs). `field` names the element at fault
+    as an XPath-like path (`Stmt/Bal[1]/Amt/@Ccy`) when one is to blame, so an operator can take
+    the finding to the bank without reading the whole message.
     """
 
     code = "bank_response_invalid"
@@ -126,10 +128,12 @@ class BankResponseInvalid(BankAdapterError):
         kind: AnomalyKind,
         reference: str | None = None,
         excerpt: str = "",
+        field: str = "",
     ) -> None:
         super().__init__(message, reference=reference)
         self.kind = kind
         self.excerpt = excerpt[:500]
+        self.field = field
 
 
 # ---------------------------------------------------------------------------------------------

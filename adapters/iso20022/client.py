@@ -33,6 +33,7 @@ from adapters.base import (
     utc_now,
 )
 from adapters.httpbank import HttpBankClient
+from adapters.iso20022.bah import to_business_message
 from adapters.iso20022.camt053 import read_camt053
 from adapters.iso20022.pacs002 import read_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
@@ -56,7 +57,10 @@ class Iso20022Adapter(HttpBankClient):
         backoff_s: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = utc_now,
+        business_message_to: str | None = None,
     ) -> None:
+        """`business_message_to`: the bank's BIC or member id, for banks (BI-FAST, CBPR+) that
+        take every message as a head.001 business message addressed to them."""
         super().__init__(
             base_url=base_url,
             transport=transport,
@@ -67,6 +71,7 @@ class Iso20022Adapter(HttpBankClient):
             clock=clock,
         )
         self.settlement_account = settlement_account
+        self.business_message_to = business_message_to
 
     @property
     def bank_code(self) -> str:
@@ -76,6 +81,16 @@ class Iso20022Adapter(HttpBankClient):
     def honours_expiry(self) -> bool:
         """pacs.008 carries the expiry as SttlmTmReq/RjctTm, which the bank must honour."""
         return True
+
+    def _outgoing(self, document: bytes) -> bytes:
+        if self.business_message_to is None:
+            return document
+        return to_business_message(
+            document,
+            sender=self.bank_code,
+            receiver=self.business_message_to,
+            created=self._clock(),
+        )
 
     def _message_id(self, prefix: str) -> str:
         return f"SP{prefix}-{uuid.uuid4().hex[:28]}"
@@ -96,7 +111,7 @@ class Iso20022Adapter(HttpBankClient):
                 lambda: self._http.request(
                     method,
                     path,
-                    content=build() if build else None,
+                    content=self._outgoing(build()) if build else None,
                     params=params,
                     headers=XML_HEADERS,
                 )
@@ -136,7 +151,10 @@ class Iso20022Adapter(HttpBankClient):
             ),
         )
         result = read_pacs002(
-            response.content, reference=transfer.reference, expected_amount=transfer.amount
+            response.content,
+            reference=transfer.reference,
+            expected_amount=transfer.amount,
+            sent=response.request.content,
         )
         return raise_if_rejected(result)
 
@@ -150,7 +168,12 @@ class Iso20022Adapter(HttpBankClient):
                 reference, message_id=self._message_id("SR"), created=self._clock()
             ),
         )
-        return read_pacs002(response.content, reference=reference, expected_amount=expected_amount)
+        return read_pacs002(
+            response.content,
+            reference=reference,
+            expected_amount=expected_amount,
+            sent=response.request.content,
+        )
 
     def reverse(self, reference: str, *, reversal_reference: str, reason: str) -> TransferResult:
         """Return a settled transfer; a repeat with the same reversal reference is a no-op."""
@@ -182,7 +205,10 @@ class Iso20022Adapter(HttpBankClient):
             ),
         )
         result = read_pacs002(
-            response.content, reference=reversal_reference, expected_amount=amount
+            response.content,
+            reference=reversal_reference,
+            expected_amount=amount,
+            sent=response.request.content,
         )
         return raise_if_rejected(result)
 
@@ -193,7 +219,7 @@ class Iso20022Adapter(HttpBankClient):
             reference=f"STMT-{day:%Y%m%d}",
             params={"date": day.isoformat()},
         )
-        return read_camt053(response.content)
+        return read_camt053(response.content, account=self.settlement_account.number, day=day)
 
 
 def _message_of(response: httpx.Response) -> str:
@@ -208,7 +234,7 @@ def _message_of(response: httpx.Response) -> str:
 
 def create(config: Mapping[str, Any]) -> Iso20022Adapter:
     """Entry-point factory. Keys: base_url, bank_code, settlement_account, account_name,
-    timeout_s, max_attempts, backoff_s."""
+    timeout_s, max_attempts, backoff_s, business_message_to."""
     return Iso20022Adapter(
         base_url=str(config["base_url"]),
         settlement_account=AccountRef(
@@ -219,4 +245,7 @@ def create(config: Mapping[str, Any]) -> Iso20022Adapter:
         timeout_s=float(config.get("timeout_s", 5.0)),
         max_attempts=int(config.get("max_attempts", 3)),
         backoff_s=float(config.get("backoff_s", 0.2)),
+        business_message_to=str(config["business_message_to"])
+        if config.get("business_message_to")
+        else None,
     )

@@ -12,12 +12,15 @@ from datetime import datetime
 
 from pyiso20022.pacs.pacs_004_001_09 import pacs_004_001_09 as m
 
-from adapters.base import CURRENCY, AnomalyKind, BankResponseInvalid, check_reference
+from adapters.base import CURRENCY, check_reference
 from adapters.checks import parse_rupiah
-from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
+from adapters.iso20022.pacs008 import uetr_of
+from adapters.iso20022.xml import from_xml, message_name, refusal, rupiah, to_xml, xml_date, xml_now
 
 # ISO external return reason: "following cancellation request" is what a gateway reversal is.
 RETURN_REASON = "FOCR"
+
+VERSIONS = {message_name(m.Document): m.Document}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ def build_pacs004(instruction: ReturnInstruction, *, created: datetime) -> bytes
                     rtr_id=instruction.return_reference,
                     orgnl_end_to_end_id=instruction.original_reference,
                     orgnl_tx_id=instruction.original_reference,
+                    orgnl_uetr=uetr_of(instruction.original_reference),
                     rtrd_intr_bk_sttlm_amt=amount,
                     rtr_rsn_inf=[
                         m.PaymentReturnReason6(
@@ -61,23 +65,24 @@ def build_pacs004(instruction: ReturnInstruction, *, created: datetime) -> bytes
 
 
 def read_pacs004(data: bytes) -> ReturnInstruction:
-    document = from_xml(data, m.Document)
-    message = document.pmt_rtr
+    message = from_xml(data, m.Document).pmt_rtr
     if len(message.tx_inf) != 1:
-        raise BankResponseInvalid(
-            "a return must carry exactly one transaction", kind=AnomalyKind.MALFORMED_MESSAGE
+        raise refusal(
+            "PmtRtr/TxInf", f"a return carries one transaction, not {len(message.tx_inf)}"
         )
     tx = message.tx_inf[0]
-    if not tx.rtr_id or not tx.orgnl_end_to_end_id:
-        raise BankResponseInvalid(
-            "a return needs a return id and the original end-to-end id",
-            kind=AnomalyKind.MALFORMED_MESSAGE,
-        )
+    for field, value in (("RtrId", tx.rtr_id), ("OrgnlEndToEndId", tx.orgnl_end_to_end_id)):
+        if not value:
+            raise refusal(f"PmtRtr/TxInf/{field}", "a return needs it")
     reason = tx.rtr_rsn_inf[0].addtl_inf if tx.rtr_rsn_inf else []
     return ReturnInstruction(
         message_id=message.grp_hdr.msg_id,
         original_reference=check_reference(tx.orgnl_end_to_end_id),
         return_reference=check_reference(tx.rtr_id),
-        amount=parse_rupiah(tx.rtrd_intr_bk_sttlm_amt.value, reference=tx.rtr_id),
+        amount=parse_rupiah(
+            tx.rtrd_intr_bk_sttlm_amt.value,
+            reference=tx.rtr_id,
+            field="PmtRtr/TxInf/RtrdIntrBkSttlmAmt",
+        ),
         reason=" ".join(reason),
     )

@@ -1,31 +1,63 @@
-"""pacs.008.001.08 FI-to-FI customer credit transfer: built by the client, read by the bank."""
+"""pacs.008 FI-to-FI customer credit transfer: built by the client (001.08), read by the bank.
+
+The reader accepts the versions banks exchange today (001.08, the one CBPR+ uses; 001.10, newer
+market infrastructures), bare or inside a Business Application Header envelope, and maps both to
+one `CreditTransfer`. Every transfer carries a UETR derived from its reference (`uetr_of`), so a
+status report that names the payment only by UETR can still be tied to it after a crash.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pyiso20022.pacs.pacs_008_001_08 import pacs_008_001_08 as m
+from pyiso20022.pacs.pacs_008_001_10 import pacs_008_001_10 as m10
 from xsdata.models.datatype import XmlTime
 
 from adapters.base import (
     CURRENCY,
     AccountRef,
-    AnomalyKind,
-    BankResponseInvalid,
     InvalidTransferRequest,
     TransferKind,
     TransferRequest,
 )
 from adapters.checks import parse_rupiah
 from adapters.iso20022.agents import agent, bank_code_of
-from adapters.iso20022.xml import from_xml, rupiah, to_xml, xml_date, xml_now
+from adapters.iso20022.xml import (
+    code,
+    message_name,
+    read_message,
+    refusal,
+    rupiah,
+    to_xml,
+    xml_date,
+    xml_now,
+)
 
 # ISO 20022 external purpose code: social security benefit, the nature of every payout here.
 PURPOSE = "SSBE"
 # Category purpose tells the creditor agent whether to credit an account or pay cash out.
 _CATEGORY = {TransferKind.ACCOUNT_CREDIT: "GOVT", TransferKind.CASH_OUT: "CASH"}
-_KIND = {code: kind for kind, code in _CATEGORY.items()}
+_KIND = {category: kind for kind, category in _CATEGORY.items()}
+VERSIONS = {message_name(bindings.Document): bindings.Document for bindings in (m, m10)}
+# Namespace of the UETRs derived here; changing it would orphan every UETR already sent.
+_UETR_NAMESPACE = b"satupintu/uetr/v1:"
+
+
+def uetr_of(reference: str) -> str:
+    """The UETR (a version 4 UUID, as the schemas require) of the transfer under `reference`.
+
+    Derived, not random, so that a status request after a crash names the same UETR as the
+    transfer it asks about; references are 80 random bits, so the UETRs are as unique.
+    """
+    digest = bytearray(hashlib.sha256(_UETR_NAMESPACE + reference.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x40
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return str(uuid.UUID(bytes=bytes(digest)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +89,7 @@ def build_pacs008(
             instr_id=transfer.reference,
             end_to_end_id=transfer.reference,
             tx_id=transfer.reference,
+            uetr=uetr_of(transfer.reference),
         ),
         pmt_tp_inf=m.PaymentTypeInformation28(
             ctgy_purp=m.CategoryPurpose1Choice(cd=_CATEGORY[transfer.kind])
@@ -102,7 +135,7 @@ def _reject_after(expires_at: datetime | None) -> m.SettlementTimeRequest2 | Non
     return m.SettlementTimeRequest2(rjct_tm=XmlTime.from_time(moment))
 
 
-def _expiry(tx: m.CreditTransferTransaction39, created: datetime) -> datetime | None:
+def _expiry(tx: Any, created: datetime) -> datetime | None:
     """When the instruction expires: RjctTm on the day before, of or after its creation,
     whichever is nearest the creation."""
     if tx.sttlm_tm_req is None or tx.sttlm_tm_req.rjct_tm is None:
@@ -118,35 +151,48 @@ def _expiry(tx: m.CreditTransferTransaction39, created: datetime) -> datetime | 
 
 def read_pacs008(data: bytes) -> CreditTransfer:
     """Parse a single-transaction pacs.008 into the bank's view of the transfer."""
-    document = from_xml(data, m.Document)
-    message = document.fito_ficstmr_cdt_trf
+    message = read_message(data, VERSIONS).document.fito_ficstmr_cdt_trf
     if len(message.cdt_trf_tx_inf) != 1:
-        raise BankResponseInvalid(
+        raise refusal(
+            "FIToFICstmrCdtTrf/CdtTrfTxInf",
             f"expected one transaction per pacs.008, got {len(message.cdt_trf_tx_inf)}",
-            kind=AnomalyKind.MALFORMED_MESSAGE,
         )
+    path = "FIToFICstmrCdtTrf/CdtTrfTxInf"
     tx = message.cdt_trf_tx_inf[0]
     reference = tx.pmt_id.end_to_end_id
-
-    def account_number(account: m.CashAccount38 | None) -> str:
-        if account is None or account.id.othr is None:
-            raise BankResponseInvalid(
-                "account identification missing", kind=AnomalyKind.MALFORMED_MESSAGE
-            )
-        return account.id.othr.id
-
     if tx.intr_bk_sttlm_amt.ccy != CURRENCY:
-        raise InvalidTransferRequest(f"only {CURRENCY} is paid here", reference=reference)
-    category = tx.pmt_tp_inf.ctgy_purp.cd if tx.pmt_tp_inf and tx.pmt_tp_inf.ctgy_purp else None
+        raise InvalidTransferRequest(
+            f"{path}/IntrBkSttlmAmt/@Ccy: {tx.intr_bk_sttlm_amt.ccy} is not paid here, "
+            f"only {CURRENCY}",
+            reference=reference,
+        )
+    purpose = tx.pmt_tp_inf.ctgy_purp if tx.pmt_tp_inf else None
+    category = code(purpose.cd) if purpose else None
     request = TransferRequest(
         reference=reference,
-        amount=parse_rupiah(tx.intr_bk_sttlm_amt.value, reference=reference),
-        creditor=AccountRef(
-            bank_code_of(tx.cdtr_agt), account_number(tx.cdtr_acct), tx.cdtr.nm or ""
+        amount=parse_rupiah(
+            tx.intr_bk_sttlm_amt.value, reference=reference, field=f"{path}/IntrBkSttlmAmt"
         ),
+        creditor=_party(tx.cdtr_agt, tx.cdtr_acct, tx.cdtr, f"{path}/Cdtr"),
         kind=_KIND.get(category or "", TransferKind.ACCOUNT_CREDIT),
         remittance=tx.rmt_inf.ustrd[0] if tx.rmt_inf and tx.rmt_inf.ustrd else "",
     )
     request = replace(request, expires_at=_expiry(tx, message.grp_hdr.cre_dt_tm.to_datetime()))
-    debtor = AccountRef(bank_code_of(tx.dbtr_agt), account_number(tx.dbtr_acct), tx.dbtr.nm or "")
+    debtor = _party(tx.dbtr_agt, tx.dbtr_acct, tx.dbtr, f"{path}/Dbtr")
     return CreditTransfer(message_id=message.grp_hdr.msg_id, request=request, debtor=debtor)
+
+
+def _party(agent_element: Any, account: Any, party: Any, field: str) -> AccountRef:
+    """Bank code, account number and name of one side; `field` is `.../Cdtr` or `.../Dbtr`."""
+    bank_code = bank_code_of(agent_element, field=f"{field}Agt")
+    if account is None or account.id is None:
+        raise refusal(f"{field}Acct/Id", "account identification missing")
+    if account.id.othr is None:
+        raise refusal(
+            f"{field}Acct/Id",
+            "only a domestic account number (Othr/Id) is credited here, not an IBAN",
+        )
+    try:
+        return AccountRef(bank_code, account.id.othr.id, party.nm or "")
+    except InvalidTransferRequest as exc:
+        raise refusal(f"{field}Acct/Id/Othr/Id", exc.message) from exc

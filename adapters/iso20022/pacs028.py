@@ -6,10 +6,13 @@ from datetime import datetime
 
 from pyiso20022.pacs.pacs_028_001_05 import pacs_028_001_05 as m
 
-from adapters.base import AnomalyKind, BankResponseInvalid, check_reference
-from adapters.iso20022.xml import from_xml, to_xml, xml_now
+from adapters.base import check_reference
+from adapters.iso20022.pacs008 import uetr_of
+from adapters.iso20022.xml import from_xml, message_name, refusal, to_xml, xml_now
 
 ORIGINAL_MESSAGE = "pacs.008.001.08"
+
+VERSIONS = {message_name(m.Document): m.Document}
 
 
 def build_pacs028(reference: str, *, message_id: str, created: datetime) -> bytes:
@@ -26,6 +29,7 @@ def build_pacs028(reference: str, *, message_id: str, created: datetime) -> byte
                     ),
                     orgnl_end_to_end_id=reference,
                     orgnl_tx_id=reference,
+                    orgnl_uetr=uetr_of(reference),
                 )
             ],
         )
@@ -38,8 +42,8 @@ def read_pacs028(data: bytes) -> tuple[str, str]:
     document = from_xml(data, m.Document)
     request = document.fito_fipmt_sts_req
     if len(request.tx_inf) != 1 or not request.tx_inf[0].orgnl_end_to_end_id:
-        raise BankResponseInvalid(
+        raise refusal(
+            "FIToFIPmtStsReq/TxInf/OrgnlEndToEndId",
             "a status request must name exactly one end-to-end id",
-            kind=AnomalyKind.MALFORMED_MESSAGE,
         )
     return request.grp_hdr.msg_id, check_reference(request.tx_inf[0].orgnl_end_to_end_id)

@@ -32,6 +32,7 @@ from adapters.base import (
 )
 from adapters.faults import FaultInjector
 from adapters.frontdesk import Delivery, FrontDesk
+from adapters.iso20022.bah import reply_in_kind
 from adapters.iso20022.pacs002 import PACS004, PACS008, PACS028, build_pacs002
 from adapters.iso20022.pacs004 import read_pacs004
 from adapters.iso20022.pacs008 import read_pacs008
@@ -57,17 +58,20 @@ def create_bank_app(
         elif seconds > 0:
             await asyncio.sleep(seconds)
 
-    async def report(delivery: Delivery, original_id: str, original_message: str) -> Response:
+    async def report(
+        delivery: Delivery, original_id: str, original_message: str, request: bytes
+    ) -> Response:
         await wait(delivery.latency)
         if delivery.answer is None:
             return Response(status_code=504)
-        body = build_pacs002(
+        document = build_pacs002(
             delivery.answer,
             message_id=f"{bank.bank_code[:4]}-{uuid.uuid4().hex[:24]}",
             original_message_id=original_id,
             original_message=original_message,
             created=bank.clock(),
         )
+        body = reply_in_kind(request, document, sender=bank.bank_code, created=bank.clock())
         if delivery.answer.garbled:
             body = body[: len(body) // 2]
         return Response(content=body, media_type=XML)
@@ -90,22 +94,25 @@ def create_bank_app(
 
     @app.post("/iso20022/pacs.008")
     async def credit_transfer(request: Request) -> Response:
-        transfer = read_pacs008(await request.body())
+        body = await request.body()
+        transfer = read_pacs008(body)
         if transfer.debtor.number != bank.settlement_account:
             raise InvalidTransferRequest(
                 f"debtor account {transfer.debtor.number} is not held here",
                 reference=transfer.request.reference,
             )
-        return await report(desk.submit(transfer.request), transfer.message_id, PACS008)
+        return await report(desk.submit(transfer.request), transfer.message_id, PACS008, body)
 
     @app.post("/iso20022/pacs.028")
     async def status_request(request: Request) -> Response:
-        message_id, reference = read_pacs028(await request.body())
-        return await report(desk.status(reference), message_id, PACS028)
+        body = await request.body()
+        message_id, reference = read_pacs028(body)
+        return await report(desk.status(reference), message_id, PACS028, body)
 
     @app.post("/iso20022/pacs.004")
     async def payment_return(request: Request) -> Response:
-        instruction = read_pacs004(await request.body())
+        body = await request.body()
+        instruction = read_pacs004(body)
         original = bank.lookup(instruction.original_reference)
         if original is not None and original.request.amount != instruction.amount:
             raise TransferNotReversible(
@@ -118,7 +125,7 @@ def create_bank_app(
             reversal_reference=instruction.return_reference,
             reason=instruction.reason,
         )
-        return await report(delivery, instruction.message_id, PACS004)
+        return await report(delivery, instruction.message_id, PACS004, body)
 
     @app.get("/iso20022/camt.053")
     async def statement(day: date = Query(alias="date")) -> Response:

@@ -28,12 +28,35 @@ def snap_timestamp(moment: datetime) -> str:
     return moment.astimezone(WIB).replace(microsecond=0).isoformat()
 
 
+# JSON's insignificant whitespace (RFC 8259, section 2): what minifying removes, and all it removes.
+_JSON_WHITESPACE = frozenset(b" \t\n\r")
+
+
 def minify(body: bytes) -> bytes:
-    """The canonical minified JSON of a body (empty for an empty body)."""
+    """The body with the whitespace between JSON tokens removed (empty for an empty body).
+
+    Tokens stay byte for byte as the sender wrote them: re-serialising would turn `10000.00`
+    into `10000.0` or re-escape strings, and the signature of a bank body carrying such a
+    literal would no longer verify. The body must still be JSON, so it is parsed first.
+    """
     if not body.strip():
         return b""
-    parsed: Any = json.loads(body)
-    return json.dumps(parsed, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    json.loads(body)
+    out = bytearray()
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # a backslash escapes the next byte
+                escaped = True
+            elif byte == 0x22:  # an unescaped quote ends the string
+                in_string = False
+            out.append(byte)
+        elif byte not in _JSON_WHITESPACE:
+            in_string = byte == 0x22
+            out.append(byte)
+    return bytes(out)
 
 
 def dump(body: dict[str, Any]) -> bytes:

@@ -139,3 +139,36 @@ def test_snap_answers_without_a_response_code_are_malformed(content: bytes) -> N
     with pytest.raises(BankResponseInvalid) as caught:
         _json(response, "PAY-1")
     assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("good", "bad", "binding"),
+    [
+        (b"<CdtDbtInd>CRDT</CdtDbtInd>", b"<CdtDbtInd>CRDX</CdtDbtInd>", "cdt_dbt_ind"),
+        (b"<Dt>2026-01-05</Dt>", b"<Dt>2026-01-35</Dt>", "dt"),
+    ],
+    ids=["credit-debit", "date"],
+)
+def test_a_value_that_does_not_convert_is_refused_not_misread(
+    good: bytes, bad: bytes, binding: str
+) -> None:
+    document = build_camt053(_statement(400_000), bank_code="BRINIDJA", created=NOW)
+    assert good in document
+    with pytest.raises(BankResponseInvalid) as caught:
+        read_camt053(document.replace(good, bad, 1))
+    assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE
+    assert caught.value.field == "Document"
+    assert f".{binding}`" in caught.value.message
+
+
+def test_a_statement_of_another_account_or_day_is_refused() -> None:
+    document = build_camt053(_statement(400_000), bank_code="BRINIDJA", created=NOW)
+    day = date(2026, 1, 5)
+    assert read_camt053(document, account="1001000000001", day=day).closing_balance == 400_000
+    with pytest.raises(BankResponseInvalid) as caught:
+        read_camt053(document, account="1001000000002", day=day)
+    assert caught.value.field == "BkToCstmrStmt/Stmt/Acct/Id"
+    with pytest.raises(BankResponseInvalid) as caught:
+        read_camt053(document, account="1001000000001", day=date(2026, 1, 6))
+    assert caught.value.field == "BkToCstmrStmt/Stmt/Bal[2]/Dt"
+    assert "closes on 2026-01-05, not on 2026-01-06" in caught.value.message

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from lxml import etree
 
@@ -18,6 +17,7 @@ from adapters.iso20022.pacs002 import build_pacs002
 from adapters.iso20022.pacs004 import ReturnInstruction, build_pacs004
 from adapters.iso20022.pacs008 import build_pacs008, read_pacs008
 from adapters.iso20022.pacs028 import build_pacs028
+from tests.adapters.wire import Recorder
 
 NOW = datetime(2026, 1, 5, 2, 30, tzinfo=UTC)
 DEBTOR = AccountRef("BRINIDJA", "1001000000001", "Satu Pintu")
@@ -106,25 +106,11 @@ def test_camt053_validates_with_returns_and_when_empty(iso_schemas: Path) -> Non
     _assert_valid(iso_schemas, "camt.053.001.09", bank.camt053(NOW.date()))
 
 
-class _Recorder(httpx.BaseTransport):
-    """Keeps every body that crosses the wire, to validate what was really exchanged."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.bodies: list[bytes] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.bodies.append(request.read())
-        response = self.inner.handle_request(request)
-        self.bodies.append(response.read())
-        return response
-
-
 def test_every_message_on_the_wire_validates(
     iso_schemas: Path, iso_target: ConformanceTarget
 ) -> None:
     adapter = iso_target.adapter
-    recorder = _Recorder(adapter._http._transport)  # type: ignore[attr-defined]
+    recorder = Recorder(adapter._http._transport)  # type: ignore[attr-defined]
     adapter._http._transport = recorder  # type: ignore[attr-defined]
     closed = iso_target.bank.open_account("3003000000001", "Closed")
     iso_target.bank.close_account(closed.number)

@@ -48,6 +48,32 @@ def test_service_string_follows_the_standard() -> None:
     )
 
 
+def test_minifying_keeps_every_literal_as_the_bank_wrote_it() -> None:
+    """A bank body with a numeric literal (and escapes) signs over the literal, not a float."""
+    body = (
+        b'{\n  "amount": { "value": 10000.00, "currency": "IDR" },\n'
+        b'  "fee": 2.50e0,\n  "note": "a \\"quoted\\" word,  spaced \\u00e9",\n  "ok": true\n}'
+    )
+    minified = (
+        b'{"amount":{"value":10000.00,"currency":"IDR"},"fee":2.50e0,'
+        b'"note":"a \\"quoted\\" word,  spaced \\u00e9","ok":true}'
+    )
+    assert minify(body) == minified
+    timestamp = "2026-01-05T09:00:00+07:00"
+    digest = hashlib.sha256(minified).hexdigest()
+    expected = f"POST:/snap/v1.0/transfer-interbank:TOKEN:{digest}:{timestamp}".encode()
+    mac = hmac.new(b"secret", expected, hashlib.sha512).digest()
+    signature = sign_service(
+        "secret", "POST", "/snap/v1.0/transfer-interbank", "TOKEN", body, timestamp
+    )
+    assert signature == base64.b64encode(mac).decode()
+
+
+def test_minifying_refuses_a_body_that_is_not_json() -> None:
+    with pytest.raises(ValueError):
+        minify(b'{"amount": 10000.00')
+
+
 def test_token_signature_is_rsa_over_client_key_and_timestamp(
     snap_key: rsa.RSAPrivateKey,
 ) -> None:

@@ -184,9 +184,10 @@ def broken_camt053() -> dict[str, bytes]:
     return {
         **cuts,
         "closing-balance-missing": good[:closing] + good[end:],
+        # Neither the gateway's ids nor the bank's own reference: nothing names the entry.
         "entry-without-reference": good.replace(
             b"<EndToEndId>PAY-1</EndToEndId><TxId>PAY-1</TxId>", b""
-        ),
+        ).replace(b"<AcctSvcrRef>B1</AcctSvcrRef>", b""),
         "foreign-currency": good.replace(b'Ccy="IDR"', b'Ccy="USD"'),
         "amount-not-a-number": good.replace(b">600000<", b">6OOOOO<"),
         "does-not-add-up": good.replace(b">400000<", b">500000<"),
@@ -254,6 +255,7 @@ def test_broken_status_reports_are_never_read_as_an_answer() -> None:
             read_pacs002(data, reference="PAY-1", expected_amount=600_000)
         assert caught.value.kind is AnomalyKind.MALFORMED_MESSAGE, name
         assert caught.value.code == "bank_response_invalid"
+        assert caught.value.field, name
 
 
 def test_broken_statements_are_never_read_as_a_statement() -> None:
@@ -262,6 +264,7 @@ def test_broken_statements_are_never_read_as_a_statement() -> None:
             read_camt053(data)
         expected = {AnomalyKind.MALFORMED_MESSAGE, AnomalyKind.STATEMENT_INCONSISTENT}
         assert caught.value.kind in expected, name
+        assert caught.value.field, name
 
 
 # -- through the gateway: a 4xx in the documented shape, and nothing written ---------------
