@@ -1,0 +1,51 @@
+"""A big-endian cursor over a record that names the field whenever the data runs out."""
+
+from __future__ import annotations
+
+import struct
+
+from matcher.records.errors import RecordFormatError
+
+
+class Cursor:
+    """Reads fixed-size big-endian fields; a short read raises `truncated` naming the field."""
+
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        error: type[RecordFormatError],
+        truncated: type[RecordFormatError],
+        pos: int = 0,
+    ) -> None:
+        self.data = data
+        self.pos = pos
+        self.error = error
+        self.truncated = truncated
+
+    def take(self, size: int, name: str) -> bytes:
+        end = self.pos + size
+        if size < 0 or end > len(self.data):
+            raise self.truncated(
+                name,
+                f"needs {size} bytes at offset {self.pos}, the record has "
+                f"{max(len(self.data) - self.pos, 0)} left",
+            )
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def u8(self, name: str) -> int:
+        return self.take(1, name)[0]
+
+    def u16(self, name: str) -> int:
+        value: int = struct.unpack(">H", self.take(2, name))[0]
+        return value
+
+    def u32(self, name: str) -> int:
+        value: int = struct.unpack(">I", self.take(4, name))[0]
+        return value
+
+    def fail(self, name: str, message: str) -> RecordFormatError:
+        """The error to raise for an inconsistent field, of the record family's type."""
+        return self.error(name, message)
