@@ -118,7 +118,10 @@ def encode_pixels(pixels: NDArray[np.uint8], compression: Compression) -> bytes:
     }.get(compression, ("", []))
     if not ext:
         raise CaptureRecordUnsupported("compression", f"{compression.value} is not written")
-    ok, buf = cv2.imencode(ext, pixels, params)
+    try:
+        ok, buf = cv2.imencode(ext, pixels, params)
+    except cv2.error:
+        ok = False
     if not ok:
         raise CaptureRecordError("image_data", f"the image could not be coded as {compression}")
     return bytes(buf.tobytes())

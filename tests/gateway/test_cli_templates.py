@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from matcher.fingerprint import iso19794_2, storage
+from matcher.fingerprint.fmr import FORMATS
 from matcher.synthetic.minutiae import master
 
 
@@ -38,3 +39,29 @@ def test_template_show_names_the_bad_field(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["template", "show", str(path)])
     assert result.exit_code == 2
     assert "view[0].minutiae" in result.output
+
+
+def test_template_convert_writes_each_format_and_reports_what_it_drops(tmp_path: Path) -> None:
+    source = tmp_path / "finger.iso"
+    source.write_bytes(iso19794_2.write([master(8, finger_position=7)]))
+    for target in FORMATS:
+        out = tmp_path / f"finger-{target.replace(':', '-')}.bin"
+        result = CliRunner().invoke(
+            app, ["template", "convert", str(source), str(out), "--to", target]
+        )
+        assert result.exit_code == 0, result.output
+        shown = CliRunner().invoke(app, ["template", "show", str(out)])
+        doc = json.loads(shown.stdout)
+        assert doc["format"] == target
+        assert doc["views"][0]["minutia_count"] == len(master(8))
+
+
+def test_template_convert_refuses_an_unknown_target(tmp_path: Path) -> None:
+    source = tmp_path / "finger.iso"
+    source.write_bytes(iso19794_2.write([master(9)]))
+    result = CliRunner().invoke(
+        app, ["template", "convert", str(source), str(tmp_path / "x"), "--to", "bmp"]
+    )
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["field"] == "target"
+    assert not (tmp_path / "x").exists()
