@@ -20,6 +20,9 @@ from gateway.client import (
     new_nonce,
     seal_capture,
 )
+from gateway.enrollment.captures import Opened, decode_captures
+from gateway.enrollment.schemas import FingerCapture
+from matcher.fingerprint.types import MinutiaSet
 from matcher.records.payload import Compression
 from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.iris import render_eye
@@ -159,3 +162,17 @@ def test_broken_capture_records_are_refused_naming_the_field(
     assert response.status_code == 422
     assert "a record states its own" in response.text
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_intake_uses_the_resolution_the_record_states() -> None:
+    """A 1000 ppi record of a finger yields the template of the same finger at 500 dpi."""
+    pixels = finger_pixels(64)
+    doubled = cv2.resize(pixels, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    record = finger_image_record(
+        doubled, position=2, resolution_dpi=1000, compression=Compression.PNG
+    )
+    capture = FingerCapture(position=2, format="iso19794-4", data=base64.b64encode(record))
+    samples, _ = decode_captures([Opened("finger:2", capture, record)], min_quality=0)
+    template = samples[0].template
+    assert isinstance(template, MinutiaSet)
+    assert (template.width, template.height) == (pixels.shape[1], pixels.shape[0])
