@@ -14,15 +14,10 @@ import struct
 from matcher.fingerprint.fmr import (
     ANSI_2004,
     MAGIC,
-    ExtendedConvention,
     MinutiaeRecord,
-    check_resolution,
-    common_geometry,
     cursor,
-    decide_convention,
-    finish,
-    read_views,
-    write_views,
+    decode_2004_layout,
+    encode_2004_layout,
 )
 from matcher.fingerprint.template_errors import TemplateFormatError
 
@@ -49,10 +44,7 @@ def decode(data: bytes) -> MinutiaeRecord:
     """Parse an ANSI/INCITS 378-2004 record; `TemplateFormatError` names the field on any defect."""
     data = bytes(data)
     cur = cursor(data)
-    if cur.take(4, "format_identifier") != MAGIC:
-        raise TemplateFormatError("format_identifier", "not an ANSI/INCITS 378 record (no FMR)")
-    if cur.take(4, "version") != VERSION:
-        raise TemplateFormatError("version", "not the 2004 edition (' 20')")
+    cur.identify(MAGIC, (VERSION,), "an ANSI/INCITS 378 record")
     stated = cur.u16("record_length")
     header_size = HEADER_SIZE
     if stated == 0:
@@ -63,57 +55,15 @@ def decode(data: bytes) -> MinutiaeRecord:
             "record_length", f"{stated} is shorter than the {header_size}-byte header"
         )
     cbeff = cur.u32("cbeff_product_id")
-    equipment = cur.u16("capture_equipment")
-    geometry = (
-        cur.u16("image_width"),
-        cur.u16("image_height"),
-        cur.u16("x_resolution"),
-        cur.u16("y_resolution"),
-    )
-    check_resolution(geometry[2], geometry[3])
-    count = cur.u8("number_of_views")
-    cur.u8("reserved")
-    if count == 0:
-        raise TemplateFormatError("number_of_views", "a record holds at least one view")
-    start = cur.pos
-
-    def parse(convention: ExtendedConvention) -> MinutiaeRecord:
-        views_cursor = cursor(data, start)
-        views = read_views(views_cursor, count, ANSI_2004, geometry, convention)
-        padding, warnings = finish(data, views_cursor.pos, stated)
-        return MinutiaeRecord(
-            format=ANSI_2004,
-            views=tuple(views),
-            record_length=stated,
-            padding=padding,
-            warnings=warnings,
-            convention=convention,
-            equipment_compliance=equipment >> 12,
-            equipment_id=equipment & 0x0FFF,
-            cbeff_product_id=cbeff,
-        )
-
-    return decide_convention(parse)
+    return decode_2004_layout(data, cur, ANSI_2004, stated, cbeff_product_id=cbeff)
 
 
 def encode(record: MinutiaeRecord) -> bytes:
     """Serialise a record (of any minutiae format) as ANSI/INCITS 378-2004."""
-    width, height, x_res, y_res = common_geometry(record)
-    payload = write_views(record, ANSI_2004)
-    length = HEADER_SIZE + len(payload)
+    tail, views = encode_2004_layout(record, ANSI_2004)
+    length = HEADER_SIZE + len(views)
     if length <= 0xFFFF:
         size_field = struct.pack(">H", length)
     else:
         size_field = struct.pack(">HI", 0, length + LONG_HEADER_SIZE - HEADER_SIZE)
-    rest = struct.pack(
-        ">IHHHHHBB",
-        record.cbeff_product_id,
-        (record.equipment_compliance << 12) | (record.equipment_id & 0x0FFF),
-        width,
-        height,
-        x_res,
-        y_res,
-        len(record.views),
-        0,
-    )
-    return MAGIC + VERSION + size_field + rest + payload
+    return MAGIC + VERSION + size_field + struct.pack(">I", record.cbeff_product_id) + tail + views

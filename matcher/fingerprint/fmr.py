@@ -24,7 +24,11 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.fingerprint.template_errors import TemplateFormatError, TemplateTruncatedError
+from matcher.fingerprint.template_errors import (
+    TemplateFormatError,
+    TemplateTruncatedError,
+    TemplateVersionError,
+)
 from matcher.fingerprint.types import NOMINAL_DPI, MinutiaSet
 from matcher.records.cursor import Cursor
 from matcher.records.representation import CaptureInfo
@@ -57,7 +61,13 @@ T = TypeVar("T")
 
 def cursor(data: bytes, pos: int = 0) -> Cursor:
     """A cursor raising the template error types."""
-    return Cursor(data, error=TemplateFormatError, truncated=TemplateTruncatedError, pos=pos)
+    return Cursor(
+        data,
+        error=TemplateFormatError,
+        truncated=TemplateTruncatedError,
+        version_error=TemplateVersionError,
+        pos=pos,
+    )
 
 
 @dataclass(frozen=True)
@@ -475,3 +485,58 @@ def check_resolution(x_res: int, y_res: int, name: str = "") -> None:
             f"{prefix}x_resolution" if x_res == 0 else f"{prefix}y_resolution",
             "resolution must not be zero",
         )
+
+
+def decode_2004_layout(
+    data: bytes, cur: Cursor, fmt: str, stated: int, *, cbeff_product_id: int = 0
+) -> MinutiaeRecord:
+    """The rest of an ISO 2005 or ANSI 2004 record after its length (and CBEFF id): capture
+    equipment, image size and resolution, the view count, then the views."""
+    equipment = cur.u16("capture_equipment")
+    geometry = (
+        cur.u16("image_width"),
+        cur.u16("image_height"),
+        cur.u16("x_resolution"),
+        cur.u16("y_resolution"),
+    )
+    check_resolution(geometry[2], geometry[3])
+    count = cur.u8("number_of_views")
+    cur.u8("reserved")
+    if count == 0:
+        raise TemplateFormatError("number_of_views", "a record holds at least one view")
+    start = cur.pos
+
+    def parse(convention: ExtendedConvention) -> MinutiaeRecord:
+        views_cursor = cursor(data, start)
+        views = read_views(views_cursor, count, fmt, geometry, convention)
+        padding, warnings = finish(data, views_cursor.pos, stated)
+        return MinutiaeRecord(
+            format=fmt,
+            views=tuple(views),
+            record_length=stated,
+            padding=padding,
+            warnings=warnings,
+            convention=convention,
+            equipment_compliance=equipment >> 12,
+            equipment_id=equipment & 0x0FFF,
+            cbeff_product_id=cbeff_product_id,
+        )
+
+    return decide_convention(parse)
+
+
+def encode_2004_layout(record: MinutiaeRecord, fmt: str) -> tuple[bytes, bytes]:
+    """The header fields after the length and the views, of an ISO 2005 or ANSI 2004 record."""
+    width, height, x_res, y_res = common_geometry(record)
+    views = write_views(record, fmt)
+    tail = struct.pack(
+        ">HHHHHBB",
+        (record.equipment_compliance << 12) | (record.equipment_id & 0x0FFF),
+        width,
+        height,
+        x_res,
+        y_res,
+        len(record.views),
+        0,
+    )
+    return tail, views

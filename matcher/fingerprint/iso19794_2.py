@@ -18,19 +18,14 @@ import struct
 from matcher.fingerprint.fmr import (
     ISO_2005,
     MAGIC,
-    ExtendedConvention,
     MinutiaeRecord,
-    check_resolution,
-    common_geometry,
     cursor,
-    decide_convention,
-    finish,
+    decode_2004_layout,
+    encode_2004_layout,
     from_minutia_sets,
-    read_views,
     to_minutia_sets,
-    write_views,
 )
-from matcher.fingerprint.template_errors import TemplateFormatError, TemplateVersionError
+from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.types import MinutiaSet
 
 VERSION = b" 20\x00"
@@ -41,67 +36,19 @@ def decode(data: bytes) -> MinutiaeRecord:
     """Parse an ISO/IEC 19794-2:2005 record; `TemplateFormatError` names the field on any defect."""
     data = bytes(data)
     cur = cursor(data)
-    if cur.take(4, "format_identifier") != MAGIC:
-        raise TemplateFormatError("format_identifier", "not an ISO/IEC 19794-2 record (no FMR)")
-    version = cur.take(4, "version")
-    if version != VERSION:
-        raise TemplateVersionError(
-            "version", f"version {version!r} is not the 2005 edition (' 20')"
-        )
+    cur.identify(MAGIC, (VERSION,), "an ISO/IEC 19794-2 record")
     stated = cur.u32("record_length")
     if stated < HEADER_SIZE:
         raise TemplateFormatError(
             "record_length", f"{stated} is shorter than the {HEADER_SIZE}-byte header"
         )
-    equipment = cur.u16("capture_equipment")
-    geometry = (
-        cur.u16("image_width"),
-        cur.u16("image_height"),
-        cur.u16("x_resolution"),
-        cur.u16("y_resolution"),
-    )
-    check_resolution(geometry[2], geometry[3])
-    count = cur.u8("number_of_views")
-    cur.u8("reserved")
-    if count == 0:
-        raise TemplateFormatError("number_of_views", "a record holds at least one view")
-    start = cur.pos
-
-    def parse(convention: ExtendedConvention) -> MinutiaeRecord:
-        views_cursor = cursor(data, start)
-        views = read_views(views_cursor, count, ISO_2005, geometry, convention)
-        padding, warnings = finish(data, views_cursor.pos, stated)
-        return MinutiaeRecord(
-            format=ISO_2005,
-            views=tuple(views),
-            record_length=stated,
-            padding=padding,
-            warnings=warnings,
-            convention=convention,
-            equipment_compliance=equipment >> 12,
-            equipment_id=equipment & 0x0FFF,
-        )
-
-    return decide_convention(parse)
+    return decode_2004_layout(data, cur, ISO_2005, stated)
 
 
 def encode(record: MinutiaeRecord) -> bytes:
     """Serialise a record (of any minutiae format) as ISO/IEC 19794-2:2005."""
-    width, height, x_res, y_res = common_geometry(record)
-    payload = write_views(record, ISO_2005)
-    header = MAGIC + VERSION
-    header += struct.pack(
-        ">IHHHHHBB",
-        HEADER_SIZE + len(payload),
-        (record.equipment_compliance << 12) | (record.equipment_id & 0x0FFF),
-        width,
-        height,
-        x_res,
-        y_res,
-        len(record.views),
-        0,
-    )
-    return header + payload
+    tail, views = encode_2004_layout(record, ISO_2005)
+    return MAGIC + VERSION + struct.pack(">I", HEADER_SIZE + len(views)) + tail + views
 
 
 def read(data: bytes) -> list[MinutiaSet]:

@@ -35,13 +35,15 @@ from matcher.fingerprint.fmr import (
     write_extended,
     write_minutiae,
 )
-from matcher.fingerprint.template_errors import TemplateFormatError, TemplateVersionError
+from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.records.cursor import Cursor
 from matcher.records.representation import (
     QUALITY_NOT_COMPUTED,
-    CaptureInfo,
-    QualityBlock,
-    read_capture_info,
+    capture_or_quality,
+    check_representation_end,
+    frame,
+    read_record_header,
+    read_representation_start,
     write_capture_info,
 )
 
@@ -53,27 +55,13 @@ def decode(data: bytes) -> MinutiaeRecord:
     """Parse a 2011-edition record; `TemplateFormatError` names the field on any defect."""
     data = bytes(data)
     cur = cursor(data)
-    if cur.take(4, "format_identifier") != MAGIC:
-        raise TemplateFormatError("format_identifier", "not an ISO/IEC 19794-2 record (no FMR)")
-    version = cur.take(4, "version")
-    if version != VERSION:
-        raise TemplateVersionError("version", f"version {version!r} is not the 2011 edition")
-    stated = cur.u32("record_length")
-    if stated < HEADER_SIZE:
-        raise TemplateFormatError(
-            "record_length", f"{stated} is shorter than the {HEADER_SIZE}-byte header"
-        )
-    count = cur.u16("number_of_representations")
-    flag = cur.u8("certification_flag")
-    if flag > 1:
-        raise TemplateFormatError("certification_flag", f"{flag} is neither 0 nor 1")
-    if count == 0:
-        raise TemplateFormatError("number_of_representations", "a record holds at least one")
+    cur.identify(MAGIC, (VERSION,), "an ISO/IEC 19794-2 record")
+    stated, count, certified = read_record_header(cur, HEADER_SIZE)
     start = cur.pos
 
     def parse(convention: ExtendedConvention) -> MinutiaeRecord:
         reps = cursor(data, start)
-        views = [_read_representation(reps, i, bool(flag), convention) for i in range(count)]
+        views = [_read_representation(reps, i, certified, convention) for i in range(count)]
         padding, warnings = finish(data, reps.pos, stated)
         return MinutiaeRecord(
             format=ISO_2011,
@@ -82,7 +70,7 @@ def decode(data: bytes) -> MinutiaeRecord:
             padding=padding,
             warnings=warnings,
             convention=convention,
-            certification_flag=bool(flag),
+            certification_flag=certified,
         )
 
     return decide_convention(parse)
@@ -92,9 +80,7 @@ def _read_representation(
     cur: Cursor, index: int, certified: bool, convention: ExtendedConvention
 ) -> FingerView:
     name = f"representation[{index}]"
-    begin = cur.pos
-    length = cur.u32(f"{name}.length")
-    capture = read_capture_info(cur, name, certified=certified)
+    begin, length, capture = read_representation_start(cur, name, certified=certified)
     position = cur.u8(f"{name}.finger_position")
     number = cur.u8(f"{name}.representation_number")
     x_res, y_res = cur.u16(f"{name}.x_resolution"), cur.u16(f"{name}.y_resolution")
@@ -131,10 +117,7 @@ def _read_representation(
     if unreported.any():
         quality[unreported] = 0
     extended = read_extended(cur, name, convention)
-    if cur.pos - begin != length:
-        raise TemplateFormatError(
-            f"{name}.length", f"states {length} bytes, the representation holds {cur.pos - begin}"
-        )
+    check_representation_end(cur, name, begin, length)
     return FingerView(**{**view.__dict__, "minutia_quality": quality, "extended": extended})
 
 
@@ -168,11 +151,7 @@ def _write_representation(
     ):
         if not 0 <= value <= top:
             raise TemplateFormatError(f"{name}.{part}", f"{value} is not in 0..{top}")
-    capture = view.capture
-    if capture is None:
-        quality = (QualityBlock(view.quality),) if view.quality else ()
-        capture = CaptureInfo(quality=quality)
-    body = write_capture_info(capture, certified=certified)
+    body = write_capture_info(capture_or_quality(view.capture, view.quality), certified=certified)
     body += struct.pack(
         ">BBHHBHHBB",
         view.finger_position,
@@ -189,4 +168,4 @@ def _write_representation(
     coded = np.where(view.minutia_quality == 0, QUALITY_NOT_COMPUTED, view.minutia_quality)
     body += write_minutiae(view, name, angles, coded.astype(np.uint8))
     body += write_extended(view.extended)
-    return struct.pack(">I", len(body) + 4) + body
+    return frame(body)

@@ -16,12 +16,14 @@ class Cursor:
         *,
         error: type[RecordFormatError],
         truncated: type[RecordFormatError],
+        version_error: type[RecordFormatError] | None = None,
         pos: int = 0,
     ) -> None:
         self.data = data
         self.pos = pos
         self.error = error
         self.truncated = truncated
+        self.version_error = version_error or error
 
     def take(self, size: int, name: str) -> bytes:
         end = self.pos + size
@@ -45,6 +47,16 @@ class Cursor:
     def u32(self, name: str) -> int:
         value: int = struct.unpack(">I", self.take(4, name))[0]
         return value
+
+    def identify(self, magic: bytes, versions: tuple[bytes, ...], what: str) -> bytes:
+        """Check the format identifier and return the version, one of `versions`."""
+        if self.take(4, "format_identifier") != magic:
+            raise self.error("format_identifier", f"not {what} (no {magic[:3].decode()})")
+        version = self.take(4, "version")
+        if version not in versions:
+            known = " or ".join(repr(v.rstrip(b"\x00").decode()) for v in versions)
+            raise self.version_error("version", f"{version!r} is not {known}")
+        return version
 
     def fail(self, name: str, message: str) -> RecordFormatError:
         """The error to raise for an inconsistent field, of the record family's type."""

@@ -37,9 +37,10 @@ from matcher.records.model import (
 )
 from matcher.records.payload import Compression
 from matcher.records.representation import (
-    CaptureInfo,
-    QualityBlock,
-    read_capture_info,
+    capture_or_quality,
+    frame,
+    read_record_header,
+    read_representation_start,
     write_capture_info,
 )
 
@@ -79,16 +80,8 @@ def decode(data: bytes) -> CaptureRecord:
     """Parse a finger image record of either edition; errors name the field that is wrong."""
     data = bytes(data)
     cur = _cursor(data)
-    if cur.take(4, "format_identifier") != MAGIC:
-        raise CaptureRecordError("format_identifier", "not an ISO/IEC 19794-4 record (no FIR)")
-    version = cur.take(4, "version")
-    if version == VERSION_2005:
-        return _decode_2005(data, cur)
-    if version == VERSION_2011:
-        return _decode_2011(data, cur)
-    raise CaptureRecordError(
-        "version", f"{version!r} is neither the 2005 ('010') nor the 2011 ('020') edition"
-    )
+    version = cur.identify(MAGIC, (VERSION_2005, VERSION_2011), "an ISO/IEC 19794-4 record")
+    return _decode_2005(data, cur) if version == VERSION_2005 else _decode_2011(data, cur)
 
 
 def _check_units(cur: Cursor, units: int, x_res: int, y_res: int, name: str) -> None:
@@ -163,27 +156,17 @@ def _decode_2005(data: bytes, cur: Cursor) -> CaptureRecord:
 
 
 def _decode_2011(data: bytes, cur: Cursor) -> CaptureRecord:
-    stated = cur.u32("record_length")
-    if stated < HEADER_2011:
-        raise cur.fail("record_length", f"{stated} is shorter than the {HEADER_2011}-byte header")
-    count = cur.u16("number_of_representations")
-    flag = cur.u8("certification_flag")
+    stated, count, certified = read_record_header(cur, HEADER_2011)
     positions = cur.u8("number_of_positions")
-    if flag > 1:
-        raise cur.fail("certification_flag", f"{flag} is neither 0 nor 1")
-    if count == 0:
-        raise cur.fail("number_of_representations", "a record holds at least one")
-    reps = [_read_representation(cur, i, bool(flag)) for i in range(count)]
+    reps = [_read_representation(cur, i, certified) for i in range(count)]
     padding, warnings = record_end(data, cur.pos, stated, CaptureRecordError)
-    header = {"certification_flag": bool(flag), "number_of_positions": positions}
+    header = {"certification_flag": certified, "number_of_positions": positions}
     return CaptureRecord(FINGER_2011, tuple(reps), stated, padding, warnings, header)
 
 
 def _read_representation(cur: Cursor, index: int, certified: bool) -> ImageRepresentation:
     name = f"representation[{index}]"
-    begin = cur.pos
-    length = cur.u32(f"{name}.length")
-    capture = read_capture_info(cur, name, certified=certified)
+    begin, length, capture = read_representation_start(cur, name, certified=certified)
     position = cur.u8(f"{name}.finger_position")
     number = cur.u8(f"{name}.representation_number")
     units = cur.u8(f"{name}.scale_units")
@@ -246,10 +229,7 @@ def encode(representations: list[ImageRepresentation], *, edition: str = FINGER_
 def _write_representation(rep: ImageRepresentation, index: int, certified: bool) -> bytes:
     if rep.compression not in WRITE_2011:
         raise CaptureRecordError(f"representation[{index}].compression", "not writable")
-    capture = rep.capture or CaptureInfo(
-        quality=(QualityBlock(rep.quality),) if rep.quality else ()
-    )
-    body = write_capture_info(capture, certified=certified)
+    body = write_capture_info(capture_or_quality(rep.capture, rep.quality), certified=certified)
     body += struct.pack(
         ">BBBHHHHBBBHHI",
         rep.position,
@@ -266,7 +246,7 @@ def _write_representation(rep: ImageRepresentation, index: int, certified: bool)
         rep.height,
         len(rep.data),
     )
-    return struct.pack(">I", 4 + len(body) + len(rep.data)) + body + rep.data
+    return frame(body + rep.data)
 
 
 def _encode_2005(representations: list[ImageRepresentation]) -> bytes:

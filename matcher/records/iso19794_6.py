@@ -19,7 +19,14 @@ from matcher.records.cursor import Cursor
 from matcher.records.errors import CaptureRecordError, CaptureRecordTruncated
 from matcher.records.model import IRIS_2011, CaptureRecord, ImageRepresentation, record_end
 from matcher.records.payload import Compression
-from matcher.records.representation import CaptureInfo, read_capture_info, write_capture_info
+from matcher.records.representation import (
+    CaptureInfo,
+    check_representation_end,
+    frame,
+    read_record_header,
+    read_representation_start,
+    write_capture_info,
+)
 
 MAGIC = b"IIR\x00"
 VERSION = b"020\x00"
@@ -45,32 +52,18 @@ def decode(data: bytes) -> CaptureRecord:
     """Parse an iris image record; errors name the field that is wrong."""
     data = bytes(data)
     cur = Cursor(data, error=CaptureRecordError, truncated=CaptureRecordTruncated)
-    if cur.take(4, "format_identifier") != MAGIC:
-        raise CaptureRecordError("format_identifier", "not an ISO/IEC 19794-6 record (no IIR)")
-    version = cur.take(4, "version")
-    if version != VERSION:
-        raise CaptureRecordError("version", f"{version!r} is not the 2011 edition ('020')")
-    stated = cur.u32("record_length")
-    if stated < HEADER_SIZE:
-        raise cur.fail("record_length", f"{stated} is shorter than the {HEADER_SIZE}-byte header")
-    count = cur.u16("number_of_representations")
-    flag = cur.u8("certification_flag")
+    cur.identify(MAGIC, (VERSION,), "an ISO/IEC 19794-6 record")
+    stated, count, certified = read_record_header(cur, HEADER_SIZE)
     eyes = cur.u8("number_of_eyes")
-    if flag > 1:
-        raise cur.fail("certification_flag", f"{flag} is neither 0 nor 1")
-    if count == 0:
-        raise cur.fail("number_of_representations", "a record holds at least one")
-    reps = [_read_representation(cur, i, bool(flag)) for i in range(count)]
+    reps = [_read_representation(cur, i, certified) for i in range(count)]
     padding, warnings = record_end(data, cur.pos, stated, CaptureRecordError)
-    header = {"certification_flag": bool(flag), "number_of_eyes": eyes}
+    header = {"certification_flag": certified, "number_of_eyes": eyes}
     return CaptureRecord(IRIS_2011, tuple(reps), stated, padding, warnings, header)
 
 
 def _read_representation(cur: Cursor, index: int, certified: bool) -> ImageRepresentation:
     name = f"representation[{index}]"
-    begin = cur.pos
-    length = cur.u32(f"{name}.length")
-    capture = read_capture_info(cur, name, certified=certified)
+    begin, length, capture = read_representation_start(cur, name, certified=certified)
     number = cur.u16(f"{name}.representation_number")
     eye = cur.u8(f"{name}.eye_label")
     if eye not in EYE_LABELS:
@@ -86,10 +79,7 @@ def _read_representation(cur: Cursor, index: int, certified: bool) -> ImageRepre
     depth = cur.u8(f"{name}.bit_depth")
     geometry = {part: cur.u16(f"{name}.{part}") for part in _GEOMETRY}
     image = cur.take(cur.u32(f"{name}.image_length"), f"{name}.image_data")
-    if cur.pos - begin != length:
-        raise cur.fail(
-            f"{name}.length", f"states {length} bytes, the representation holds {cur.pos - begin}"
-        )
+    check_representation_end(cur, name, begin, length)
     return ImageRepresentation(
         position=eye,
         number=number,
@@ -136,7 +126,7 @@ def encode(representations: list[ImageRepresentation]) -> bytes:
             *([0] * len(_GEOMETRY)),
             len(rep.data),
         )
-        body += struct.pack(">I", 4 + len(fields) + len(rep.data)) + fields + rep.data
+        body += frame(fields + rep.data)
     eyes = len({r.position for r in representations})
     header = MAGIC + VERSION
     header += struct.pack(">IHBB", HEADER_SIZE + len(body), len(representations), certified, eyes)

@@ -4,7 +4,8 @@ OpenCV (already the image library of the pipeline, built with OpenJPEG) decodes 
 and JPEG 2000, both the JP2 file format and a bare codestream; WSQ, the FBI's wavelet codec
 that finger image records commonly carry, is decoded by `wsq` (NIST's NBIS WSQ code as a
 Pillow plugin). Third-party decoders raise arbitrary exceptions on damaged data, so every
-failure here becomes a `CaptureRecordError` naming the record field.
+failure here becomes a `CaptureRecordError` naming the record field. WSQ is decoded in a
+child process (`wsq_worker`): NBIS's decoder crashes on some damaged data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from matcher.records.errors import CaptureRecordError, CaptureRecordUnsupported
+from matcher.records.wsq_worker import decode_wsq
 
 # Decoding a hostile payload must not allocate without bound: no capture image is larger.
 MAX_PIXELS = 4000 * 4000
@@ -83,16 +85,10 @@ def _decode_coded(data: bytes, compression: Compression, field: str) -> NDArray[
         raise CaptureRecordError(
             field, f"the data does not start like {compression.value} (stated by the header)"
         )
+    if compression is Compression.WSQ:
+        return decode_wsq(data, max_pixels=MAX_PIXELS, field=field)
     try:
-        if compression is Compression.WSQ:
-            with Image.open(io.BytesIO(data), formats=["WSQ"]) as image:
-                if image.size[0] * image.size[1] > MAX_PIXELS:
-                    raise CaptureRecordError(field, f"the WSQ image is {image.size}, too large")
-                decoded: NDArray[np.generic] | None = np.asarray(image.convert("L"))
-        else:
-            decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-    except CaptureRecordError:
-        raise
+        decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     except Exception as exc:  # decoders fail in their own ways on damaged data
         raise CaptureRecordError(
             field, f"the {compression.value} image does not decode ({type(exc).__name__})"

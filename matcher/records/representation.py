@@ -140,3 +140,45 @@ def write_capture_info(info: CaptureInfo, *, certified: bool) -> bytes:
             struct.pack(">HB", c.authority_id, c.scheme_id) for c in info.certifications
         )
     return out
+
+
+def read_record_header(cur: Cursor, header_size: int) -> tuple[int, int, bool]:
+    """Record length, number of representations and certification flag of a 2011 record."""
+    stated = cur.u32("record_length")
+    if stated < header_size:
+        raise cur.fail("record_length", f"{stated} is shorter than the {header_size}-byte header")
+    count = cur.u16("number_of_representations")
+    flag = cur.u8("certification_flag")
+    if flag > 1:
+        raise cur.fail("certification_flag", f"{flag} is neither 0 nor 1")
+    if count == 0:
+        raise cur.fail("number_of_representations", "a record holds at least one")
+    return stated, count, bool(flag)
+
+
+def read_representation_start(
+    cur: Cursor, name: str, *, certified: bool
+) -> tuple[int, int, CaptureInfo]:
+    """Where a representation begins, the length it states, and its capture header."""
+    begin = cur.pos
+    length = cur.u32(f"{name}.length")
+    return begin, length, read_capture_info(cur, name, certified=certified)
+
+
+def check_representation_end(cur: Cursor, name: str, begin: int, length: int) -> None:
+    if cur.pos - begin != length:
+        raise cur.fail(
+            f"{name}.length", f"states {length} bytes, the representation holds {cur.pos - begin}"
+        )
+
+
+def capture_or_quality(capture: CaptureInfo | None, quality: int) -> CaptureInfo:
+    """A representation's capture header, or one carrying just its 0–100 quality (if known)."""
+    if capture is not None:
+        return capture
+    return CaptureInfo(quality=(QualityBlock(quality),) if quality else ())
+
+
+def frame(fields: bytes) -> bytes:
+    """A representation: its length (counting these 4 bytes) and then its fields."""
+    return struct.pack(">I", len(fields) + 4) + fields
