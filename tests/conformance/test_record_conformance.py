@@ -100,3 +100,16 @@ def test_template_show_names_the_field_of_a_refused_capture_record(tmp_path: Pat
     error = json.loads(result.stderr)
     assert error["field"] == "representation[0].eye_label"
     assert error["error"] == "capture_record_invalid"
+
+
+@pytest.mark.parametrize("name", ARTEFACTS)
+def test_every_cut_and_byte_change_of_an_artefact_raises_only_typed_errors(name: str) -> None:
+    """Each prefix, and the record with any one byte inverted, is shown or refused by field."""
+    data = read_hex(RECORDS / f"{name}.hex")
+    variants = [data[:cut] for cut in range(len(data))]
+    variants += [data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :] for i in range(len(data))]
+    for variant in variants:
+        try:
+            describe(variant)
+        except RecordFormatError as exc:
+            assert exc.field and str(exc).startswith(f"{exc.field}: ")

@@ -22,7 +22,13 @@ from matcher.records.capture import (
     iris_image_record,
 )
 from matcher.records.errors import CaptureRecordError, RecordFormatError
-from matcher.records.model import FINGER_2005, FINGER_2011, PER_CM
+from matcher.records.model import (
+    FINGER_2005,
+    FINGER_2011,
+    PER_CM,
+    PER_INCH,
+    ImageRepresentation,
+)
 from matcher.records.payload import Compression, decode_pixels, encode_pixels
 from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.iris import render_eye
@@ -59,23 +65,32 @@ def test_a_bare_jpeg2000_codestream_is_read_too() -> None:
     np.testing.assert_array_equal(pixels, finger())
 
 
-def test_the_stated_resolution_is_the_one_used() -> None:
-    """A 1000 ppi capture (stated per cm, 394 px/cm) comes out at the pipeline's 500 dpi."""
-    doubled = cv2.resize(finger(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-    height, width = doubled.shape
-    rep = iso19794_4.ImageRepresentation(
+def _finger_representation(
+    pixels: NDArray[np.uint8],
+    compression: Compression,
+    resolution: tuple[int, int],
+    units: int = PER_INCH,
+) -> ImageRepresentation:
+    height, width = pixels.shape
+    return ImageRepresentation(
         position=2,
         number=1,
         quality=0,
         width=width,
         height=height,
         bit_depth=8,
-        compression=Compression.PNG,
-        data=encode_pixels(doubled, Compression.PNG),
-        scale_units=PER_CM,
-        x_resolution=394,
-        y_resolution=394,
+        compression=compression,
+        data=encode_pixels(pixels, compression),
+        scale_units=units,
+        x_resolution=resolution[0],
+        y_resolution=resolution[1],
     )
+
+
+def test_the_stated_resolution_is_the_one_used() -> None:
+    """A 1000 ppi capture (stated per cm, 394 px/cm) comes out at the pipeline's 500 dpi."""
+    doubled = cv2.resize(finger(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+    rep = _finger_representation(doubled, Compression.PNG, (394, 394), units=PER_CM)
     pixels, dpi = finger_image(iso19794_4.encode([rep]), position=2)
     assert dpi == 1001  # 394 px/cm
     minutiae = extract.extract(pixels, resolution_dpi=dpi)
@@ -84,19 +99,7 @@ def test_the_stated_resolution_is_the_one_used() -> None:
 
 def test_non_square_pixels_are_resampled_to_the_horizontal_rate() -> None:
     squeezed = cv2.resize(finger(), (finger().shape[1], finger().shape[0] // 2))
-    height, width = squeezed.shape
-    rep = iso19794_4.ImageRepresentation(
-        position=2,
-        number=1,
-        quality=0,
-        width=width,
-        height=height,
-        bit_depth=8,
-        compression=Compression.RAW,
-        data=squeezed.tobytes(),
-        x_resolution=500,
-        y_resolution=250,
-    )
+    rep = _finger_representation(squeezed, Compression.RAW, (500, 250))
     pixels, dpi = finger_image(iso19794_4.encode([rep]), position=2)
     assert dpi == 500 and pixels.shape == finger().shape
 
@@ -142,7 +145,7 @@ def _records() -> tuple[bytes, ...]:
         finger_image_record(small, position=2, compression=Compression.PNG, edition=FINGER_2005),
         iso19794_6.encode(
             [
-                iso19794_4.ImageRepresentation(
+                ImageRepresentation(
                     position=1,
                     number=1,
                     quality=0,
