@@ -83,7 +83,17 @@ def test_artefact_decodes_as_expected(name: str) -> None:
         np.testing.assert_array_equal(rep.pixels("image_data"), np.array(pixels, np.uint8))
 
 
-@pytest.mark.parametrize("name", ["fmr2011-one-representation", "fir2005-raw", "iir2011-raw"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fmr2005-padded-card-slot",
+        "fmr2011-one-representation",
+        "ansi378-two-byte-length",
+        "fir2005-raw",
+        "fir2011-raw-per-cm",
+        "iir2011-raw",
+    ],
+)
 def test_template_show_prints_each_record_type(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.bin"
     path.write_bytes(read_hex(RECORDS / f"{name}.hex"))

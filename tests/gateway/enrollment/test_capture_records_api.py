@@ -22,12 +22,14 @@ from gateway.client import (
 )
 from gateway.enrollment.captures import Opened, decode_captures
 from gateway.enrollment.schemas import FingerCapture
+from matcher.fingerprint import fmr, templates
 from matcher.fingerprint.types import MinutiaSet
 from matcher.records.payload import Compression
 from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.iris import render_eye
 from matcher.synthetic.ridges import master_fingerprint
-from tests.gateway.enrollment.test_enrollment_api import _register
+from tests.gateway.enrollment.test_enrollment_api import _register, enroll_http
+from tests.gateway.enrollment.world import finger_record
 from tests.gateway.signing import SignedClient, TerminalIdentity
 
 
@@ -176,3 +178,26 @@ def test_the_intake_uses_the_resolution_the_record_states() -> None:
     template = samples[0].template
     assert isinstance(template, MinutiaSet)
     assert (template.width, template.height) == (pixels.shape[1], pixels.shape[0])
+
+
+@pytest.mark.parametrize("target", [fmr.ISO_2011, fmr.ANSI_2004])
+def test_minutiae_records_of_every_format_verify(
+    target: str,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+) -> None:
+    """Enrolled from ISO 2005 records, verified with the same fingers' 2011 or ANSI records."""
+    nik = _register(ops_client, households=1)[0]["nik"]
+    enroll_http(terminal_client, terminal, gateway_key, nik, seed=71)
+    nonce = new_nonce()
+    fingers = []
+    for position in (2, 7):
+        record, _ = templates.convert(finger_record(71 * 16 + position, 3, position), target)
+        sealed = _sealed(record, terminal, gateway_key, nonce)
+        fingers.append({"position": position, "format": "iso19794-2", "sealed": sealed})
+    body = {"mode": "1:1", "nik": nik, "fingers": fingers}
+    verified = terminal_client.post("/v1/verify", json=body, nonce=nonce)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["decision"] == "match", verified.text
