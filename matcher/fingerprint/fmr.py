@@ -174,12 +174,20 @@ def read_minutiae(
 ]:
     """x, y, type, angle and quality of `count` minutiae of `size` bytes (5: no quality)."""
     body = cur.take(count * size, f"{name}.minutiae ({count} × {size} bytes)")
-    raw = np.frombuffer(body, dtype=np.uint8).reshape(count, size).astype(np.uint16)
-    xs = (raw[:, 0] << 8) | raw[:, 1]
-    ys = (raw[:, 2] << 8) | raw[:, 3]
-    angle = raw[:, 4].astype(np.uint8)
-    quality = raw[:, 5].astype(np.uint8) if size == 6 else np.zeros(count, np.uint8)
-    if (angle >= units).any():
+    # Every verification decodes its probe records, so the common 6-byte layout is read as
+    # three big-endian words at once.
+    if size == 6:
+        words = np.frombuffer(body, dtype=">u2").reshape(count, 3)
+        xs, ys = words[:, 0], words[:, 1]
+        angle = (words[:, 2] >> 8).astype(np.uint8)
+        quality = (words[:, 2] & 0xFF).astype(np.uint8)
+    else:
+        raw = np.frombuffer(body, dtype=np.uint8).reshape(count, size).astype(np.uint16)
+        xs = (raw[:, 0] << 8) | raw[:, 1]
+        ys = (raw[:, 2] << 8) | raw[:, 3]
+        angle = raw[:, 4].astype(np.uint8)
+        quality = np.zeros(count, np.uint8)
+    if units < 256 and (angle >= units).any():
         i = int(np.flatnonzero(angle >= units)[0])
         raise TemplateFormatError(
             f"{name}.minutia[{i}].angle", f"{angle[i]} exceeds {units - 1} ({360 / units:g}° units)"
