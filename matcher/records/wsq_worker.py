@@ -3,31 +3,41 @@
 The `wsq` package wraps NIST's NBIS C decoder; fed damaged WSQ data it reads out of bounds
 and kills the process (a segmentation fault in about one of 500 randomly damaged payloads
 here). A capture from a hostile terminal must not take a gateway worker down, so WSQ is
-decoded in a small process pool: a crash there breaks only the pool, which is replaced, and
-the capture is refused with a typed error. The child imports only Pillow, `wsq` and numpy.
+decoded by small child processes (`python -m matcher.records.wsq_worker`, which import only
+Pillow, `wsq` and numpy), one request at a time each: a child that dies or hangs is replaced
+and only its own capture is refused, with a typed error.
+
+Protocol over the child's stdin/stdout: request `>QQ` (payload length, pixel limit) then the
+payload; answer `>BIIQ` (0 = pixels, 1 = a reason; width; height; length) then the bytes.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
-import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import os
+import queue
+import select
+import struct
+import subprocess
+import sys
+import time
+from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
 from matcher.records.errors import CaptureRecordError
 
-# Two children: WSQ captures of concurrent requests decode side by side.
+# Children kept ready: WSQ captures of concurrent requests decode side by side.
 WORKERS = 2
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
+# A capture-sized WSQ decodes in milliseconds; a child still busy after this is stuck.
+TIMEOUT_SECONDS = 10.0
+_REQUEST = struct.Struct(">QQ")
+_ANSWER = struct.Struct(">BIIQ")
 
 
-def _decode_in_child(data: bytes, max_pixels: int) -> NDArray[np.uint8] | str:
-    """Pixels, or the reason they could not be decoded (runs in the child process)."""
+def _decode(data: bytes, max_pixels: int) -> NDArray[np.uint8] | str:
+    """Pixels, or the reason they could not be decoded (runs in the child)."""
     import wsq  # noqa: F401  (registers the WSQ codec with Pillow)
     from PIL import Image
 
@@ -41,39 +51,88 @@ def _decode_in_child(data: bytes, max_pixels: int) -> NDArray[np.uint8] | str:
         return f"the wsq image does not decode ({type(exc).__name__})"
 
 
-def _current_pool() -> ProcessPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            # forkserver: children start from a clean process, not a copy of a threaded server.
-            context = multiprocessing.get_context("forkserver")
-            _pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=context)
-        return _pool
+def serve(source: BinaryIO, sink: BinaryIO) -> None:
+    """The child's loop: one request in, one answer out, until the parent closes the pipe."""
+    while header := source.read(_REQUEST.size):
+        length, max_pixels = _REQUEST.unpack(header)
+        result = _decode(source.read(length), max_pixels)
+        if isinstance(result, str):
+            reason = result.encode()
+            sink.write(_ANSWER.pack(1, 0, 0, len(reason)) + reason)
+        else:
+            height, width = result.shape
+            sink.write(_ANSWER.pack(0, width, height, result.size) + result.tobytes())
+        sink.flush()
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+class _Child:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "matcher.records.wsq_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def decode(self, data: bytes, max_pixels: int) -> NDArray[np.uint8] | str | None:
+        """The child's answer, or None when it died or hung (it is then killed)."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(_REQUEST.pack(len(data), max_pixels) + data)
+            self.process.stdin.flush()
+            deadline = time.monotonic() + TIMEOUT_SECONDS
+            status, width, height, length = _ANSWER.unpack(self._read(_ANSWER.size, deadline))
+            body = self._read(length, deadline)
+        except (OSError, EOFError, TimeoutError):
+            self.process.kill()
+            self.process.wait()
+            return None
+        if status:
+            return body.decode()
+        return np.frombuffer(body, dtype=np.uint8).reshape(height, width).copy()
+
+    def close(self) -> None:
+        """End the child: it leaves its loop when its input closes."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        chunks, missing = [], size
+        while missing:
+            ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, min(missing, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
+
+
+_idle: queue.LifoQueue[_Child] = queue.LifoQueue()
 
 
 def decode_wsq(data: bytes, *, max_pixels: int, field: str) -> NDArray[np.uint8]:
-    """8-bit pixels of a WSQ payload, or `CaptureRecordError` naming `field`.
+    """8-bit pixels of a WSQ payload, or `CaptureRecordError` naming `field`."""
+    try:
+        child = _idle.get_nowait()
+    except queue.Empty:
+        child = _Child()
+    result = child.decode(data, max_pixels)
+    if result is None:
+        raise CaptureRecordError(field, "the WSQ decoder failed on this data (it is damaged)")
+    if _idle.qsize() < WORKERS:
+        _idle.put(child)
+    else:
+        child.close()
+    if isinstance(result, str):
+        raise CaptureRecordError(field, result)
+    return result
 
-    A child that dies takes its pool's other jobs with it, so a job is tried once more in a
-    fresh pool: an innocent capture decodes then, while damaged data crashes again and is
-    refused.
-    """
-    for _ in range(2):
-        pool = _current_pool()
-        try:
-            result = pool.submit(_decode_in_child, data, max_pixels).result()
-        except BrokenProcessPool:
-            _discard(pool)
-            continue
-        if isinstance(result, str):
-            raise CaptureRecordError(field, result)
-        return result
-    raise CaptureRecordError(field, "the WSQ decoder failed on this data (it is damaged)")
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)
