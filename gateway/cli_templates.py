@@ -9,9 +9,12 @@ import typer
 
 from matcher.fingerprint.fmr import FORMATS
 from matcher.fingerprint.templates import convert, describe_template
+from matcher.records import iso19794_4
 from matcher.records.capture import describe_capture_record, is_capture_record
 from matcher.records.errors import RecordFormatError
+from matcher.records.model import FINGER_2005, FINGER_2011
 
+FINGER_IMAGE_EDITIONS = (FINGER_2005, FINGER_2011)
 template_app = typer.Typer(
     help="Biometric records: minutiae templates and capture records.", no_args_is_help=True
 )
@@ -43,13 +46,23 @@ def show(
 
 @template_app.command("convert")
 def convert_command(
-    source: Path = typer.Argument(..., exists=True, dir_okay=False, help="A minutiae record."),
+    source: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A minutiae record or a finger image record."
+    ),
     target: Path = typer.Argument(..., dir_okay=False, help="Where to write the converted one."),
-    to: str = typer.Option(..., "--to", help=f"Target format: {', '.join(FORMATS)}."),
+    to: str = typer.Option(
+        ..., "--to", help=f"Target format: {', '.join((*FORMATS, *FINGER_IMAGE_EDITIONS))}."
+    ),
 ) -> None:
-    """Re-encode a minutiae record in another format (angles re-expressed in its unit)."""
+    """Re-encode a minutiae record in another format (angles re-expressed in its unit), or a
+    finger image record in the other edition of ISO/IEC 19794-4 (image data untouched)."""
+    data = source.read_bytes()
+    notes: list[str] = []
     try:
-        out, notes = convert(source.read_bytes(), to)
+        if to in FINGER_IMAGE_EDITIONS:
+            out = iso19794_4.convert(data, to)
+        else:
+            out, notes = convert(data, to)
     except RecordFormatError as exc:
         raise _refuse(exc) from exc
     target.write_bytes(out)

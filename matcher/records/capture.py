@@ -110,6 +110,8 @@ def finger_image_record(
         scale_units=PER_INCH,
         x_resolution=resolution_dpi,
         y_resolution=resolution_dpi,
+        # `encode_pixels` codes JPEG 2000 losslessly, which the 2011 edition can say.
+        details={"compression_code": 5} if compression is Compression.JPEG2000 else {},
     )
     return iso19794_4.encode([rep], edition=edition)
 

@@ -67,9 +67,11 @@ CODES_2011 = {
     5: Compression.JPEG2000,
     6: Compression.PNG,
 }
-# What each edition writes for a compression (2011: JPEG 2000 as lossless, as written here).
+# What each edition writes for a compression. The 2011 edition tells lossy JPEG 2000 (4) from
+# lossless (5): a representation read from a 2011 record keeps its code, any other JPEG 2000
+# is written as lossy, the claim that holds whatever its history.
 WRITE_2005 = {c: code for code, c in CODES_2005.items()}
-WRITE_2011 = {c: code for code, c in CODES_2011.items() if code != 4}
+WRITE_2011 = {c: code for code, c in CODES_2011.items() if code != 5}
 
 
 def _cursor(data: bytes, pos: int = 0) -> Cursor:
@@ -240,13 +242,26 @@ def _write_representation(rep: ImageRepresentation, index: int, certified: bool)
         rep.x_resolution,
         rep.y_resolution,
         rep.bit_depth,
-        WRITE_2011[rep.compression],
+        _code_2011(rep),
         rep.impression_type,
         rep.width,
         rep.height,
         len(rep.data),
     )
     return frame(body + rep.data)
+
+
+def _code_2011(rep: ImageRepresentation) -> int:
+    stated = rep.details.get("compression_code")
+    if isinstance(stated, int) and CODES_2011.get(stated) is rep.compression:
+        return stated
+    return WRITE_2011[rep.compression]
+
+
+def convert(data: bytes, edition: str) -> bytes:
+    """A finger image record re-framed in the other edition, image data untouched."""
+    record = decode(data)
+    return encode(list(record.representations), edition=edition)
 
 
 def _encode_2005(representations: list[ImageRepresentation]) -> bytes:
