@@ -32,6 +32,7 @@ from matcher.records.errors import CaptureRecordError
 WORKERS = 2
 # A capture-sized WSQ decodes in milliseconds; a child still busy after this is stuck.
 TIMEOUT_SECONDS = 10.0
+COMMAND = [sys.executable, "-m", "matcher.records.wsq_worker"]
 _REQUEST = struct.Struct(">QQ")
 _ANSWER = struct.Struct(">BIIQ")
 
@@ -68,7 +69,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> None:
 class _Child:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "matcher.records.wsq_worker"],
+            COMMAND,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
