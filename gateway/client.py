@@ -10,6 +10,14 @@ Used by terminal software, the tests and the Locust load tests::
         client.post("/v1/verify", json={"capture": sealed}, extensions={NONCE_EXTENSION: nonce})
 
 A capture is sealed for one request, so the nonce is chosen first and handed to both.
+
+Capture devices that deliver ISO/IEC 19794-4 finger image or 19794-6 iris image records send
+them as they are (`"format": "iso19794-4"` / `"iso19794-6"`); for sensors that give pixels,
+`finger_image_record` and `iris_image_record` wrap them the way such devices do (WSQ at the
+sensor's resolution, JPEG 2000), so the gateway reads the resolution from the record::
+
+    record = finger_image_record(pixels, position=2, resolution_dpi=500)
+    finger = {"position": 2, "format": "iso19794-4", "sealed": seal_capture(record, ...)}
 """
 
 from __future__ import annotations
@@ -33,6 +41,18 @@ from http_message_signatures import (
 )
 
 from gateway.crypto.capture import SUITE, capture_info, capture_signed_message
+from matcher.records.capture import finger_image_record, iris_image_record
+
+__all__ = [
+    "NONCE_EXTENSION",
+    "GatewayKey",
+    "RequestSigner",
+    "SignatureAuth",
+    "finger_image_record",
+    "iris_image_record",
+    "new_nonce",
+    "seal_capture",
+]
 
 # Pass `extensions={NONCE_EXTENSION: nonce}` on a request to sign it with a chosen nonce.
 NONCE_EXTENSION = "satupintu_nonce"

@@ -1,9 +1,10 @@
 """Capture intake: open each capture, turn it into a template, and grade its quality.
 
 Enrollment and every verification mode read captures the same way, so a finger sent as an
-image, as an ISO/IEC 19794-2 record, sealed or (in development) in clear, always becomes the
-same `Sample`. Problems are collected per capture and reported together, with the matcher's
-reason codes and sentences, so an operator can fix every capture in one go.
+image, as a minutiae record or as a finger image record (ISO/IEC 19794-4), an eye as an image
+or an iris image record (ISO/IEC 19794-6), sealed or (in development) in clear, always
+becomes the same `Sample`. Problems are collected per capture and reported together, with the
+matcher's reason codes and sentences, so an operator can fix every capture in one go.
 """
 
 from __future__ import annotations
@@ -16,15 +17,24 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from gateway.crypto.capture import DeviceLookup, open_capture
-from gateway.enrollment.schemas import CapturePayload, CaptureReport, Captures, FingerCapture
+from gateway.enrollment.schemas import (
+    CapturePayload,
+    CaptureReport,
+    Captures,
+    FingerCapture,
+    IrisCapture,
+)
 from gateway.errors import InvalidInput
 from gateway.terminals.auth import AuthenticatedTerminal
-from matcher.fingerprint import extract, iso19794_2
+from matcher.fingerprint import extract
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError
+from matcher.fingerprint.templates import read_record
 from matcher.fingerprint.types import MinutiaSet
 from matcher.iris.pipeline import extract_iris
 from matcher.iris.types import IrisCode, IrisError
+from matcher.records.capture import finger_image, iris_image
+from matcher.records.errors import RecordFormatError
 
 Modality = Literal["finger", "iris"]
 # ISO/IEC 19794-6 eye labels, used as the iris "position".
@@ -102,8 +112,8 @@ def _raw(payload: CapturePayload, ctx: CaptureContext) -> bytes:
 
 
 def finger_from_record(data: bytes, *, position: int | None, label: str) -> MinutiaSet:
-    """The view of an ISO/IEC 19794-2 record for `position` (or its only view)."""
-    views = iso19794_2.read(data)
+    """The view of a minutiae record (any edition) for `position` (or its only view)."""
+    views = read_record(data)
     chosen = [v for v in views if position is None or v.finger_position == position]
     if not chosen and len(views) == 1 and views[0].finger_position == 0:
         chosen = views  # "unknown finger" records: trust the declared position
@@ -132,7 +142,11 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
             )
         quality = ms.image_quality if ms.image_quality else min(100, 4 * len(ms))
         return Sample("finger", capture.position, ms, int(quality), reasons)
-    analysis = extract.analyse(raw, resolution_dpi=capture.resolution_dpi)
+    if capture.format == "iso19794-4":
+        pixels, dpi = finger_image(raw, position=capture.position)
+        analysis = extract.analyse(pixels, resolution_dpi=dpi)
+    else:
+        analysis = extract.analyse(raw, resolution_dpi=capture.resolution_dpi)
     ms = dataclasses.replace(analysis.minutiae, finger_position=capture.position)
     reasons = tuple(Reason(r.code, r.message) for r in analysis.quality.reasons)
     if analysis.quality.score < min_quality and not reasons:
@@ -140,10 +154,11 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
     return Sample("finger", capture.position, ms, analysis.quality.score, reasons)
 
 
-def _iris(raw: bytes, eye: str) -> Sample:
-    template = extract_iris(raw)
+def _iris(capture: IrisCapture, raw: bytes) -> Sample:
+    eye = EYES[capture.eye]
+    template = extract_iris(iris_image(raw, eye=eye) if capture.format == "iso19794-6" else raw)
     reasons = tuple(Reason("iris_quality", text) for text in template.quality.reasons)
-    return Sample("iris", EYES[eye], template.iris_code, template.quality.score, reasons)
+    return Sample("iris", eye, template.iris_code, template.quality.score, reasons)
 
 
 @dataclass(frozen=True)
@@ -189,8 +204,9 @@ def decode_captures(
             if isinstance(payload, FingerCapture):
                 sample = _finger(payload, raw, min_quality)
             else:
-                sample = _iris(raw, label.split(":", 1)[1])
-        except (FingerprintImageError, TemplateFormatError, IrisError) as exc:
+                assert isinstance(payload, IrisCapture)
+                sample = _iris(payload, raw)
+        except (FingerprintImageError, RecordFormatError, IrisError) as exc:
             message = getattr(exc, "message", None) or str(exc)
             reports.append(
                 CaptureReport(

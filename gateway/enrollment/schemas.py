@@ -31,16 +31,33 @@ class CapturePayload(BaseModel):
 
 class FingerCapture(CapturePayload):
     position: int = Field(ge=1, le=10, description="ISO/IEC 19794-2 finger position (2, 7 = index)")
-    format: Literal["image", "iso19794-2"] = Field(
-        default="image", description="An image (PNG, TIFF, BMP, JPEG) or an ISO 19794-2 record"
+    format: Literal["image", "iso19794-2", "iso19794-4"] = Field(
+        default="image",
+        description="An image (PNG, TIFF, BMP, JPEG); a minutiae record (ISO/IEC 19794-2 2005 "
+        "or 2011, ANSI/INCITS 378); or an ISO/IEC 19794-4 finger image record (2005 or 2011; "
+        "raw, PNG, JPEG, JPEG 2000 or WSQ)",
     )
     resolution_dpi: int | None = Field(
-        default=None, ge=250, le=1200, description="Image resolution (default 500 dpi)"
+        default=None,
+        ge=250,
+        le=1200,
+        description="Image resolution (default 500 dpi); records state their own",
     )
+
+    @model_validator(mode="after")
+    def _resolution_for_images_only(self) -> FingerCapture:
+        if self.resolution_dpi is not None and self.format != "image":
+            raise ValueError("resolution_dpi applies to images; a record states its own")
+        return self
 
 
 class IrisCapture(CapturePayload):
     eye: Literal["right", "left"]
+    format: Literal["image", "iso19794-6"] = Field(
+        default="image",
+        description="An eye image (PNG, JPEG, BMP, TIFF) or an ISO/IEC 19794-6:2011 iris "
+        "image record (raw, PNG or JPEG 2000)",
+    )
 
 
 class Captures(BaseModel):

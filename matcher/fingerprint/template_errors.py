@@ -1,9 +1,11 @@
-"""Typed errors for template records, shared by the ISO codec, the storage codec and the loader."""
+"""Typed errors for template records, shared by the minutiae codecs, storage and the loader."""
 
 from __future__ import annotations
 
+from matcher.records.errors import RecordFormatError
 
-class TemplateFormatError(ValueError):
+
+class TemplateFormatError(RecordFormatError):
     """A template record is truncated, inconsistent or of an unknown format.
 
     `field` names the record field where decoding failed (for example `view[1].minutia[4]`),
@@ -12,12 +14,6 @@ class TemplateFormatError(ValueError):
     """
 
     code = "template_format"
-
-    def __init__(self, field: str, message: str, *, code: str | None = None) -> None:
-        self.field = field
-        if code is not None:
-            self.code = code
-        super().__init__(f"{field}: {message}")
 
 
 class TemplateTruncatedError(TemplateFormatError):

@@ -2,7 +2,8 @@
 is written.
 
 The corpus is generated here from synthetic data (no stored blobs): a rendered fingerprint
-image, a rendered eye, an ISO/IEC 19794-2 record and ISO 20022 bank documents, each then
+image, a rendered eye, minutiae records (ISO/IEC 19794-2 2005 and 2011, ANSI/INCITS 378),
+finger and iris image records (ISO/IEC 19794-4, 19794-6) and ISO 20022 bank documents, each then
 truncated, bit-flipped, shrunk, blanked or mangled the ways real transfers and real bugs
 break them. Each item is checked twice: at the library that parses it (the typed error and its
 `code`), and through the HTTP API or the gateway service that receives it (a 4xx in the
@@ -49,11 +50,19 @@ from gateway.payouts.reconciliation import reconcile
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import synthetic_rows, write_register_csv
 from gateway.settings import Settings
-from matcher.fingerprint import extract, iso19794_2
+from matcher.fingerprint import extract, fmr, iso19794_2, templates
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.iris.pipeline import extract_iris
 from matcher.iris.types import IrisError
+from matcher.records.capture import (
+    finger_image,
+    finger_image_record,
+    iris_image,
+    iris_image_record,
+)
+from matcher.records.errors import CaptureRecordError, RecordFormatError
+from matcher.records.payload import Compression
 from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.iris import encode_png, render_eye
 from matcher.synthetic.minutiae import impression, master
@@ -85,6 +94,68 @@ def eye_png() -> bytes:
 def iso_record() -> bytes:
     views = [impression(master(7 + pos, finger_position=pos), 1) for pos in (2, 7)]
     return iso19794_2.write(views)
+
+
+@functools.cache
+def minutiae_records() -> dict[str, bytes]:
+    """The same two views in the 2011 edition and in ANSI/INCITS 378."""
+    views = [impression(master(7 + pos, finger_position=pos), 1) for pos in (2, 7)]
+    return {
+        fmt: templates.ENCODERS[fmt](fmr.from_minutia_sets(views, fmt=fmt))
+        for fmt in (fmr.ISO_2011, fmr.ANSI_2004)
+    }
+
+
+@functools.cache
+def finger_image_records() -> dict[str, bytes]:
+    """A finger image record of each edition, WSQ and PNG, as capture devices send them."""
+    pixels = impression_image(master_fingerprint(31), 1).image
+    return {
+        "2011-wsq": finger_image_record(pixels, position=2),
+        "2005-png": finger_image_record(
+            pixels, position=2, compression=Compression.PNG, edition="iso19794-4:2005"
+        ),
+    }
+
+
+@functools.cache
+def iris_record() -> bytes:
+    return iris_image_record(render_eye(5, 1).image, eye=1)
+
+
+def broken_capture_records(record: bytes) -> dict[str, bytes]:
+    """Structurally broken finger (FIR) or iris (IIR) image records.
+
+    The payload is damaged in its codec header: a JPEG 2000 or WSQ body carries no checksum,
+    so damage deeper in it can decode to wrong pixels, which the image quality gates judge.
+    """
+    n = len(record)
+    payload = min(i for i in (record.find(s) for s in (b"jp2c", b"\xff\xa0", b"\x89PNG")) if i > 0)
+    return {
+        "wrong-magic": b"FIX\x00" + record[4:],
+        "wrong-version": record[:4] + b"099\x00" + record[8:],
+        "header-only": record[:16],
+        "cut-in-header": record[:11],
+        "cut-in-image": record[: n - n // 3],
+        "last-byte-missing": record[:-1],
+        "length-field-too-large": record[:8] + struct.pack(">I", n + 100) + record[12:],
+        "image-header-flipped": _flip(record, payload + 4, 64),
+        "an-image-instead": finger_png(),
+        "a-minutiae-record-instead": iso_record(),
+    }
+
+
+def broken_minutiae_records() -> dict[str, bytes]:
+    """The 2011 and ANSI records cut and corrupted where their layouts differ from 2005's."""
+    cases: dict[str, bytes] = {}
+    for fmt, record in minutiae_records().items():
+        cases |= {
+            f"{fmt}-cut-in-header": record[:13],
+            f"{fmt}-cut-in-minutiae": record[: len(record) // 2],
+            f"{fmt}-last-byte-missing": record[:-1],
+            f"{fmt}-views-zeroed": record[:12] + b"\x00" * (len(record) - 12),
+        }
+    return cases
 
 
 def _flip(data: bytes, start: int, length: int) -> bytes:
@@ -242,6 +313,42 @@ def test_broken_iso_records_are_refused_naming_the_field() -> None:
         assert caught.value.field, name
 
 
+def test_broken_minutiae_records_of_other_formats_are_refused_naming_the_field() -> None:
+    for name, data in broken_minutiae_records().items():
+        with pytest.raises(TemplateFormatError) as caught:
+            templates.read_record(data)
+        assert caught.value.code.startswith("template_"), name
+        assert caught.value.field, name
+
+
+def _read_finger_image(data: bytes) -> object:
+    return finger_image(data, position=2)
+
+
+def _read_iris_image(data: bytes) -> object:
+    return iris_image(data, eye=1)
+
+
+def test_broken_capture_records_are_refused_naming_the_field() -> None:
+    cases = [(_read_iris_image, iris_record())]
+    cases += [(_read_finger_image, r) for r in finger_image_records().values()]
+    for read, record in cases:
+        assert read(record) is not None  # the original is usable
+        for name, data in broken_capture_records(record).items():
+            with pytest.raises(RecordFormatError) as caught:
+                read(data)
+            assert isinstance(caught.value, CaptureRecordError), name
+            assert caught.value.code.startswith("capture_record"), name
+            assert caught.value.field and str(caught.value).startswith(caught.value.field), name
+
+
+def test_every_truncation_of_a_capture_record_is_refused() -> None:
+    record = finger_image_record(np.tile(np.arange(150, dtype=np.uint8), (150, 1)), position=2)
+    for length in range(len(record)):
+        with pytest.raises(CaptureRecordError):
+            finger_image(record[:length], position=2)
+
+
 def test_every_truncation_of_an_iso_record_is_refused() -> None:
     record = iso_record()
     for length in range(len(record)):
@@ -347,12 +454,20 @@ def test_broken_captures_through_the_api_get_422_and_write_nothing(
         code = _library_code(extract_iris, data)
         eye = {"eye": "right", "data": base64.b64encode(data).decode()}
         _assert_refused(enroll({"irises": [eye]}), f"eye {name}", code)
-    for name, data in records.items():
+    for name, data in (records | broken_minutiae_records()).items():
         if not data:
             continue
-        code = _library_code(iso19794_2.read, data)
+        code = _library_code(templates.read_record, data)
         finger = {"position": 2, "format": "iso19794-2", "data": base64.b64encode(data).decode()}
         _assert_refused(enroll({"fingers": [finger]}), f"record {name}", code)
+    for name, data in broken_capture_records(finger_image_records()["2011-wsq"]).items():
+        code = _library_code(_read_finger_image, data)
+        finger = {"position": 2, "format": "iso19794-4", "data": base64.b64encode(data).decode()}
+        _assert_refused(enroll({"fingers": [finger]}), f"finger image record {name}", code)
+    for name, data in broken_capture_records(iris_record()).items():
+        code = _library_code(_read_iris_image, data)
+        eye = {"eye": "right", "format": "iso19794-6", "data": base64.b64encode(data).decode()}
+        _assert_refused(enroll({"irises": [eye]}), f"iris image record {name}", code)
     assert row_counts(engine) == before
 
 
@@ -360,7 +475,7 @@ def _library_code(parse: object, data: bytes) -> str:
     assert callable(parse)
     try:
         parse(data)
-    except (FingerprintImageError, IrisError, TemplateFormatError) as exc:
+    except (FingerprintImageError, IrisError, RecordFormatError) as exc:
         return str(exc.code)
     raise AssertionError("the corpus item was accepted by its parser")
 

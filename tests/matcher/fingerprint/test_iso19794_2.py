@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matcher.fingerprint import ansi378, fmr
 from matcher.fingerprint import iso19794_2 as iso
+from matcher.fingerprint.fmr import ExtendedConvention
 from matcher.fingerprint.template_errors import TemplateFormatError, TemplateTruncatedError
 from matcher.fingerprint.types import MinutiaSet
 
@@ -50,16 +52,16 @@ def minutia_sets(draw: st.DrawFn) -> MinutiaSet:
 def test_nist_sample_decodes(nist: bytes) -> None:
     record = iso.decode(nist)
     assert [len(v) for v in record.views] == [27, 22]
-    assert (record.width, record.height) == (512, 512)
-    assert (record.x_resolution, record.y_resolution) == (197, 197)
+    first = record.views[0]
+    assert (first.width, first.height) == (512, 512)
+    assert (first.x_resolution, first.y_resolution) == (197, 197)
     assert [v.finger_position for v in record.views] == [7, 2]
     assert [v.quality for v in record.views] == [90, 70]
-    first = record.views[0]
     assert (int(first.x[0]), int(first.y[0]), int(first.kind[0])) == (100, 14, 1)
     assert int(first.angle[0]) == 80 and int(first.minutia_quality[0]) == 90
     # The second view carries a ridge-count block; the stated length is one byte short.
     assert record.views[1].extended[0].type_code == 1
-    assert record.views[1].extended_length_convention == "exclusive"
+    assert record.convention == ExtendedConvention()
     assert record.record_length == len(nist) - 1 and record.warnings
 
 
@@ -71,7 +73,8 @@ def test_nist_sample_round_trips(nist: bytes) -> None:
         for name in ("x", "y", "kind", "angle", "minutia_quality"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
         assert (a.finger_position, a.quality) == (b.finger_position, b.quality)
-    assert all(v.extended == () for v in again.views)
+    # Extended data is written back in the standard convention, blocks intact.
+    assert [v.extended for v in again.views] == [v.extended for v in record.views]
     # Through MinutiaSet and back, the minutiae bytes are identical.
     rewritten = iso.write(iso.read(nist))
     assert rewritten[24 : 24 + 4 + 27 * 6] == nist[24 : 24 + 4 + 27 * 6]
@@ -170,7 +173,7 @@ def test_extended_length_counting_its_own_header_is_read() -> None:
         data = bytearray(base[:24] + body + struct.pack(">H", stated) + block)
         data[8:12] = struct.pack(">I", len(data))
         view = iso.decode(bytes(data)).views[0]
-        assert view.extended == (iso.ExtendedBlock(2, b"\x01\x02\x03"),)
+        assert view.extended == (fmr.ExtendedBlock(2, b"\x01\x02\x03"),)
 
 
 def test_other_resolutions_are_rescaled_to_500_dpi() -> None:
@@ -211,17 +214,19 @@ def _ansi_record(angle: int = 45, long_length: bool = False) -> bytes:
 
 @pytest.mark.parametrize("long_length", [False, True])
 def test_ansi_378_records_are_read(long_length: bool) -> None:
-    record = iso.decode(_ansi_record(long_length=long_length))
-    assert record.standard == iso.ANSI and record.cbeff_product_id == 0x00330001
-    (ms,) = iso.to_minutia_sets(record)
+    data = _ansi_record(long_length=long_length)
+    assert ansi378.is_ansi(data)
+    record = ansi378.decode(data)
+    assert record.format == fmr.ANSI_2004 and record.cbeff_product_id == 0x00330001
+    (ms,) = fmr.to_minutia_sets(record)
     assert (len(ms), ms.finger_position, ms.image_quality) == (2, 2, 80)
     np.testing.assert_allclose(ms.direction[0], np.pi / 2, atol=1e-6)  # 45 × 2°
     # Re-encoded as ISO, the angle is expressed in 360/256° units.
     again = iso.decode(iso.encode(record))
-    assert again.standard == iso.ISO and int(again.views[0].angle[0]) == 64
+    assert again.format == fmr.ISO_2005 and int(again.views[0].angle[0]) == 64
 
 
 def test_ansi_angle_out_of_range_is_named() -> None:
     with pytest.raises(TemplateFormatError) as info:
-        iso.decode(_ansi_record(angle=200))
+        ansi378.decode(_ansi_record(angle=200))
     assert info.value.field == "view[0].minutia[0].angle"

@@ -96,7 +96,7 @@ def test_loader_sniffs_both_formats() -> None:
     np.testing.assert_allclose(from_storage.x, m.x, atol=0.13)
     with pytest.raises(TemplateFormatError) as info:
         load_template(b"\x89PNG\r\n\x1a\n")
-    assert info.value.field == "magic"
+    assert info.value.field == "format_identifier"
 
 
 def test_describe_reports_header_views_and_minutiae(shared_dir: Path) -> None:
