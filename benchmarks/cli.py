@@ -12,6 +12,7 @@ from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
+from benchmarks.tune_extract import tune_extract_command
 from benchmarks.verify import verify_command
 
 bench_app = typer.Typer(help="Measure speed, accuracy and load; results go to benchmarks/results/.")
@@ -25,3 +26,4 @@ bench_app.command("load")(load_command)
 bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)
 bench_app.command("iris-speed")(iris_speed_command)
+bench_app.command("tune-extract")(tune_extract_command)

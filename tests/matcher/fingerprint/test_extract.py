@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from matcher.fingerprint.extract import DEFAULT, analyse, assess, extract
+from matcher.fingerprint.extract import DEFAULT, EXTRACTOR, analyse, assess, extract
 from matcher.fingerprint.types import MinutiaKind, MinutiaSet
 
 
@@ -198,3 +198,9 @@ def test_every_valid_size_and_resolution_extracts_without_error(dpi: int) -> Non
         ridges = 128 + 90 * np.cos(2 * np.pi * (xx * 0.8 + yy * 0.6) / (9.0 * dpi / 500))
         m = extract(ridges.astype(np.uint8), resolution_dpi=dpi)
         assert (m.width, m.height) == (round(w * 500 / dpi), round(h * 500 / dpi))
+
+
+def test_templates_name_the_extractor_that_made_them() -> None:
+    assert extract(dislocation()).extractor == EXTRACTOR
+    tuned = replace(DEFAULT, max_minutiae=DEFAULT.max_minutiae - 1)
+    assert extract(dislocation(), params=tuned).extractor == f"{EXTRACTOR}+custom"
