@@ -179,6 +179,9 @@ def tune_extract_command(
                 params = replace(DEFAULT, **CANDIDATES[name])
                 measured[name] = _measure(params, databases, dpis, processes)
                 progress.advance(task)
+                progress.console.print(
+                    f"{name}: objective {objective(list(measured[name].values())):.4f}"
+                )
     db_names = [db.name for db in databases]
     loso = leave_one_out(measured, db_names)
     chosen_on_all = min(measured, key=lambda c: objective(list(measured[c].values())))

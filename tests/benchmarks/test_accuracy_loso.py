@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from benchmarks import tune_extract
 from benchmarks.accuracy import leave_one_out, operating_points
+from benchmarks.cli import bench_app
 from matcher.evaluation.harness import DatabaseResult
 from matcher.evaluation.metrics import error_rates
 
@@ -68,3 +73,20 @@ def test_tuning_reports_the_choice_of_the_other_sets_on_the_held_out_one() -> No
     assert rows["c"]["held_out_chosen"]["eer_allpairs"] == 0.10
     assert rows["c"]["held_out_default"]["eer_allpairs"] == 0.02
     assert rows["a"]["chosen"] == "default"
+
+
+def test_tune_extract_command_writes_the_leave_one_out_table(tmp_path: Path) -> None:
+    out = tmp_path / "tune.json"
+    run = CliRunner().invoke(
+        bench_app,
+        ["tune-extract", "synthetic:4x3", "synthetic:5x3", "synthetic:4x4", "--only",
+         "max minutiae 60", "--processes", "1", "--json", str(out), "--out-dir", str(tmp_path)],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    doc = json.loads(out.read_text())
+    assert set(doc["candidates"]) == {"default", "max minutiae 60"}
+    assert [r["held_out"] for r in doc["leave_one_out"]] == doc["databases"]
+    assert len(doc["databases"]) == 3
+    assert "| held out |" in (tmp_path / "tune_extract.md").read_text()
+    bad = CliRunner().invoke(bench_app, ["tune-extract", "synthetic:4x3", "--only", "nonsense"])
+    assert bad.exit_code != 0
