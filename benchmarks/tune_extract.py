@@ -64,6 +64,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "max minutiae 150": {"max_minutiae": 150},
     "broken gap 12": {"broken_gap": 12.0},
     "broken gap 20": {"broken_gap": 20.0},
+    "minutia quality 20": {"min_minutia_quality": 20},
+    "minutia quality 35": {"min_minutia_quality": 35},
 }
 
 METRICS = ("eer", "eer_allpairs", "fmr1000_allpairs", "fnmr_at_fmr_1e-3", "fmr_measured_at_1e-3")

@@ -18,6 +18,7 @@ from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.templates import load_template
 from matcher.fingerprint.types import MinutiaSet
 
+EXTRACTORS = ("gabor", "leader")
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm")
 TEMPLATE_SUFFIXES = (".iso", ".ist", ".fmr", ".spt")
 
@@ -32,6 +33,7 @@ def read_views(
     name: str = "",
     resolution_dpi: int | None = None,
     params: ExtractionParams = DEFAULT,
+    extractor: str = "gabor",
 ) -> list[MinutiaSet]:
     """Minutiae of every finger view in a capture: a template record's views, or one image.
 
@@ -48,6 +50,10 @@ def read_views(
             raise FailureToEnrol(f"{name or 'template'} holds no finger view", code="no_view")
         return views
     try:
+        if extractor == "leader":
+            from matcher.fingerprint import learned
+
+            return [learned.extract(data, resolution_dpi=resolution_dpi)]
         return [extract(data, resolution_dpi=resolution_dpi, params=params)]
     except FingerprintImageError as exc:
         raise FailureToEnrol(f"{name or 'image'}: {exc}", code=exc.code) from exc
@@ -59,9 +65,13 @@ def read_capture(
     name: str = "",
     resolution_dpi: int | None = None,
     params: ExtractionParams = DEFAULT,
+    extractor: str = "gabor",
 ) -> MinutiaSet:
     """The first (for an image, the only) finger view of a capture."""
-    return read_views(data, name=name, resolution_dpi=resolution_dpi, params=params)[0]
+    views = read_views(
+        data, name=name, resolution_dpi=resolution_dpi, params=params, extractor=extractor
+    )
+    return views[0]
 
 
 def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
@@ -80,11 +90,14 @@ def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
 class FingerprintModality:
     """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` and `params` apply to images.
 
-    `params` lets a tuning run measure other extraction settings on the same harness.
+    `params` lets a tuning run measure other extraction settings on the same harness;
+    `extractor` is one of `EXTRACTORS` ("gabor", the default pipeline, or "leader", the
+    learned detector of `matcher.fingerprint.learned`).
     """
 
     resolution_dpi: int | None = None
     params: ExtractionParams = DEFAULT
+    extractor: str = "gabor"
     name: str = "fingerprint"
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES + TEMPLATE_SUFFIXES
 
@@ -94,6 +107,7 @@ class FingerprintModality:
             name=path.name,
             resolution_dpi=self.resolution_dpi,
             params=self.params,
+            extractor=self.extractor,
         )
         return enrol(ms, name=path.name)
 
