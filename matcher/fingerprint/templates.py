@@ -183,6 +183,7 @@ def _set_view(s: MinutiaSet) -> dict[str, Any]:
         "image_height": s.height,
         "resolution_dpi": s.resolution_dpi,
         "image_quality": s.image_quality,
+        "extractor": s.extractor,
         "minutia_count": len(s),
         "minutiae": [
             {

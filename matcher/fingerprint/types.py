@@ -27,7 +27,10 @@ class MinutiaSet:
 
     `direction` is in radians in [0, 2π), counter-clockwise from the image's +x axis with the
     image's y axis pointing down (the ISO/IEC 19794-2 convention), so ISO angles convert by
-    scaling alone. `quality` is 0–100 per minutia (0 = unknown).
+    scaling alone. `quality` is 0–100 per minutia (0 = unknown). `extractor` names the
+    extractor and version that made the set ("" when unknown: another vendor's record, or a
+    template stored before extractors were recorded), so a gallery made by an older
+    extractor can be found and re-extracted.
     """
 
     x: NDArray[np.float32]
@@ -40,6 +43,7 @@ class MinutiaSet:
     resolution_dpi: int = NOMINAL_DPI
     finger_position: int = 0
     image_quality: int = 0
+    extractor: str = ""
     extras: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,7 @@ class MinutiaSet:
         resolution_dpi: int = NOMINAL_DPI,
         finger_position: int = 0,
         image_quality: int = 0,
+        extractor: str = "",
     ) -> MinutiaSet:
         """Build a set from any array-likes, normalising dtypes and wrapping directions."""
         xs = np.asarray(x, dtype=np.float32)
@@ -82,4 +87,5 @@ class MinutiaSet:
             resolution_dpi=resolution_dpi,
             finger_position=finger_position,
             image_quality=image_quality,
+            extractor=extractor,
         )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from matcher.fingerprint.extract import DEFAULT, analyse, assess, extract
+from matcher.fingerprint.extract import DEFAULT, EXTRACTOR, analyse, assess, extract
 from matcher.fingerprint.types import MinutiaKind, MinutiaSet
 
 
@@ -181,3 +181,26 @@ def test_local_period_filter_banks_find_the_same_minutia() -> None:
     i, dist = _nearest(m, 160, 160)
     assert dist < 8
     assert _angle_error(float(m.direction[i]), np.pi / 2) < np.deg2rad(25)
+
+
+@pytest.mark.parametrize("dpi", [250, 500, 569, 1000, 1200])
+def test_every_valid_size_and_resolution_extracts_without_error(dpi: int) -> None:
+    """Sides that are not multiples of the block size leave partial blocks at the edges.
+
+    A finger that reaches the image border puts those blocks in the foreground; the sweep
+    covers every remainder modulo two blocks (the frequency stage's window stride) after
+    rescaling, from the smallest side the validation accepts.
+    """
+    rng = np.random.default_rng(dpi)
+    for _ in range(12):
+        h, w = (int(v) for v in rng.integers(150, 420, size=2))
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+        ridges = 128 + 90 * np.cos(2 * np.pi * (xx * 0.8 + yy * 0.6) / (9.0 * dpi / 500))
+        m = extract(ridges.astype(np.uint8), resolution_dpi=dpi)
+        assert (m.width, m.height) == (round(w * 500 / dpi), round(h * 500 / dpi))
+
+
+def test_templates_name_the_extractor_that_made_them() -> None:
+    assert extract(dislocation()).extractor == EXTRACTOR
+    tuned = replace(DEFAULT, max_minutiae=DEFAULT.max_minutiae - 1)
+    assert extract(dislocation(), params=tuned).extractor == f"{EXTRACTOR}+custom"

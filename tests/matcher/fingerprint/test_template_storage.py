@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +46,7 @@ def minutia_sets(draw: st.DrawFn) -> MinutiaSet:
         resolution_dpi=draw(st.sampled_from([500, 569, 1000])),
         finger_position=draw(st.integers(0, 10)),
         image_quality=draw(st.integers(0, 100)),
+        extractor=draw(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)),
     )
 
 
@@ -60,11 +64,39 @@ def test_random_sets_round_trip(sets: list[MinutiaSet]) -> None:
         np.testing.assert_array_equal(a.quality, b.quality)
         assert (a.width, a.height, a.resolution_dpi) == (b.width, b.height, b.resolution_dpi)
         assert (a.finger_position, a.image_quality) == (b.finger_position, b.image_quality)
+        assert a.extractor == b.extractor
 
 
 def test_storage_is_compact() -> None:
-    m = master(1)
-    assert len(storage.dumps([m])) == 5 + 10 + 8 * len(m) + 4
+    m = replace(master(1), extractor="satupintu-gabor/1")
+    assert len(storage.dumps([m])) == 5 + 10 + 1 + len(m.extractor) + 8 * len(m) + 4
+
+
+def _version_1(m: MinutiaSet) -> bytes:
+    """A record as the first storage version wrote it: no extractor field."""
+    body = b"SPT" + bytes([1, 1])
+    body += struct.pack("<HHHBBH", m.width, m.height, m.resolution_dpi, 0, m.image_quality, len(m))
+    for x, y, d, k, q in zip(m.x, m.y, m.direction, m.kind, m.quality, strict=True):
+        turn = round(d * 65536 / (2 * np.pi)) % 65536
+        body += struct.pack("<HHHBB", round(x * 4), round(y * 4), turn, k, q)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_templates_stored_before_extractors_were_recorded_still_load() -> None:
+    m = master(8)
+    (old,) = storage.loads(_version_1(m))
+    assert old.extractor == ""
+    np.testing.assert_allclose(old.x, m.x, atol=0.13)
+    np.testing.assert_array_equal(old.kind, m.kind)
+
+
+def test_the_extractor_that_made_a_template_is_kept() -> None:
+    a, b = replace(master(9), extractor="satupintu-gabor/1"), replace(master(10), extractor="x/2")
+    assert [s.extractor for s in storage.loads(storage.dumps([a, b]))] == [
+        "satupintu-gabor/1",
+        "x/2",
+    ]
+    assert describe_template(storage.dumps([a]))["views"][0]["extractor"] == "satupintu-gabor/1"
 
 
 def test_unknown_version_is_refused() -> None:
@@ -112,7 +144,7 @@ def test_describe_reports_header_views_and_minutiae(shared_dir: Path) -> None:
 
 def test_describe_internal_template() -> None:
     doc = describe_template(storage.dumps([master(6)]))
-    assert doc["format"] == "satupintu-v1"
+    assert doc["format"] == "satupintu-v2"
     assert doc["views"][0]["minutia_count"] == len(master(6))
 
 
