@@ -29,6 +29,10 @@ class IrisParams:
     # ... and the least `pupil_contrast` (surround minus inside and its deviation, over the
     # surround): real pupils measured 0.4–0.95; noise and shading gradients stay below 0.2.
     pupil_min_contrast: float = 0.25
+    # A candidate inside the winning circle whose inside is darker than this share of the
+    # winner's is the pupil and the winner its iris (measured: a dark iris disc holding its
+    # pupil averages 2-3x the pupil's grey level; pieces of one pupil are equally dark).
+    pupil_nested_dark: float = 0.6
     # Pupil/iris radius ratio: 0.15 (bright light) .. 0.75 (dark, dilated) covers humans.
     ratio_min: float = 0.2
     ratio_max: float = 0.75

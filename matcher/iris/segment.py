@@ -254,9 +254,11 @@ def pupil_contrast(smooth: FloatImage, circle: Circle) -> float:
 
 def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
     """The pupil: every centre-surround candidate refined by the integro-differential search;
-    the one with the best contrast² × edge strength wins. Contrast alone ties a circle on a
-    glint-split part of a pupil with the whole pupil, edge alone prefers the iris/sclera
-    edge of a dark iris; squared contrast times edge separates both on the captures tried."""
+    the one with the best contrast² × edge strength × r^¼ wins. Contrast alone ties a circle
+    on a glint-split part of a pupil with the whole pupil, edge alone prefers the iris/sclera
+    edge of a dark iris, and both favour a small dark gap between lashes, whose short edge is
+    crisp, over a large pupil whose long edge is softened by glints and lash shadows; the
+    weak size term (longer edges are less likely by chance) settles that last case."""
     w = filled.shape[1]
     r_lo, r_hi = params.pupil_min_frac * w, params.pupil_max_frac * w
     cands = pupil_candidates(filled, params)
@@ -266,14 +268,14 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
             code="iris_no_eye",
         )
     smooth = _blur(filled, 1.0)
-    best: tuple[float, Circle] | None = None
+    found: list[tuple[float, Circle]] = []  # (score, circle)
     for x, y, r in cands:
-        lo, hi = max(r_lo, r * 0.6), min(r_hi, r * 1.5 + 2)
+        lo, hi = max(r_lo, r * 0.6), min(r_hi, r * 2.0 + 2)
         if hi - lo < 4:
             continue
-        step = max(1.0, 0.08 * r)
+        step = max(1.0, 0.1 * r)
         coarse, _ = search_circle(
-            smooth, (x, y), 0.3 * r, step, lo, hi, step / 2, PUPIL_ANGLES_COARSE, 1.0
+            smooth, (x, y), 0.5 * r, step, lo, hi, step / 2, PUPIL_ANGLES_COARSE, 1.0
         )
         fine, strength = search_circle(
             smooth,
@@ -291,16 +293,33 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
         contrast = pupil_contrast(smooth, fine)
         if contrast < params.pupil_min_contrast:
             continue
-        score = contrast**2 * strength
-        if best is None or score > best[0]:
-            best = (score, fine)
-    if best is None:
+        found.append((contrast**2 * strength * fine.r**0.25, fine))
+    if not found:
         raise IrisSegmentationError(
             "no pupil boundary found: no dark region has a sharp round edge (is the eye open "
             "and in focus?)",
             code="iris_no_eye",
         )
-    return best[1]
+    found.sort(key=lambda f: -f[0])
+    best = found[0][1]
+    # A much darker disc inside the winner means the winner is the iris around the pupil (a
+    # dark iris against bright sclera scores as well as its pupil); a piece of the same pupil
+    # split off by a glint is no darker than the whole and does not count.
+    level = _disc_mean(smooth, best)
+    for _, circle in found[1:]:
+        inside = math.hypot(circle.x - best.x, circle.y - best.y) + circle.r < best.r
+        plausible = circle.r <= params.ratio_max * best.r
+        if inside and plausible and _disc_mean(smooth, circle) < params.pupil_nested_dark * level:
+            return circle
+    return best
+
+
+def _disc_mean(smooth: FloatImage, circle: Circle) -> float:
+    """Mean grey level inside 80 % of a circle (sampled on rings)."""
+    cx = np.array([circle.x], dtype=np.float32)
+    cy = np.array([circle.y], dtype=np.float32)
+    radii = np.linspace(0.0, 0.8, 5, dtype=np.float32) * circle.r
+    return float(_circle_samples(smooth, cx, cy, radii, PUPIL_ANGLES_COARSE).mean())
 
 
 def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
@@ -336,7 +355,9 @@ def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
 def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle:
     """The limbus (iris/sclera boundary), searched on the lateral sectors around the pupil."""
     smooth = _blur(_without_pupil(filled, pupil), 1.5)
-    r_min = max(pupil.r / params.ratio_max, pupil.r + 8)
+    # An iris below `min_iris_radius` is refused anyway, so the search never looks there: a
+    # texture ring just outside a small pupil would otherwise win.
+    r_min = max(pupil.r / params.ratio_max, pupil.r + 8, params.min_iris_radius)
     r_max = min(pupil.r / params.ratio_min, 0.5 * filled.shape[1])
     # Lateral arcs pin the centre's x and the radius well but its y only weakly, so the
     # vertical offset allowed is a fraction of the horizontal one (anatomy agrees: the

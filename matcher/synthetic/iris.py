@@ -69,7 +69,7 @@ FAILURE_CAUSES: dict[str, CaptureSettings] = {
     "pupil_glints": CaptureSettings(reflections=3, pupil_glints=3),
     "lashes": CaptureSettings(lashes=160, lower_lashes=40),
     "eyelids": CaptureSettings(upper_lid=(0.35, 0.45), lower_lid=(0.65, 0.75)),
-    "off_centre": CaptureSettings(pupil_offset=0.1),
+    "off_centre": CaptureSettings(pupil_offset=0.08),
     "defocus": CaptureSettings(blur_sigma=(1.6, 2.0)),
 }
 OCCLUDED = CaptureSettings(upper_lid=(0.1, 0.15), lower_lid=(0.6, 0.65))
