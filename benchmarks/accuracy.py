@@ -33,7 +33,13 @@ from rich.table import Table
 
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
-from matcher.evaluation.metrics import CalibrationCheck, check_calibration
+from matcher.evaluation.metrics import (
+    CalibrationCheck,
+    check_calibration,
+    decidability,
+    error_curve,
+    fnmr_at_fmr,
+)
 from matcher.evaluation.modality import Modality
 from matcher.evaluation.plots import det_curves, histograms
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
@@ -162,6 +168,22 @@ def _calibration_markdown(checks: Sequence[CalibrationCheck]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SEPARATION_KEYS = ("fnmr_at_fmr_1e-4", "d_prime")
+
+
+def separation(result: DatabaseResult) -> dict[str, float]:
+    """FNMR at FMR 1e-4 and d′ on the all-pairs impostors (the iris protocol's figures)."""
+    curve = error_curve(result.genuine, result.impostor_all)
+    return {
+        "fnmr_at_fmr_1e-4": fnmr_at_fmr(curve, 1e-4),
+        "d_prime": decidability(result.genuine, result.impostor_all),
+    }
+
+
+def _mean_separation(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in SEPARATION_KEYS}
+
+
 def _label(path_arg: str, modality: str) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path_arg.rstrip("/")).name or path_arg)
     return f"accuracy_{modality}_{base}"
@@ -213,9 +235,9 @@ def accuracy_command(
                 if peer_engine is not None:
                     theirs.append(_run_database(peer_engine, db, processes, progress))
 
-    rows = [_rounded(r.row()) for r in ours]
+    rows = [_rounded({**r.row(), **separation(r)}) for r in ours]
     if len(ours) > 1:
-        rows.append(_rounded(average(ours)))
+        rows.append(_rounded({**average(ours), **_mean_separation(rows)}))
     peer_rows = [_rounded(r.row()) for r in theirs]
     if len(theirs) > 1:
         peer_rows.append(_rounded(average(theirs)))
@@ -229,6 +251,7 @@ def accuracy_command(
     result: dict[str, Any] = {
         **{k: summary[k] for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs")},
         **{k: summary[k] for k in ("fte", "genuine", "impostor", "impostor_allpairs")},
+        **{k: summary[k] for k in SEPARATION_KEYS},
         "eer_max": max(r["eer"] for r in rows),
         "modality": modality,
         "path": path,

@@ -77,3 +77,28 @@ def test_report_writes_figures_plots_and_a_contact_sheet(tmp_path: Path) -> None
     assert again["eer_max_held_out"] is None
     assert np.isclose(again["databases"][0]["eer"], row["eer"])
     assert (out / again["databases"][0]["plot"]).stat().st_size > 10_000
+
+
+def test_accuracy_command_reports_fnmr_at_1e4_and_d_prime_for_iris(tmp_path: Path) -> None:
+    data = _write_set(tmp_path / "eyes")
+    result = CliRunner().invoke(
+        bench_app,
+        [
+            "accuracy",
+            str(data),
+            "--modality",
+            "iris",
+            "--processes",
+            "1",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--json",
+            str(tmp_path / "acc.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "acc.json").read_text())
+    # The refused eye's genuine pair is a certain non-match: 1 of 5 genuine pairs.
+    assert np.isclose(figures["fnmr_at_fmr_1e-4"], 0.2)
+    assert figures["d_prime"] > 3
+    assert figures["databases"][0]["d_prime"] == figures["d_prime"]
