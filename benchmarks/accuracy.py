@@ -38,7 +38,13 @@ from benchmarks import resolution
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.fingerprint import EXTRACTORS, FingerprintModality
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare
-from matcher.evaluation.metrics import CalibrationCheck, check_calibration
+from matcher.evaluation.metrics import (
+    CalibrationCheck,
+    check_calibration,
+    decidability,
+    error_curve,
+    fnmr_at_fmr,
+)
 from matcher.evaluation.modality import Modality
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
 from matcher.fingerprint.calibration import LOG_ODDS_TAIL, default_calibration, fit
@@ -228,6 +234,22 @@ def _leave_one_out_markdown(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SEPARATION_KEYS = ("fnmr_at_fmr_1e-4", "d_prime")
+
+
+def separation(result: DatabaseResult) -> dict[str, float]:
+    """FNMR at FMR 1e-4 and d′ on the all-pairs impostors (the iris protocol's figures)."""
+    curve = error_curve(result.genuine, result.impostor_all)
+    return {
+        "fnmr_at_fmr_1e-4": fnmr_at_fmr(curve, 1e-4),
+        "d_prime": decidability(result.genuine, result.impostor_all),
+    }
+
+
+def _mean_separation(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    return {k: float(np.mean([r[k] for r in rows])) for k in SEPARATION_KEYS}
+
+
 def _label(paths: Sequence[str], modality: str) -> str:
     names = [re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(p.rstrip("/")).name or p) for p in paths]
     return f"accuracy_{modality}_{'+'.join(names)}"
@@ -311,9 +333,9 @@ def accuracy_command(
         for r in ours + theirs:
             r.extra.update(operating_points(r, default_calibration().threshold))
     loso = [_rounded(r) for r in leave_one_out(ours)] if modality == "fingerprint" else []
-    rows = [_rounded(r.row()) for r in ours]
+    rows = [_rounded({**separation(r), **r.row()}) for r in ours]
     if len(ours) > 1:
-        rows.append(_rounded(average(ours)))
+        rows.append(_rounded({**average(ours), **_mean_separation(rows)}))
     peer_rows = [_rounded(r.row()) for r in theirs]
     if len(theirs) > 1:
         peer_rows.append(_rounded(average(theirs)))
@@ -327,7 +349,7 @@ def accuracy_command(
     result: dict[str, Any] = {
         **{k: summary[k] for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs")},
         **{k: summary[k] for k in ("fte", "genuine", "impostor", "impostor_allpairs")},
-        **{k: summary[k] for k in _OPERATING_KEYS if k in summary},
+        **{k: summary[k] for k in (*_OPERATING_KEYS, *SEPARATION_KEYS) if k in summary},
         "eer_max": max(r["eer"] for r in rows),
         "eer_allpairs_max": max(r["eer_allpairs"] for r in rows),
         "modality": modality,

@@ -17,6 +17,7 @@ from benchmarks.bank_faults import bank_faults_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
+from benchmarks.iris_report import iris_report_command
 from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.security import security_command
@@ -52,3 +53,4 @@ bench_app.command("simulate")(simulate_command)
 bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)
 bench_app.command("tune-extract")(tune_extract_command)
+bench_app.command("iris-report")(iris_report_command)

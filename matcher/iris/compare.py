@@ -18,19 +18,27 @@ from numba import njit, uint64
 from numpy.typing import NDArray
 
 from matcher.iris.params import IrisParams
-from matcher.iris.types import BYTES_PER_ANGLE, CODE_BYTES, IrisCode
+from matcher.iris.types import BYTES_PER_ANGLE, CODE_BITS, CODE_BYTES, IrisCode
 
 DEFAULT_PARAMS = IrisParams()
 
 
 @dataclass(frozen=True)
 class IrisComparison:
-    """The best shift of one comparison: normalised and raw distance, bits compared, shift."""
+    """The best shift of one comparison: normalised and raw distance, bits compared, shift,
+    and whether enough bits were visible in both codes for the distance to mean anything
+    (when not, `distance` is 0.5: no evidence either way, never a match)."""
 
     distance: float
     raw_distance: float
     bits_compared: int
     shift: int
+    comparable: bool = True
+
+    @property
+    def usable_fraction(self) -> float:
+        """Share of the 2,048 code bits valid in both codes at the best shift."""
+        return self.bits_compared / CODE_BITS
 
 
 def shifted_words(
@@ -148,4 +156,7 @@ def _best_shift_distances(
 def compare(a: IrisCode, b: IrisCode, params: IrisParams = DEFAULT_PARAMS) -> IrisComparison:
     """Compare two iris codes; `shift` is the rotation of `a` that aligns it with `b`."""
     d, raw, n, s = distances_to_many(a, b.code[None, :], b.mask[None, :], params)
-    return IrisComparison(float(d[0]), float(raw[0]), int(n[0]), int(s[0]))
+    bits = int(n[0])
+    return IrisComparison(
+        float(d[0]), float(raw[0]), bits, int(s[0]), bits >= params.min_compared_bits
+    )

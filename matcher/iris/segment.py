@@ -35,31 +35,62 @@ class Prepared:
     scale: float
 
 
+def reflection_mask(work: NDArray[np.uint8], params: IrisParams) -> NDArray[np.bool_]:
+    """Specular reflections: small, near-saturated spots much brighter than their surround.
+
+    Glare saturates the sensor, so only spots near the image's own maximum count: the top-hat
+    alone also fires on bright iris texture beside a black pupil.
+    A white top-hat finds spots brighter than a disc opening of the image; only compact
+    components are kept, because bright skin between eyelashes passes the top-hat too but
+    forms large, ragged regions that are not glare and must not be repainted.
+    """
+    w = work.shape[1]
+    k = max(5, round(params.reflection_kernel_frac * w) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    tophat = cv2.morphologyEx(work, cv2.MORPH_TOPHAT, kernel)
+    level = max(params.reflection_min_level, params.reflection_relative * float(work.max()))
+    spots = ((tophat > params.reflection_tophat) & (work >= level)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
+    max_area = (params.reflection_max_frac * w) ** 2
+    keep = np.zeros(n, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] <= max_area
+    small = keep[labels].astype(np.uint8)
+    # Glare has a soft halo a couple of pixels wide around its saturated core.
+    return cv2.dilate(small, np.ones((7, 7), np.uint8)).astype(bool)
+
+
 def prepare(img: NDArray[np.uint8], params: IrisParams) -> Prepared:
-    """Resize to the working width and fill specular reflections from their surroundings."""
+    """Resize to the working width and inpaint specular reflections from their surroundings,
+    so a glint inside the pupil cannot break its dark disc or pull a boundary onto itself."""
     h, w = img.shape
     scale = params.work_width / w
     work = img
     if abs(scale - 1.0) > 1e-3:
         size = (params.work_width, round(h * scale))
         work = np.asarray(cv2.resize(img, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
-    opened = cv2.morphologyEx(work, cv2.MORPH_OPEN, kernel)
-    tophat = cv2.subtract(work, opened)
-    spots = (tophat > params.reflection_tophat) & (work > params.reflection_min_level)
-    spots = cv2.dilate(spots.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    filled = np.where(spots, opened, work).astype(np.float32)
-    return Prepared(image=work, filled=filled, reflections=spots, scale=scale)
+    spots = reflection_mask(work, params)
+    if spots.mean() > params.reflection_max_share:
+        raise IrisSegmentationError(
+            "the image is mostly glare or noise, not an eye (is the lens covered or the light "
+            "shining into it?)",
+            code="iris_no_eye",
+        )
+    filled: NDArray[np.uint8] = work
+    if spots.any():
+        filled = np.asarray(
+            cv2.inpaint(work, spots.astype(np.uint8), 3, cv2.INPAINT_TELEA), dtype=np.uint8
+        )
+    return Prepared(image=work, filled=filled.astype(np.float32), reflections=spots, scale=scale)
 
 
-def _circle_profiles(
+def _circle_samples(
     img: FloatImage,
     cx: NDArray[np.float32],
     cy: NDArray[np.float32],
     radii: NDArray[np.float32],
     angles: NDArray[np.float32],
 ) -> NDArray[np.float32]:
-    """Mean intensity on every circle (centre i, radius j) over `angles`: shape (C, R)."""
+    """Intensity on every circle (centre i, radius j) at `angles`: shape (C, R, A)."""
     cos, sin = np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
     mx = cx[:, None, None] + radii[None, :, None] * cos[None, None, :]
     my = cy[:, None, None] + radii[None, :, None] * sin[None, None, :]
@@ -71,7 +102,18 @@ def _circle_profiles(
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    return samples.reshape(c, r, a).mean(axis=2)
+    return np.asarray(samples, dtype=np.float32).reshape(c, r, a)
+
+
+def _circle_profiles(
+    img: FloatImage,
+    cx: NDArray[np.float32],
+    cy: NDArray[np.float32],
+    radii: NDArray[np.float32],
+    angles: NDArray[np.float32],
+) -> NDArray[np.float32]:
+    """Mean intensity on every circle (centre i, radius j) over `angles`: shape (C, R)."""
+    return _circle_samples(img, cx, cy, radii, angles).mean(axis=2)
 
 
 def _blur(img: FloatImage, sigma: float) -> FloatImage:
@@ -149,46 +191,74 @@ LIMBUS_ANGLES_COARSE = _angles((-35.0, 50.0), (130.0, 215.0), count=36)
 
 
 def pupil_candidates(filled: FloatImage, params: IrisParams) -> list[tuple[float, float, float]]:
-    """Dark, round blobs of a plausible size at several darkness levels: (x, y, radius)."""
+    """Dark, uniform discs darker than their surround, best first: (x, y, radius).
+
+    A centre-surround detector over a range of radii: the score of a square of side ~1.7 r
+    (a disc's area) is the mean of the ring of squares around it minus its own mean and a
+    multiple of its own standard deviation, relative to the ring's brightness. The pupil
+    (glints already inpainted) is the most uniform region of an eye and the darkest relative
+    to its surround; the whole iris is as dark against the sclera in absolute grey levels but
+    holds the pupil and its texture, so its deviation and its brighter surround rank it
+    below; lashes are thin and their squares hold skin. Box filters keep every radius at the
+    same cost (integral images).
+    """
     w = filled.shape[1]
-    # Blob finding runs at half resolution: a pupil is at least ~8 px across there.
-    r_min, r_max = params.pupil_min_frac * w / 2, params.pupil_max_frac * w / 2
-    small = cv2.resize(
-        cv2.GaussianBlur(filled, (0, 0), 2.0), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA
-    )
-    values = np.sort(small.ravel())
-    # A lash-removing opening sized to the smallest pupil keeps thin dark strokes out.
-    k = max(3, int(r_min) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    found: list[tuple[float, float, float, float]] = []
-    for frac in (0.005, 0.012, 0.025, 0.045, 0.07, 0.1):
-        level = values[min(len(values) - 1, int(frac * len(values)))]
-        dark = (small <= level).astype(np.uint8)
-        dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel)
-        n, _, stats, cents = cv2.connectedComponentsWithStats(dark, connectivity=8)
-        for i in range(1, n):
-            bw, bh, area = (int(v) for v in stats[i][2:])
-            re = math.sqrt(area / math.pi)
-            if not r_min * 0.7 <= re <= r_max * 1.1:
-                continue
-            side = max(bw, bh)
-            fill = area / (math.pi * (side / 2) ** 2)
-            aspect = min(bw, bh) / side
-            if aspect < 0.5 or fill < 0.5:
-                continue
-            found.append(
-                (2 * float(cents[i][0]) + 0.5, 2 * float(cents[i][1]) + 0.5, side, fill * aspect)
-            )
-    found.sort(key=lambda c: -c[3])
-    unique: list[tuple[float, float, float]] = []
-    for x, y, r, _ in found:
-        if all(math.hypot(x - ux, y - uy) > 0.5 * ur for ux, uy, ur in unique):
-            unique.append((x, y, r))
-    return unique[:4]
+    small = cv2.resize(_blur(filled, 1.0), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    sq = small * small
+    r_lo, r_hi = params.pupil_min_frac * w / 2, params.pupil_max_frac * w / 2
+    radii = np.geomspace(r_lo, r_hi, params.pupil_scales).astype(np.float32)
+    scores = []
+    for r in radii:
+        inner = max(3, round(1.7 * float(r)) | 1)
+        gap = max(inner + 2, round(2.3 * float(r)) | 1)
+        outer = max(gap + 2, round(3.2 * float(r)) | 1)
+        m_in = cv2.boxFilter(small, -1, (inner, inner), borderType=cv2.BORDER_REPLICATE)
+        m_sq = cv2.boxFilter(sq, -1, (inner, inner), borderType=cv2.BORDER_REPLICATE)
+        m_gap = cv2.boxFilter(small, -1, (gap, gap), borderType=cv2.BORDER_REPLICATE)
+        m_out = cv2.boxFilter(small, -1, (outer, outer), borderType=cv2.BORDER_REPLICATE)
+        ring = (m_out * outer**2 - m_gap * gap**2) / float(outer**2 - gap**2)
+        sd = np.sqrt(np.maximum(m_sq - m_in * m_in, 0.0))
+        scores.append((ring - m_in - params.pupil_uniformity * sd) / (ring + 10.0))
+    stack = np.stack(scores)
+    best = stack.max(axis=0)
+    which = stack.argmax(axis=0)
+    # Centres too near the frame cannot hold a whole pupil.
+    margin = max(2, int(r_lo))
+    best[:margin], best[-margin:], best[:, :margin], best[:, -margin:] = (-np.inf,) * 4
+    found: list[tuple[float, float, float]] = []
+    for _ in range(params.pupil_candidates):
+        y, x = np.unravel_index(int(np.argmax(best)), best.shape)
+        if not np.isfinite(best[y, x]) or best[y, x] <= 0:
+            break
+        r = float(radii[which[y, x]])
+        found.append((2.0 * x + 0.5, 2.0 * y + 0.5, 2.0 * r))
+        cv2.circle(best, (int(x), int(y)), max(2, round(1.5 * r)), -np.inf, -1)
+    return found
+
+
+def pupil_contrast(smooth: FloatImage, circle: Circle) -> float:
+    """How pupil-like a circle is: (surround − inside − inside's deviation) / surround.
+
+    The surround is the ring just outside the circle on the lower and lateral arcs (where the
+    iris is rarely covered); a circle on part of a pupil, or on the whole iris, has a darker
+    or brighter-but-textured surround and scores lower than the true pupil.
+    """
+    cx = np.array([circle.x], dtype=np.float32)
+    cy = np.array([circle.y], dtype=np.float32)
+    inner = np.linspace(0.1, 0.8, 5, dtype=np.float32) * circle.r
+    outer = np.linspace(1.15, 1.45, 4, dtype=np.float32) * circle.r
+    inside = _circle_samples(smooth, cx, cy, inner, PUPIL_ANGLES_COARSE).ravel()
+    around = float(_circle_profiles(smooth, cx, cy, outer, PUPIL_ANGLES_COARSE).mean())
+    return (around - float(inside.mean()) - float(inside.std())) / (around + 10.0)
 
 
 def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
-    """The pupil: best circular dark-to-bright edge among the dark-blob candidates."""
+    """The pupil: every centre-surround candidate refined by the integro-differential search;
+    the one with the best contrast² × edge strength × r^¼ wins. Contrast alone ties a circle
+    on a glint-split part of a pupil with the whole pupil, edge alone prefers the iris/sclera
+    edge of a dark iris, and both favour a small dark gap between lashes, whose short edge is
+    crisp, over a large pupil whose long edge is softened by glints and lash shadows; the
+    weak size term (longer edges are less likely by chance) settles that last case."""
     w = filled.shape[1]
     r_lo, r_hi = params.pupil_min_frac * w, params.pupil_max_frac * w
     cands = pupil_candidates(filled, params)
@@ -198,30 +268,58 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
             code="iris_no_eye",
         )
     smooth = _blur(filled, 1.0)
-    best: tuple[Circle, float] | None = None
+    found: list[tuple[float, Circle]] = []  # (score, circle)
     for x, y, r in cands:
-        lo, hi = max(r_lo, r * 0.7), min(r_hi, r * 1.35 + 2)
+        lo, hi = max(r_lo, r * 0.6), min(r_hi, r * 2.0 + 2)
         if hi - lo < 4:
             continue
-        c, s = search_circle(
-            smooth, (x, y), max(2.0, 0.15 * r), 2.0, lo, hi, 1.0, PUPIL_ANGLES_COARSE, 1.0
+        step = max(1.0, 0.1 * r)
+        coarse, _ = search_circle(
+            smooth, (x, y), 0.5 * r, step, lo, hi, step / 2, PUPIL_ANGLES_COARSE, 1.0
         )
-        if best is None or s > best[1]:
-            best = (c, s)
-    if best is None:
-        raise IrisSegmentationError(
-            "no pupil found: no dark region has a plausible pupil size", code="iris_no_eye"
+        fine, strength = search_circle(
+            smooth,
+            (coarse.x, coarse.y),
+            1.5,
+            0.5,
+            max(r_lo, coarse.r - 3),
+            coarse.r + 3,
+            0.5,
+            PUPIL_ANGLES,
+            1.0,
         )
-    coarse = best[0]
-    fine, strength = search_circle(
-        smooth, (coarse.x, coarse.y), 1.5, 0.5, coarse.r - 3, coarse.r + 3, 0.5, PUPIL_ANGLES, 1.0
-    )
-    if strength < 4.0:
+        if strength < params.pupil_min_edge:
+            continue
+        contrast = pupil_contrast(smooth, fine)
+        if contrast < params.pupil_min_contrast:
+            continue
+        found.append((contrast**2 * strength * fine.r**0.25, fine))
+    if not found:
         raise IrisSegmentationError(
-            "no pupil boundary found: the dark region has no sharp round edge",
+            "no pupil boundary found: no dark region has a sharp round edge (is the eye open "
+            "and in focus?)",
             code="iris_no_eye",
         )
-    return fine
+    found.sort(key=lambda f: -f[0])
+    best = found[0][1]
+    # A much darker disc inside the winner means the winner is the iris around the pupil (a
+    # dark iris against bright sclera scores as well as its pupil); a piece of the same pupil
+    # split off by a glint is no darker than the whole and does not count.
+    level = _disc_mean(smooth, best)
+    for _, circle in found[1:]:
+        inside = math.hypot(circle.x - best.x, circle.y - best.y) + circle.r < best.r
+        plausible = circle.r <= params.ratio_max * best.r
+        if inside and plausible and _disc_mean(smooth, circle) < params.pupil_nested_dark * level:
+            return circle
+    return best
+
+
+def _disc_mean(smooth: FloatImage, circle: Circle) -> float:
+    """Mean grey level inside 80 % of a circle (sampled on rings)."""
+    cx = np.array([circle.x], dtype=np.float32)
+    cy = np.array([circle.y], dtype=np.float32)
+    radii = np.linspace(0.0, 0.8, 5, dtype=np.float32) * circle.r
+    return float(_circle_samples(smooth, cx, cy, radii, PUPIL_ANGLES_COARSE).mean())
 
 
 def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
@@ -235,10 +333,10 @@ def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
     bottom = _angles((30.0, 150.0), count=24)
     cx = np.array([pupil.x], dtype=np.float32)
     cy = np.array([pupil.y], dtype=np.float32)
-    radii = np.array([pupil.r * 0.7, pupil.r * 1.3], dtype=np.float32)
+    radii = np.array([pupil.r * 0.8, pupil.r * 1.15], dtype=np.float32)
     step_top = np.diff(_circle_profiles(smooth, cx, cy, radii, top)[0])[0]
     step_bottom = np.diff(_circle_profiles(smooth, cx, cy, radii, bottom)[0])[0]
-    return bool(step_top < 0.3 * step_bottom)
+    return bool(step_top < 0.1 * step_bottom)
 
 
 def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
@@ -257,7 +355,9 @@ def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
 def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle:
     """The limbus (iris/sclera boundary), searched on the lateral sectors around the pupil."""
     smooth = _blur(_without_pupil(filled, pupil), 1.5)
-    r_min = max(pupil.r / params.ratio_max, pupil.r + 8)
+    # An iris below `min_iris_radius` is refused anyway, so the search never looks there: a
+    # texture ring just outside a small pupil would otherwise win.
+    r_min = max(pupil.r / params.ratio_max, pupil.r + 8, params.min_iris_radius)
     r_max = min(pupil.r / params.ratio_min, 0.5 * filled.shape[1])
     # Lateral arcs pin the centre's x and the radius well but its y only weakly, so the
     # vertical offset allowed is a fraction of the horizontal one (anatomy agrees: the
@@ -272,7 +372,7 @@ def find_limbus(filled: FloatImage, pupil: Circle, params: IrisParams) -> Circle
         r_max,
         2.0,
         LIMBUS_ANGLES_COARSE,
-        2.0,
+        params.limbus_sigma,
     )
     fine, strength = search_circle(
         smooth,
@@ -306,8 +406,10 @@ def find_eyelid(
     R = limbus.r
     xs = (limbus.x + np.linspace(-0.95, 0.95, 61, dtype=np.float32) * R).astype(np.float32)
     sign = 1.0 if upper else -1.0
-    # y0 from just inside the pupil out to the limbus's top (bottom) tangent.
-    y_near = pupil.y - sign * pupil.r * 0.3
+    # y0 from the limbus's top (bottom) tangent in to just inside the pupil for the upper lid
+    # (a drooping lid may cover the pupil's top) and to the pupil's bottom for the lower one
+    # (a lower lid over the pupil is a closed eye, and the pupil's own edge would fit it).
+    y_near = pupil.y - pupil.r * 0.3 if upper else pupil.y + pupil.r
     y_far = limbus.y - sign * R
     y0s = np.linspace(y_far, y_near, 48, dtype=np.float32)
     curv = np.linspace(0.0, 0.45 / R, 8, dtype=np.float32) * sign

@@ -4,10 +4,13 @@ An eye (identity, `eye_seed`) owns an iris texture drawn in the normalised (ρ, 
 radial fibres, crypts, a collarette and contraction furrows — plus its size and grey levels.
 A capture (`capture_seed`) places that eye in a frame: pupil dilation (the texture stretches
 linearly between pupil and limbus, Daugman's rubber-sheet assumption), head tilt (rotation),
-position, a slightly off-centre pupil, eyelids, eyelashes hanging over the iris, specular
-reflections (also inside the pupil), a pupil that is dark but not uniform, defocus and
-sensor noise. The truth (circles, rotation) comes back with the image so tests can check
-segmentation and the shift found by comparison.
+position, a slightly off-centre pupil, eyelids, eyelashes hanging over the iris (and, when
+asked, rising from the lower lid), specular reflections (also inside the pupil, several when
+asked), a pupil that is dark but not uniform, defocus and sensor noise. `FAILURE_CAUSES` holds
+one setting per cause of failure on real captures at a moderate strength, `OCCLUDED` an eye
+too closed to encode. The truth (circles, lid parabolas, the visible share of the iris,
+rotation) comes back with the image so tests can check segmentation, occlusion and the shift
+found by comparison.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class EyeCapture:
     limbus: tuple[float, float, float]
     rotation_deg: float  # texture rotation, counter-clockwise on screen (y down: −θ)
     upper_lid_y: float  # lid margin height at the iris centre's x
+    # Lid margins as parabolas y = y0 + a·(x − x0)² (x0, y0, a), and the share of the iris
+    # annulus (pupil to limbus) the lids leave visible: the occlusion ground truth.
+    upper_lid: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    lower_lid: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    visible_fraction: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,24 @@ class CaptureSettings:
     reflections: int = 2
     blur_sigma: tuple[float, float] = (0.5, 1.0)
     noise_sigma: float = 3.0
+    # Largest horizontal offset of the pupil centre from the limbus centre, in iris radii.
+    pupil_offset: float = 0.06
+    # Extra glints inside the pupil (the illuminator's LEDs), beyond the first reflection.
+    pupil_glints: int = 0
+    # Lashes growing up from the lower lid over the bottom of the iris.
+    lower_lashes: int = 0
+
+
+# Each cause of failure on real captures, at a moderate strength the segmentation must
+# survive (boundaries within ~2 px), plus an eye too occluded to encode (it must be refused).
+FAILURE_CAUSES: dict[str, CaptureSettings] = {
+    "pupil_glints": CaptureSettings(reflections=3, pupil_glints=3),
+    "lashes": CaptureSettings(lashes=160, lower_lashes=40),
+    "eyelids": CaptureSettings(upper_lid=(0.35, 0.45), lower_lid=(0.65, 0.75)),
+    "off_centre": CaptureSettings(pupil_offset=0.08),
+    "defocus": CaptureSettings(blur_sigma=(1.6, 2.0)),
+}
+OCCLUDED = CaptureSettings(upper_lid=(0.1, 0.15), lower_lid=(0.6, 0.65))
 
 
 def _smooth_noise(
@@ -111,7 +137,7 @@ def render_eye(
     cy = h / 2 + rng.uniform(-0.05, 0.05) * h
     r_p = r_l * rng.uniform(*s.dilation)
     # The pupil sits slightly nasal/inferior of the limbus centre.
-    px = cx + rng.uniform(-0.06, 0.06) * r_l
+    px = cx + rng.uniform(-s.pupil_offset, s.pupil_offset) * r_l
     py = cy + rng.uniform(0.0, 0.05) * r_l
     rotation = rng.uniform(-s.max_rotation_deg, s.max_rotation_deg)
 
@@ -170,6 +196,16 @@ def render_eye(
         ys = y0 - 0.15 * length + np.cos(tilt) * length * t - 0.25 * length * t**2
         pts = np.stack([xs, ys], axis=1).round().astype(np.int32)
         cv2.polylines(canvas, [pts], False, float(rng.uniform(30, 70)), 1, cv2.LINE_AA)
+    for _ in range(s.lower_lashes):
+        x0 = cx + rng.uniform(-1.0, 1.0) * r_l
+        y0 = lo - a_lo * (x0 - cx) ** 2
+        length = rng.uniform(0.1, 0.25) * r_l
+        tilt = rng.uniform(-0.4, 0.4)
+        t = np.linspace(0, 1, 6)
+        xs = x0 + np.sin(tilt) * length * t
+        ys = y0 - np.cos(tilt) * length * t
+        pts = np.stack([xs, ys], axis=1).round().astype(np.int32)
+        cv2.polylines(canvas, [pts], False, float(rng.uniform(30, 70)), 1, cv2.LINE_AA)
     img = canvas
     # Specular reflections: small saturated discs, one usually inside or on the pupil.
     for k in range(s.reflections):
@@ -178,6 +214,9 @@ def render_eye(
         else:
             rx, ry = cx + rng.uniform(-0.8, 0.8) * r_l, cy + rng.uniform(-0.3, 0.8) * r_l
         cv2.circle(img, (round(rx), round(ry)), int(rng.integers(3, 6)), 250.0, -1, cv2.LINE_AA)
+    for _ in range(s.pupil_glints):
+        rx, ry = px + rng.uniform(-0.7, 0.7) * r_p, py + rng.uniform(-0.7, 0.7) * r_p
+        cv2.circle(img, (round(rx), round(ry)), int(rng.integers(2, 4)), 252.0, -1, cv2.LINE_AA)
     img = np.asarray(cv2.GaussianBlur(img, (0, 0), rng.uniform(*s.blur_sigma)), np.float32)
     img += rng.normal(0.0, s.noise_sigma, img.shape).astype(np.float32)
     return EyeCapture(
@@ -186,6 +225,9 @@ def render_eye(
         limbus=(float(cx), float(cy), float(r_l)),
         rotation_deg=float(rotation),
         upper_lid_y=float(up),
+        upper_lid=(float(cx), float(up), float(a_up)),
+        lower_lid=(float(cx), float(lo), float(-a_lo)),
+        visible_fraction=float((~lid & iris).sum() / max(int(iris.sum()), 1)),
     )
 
 
@@ -195,3 +237,14 @@ def encode_png(image: NDArray[np.uint8]) -> bytes:
     if not ok:
         raise ValueError("PNG encoding failed")
     return buf.tobytes()
+
+
+def mean_boundary_error(
+    truth: tuple[float, float, float], found: tuple[float, float, float], samples: int = 90
+) -> float:
+    """Mean distance (px) from points on the true circle to the found one, all round: the
+    boundary error of a segmentation, independent of how centre and radius errors mix."""
+    t = np.linspace(0.0, 2 * np.pi, samples, endpoint=False)
+    x = truth[0] + truth[2] * np.cos(t)
+    y = truth[1] + truth[2] * np.sin(t)
+    return float(np.mean(np.abs(np.hypot(x - found[0], y - found[1]) - found[2])))

@@ -68,7 +68,12 @@ def test_too_few_bits_compared_is_no_evidence() -> None:
     sparse = np.zeros_like(a.mask)
     sparse[:8] = 0xFF  # 64 bits only
     b = IrisCode(code=a.code.copy(), mask=sparse)
-    assert compare(a, b).distance == 0.5
+    result = compare(a, b)
+    assert result.distance == 0.5
+    assert not result.comparable
+    assert result.usable_fraction <= 64 / CODE_BITS
+    full = compare(a, a)
+    assert full.comparable and full.usable_fraction == a.valid_bits / CODE_BITS
 
 
 def test_normalisation_pulls_small_samples_towards_half() -> None:

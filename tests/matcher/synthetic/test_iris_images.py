@@ -30,3 +30,15 @@ def test_image_has_dark_pupil_bright_reflection_and_lids() -> None:
     assert img.max() > 230  # specular reflection
     assert img[int(cap.upper_lid_y) - 5, int(cap.limbus[0])] > 120  # lid skin above the margin
     assert 0.25 < pr / cap.limbus[2] < 0.6
+
+
+def test_lid_truth_matches_the_image_and_occlusion_lowers_the_visible_share() -> None:
+    from matcher.synthetic.iris import OCCLUDED
+
+    open_eye, closed = render_eye(4, 0), render_eye(4, 0, OCCLUDED)
+    x0, y0, a = closed.upper_lid
+    assert a > 0 and closed.lower_lid[2] < 0
+    assert abs(y0 - closed.upper_lid_y) < 1e-9
+    # Skin just above the upper margin, iris or lashes just below it, at the iris centre.
+    assert closed.image[int(y0) - 4, int(x0)] > closed.image[int(y0) + 6, int(x0)]
+    assert closed.visible_fraction < 0.35 < open_eye.visible_fraction

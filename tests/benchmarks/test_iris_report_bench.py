@@ -1,0 +1,104 @@
+"""`satupintu bench iris-report`: an end-to-end run on a small synthetic set of eye images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from benchmarks.cli import bench_app
+from matcher.synthetic.iris import OCCLUDED, encode_png, render_eye
+
+
+def _write_set(folder: Path) -> Path:
+    folder.mkdir()
+    for eye in range(4):
+        for capture in range(2):
+            name = f"{eye + 1:02d}_{capture + 1}.png"
+            (folder / name).write_bytes(encode_png(render_eye(20 + eye, capture).image))
+    # One mostly closed eye: refused, and it must show as a failed genuine pair.
+    (folder / "05_1.png").write_bytes(encode_png(render_eye(30, 0, OCCLUDED).image))
+    (folder / "05_2.png").write_bytes(encode_png(render_eye(30, 1).image))
+    return folder
+
+
+def test_report_writes_figures_plots_and_a_contact_sheet(tmp_path: Path) -> None:
+    data = _write_set(tmp_path / "eyes")
+    out = tmp_path / "out"
+    first = CliRunner().invoke(
+        bench_app,
+        [
+            "iris-report",
+            str(data),
+            "--out-dir",
+            str(out),
+            "--label",
+            "one",
+            "--json",
+            str(tmp_path / "one.json"),
+        ],
+    )
+    assert first.exit_code == 0, first.output
+    result = json.loads((tmp_path / "one.json").read_text())
+    row = result["databases"][0]
+    for key in ("eer", "fte", "fnmr_at_fmr_1e-4", "d_prime"):
+        assert key in row
+    assert row["images"] == 10 and row["genuine"] == 5 and row["impostor"] == 40
+    assert row["fte"] == 0.1 and row["refusals"] == {"iris_eye_closed": 1}
+    assert row["histogram_genuine"]["failed"] == 1
+    assert row["d_prime"] > 3
+    sheet = cv2.imread(str(out / row["contact_sheet"]))
+    assert sheet is not None and sheet.shape[1] == 6 * 320
+    # The refused pair comes first: its tile carries the reason in red.
+    label = sheet[240:274, :320]
+    assert (label[:, :, 2].astype(int) - label[:, :, 0] > 100).any()
+    # A second run draws the first as "before".
+    second = CliRunner().invoke(
+        bench_app,
+        [
+            "iris-report",
+            str(data),
+            "--out-dir",
+            str(out),
+            "--label",
+            "two",
+            "--before",
+            str(tmp_path / "one.json"),
+            "--tuned-on",
+            "eyes",
+        ],
+    )
+    assert second.exit_code == 0, second.output
+    again = json.loads((out / "two.json").read_text())
+    assert again["databases"][0]["tuned_on"] is True
+    assert again["eer_max_held_out"] is None
+    assert np.isclose(again["databases"][0]["eer"], row["eer"])
+    assert (out / again["databases"][0]["plot"]).stat().st_size > 10_000
+
+
+def test_accuracy_command_reports_fnmr_at_1e4_and_d_prime_for_iris(tmp_path: Path) -> None:
+    data = _write_set(tmp_path / "eyes")
+    result = CliRunner().invoke(
+        bench_app,
+        [
+            "accuracy",
+            str(data),
+            "--modality",
+            "iris",
+            "--processes",
+            "1",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--json",
+            str(tmp_path / "acc.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads((tmp_path / "acc.json").read_text())
+    # The refused eye's genuine pair is a certain non-match: 1 of 5 genuine pairs.
+    assert np.isclose(figures["fnmr_at_fmr_1e-4"], 0.2)
+    assert figures["d_prime"] > 3
+    assert figures["databases"][0]["d_prime"] == figures["d_prime"]
