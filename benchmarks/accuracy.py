@@ -32,9 +32,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks import resolution
 from benchmarks.output import results_dir
 from benchmarks.plots import det_curves, histograms
-from benchmarks import resolution
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.fingerprint import EXTRACTORS, FingerprintModality
 from matcher.evaluation.harness import DatabaseResult, average, evaluate, pairs_to_compare

@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.bank import SimulatedBank
 from adapters.base import AccountRef, TransferKind, TransferState
 from adapters.clock import ManualClock
-from benchmarks.output import results_dir
 from adapters.faults import FaultInjector, FaultProfile
 from adapters.simulated import SimulatedBankAdapter
 from benchmarks.output import results_dir

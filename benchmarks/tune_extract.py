@@ -30,9 +30,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from benchmarks.output import results_dir
 from benchmarks import resolution
 from benchmarks.accuracy import databases_of, operating_points
+from benchmarks.output import results_dir
 from matcher.evaluation.dataset import Database, DatasetError
 from matcher.evaluation.fingerprint import FingerprintModality
 from matcher.evaluation.harness import evaluate
