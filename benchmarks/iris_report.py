@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from benchmarks.output import results_dir
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.metrics import decidability, equal_error_rate, error_curve, fnmr_at_fmr
 from matcher.iris.calibration import default_iris_calibration
@@ -46,7 +47,6 @@ from matcher.iris.types import IrisError, IrisTemplate, Segmentation
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CLAIMED_FMR = 1e-4
 BINS = np.linspace(0.0, 1.0, 201)  # similarity histogram bins, 0.005 wide
 SHEET_TILES = 24
@@ -333,7 +333,6 @@ def iris_report_command(
         list[str] | None, typer.Option(help="Set (folder) names the parameters were tuned on.")
     ] = None,
     label: Annotated[str, typer.Option(help="Name stem of the result files.")] = "iris_report",
-    out_dir: Annotated[Path, typer.Option(help="Where result files go.")] = RESULTS,
 ) -> None:
     """EER, FTE, FNMR at FMR 1e-4, d′ and calibration per iris set, plots and contact sheets."""
     tuned = set(tuned_on or [])
@@ -341,7 +340,7 @@ def iris_report_command(
     if before is not None:
         previous = {r["database"]: r for r in json.loads(before.read_text())["databases"]}
     databases = [_database(p) for p in paths]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = results_dir()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     rows: list[dict[str, Any]] = []

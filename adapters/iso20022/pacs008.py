@@ -30,6 +30,7 @@ from adapters.iso20022.agents import agent, bank_code_of
 from adapters.iso20022.xml import (
     code,
     message_name,
+    moment,
     read_message,
     refusal,
     rupiah,
@@ -135,11 +136,13 @@ def _reject_after(expires_at: datetime | None) -> m.SettlementTimeRequest2 | Non
     return m.SettlementTimeRequest2(rjct_tm=XmlTime.from_time(moment))
 
 
-def _expiry(tx: Any, created: datetime) -> datetime | None:
+def _expiry(tx: Any, created: datetime, field: str) -> datetime | None:
     """When the instruction expires: RjctTm on the day before, of or after its creation,
     whichever is nearest the creation."""
     if tx.sttlm_tm_req is None or tx.sttlm_tm_req.rjct_tm is None:
         return None
+    if not isinstance(tx.sttlm_tm_req.rjct_tm, XmlTime):
+        raise refusal(field, f"{tx.sttlm_tm_req.rjct_tm!r} is not a time")
     at = tx.sttlm_tm_req.rjct_tm.to_time()
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -177,7 +180,8 @@ def read_pacs008(data: bytes) -> CreditTransfer:
         kind=_KIND.get(category or "", TransferKind.ACCOUNT_CREDIT),
         remittance=tx.rmt_inf.ustrd[0] if tx.rmt_inf and tx.rmt_inf.ustrd else "",
     )
-    request = replace(request, expires_at=_expiry(tx, message.grp_hdr.cre_dt_tm.to_datetime()))
+    created = moment(message.grp_hdr.cre_dt_tm, "FIToFICstmrCdtTrf/GrpHdr/CreDtTm", refusal)
+    request = replace(request, expires_at=_expiry(tx, created, f"{path}/SttlmTmReq/RjctTm"))
     debtor = _party(tx.dbtr_agt, tx.dbtr_acct, tx.dbtr, f"{path}/Dbtr")
     return CreditTransfer(message_id=message.grp_hdr.msg_id, request=request, debtor=debtor)
 

@@ -79,8 +79,8 @@ def test_tune_extract_command_writes_the_leave_one_out_table(tmp_path: Path) -> 
     out = tmp_path / "tune.json"
     run = CliRunner().invoke(
         bench_app,
-        ["tune-extract", "synthetic:4x3", "synthetic:5x3", "synthetic:4x4", "--only",
-         "max minutiae 60", "--processes", "1", "--json", str(out), "--out-dir", str(tmp_path)],
+        ["--out", str(tmp_path), "tune-extract", "synthetic:4x3", "synthetic:5x3",
+         "synthetic:4x4", "--only", "max minutiae 60", "--processes", "1", "--json", str(out)],
     )  # fmt: skip
     assert run.exit_code == 0, run.output
     doc = json.loads(out.read_text())
@@ -88,5 +88,7 @@ def test_tune_extract_command_writes_the_leave_one_out_table(tmp_path: Path) -> 
     assert [r["held_out"] for r in doc["leave_one_out"]] == doc["databases"]
     assert len(doc["databases"]) == 3
     assert "| held out |" in (tmp_path / "tune_extract.md").read_text()
-    bad = CliRunner().invoke(bench_app, ["tune-extract", "synthetic:4x3", "--only", "nonsense"])
+    bad = CliRunner().invoke(
+        bench_app, ["--out", str(tmp_path), "tune-extract", "synthetic:4x3", "--only", "nonsense"]
+    )
     assert bad.exit_code != 0

@@ -31,10 +31,10 @@ def test_report_writes_figures_plots_and_a_contact_sheet(tmp_path: Path) -> None
     first = CliRunner().invoke(
         bench_app,
         [
+            "--out",
+            str(out),
             "iris-report",
             str(data),
-            "--out-dir",
-            str(out),
             "--label",
             "one",
             "--json",
@@ -59,10 +59,10 @@ def test_report_writes_figures_plots_and_a_contact_sheet(tmp_path: Path) -> None
     second = CliRunner().invoke(
         bench_app,
         [
+            "--out",
+            str(out),
             "iris-report",
             str(data),
-            "--out-dir",
-            str(out),
             "--label",
             "two",
             "--before",
@@ -84,14 +84,14 @@ def test_accuracy_command_reports_fnmr_at_1e4_and_d_prime_for_iris(tmp_path: Pat
     result = CliRunner().invoke(
         bench_app,
         [
+            "--out",
+            str(tmp_path / "out"),
             "accuracy",
             str(data),
             "--modality",
             "iris",
             "--processes",
             "1",
-            "--out-dir",
-            str(tmp_path / "out"),
             "--json",
             str(tmp_path / "acc.json"),
         ],

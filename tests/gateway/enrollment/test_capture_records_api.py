@@ -131,7 +131,10 @@ def test_finger_and_iris_image_records_enrol_and_verify(
 
 
 def test_broken_capture_records_are_refused_naming_the_field(
-    ops_client: SignedClient, terminal_client: SignedClient
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
 ) -> None:
     nik = _register(ops_client, households=1)[0]["nik"]
     good = finger_image_record(finger_pixels(63), position=2, compression=Compression.PNG)
@@ -146,8 +149,15 @@ def test_broken_capture_records_are_refused_naming_the_field(
         "iris record": (iris_as_finger, "format_identifier", "capture_record_invalid"),
     }
     for name, (record, field, code) in cases.items():
-        finger = {"position": 2, "format": "iso19794-4", "data": base64.b64encode(record).decode()}
-        response = terminal_client.post("/v1/enrollments", json={"nik": nik, "fingers": [finger]})
+        nonce = new_nonce()
+        finger = {
+            "position": 2,
+            "format": "iso19794-4",
+            "sealed": _sealed(record, terminal, gateway_key, nonce),
+        }
+        response = terminal_client.post(
+            "/v1/enrollments", json={"nik": nik, "fingers": [finger]}, nonce=nonce
+        )
         assert response.status_code == 422, (name, response.text)
         error = response.json()["error"]
         assert error["code"] == "capture_rejected", name

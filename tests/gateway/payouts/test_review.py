@@ -81,7 +81,9 @@ def _audit(rig: Rig, reference: str) -> list[tuple[str, str]]:
     with unit_of_work(rig.factory) as session:
         assert verify_chain(session=session).ok
         entries = session.scalars(
-            select(AuditEntry).where(AuditEntry.subject == f"payout:{reference}")
+            select(AuditEntry)
+            .where(AuditEntry.subject == f"payout:{reference}")
+            .order_by(AuditEntry.seq)
         ).all()
         return [(e.actor, str(e.data["decision"])) for e in entries]
 

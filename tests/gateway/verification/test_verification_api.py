@@ -306,16 +306,17 @@ def test_a_verification_failing_after_its_terminal_is_confirmed_cannot_be_replay
 
     monkeypatch.setattr(service, "decide", crashing_decision)
     nonce = new_nonce()
-    with pytest.raises(RuntimeError):
-        terminal_client.post(
-            "/v1/verify",
-            json={
-                "mode": "1:1",
-                "nik": enrolled_nik,
-                "fingers": _sealed_fingers(terminal, gateway_key, nonce, 41, 8),
-            },
-            nonce=nonce,
-        )
+    crashed = terminal_client.post(
+        "/v1/verify",
+        json={
+            "mode": "1:1",
+            "nik": enrolled_nik,
+            "fingers": _sealed_fingers(terminal, gateway_key, nonce, 41, 8),
+        },
+        nonce=nonce,
+    )
+    assert crashed.status_code == 500, crashed.text
+    assert crashed.json()["error"]["code"] == "internal_error"
     with session_factory() as session:
         assert session.scalar(select(SeenNonce.nonce).where(SeenNonce.nonce == nonce)) == nonce
         assert session.scalar(select(VerificationRecord.id)) is None
