@@ -280,14 +280,8 @@ def accuracy_command(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the JSON result here.")
     ] = None,
-    dpi: Annotated[
-        list[str] | None,
-        typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
-    ] = None,
-    dpi_file: Annotated[
-        Path | None,
-        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
-    ] = None,
+    dpi: resolution.DpiOption = None,
+    dpi_file: resolution.DpiFileOption = None,
     extractor: Annotated[
         str, typer.Option(help="Fingerprint extractor for images: gabor (default) or leader.")
     ] = "gabor",

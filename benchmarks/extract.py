@@ -273,14 +273,8 @@ def extract_command(
         Path | None, typer.Option("--json", help="Also write the JSON result here.")
     ] = None,
     limit: Annotated[int, typer.Option(help="At most this many images per database.")] = 0,
-    dpi: Annotated[
-        list[str] | None,
-        typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
-    ] = None,
-    dpi_file: Annotated[
-        Path | None,
-        typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
-    ] = None,
+    dpi: resolution.DpiOption = None,
+    dpi_file: resolution.DpiFileOption = None,
     synthetic: Annotated[
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,

@@ -17,10 +17,21 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 METADATA = "dataset.json"
+
+# The two command-line options every benchmark that reads image databases takes.
+DpiOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Capture resolution: N for all, NAME=N for one database."),
+]
+DpiFileOption = Annotated[
+    Path | None,
+    typer.Option(help='JSON {"NAME": dpi} of the databases\' capture resolutions.'),
+]
 
 
 @dataclass(frozen=True)

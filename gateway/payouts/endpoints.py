@@ -54,16 +54,7 @@ def _payout_out(view: flow.PayoutView) -> PayoutOut:
         household=view.household_reference,
         channel=payout.channel,
         amount=payout.amount,
-        lines=[
-            PayoutLineOut(
-                programme=line.programme,
-                component=line.component,
-                subject=line.subject,
-                period=line.period,
-                amount=line.amount,
-            )
-            for line in view.lines
-        ],
+        lines=[PayoutLineOut.model_validate(line) for line in view.lines],
         failure_code=payout.failure_code,
         failure_reason=payout.failure_reason,
         created_at=payout.created_at,

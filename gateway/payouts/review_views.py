@@ -34,40 +34,9 @@ def case_out(case: ReviewCase) -> ReviewCaseOut:
         state=case.payout.state,
         terminal=case.payout.terminal_id,
         household_id=case.payout.household_id,
-        lines=[
-            PayoutLineOut(
-                programme=line.programme,
-                component=line.component,
-                subject=line.subject,
-                period=line.period,
-                amount=line.amount,
-            )
-            for line in case.lines
-        ],
-        late_answers=[
-            LateAnswerOut(
-                epoch=a.epoch,
-                received_at=a.received_at,
-                answer=a.answer,
-                amount=a.amount,
-                bank_reference=a.bank_reference,
-                detail=a.detail,
-            )
-            for a in case.late_answers
-        ],
-        resolutions=[
-            ResolutionOut(
-                decision=r.decision,
-                reason=r.reason,
-                evidence=r.evidence,
-                proposed_by=r.proposed_by,
-                proposed_at=r.proposed_at,
-                approved_by=r.approved_by,
-                approved_at=r.approved_at,
-                status=r.status,
-            )
-            for r in case.resolutions
-        ],
+        lines=[PayoutLineOut.model_validate(line) for line in case.lines],
+        late_answers=[LateAnswerOut.model_validate(a) for a in case.late_answers],
+        resolutions=[ResolutionOut.model_validate(r) for r in case.resolutions],
         history=[
             AuditStepOut(seq=e.seq, at=e.at, actor=e.actor, data=dict(e.data)) for e in case.history
         ],

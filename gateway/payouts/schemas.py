@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PayoutCreate(BaseModel):
@@ -38,6 +38,8 @@ class EntitlementsOut(BaseModel):
 
 
 class PayoutLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off the ORM rows
+
     programme: str
     component: str
     subject: str
@@ -90,6 +92,8 @@ class ReviewItemOut(BaseModel):
 
 
 class LateAnswerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off the ORM rows
+
     epoch: int
     received_at: datetime
     answer: str
@@ -99,6 +103,8 @@ class LateAnswerOut(BaseModel):
 
 
 class ResolutionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off the ORM rows
+
     decision: str
     reason: str
     evidence: str

@@ -719,8 +719,7 @@ class BinaryIdentifier(Generic[T]):
         # FAISS's counting scan finds the same nearest distances as its heap scan, faster
         # (100k fingers, 24 probe codes, 128 of 4096 lists: 36 vs 40 ms at k = 100, 39 vs
         # 50 ms at k = 200). It reads max_codes = 0 as a budget of none rather than no limit
-        # (faiss issue #5555, faiss 1.15: every search came back empty), hence the explicit
-        # budget.
+        # (in faiss 1.15 every search then comes back empty), hence the explicit budget.
         ivf.use_heap = False
         ivf.max_codes = 1 << 62
         return ivf
