@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work
+from gateway.demo import DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
 from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.demo import DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
 from gateway.payouts import repository as payout_repository
 from gateway.registry import repository as registry_repository
 from gateway.registry.synthetic import REGIONS, synthetic_rows

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
+from gateway.biometrics.captures import CaptureContext, Sample, read_captures
+from gateway.biometrics.engine import BiometricEngine
 from gateway.crypto.envelope import seal
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import CaptureContext, Sample, read_captures
-from gateway.enrollment.engine import BiometricEngine
 from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment, template_aad
 from gateway.enrollment.schemas import (
     AdjudicationView,

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.biometrics.captures import Modality, Sample
+from gateway.biometrics.engine import BiometricEngine, Comparison
 from gateway.crypto.envelope import open_sealed
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import Modality, Sample
-from gateway.enrollment.engine import BiometricEngine, Comparison
 from gateway.enrollment.models import Enrollment, template_aad
 from gateway.indexing import repository as index_repository
 

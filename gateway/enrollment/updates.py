@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import append
+from gateway.biometrics.captures import Sample
+from gateway.biometrics.engine import BiometricEngine
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import Sample
-from gateway.enrollment.engine import BiometricEngine
 from gateway.enrollment.models import Enrollment
 from gateway.enrollment.templates import activate, compare_current
 from gateway.errors import Conflict, Forbidden, NotFound

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics.captures import Modality
+from gateway.biometrics.engine import BiometricEngine, ModalityUnavailable
 from gateway.crypto.envelope import open_sealed
 from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.captures import Modality
-from gateway.enrollment.engine import BiometricEngine, ModalityUnavailable
 from gateway.enrollment.models import BiometricTemplate, template_aad
 from gateway.indexing import repository
 from gateway.indexing.identifiers import IdentifierFactory, load_snapshot, save_snapshot

@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import SessionDep, SettingsDep
 from gateway.enrollment import repository as enrollment_repository
 from gateway.errors import NotFound
+from gateway.media import require_content_type
 from gateway.registry.importer import import_register
-from gateway.registry.media import require_content_type
 from gateway.registry.schemas import HouseholdView, ImportResult
 from gateway.registry.service import household_view
 from gateway.terminals.auth import OpsOperatorDep

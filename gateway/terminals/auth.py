@@ -301,7 +301,7 @@ def authenticate_message(
 
 class DeviceCheck(Protocol):
     """The capture devices a request's captures were opened with, checked against the
-    database rows of those devices (`gateway.crypto.capture.CachedDevices`)."""
+    database rows of those devices (`gateway.biometrics.sealed.CachedDevices`)."""
 
     def device_ids(self) -> list[str]: ...
 

@@ -24,12 +24,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics.captures import CaptureContext, CaptureRejected
+from gateway.biometrics.engine import BiometricEngine
+from gateway.biometrics.schemas import Captures, FingerCapture, IrisCapture
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import CaptureContext, CaptureRejected
-from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import Captures, EnrollmentRequest, FingerCapture, IrisCapture
+from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import EnrollmentResult, enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
