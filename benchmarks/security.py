@@ -96,7 +96,8 @@ def security_command(
     from gateway.db import unit_of_work
     from gateway.settings import Settings
     from gateway.terminals import service
-    from gateway.terminals.auth import AuthenticatedTerminal, authenticate_message
+    from gateway.terminals.authenticate import authenticate_message
+    from gateway.terminals.identity import AuthenticatedTerminal
     from gateway.terminals.keys import encode_public_key
     from gateway.terminals.ratelimit import TokenBucketLimiter
 

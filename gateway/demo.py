@@ -41,7 +41,7 @@ from gateway.registry.synthetic import REGIONS, synthetic_rows, write_register_c
 from gateway.settings import Settings
 from gateway.terminals import repository as terminal_repository
 from gateway.terminals import service as terminal_service
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
 from gateway.verification import case_workers

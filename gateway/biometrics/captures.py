@@ -25,7 +25,7 @@ from gateway.biometrics.schemas import (
 )
 from gateway.biometrics.sealed import DeviceLookup, open_capture
 from gateway.errors import InvalidInput
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from matcher.fingerprint import extract
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError

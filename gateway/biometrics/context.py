@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gateway.biometrics.captures import CaptureContext
 from gateway.biometrics.sealed import DeviceLookup
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 
 
 class CapturePolicy(Protocol):

@@ -20,7 +20,7 @@ from gateway.crypto.keyring import KeyStore, key_store
 from gateway.db import unit_of_work
 from gateway.errors import Forbidden
 from gateway.terminals import repository
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.keys import load_public_key
 from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.principals import PrincipalCache

@@ -16,15 +16,9 @@ from gateway.deps import SessionDep
 from gateway.errors import GatewayError
 from gateway.media import JSON
 from gateway.registry.service import find_person
-from gateway.terminals.auth import (
-    AuthenticatedTerminal,
-    CaseWorkerDep,
-    SignedTerminalDep,
-    SignedTerminalRequest,
-    TerminalDep,
-    check_person_rate,
-    signed_unit_of_work,
-)
+from gateway.terminals.auth import CaseWorkerDep, SignedTerminalDep, TerminalDep, check_person_rate
+from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.verification import case_workers, lockout, service
 from gateway.verification.schemas import (
     CaseWorkerRequest,

@@ -17,7 +17,7 @@ from gateway.client import GatewayKey, seal_capture
 from gateway.crypto.capture import SUITE, SealedCapture
 from gateway.crypto.keyring import key_store
 from gateway.errors import GatewayError
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from tests.gateway.signing import TerminalIdentity, register_terminal
 
 CAPTURE = b"FMR\x00 20\x00" + bytes(range(200))

@@ -30,7 +30,7 @@ from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import synthetic_rows, write_register_csv
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.models import OperatorRole
 from gateway.trust.anomalies import AnomalyPolicy
 from gateway.verification.case_workers import approve, enrolment_statement, register
