@@ -11,10 +11,10 @@ from gateway import migrate
 from gateway import serve as gateway_serve
 from gateway.audit.cli import audit_app
 from gateway.cli_demo import demo_command
+from gateway.cli_keys import keys_app
 from gateway.cli_match import calibrate_command, match_command
 from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
-from gateway.cli_keys import keys_app
 from gateway.db import make_engine
 from gateway.indexing.cli import index_app
 from gateway.logs import configure_logging
