@@ -94,7 +94,7 @@ def report(mutants: Path) -> tuple[dict[str, Any], str]:
         for name, status in statuses.items()
         if status == "survived"
     ]
-    payload = {
+    payload: dict[str, Any] = {
         "files": files,
         "totals": summarise(merged),
         "survivors": [name for _, name in survivors],
