@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics import repository as template_repository
 from gateway.biometrics.captures import CaptureContext, CaptureRejected
 from gateway.biometrics.engine import BiometricEngine
 from gateway.biometrics.schemas import Captures, FingerCapture, IrisCapture
@@ -281,7 +282,7 @@ def run_demo(
         with unit_of_work(session_factory) as session:
             person = registry_repository.person_by_nik_hash(session, nik_lookup_hash(row["nik"]))
             assert person is not None
-            enrolled = bool(repository.active_templates(session, person.id))
+            enrolled = bool(template_repository.active_templates(session, person.id))
             pending = repository.pending_enrollment_of(session, person.id) is not None
             status = "enrolled" if enrolled else "pending_adjudication"
             if enrolled or pending:

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.biometrics.captures import CaptureRejected
+from gateway.biometrics.models import BiometricTemplate
 from gateway.biometrics.schemas import FingerCapture
-from gateway.enrollment.models import BiometricTemplate, Enrollment
+from gateway.enrollment.models import Enrollment
 from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import AdjudicationClosed, decide, enroll, list_adjudications
 from gateway.indexing.models import IndexEvent
