@@ -105,7 +105,6 @@ class AnomalyKind(StrEnum):
     UNKNOWN_STATUS_CODE = "unknown_status_code"
     UNKNOWN_REFERENCE = "unknown_reference"
     AMOUNT_MISMATCH = "amount_mismatch"
-    SIGNATURE_INVALID = "signature_invalid"
     UNEXPECTED_RESPONSE = "unexpected_response"
     STATEMENT_INCONSISTENT = "statement_inconsistent"  # balances and entries do not add up
 

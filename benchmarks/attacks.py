@@ -23,8 +23,8 @@ from benchmarks.live import demo_probes, load_key
 from gateway import client
 from gateway.client import GatewayKey, SignatureAuth
 from gateway.db import unit_of_work
-from gateway.enrollment.demo import CASE_WORKER_ID, INDEX_FINGERS
-from gateway.enrollment.demo import finger_record as demo_finger
+from gateway.demo import CASE_WORKER_ID, INDEX_FINGERS
+from gateway.demo import finger_record as demo_finger
 from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.service import set_operator_status
 from gateway.verification import repository
@@ -33,7 +33,7 @@ HOSTILE = "T-3578-DEMO"
 HOME = "T-3201-DEMO"
 # Synthetic people who are in no register: the attacker's own fingers.
 ATTACKER_FINGERS = 999_990
-CASE_WORKER_FINGERS = 999_999  # the demo pendamping's fingers (see `gateway.enrollment.demo`)
+CASE_WORKER_FINGERS = 999_999  # the demo pendamping's fingers (see `gateway.demo`)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from benchmarks.identify import identify
 from benchmarks.iris_report import iris_report_command
 from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
+from benchmarks.mutation import mutation_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
 from benchmarks.tune_extract import tune_extract_command
@@ -54,3 +55,4 @@ bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)
 bench_app.command("tune-extract")(tune_extract_command)
 bench_app.command("iris-report")(iris_report_command)
+bench_app.command("mutation")(mutation_command)

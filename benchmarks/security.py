@@ -57,7 +57,7 @@ def _timed(fn: Callable[[], object], rounds: int) -> dict[str, float]:
 def _attacks(app: Any, api: Any, progress: Progress, data_dir: Path) -> list[Any]:
     """Load a small demo register into the running gateway, then attack it."""
     from benchmarks.attacks import run_attacks
-    from gateway.enrollment.demo import run_demo
+    from gateway.demo import run_demo
     from gateway.terminals.ratelimit import TokenBucketLimiter
 
     # The attacks meet the identity defences, not the per-person rate limit.
@@ -88,14 +88,16 @@ def security_command(
     # Imported here so `satupintu --help` does not load the whole gateway.
     from gateway.app import create_app
     from gateway.audit.service import append
+    from gateway.biometrics.sealed import open_capture
     from gateway.client import GatewayKey, RequestSigner, SignatureAuth, seal_capture
-    from gateway.crypto.capture import SealedCapture, open_capture
+    from gateway.crypto.capture import SealedCapture
     from gateway.crypto.envelope import open_sealed, seal
     from gateway.crypto.nik import nik_lookup_hash
     from gateway.db import unit_of_work
     from gateway.settings import Settings
     from gateway.terminals import service
-    from gateway.terminals.auth import AuthenticatedTerminal, authenticate_message
+    from gateway.terminals.authenticate import authenticate_message
+    from gateway.terminals.identity import AuthenticatedTerminal
     from gateway.terminals.keys import encode_public_key
     from gateway.terminals.ratelimit import TokenBucketLimiter
 

@@ -63,7 +63,7 @@ from gateway.client import (
     seal_capture,
 )
 from gateway.crypto.runtime import open_runtime
-from gateway.enrollment.demo import run_demo
+from gateway.demo import run_demo
 from gateway.settings import Settings
 
 # In-process requests are signed ahead; the signature window (60 s) bounds how far ahead.

@@ -1,4 +1,8 @@
-"""Application factory: `create_app(settings)` wires database, migrations, routes and metrics."""
+"""Application factory: `create_app(settings)` wires database, migrations, routes and metrics.
+
+The one place that knows every domain: it mounts their routers and starts their workers, so
+no domain reaches into another to wire it (the import contracts in pyproject.toml hold it).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,31 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 
 from gateway import health, migrate
+from gateway.audit import endpoints as audit_endpoints
+from gateway.crypto import endpoints as key_endpoints
+from gateway.crypto.keyring import KeyStore, install_key_store
 from gateway.db import make_engine, make_session_factory
+from gateway.enrollment import endpoints as enrollment_endpoints
 from gateway.errors import install_error_handlers
-from gateway.indexing import wiring as identity
+from gateway.indexing import wiring as indexes
 from gateway.limits import BodySizeLimit
 from gateway.logs import configure_logging
 from gateway.metrics import Metrics, install_metrics
+from gateway.payouts import endpoints as payout_endpoints
 from gateway.payouts import wiring as payouts
+from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
+from gateway.terminals import endpoints as terminal_endpoints
+from gateway.terminals import openapi
 from gateway.terminals import wiring as security
+from gateway.trust import endpoints as trust_endpoints
+from gateway.trust.metrics import TrustCollector
+from gateway.trust.notifications import LogSender, NotificationWorker
+from gateway.verification import endpoints as verification_endpoints
 
 log = logging.getLogger("gateway.app")
 
@@ -32,16 +49,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # stops what did start (a payout worker left running would drive payouts unsupervised).
         with ExitStack() as started:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-            security.start(app, settings)
-            started.callback(security.stop, app)
+            # The key ring first (production refuses to start without it), restored at stop.
+            app.state.key_store = KeyStore.from_settings(settings)
+            started.callback(install_key_store, install_key_store(app.state.key_store))
             engine = make_engine(settings.resolved_database_url)
             started.callback(engine.dispose)
             migrate.upgrade(engine)
             app.state.engine = engine
             app.state.session_factory = make_session_factory(engine)
             started.callback(payouts.stop, payouts.start(app, settings, app.state.session_factory))
-            identity.start(app, settings, app.state.session_factory)
-            started.callback(identity.stop, app)
+            indexes.start(app, settings, app.state.session_factory)
+            started.callback(indexes.stop, app)
+            app.state.verify_limiter = anyio.CapacityLimiter(settings.verify_threads)
+            notifier = NotificationWorker(
+                app.state.session_factory, LogSender(), settings.notification_interval_seconds
+            )
+            notifier.start()
+            started.callback(notifier.stop)
             app.state.indexes_loaded = True
             started.callback(setattr, app.state, "indexes_loaded", False)
             log.info("gateway started", extra={"database": engine.dialect.name})
@@ -64,9 +88,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_metrics(app, app.state.metrics)
     # Routers are matched in the order they are added, each a scan of its routes: the
     # terminals' hot path (verify, then pay) comes first, health and ops last.
-    identity.install(app, settings)
-    payouts.install(app)
+    app.state.identity_settings = settings
     security.install(app, settings)
+    app.state.metrics.registry.register(TrustCollector(app.state))
+    for router in (
+        verification_endpoints.router,
+        enrollment_endpoints.router,
+        registry_endpoints.router,
+        trust_endpoints.router,
+        trust_endpoints.ops_router,
+        payout_endpoints.router,
+        payout_endpoints.ops_router,
+        terminal_endpoints.router,
+        key_endpoints.router,
+        audit_endpoints.router,
+    ):
+        app.include_router(router)
+    openapi.install(app)
     app.include_router(health.router)
     return app
 

@@ -10,12 +10,12 @@ from adapters.cli import bank_sim_app
 from gateway import migrate
 from gateway import serve as gateway_serve
 from gateway.audit.cli import audit_app
+from gateway.cli_demo import demo_command
+from gateway.cli_keys import keys_app
 from gateway.cli_match import calibrate_command, match_command
 from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
-from gateway.crypto.cli import keys_app
 from gateway.db import make_engine
-from gateway.enrollment.cli import demo_command
 from gateway.indexing.cli import index_app
 from gateway.logs import configure_logging
 from gateway.payouts.cli import payouts_app, programmes_app, reconcile

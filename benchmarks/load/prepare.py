@@ -29,10 +29,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics import repository as template_repository
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work
-from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.demo import DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
+from gateway.demo import DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
 from gateway.payouts import repository as payout_repository
 from gateway.registry import repository as registry_repository
 from gateway.registry.synthetic import REGIONS, synthetic_rows
@@ -93,9 +93,7 @@ def _enrolled(session_factory: sessionmaker[Session], nik: str) -> bool:
     """Active templates exist (a person held for de-duplication review cannot verify yet)."""
     with unit_of_work(session_factory) as session:
         person = registry_repository.person_by_nik_hash(session, nik_lookup_hash(nik))
-        return person is not None and bool(
-            enrollment_repository.active_templates(session, person.id)
-        )
+        return person is not None and bool(template_repository.active_templates(session, person.id))
 
 
 def _terminals(

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from gateway.audit import service
 from gateway.deps import SessionDep
-from gateway.terminals.auth import AuthenticatedOperator, require_role
+from gateway.terminals.auth import require_role
+from gateway.terminals.identity import AuthenticatedOperator
 from gateway.terminals.models import OperatorRole
 
 router = APIRouter(tags=["audit"])

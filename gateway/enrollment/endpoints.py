@@ -5,42 +5,20 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from sqlalchemy.orm import Session
 
-from gateway.crypto.capture import DeviceLookup
+from gateway.biometrics.context import capture_context
 from gateway.deps import SessionDep
 from gateway.enrollment import service
-from gateway.enrollment.captures import CaptureContext
 from gateway.enrollment.schemas import (
     AdjudicationDecision,
     AdjudicationView,
     EnrollmentRequest,
     EnrollmentResult,
 )
-from gateway.registry.media import require_content_type
-from gateway.terminals.auth import AuthenticatedTerminal, CaseWorkerDep, TerminalDep
-from gateway.verification.settings import IdentitySettings
+from gateway.media import JSON
+from gateway.terminals.auth import CaseWorkerDep, TerminalDep
 
 router = APIRouter(tags=["enrollment"])
-JSON = require_content_type("application/json")
-
-
-def capture_context(
-    request: Request,
-    session: Session | None,
-    terminal: AuthenticatedTerminal,
-    devices: DeviceLookup | None = None,
-) -> CaptureContext:
-    """Device keys come from `devices` when given (confirmed later by the caller), else from
-    `session`."""
-    settings: IdentitySettings = request.app.state.identity_settings
-    return CaptureContext(
-        session=session,
-        terminal=terminal,
-        allow_plaintext=settings.allow_plaintext_captures,
-        capture_window_seconds=request.app.state.security_settings.capture_window_seconds,
-        devices=devices,
-    )
 
 
 @router.post(

@@ -1,25 +1,14 @@
-"""Every query of enrollment: sessions, sealed templates and the adjudication queue."""
+"""Every query of enrollment: sessions and the adjudication queue (templates: biometrics)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
-from gateway.registry.models import Household, Person
-
-_TEMPLATES = BiometricTemplate.__table__
-_ACTIVE_KEYS = (
-    select(_TEMPLATES.c.id, _TEMPLATES.c.position, _TEMPLATES.c.quality)
-    .where(
-        _TEMPLATES.c.person_id == bindparam("person_id"),
-        _TEMPLATES.c.modality == bindparam("modality"),
-        _TEMPLATES.c.active.is_(True),
-    )
-    .order_by(_TEMPLATES.c.position)
-)
+from gateway.biometrics.models import BiometricTemplate
+from gateway.enrollment.models import Adjudication, Enrollment
 
 
 def add(session: Session, row: Enrollment | BiometricTemplate | Adjudication) -> None:
@@ -45,94 +34,6 @@ def pending_enrollment_of(session: Session, person_id: int) -> Enrollment | None
             Enrollment.status.in_(("pending_adjudication", "pending_update")),
         )
     ).first()
-
-
-def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemplate]:
-    return session.scalars(
-        select(BiometricTemplate)
-        .where(BiometricTemplate.person_id == person_id, BiometricTemplate.active.is_(True))
-        .order_by(BiometricTemplate.id)
-    ).all()
-
-
-def active_template_keys(
-    session: Session, person_id: int, modality: str
-) -> list[tuple[int, int, int]]:
-    """(template id, position, quality) of a person's active templates, without the blobs.
-
-    On every verification's path, so a Core statement on the connection (no ORM compile)."""
-    rows = session.connection().execute(
-        _ACTIVE_KEYS, {"person_id": person_id, "modality": modality}
-    )
-    return [(row.id, row.position, row.quality) for row in rows]
-
-
-def templates_by_id(session: Session, template_ids: Sequence[int]) -> Sequence[BiometricTemplate]:
-    if not template_ids:
-        return []
-    return session.scalars(
-        select(BiometricTemplate).where(BiometricTemplate.id.in_(list(template_ids)))
-    ).all()
-
-
-def templates_of_enrollment(session: Session, enrollment_id: int) -> Sequence[BiometricTemplate]:
-    return session.scalars(
-        select(BiometricTemplate)
-        .where(BiometricTemplate.enrollment_id == enrollment_id)
-        .order_by(BiometricTemplate.id)
-    ).all()
-
-
-def deactivate_templates(
-    session: Session, *, person_id: int, modality: str, positions: list[int]
-) -> None:
-    session.execute(
-        update(BiometricTemplate)
-        .where(
-            BiometricTemplate.person_id == person_id,
-            BiometricTemplate.modality == modality,
-            BiometricTemplate.position.in_(positions),
-            BiometricTemplate.active.is_(True),
-        )
-        .values(active=False)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def delete_templates_of_enrollment(session: Session, enrollment_id: int) -> None:
-    for row in templates_of_enrollment(session, enrollment_id):
-        session.delete(row)
-
-
-def enrolled_people_of_household(session: Session, household_reference: str) -> set[int]:
-    rows = session.scalars(
-        select(BiometricTemplate.person_id)
-        .join(Person, Person.id == BiometricTemplate.person_id)
-        .join(Household, Household.id == Person.household_id)
-        .where(Household.reference == household_reference, BiometricTemplate.active.is_(True))
-        .distinct()
-    )
-    return set(rows)
-
-
-def all_active_templates(
-    session: Session, *, batch: int = 2000
-) -> Iterator[tuple[BiometricTemplate, str]]:
-    """Every active template with its person's household region, in person order (rebuilds)."""
-    last = 0
-    while True:
-        rows = session.execute(
-            select(BiometricTemplate, Household.province_code + Household.regency_code)
-            .join(Person, Person.id == BiometricTemplate.person_id)
-            .join(Household, Household.id == Person.household_id)
-            .where(BiometricTemplate.active.is_(True), BiometricTemplate.id > last)
-            .order_by(BiometricTemplate.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from ((template, region) for template, region in rows)
-        last = rows[-1][0].id
 
 
 def adjudication_by_reference(session: Session, reference: str) -> Adjudication | None:

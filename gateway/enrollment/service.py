@@ -17,12 +17,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
+from gateway.biometrics import repository as template_repository
+from gateway.biometrics.captures import CaptureContext, Sample, read_captures
+from gateway.biometrics.engine import BiometricEngine
+from gateway.biometrics.models import BiometricTemplate, template_aad
 from gateway.crypto.envelope import seal
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import CaptureContext, Sample, read_captures
-from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment, template_aad
+from gateway.enrollment.models import Adjudication, Enrollment
 from gateway.enrollment.schemas import (
     AdjudicationView,
     DuplicateCandidate,
@@ -149,7 +151,7 @@ def enroll(
             "An earlier enrollment of this person awaits adjudication; it must be decided first."
         )
     samples, reports = read_captures(request, ctx=ctx, min_quality=min_quality)
-    is_update = bool(repository.active_templates(session, person.id))
+    is_update = bool(template_repository.active_templates(session, person.id))
     fmr: float | None = None
     if is_update:
         proof = list(samples)
@@ -315,9 +317,9 @@ def decide(
         if survivor is None or canonical(session=session, person=survivor).id == person.id:
             raise InvalidDecision("The candidate cannot absorb this person.")
         person.merged_into_id = survivor.id
-        repository.delete_templates_of_enrollment(session, enrollment.id)
+        template_repository.delete_templates_of_enrollment(session, enrollment.id)
         for modality in ("finger", "iris"):
-            repository.deactivate_templates(
+            template_repository.deactivate_templates(
                 session, person_id=person.id, modality=modality, positions=list(range(16))
             )
         enrollment.status = "merged"
@@ -325,7 +327,7 @@ def decide(
         index_repository.add_event(session, person_id=person.id, op="remove")
         data["merged_into"] = survivor.reference
     elif decision == "refuse":
-        repository.delete_templates_of_enrollment(session, enrollment.id)
+        template_repository.delete_templates_of_enrollment(session, enrollment.id)
         enrollment.status = "refused"
         enrollment.decided_at = utcnow()
     else:  # the schema's Literal makes this unreachable through the API

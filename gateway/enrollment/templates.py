@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gateway.biometrics import repository as template_repository
+from gateway.biometrics.captures import Modality, Sample
+from gateway.biometrics.engine import BiometricEngine, Comparison
+from gateway.biometrics.models import template_aad
 from gateway.crypto.envelope import open_sealed
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import Modality, Sample
-from gateway.enrollment.engine import BiometricEngine, Comparison
-from gateway.enrollment.models import Enrollment, template_aad
+from gateway.enrollment.models import Enrollment
 from gateway.indexing import repository as index_repository
 
 
@@ -24,9 +26,9 @@ def enrolled_templates(
     *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
 ) -> dict[int, Any]:
     """A person's enrolled templates by position, prepared (cached across requests)."""
-    keys = repository.active_template_keys(session, person_id, modality)
+    keys = template_repository.active_template_keys(session, person_id, modality)
     missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
-    rows = {r.id: r for r in repository.templates_by_id(session, missing)}
+    rows = {r.id: r for r in template_repository.templates_by_id(session, missing)}
     prepared: dict[int, Any] = {}
     for tid, position, _quality in keys:
 
@@ -65,9 +67,9 @@ def compare_current(
 
 def activate(*, session: Session, enrollment: Enrollment) -> None:
     """Make an enrollment's templates the person's current ones and tell the index."""
-    templates = repository.templates_of_enrollment(session, enrollment.id)
+    templates = template_repository.templates_of_enrollment(session, enrollment.id)
     for modality in {t.modality for t in templates}:
-        repository.deactivate_templates(
+        template_repository.deactivate_templates(
             session,
             person_id=enrollment.person_id,
             modality=modality,

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import append
+from gateway.biometrics import repository as template_repository
+from gateway.biometrics.captures import Sample
+from gateway.biometrics.engine import BiometricEngine
 from gateway.db import utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import Sample
-from gateway.enrollment.engine import BiometricEngine
 from gateway.enrollment.models import Enrollment
 from gateway.enrollment.templates import activate, compare_current
 from gateway.errors import Conflict, Forbidden, NotFound
@@ -132,7 +133,7 @@ def _awaiting(session: Session, reference: str, status: str) -> BiometricUpdate:
 
 
 def _refuse(session: Session, update: BiometricUpdate, enrollment: Enrollment) -> None:
-    repository.delete_templates_of_enrollment(session, enrollment.id)
+    template_repository.delete_templates_of_enrollment(session, enrollment.id)
     enrollment.status = "refused"
     enrollment.decided_at = utcnow()
     update.status = "refused"

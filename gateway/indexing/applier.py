@@ -20,11 +20,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics import repository as template_repository
+from gateway.biometrics.captures import Modality
+from gateway.biometrics.engine import BiometricEngine, ModalityUnavailable
+from gateway.biometrics.models import BiometricTemplate, template_aad
 from gateway.crypto.envelope import open_sealed
-from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.captures import Modality
-from gateway.enrollment.engine import BiometricEngine, ModalityUnavailable
-from gateway.enrollment.models import BiometricTemplate, template_aad
 from gateway.indexing import repository
 from gateway.indexing.identifiers import IdentifierFactory, load_snapshot, save_snapshot
 from gateway.registry import repository as registry_repository
@@ -164,7 +164,7 @@ class IndexApplier:
                 log.info("learning IVF centroids", extra={"modality": modality})
                 centroids = self.factory.finger_centroids(
                     self._template(row)
-                    for row, _region in enrollment_repository.all_active_templates(session)
+                    for row, _region in template_repository.all_active_templates(session)
                     if row.modality == modality
                 )
             identifier = self.factory(modality, centroids)
@@ -173,7 +173,7 @@ class IndexApplier:
             region = ""
             samples: dict[int, Any] = {}
             done = 0
-            for row, row_region in enrollment_repository.all_active_templates(session):
+            for row, row_region in template_repository.all_active_templates(session):
                 if row.modality != modality:
                     continue
                 if row.person_id != current:
@@ -216,7 +216,7 @@ class IndexApplier:
     def _apply_person(self, session: Session, event_id: int, person_id: int) -> None:
         """Bring one person's entries in every identifier to the database's current state."""
         person = registry_repository.person_by_id(session, person_id)
-        rows = enrollment_repository.active_templates(session, person_id) if person else []
+        rows = template_repository.active_templates(session, person_id) if person else []
         region = None
         if person is not None:
             household = registry_repository.household_by_id(session, person.household_id)

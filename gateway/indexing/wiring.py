@@ -1,36 +1,19 @@
-"""Hooks `gateway.app` calls for the identity domains: routes, and the indexes' lifecycle."""
+"""Hooks `gateway.app` calls for the indexes' lifecycle: build, load before ready, save at stop."""
 
 from __future__ import annotations
 
 import logging
 
-import anyio
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.enrollment import endpoints as enrollment_endpoints
-from gateway.enrollment.engine import BiometricEngine
+from gateway.biometrics.engine import BiometricEngine
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
-from gateway.registry import endpoints as registry_endpoints
 from gateway.settings import Settings
-from gateway.trust import endpoints as trust_endpoints
-from gateway.trust.metrics import TrustCollector
-from gateway.trust.notifications import LogSender, NotificationWorker
-from gateway.verification import endpoints as verification_endpoints
 from matcher.fingerprint.calibration import Calibration
 
 log = logging.getLogger("gateway.indexing")
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    app.state.identity_settings = settings
-    app.include_router(verification_endpoints.router)
-    app.include_router(enrollment_endpoints.router)
-    app.include_router(registry_endpoints.router)
-    app.include_router(trust_endpoints.router)
-    app.include_router(trust_endpoints.ops_router)
-    app.state.metrics.registry.register(TrustCollector(app.state))
 
 
 def build_applier(settings: Settings, session_factory: sessionmaker[Session]) -> IndexApplier:
@@ -56,7 +39,7 @@ def build_applier(settings: Settings, session_factory: sessionmaker[Session]) ->
 
 def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Session]) -> None:
     """Load every index (snapshot + replay, or rebuild) before the gateway reports ready."""
-    indexes = build_applier(app.state.identity_settings, session_factory)
+    indexes = build_applier(settings, session_factory)
     indexes.engine.warm_up()
     report = indexes.load()
     log.info(
@@ -64,21 +47,12 @@ def start(app: FastAPI, settings: Settings, session_factory: sessionmaker[Sessio
         extra={"sources": report.sources, "replayed": report.replayed, "persons": report.persons},
     )
     indexes.start_polling(settings.index_poll_seconds)
-    app.state.verify_limiter = anyio.CapacityLimiter(settings.verify_threads)
     app.state.biometrics = indexes.engine
     app.state.indexes = indexes
-    notifier = NotificationWorker(
-        session_factory, LogSender(), settings.notification_interval_seconds
-    )
-    notifier.start()
-    app.state.notifier = notifier
 
 
 def stop(app: FastAPI) -> None:
     """Stop polling and write snapshots, so the next start replays only what follows."""
-    notifier: NotificationWorker | None = getattr(app.state, "notifier", None)
-    if notifier is not None:
-        notifier.stop()
     indexes: IndexApplier | None = getattr(app.state, "indexes", None)
     if indexes is None:
         return

@@ -26,13 +26,8 @@ from gateway.payouts.schemas import (
     ReviewItemOut,
 )
 from gateway.payouts.service import line_key
-from gateway.terminals.auth import (
-    AuthenticatedOperator,
-    OpsOperatorDep,
-    SignedTerminalDep,
-    TerminalDep,
-    require_role,
-)
+from gateway.terminals.auth import OpsOperatorDep, SignedTerminalDep, TerminalDep, require_role
+from gateway.terminals.identity import AuthenticatedOperator
 from gateway.terminals.models import OperatorRole
 
 SupervisorDep = Annotated[AuthenticatedOperator, require_role(OperatorRole.supervisor)]

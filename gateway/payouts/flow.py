@@ -31,7 +31,8 @@ from gateway.payouts.service import (
     request_hash,
     reserve,
 )
-from gateway.terminals.auth import AuthenticatedTerminal, SignedTerminalRequest, signed_unit_of_work
+from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.trust import pay_policy
 from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
 

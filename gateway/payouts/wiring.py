@@ -1,4 +1,4 @@
-"""Hooks `gateway.app` calls: payout routes at build time, catalogue, banks and worker at start."""
+"""Hooks `gateway.app` calls at start: the catalogue, funded budgets, banks and the worker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import unit_of_work, utcnow
-from gateway.payouts import banks, endpoints, ledger
+from gateway.payouts import banks, ledger
 from gateway.payouts.monitoring import install_metrics
 from gateway.payouts.programmes import EXAMPLE_CONFIG, ProgrammeCatalogue, load_catalogue
 from gateway.payouts.runtime import PayoutRuntime
@@ -17,11 +17,6 @@ from gateway.payouts.service import LeaseTooShort, PayoutPolicy, check_lease
 from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("gateway.payouts")
-
-
-def install(app: FastAPI) -> None:
-    app.include_router(endpoints.router)
-    app.include_router(endpoints.ops_router)
 
 
 def fund_catalogue(*, session: Session, catalogue: ProgrammeCatalogue) -> dict[str, str]:

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from gateway.biometrics import repository as template_repository
 from gateway.deps import SessionDep, SettingsDep
-from gateway.enrollment import repository as enrollment_repository
 from gateway.errors import NotFound
+from gateway.media import require_content_type
 from gateway.registry.importer import import_register
-from gateway.registry.media import require_content_type
 from gateway.registry.schemas import HouseholdView, ImportResult
 from gateway.registry.service import household_view
 from gateway.terminals.auth import OpsOperatorDep
@@ -80,5 +80,5 @@ def get_household(reference: str, session: SessionDep, operator: OpsOperatorDep)
     return household_view(
         session=session,
         reference=reference,
-        enrolled=enrollment_repository.enrolled_people_of_household(session, reference),
+        enrolled=template_repository.enrolled_people_of_household(session, reference),
     )

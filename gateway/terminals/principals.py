@@ -4,7 +4,7 @@ Checking a request's signature and opening its sealed captures need the terminal
 devices' public keys before the request's transaction begins (the CPU-heavy work runs with no
 transaction open). They come from here; the route then confirms, inside its one transaction,
 that the key and status it used are still the database's (`SignedTerminalRequest.confirm`,
-`gateway.crypto.capture.confirm_devices`), so a revocation by any process is honoured by the
+`gateway.biometrics.sealed.CachedDevices.check`), so a revocation by any process is honoured by the
 next request. Nothing here is ever trusted on its own.
 """
 

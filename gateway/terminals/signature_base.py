@@ -5,7 +5,7 @@ Why not the verifier of `http-message-signatures` (which terminals still sign wi
 case-insensitive copy of all headers for each covered component and re-serialised each value
 through pure-Python structured-field code: 0.65 ms per request, four times the Ed25519 check
 and about a tenth of a whole verification. The gateway already parses Signature-Input once
-(`gateway.terminals.auth`); from that parse this module builds the same bytes directly for
+(`gateway.terminals.signatures`); from that parse this module builds the same bytes directly for
 the one profile the gateway accepts: derived components of the request target and plain
 header fields, none with component parameters. Tests check that requests signed by the
 library verify here and that a change to any covered part breaks the signature.

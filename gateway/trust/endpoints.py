@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from gateway.db import utcnow
 from gateway.deps import SessionDep
 from gateway.enrollment import updates
-from gateway.enrollment.endpoints import JSON
+from gateway.media import JSON
 from gateway.terminals.auth import CaseWorkerDep, OpsOperatorDep
 from gateway.trust import approvals
 from gateway.trust.anomalies import AlertKind

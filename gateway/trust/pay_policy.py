@@ -16,7 +16,7 @@ from gateway.errors import Forbidden, TooManyRequests
 from gateway.payouts.entitlements import HouseholdFacts, takes_part
 from gateway.payouts.programmes import ProgrammeCatalogue
 from gateway.payouts.region_policy import STEP_UP_ORDER, StepUp
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.trust import anomalies, repository
 from gateway.trust.anomalies import AlertKind, AnomalyPolicy
 from gateway.verification.tokens import TokenClaims

@@ -16,10 +16,10 @@ from cryptography.exceptions import InvalidSignature
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
+from gateway.biometrics.captures import CaptureContext, read_captures
+from gateway.biometrics.engine import BiometricEngine, Fused
+from gateway.biometrics.schemas import Captures
 from gateway.crypto.envelope import open_sealed, seal
-from gateway.enrollment.captures import CaptureContext, read_captures
-from gateway.enrollment.engine import BiometricEngine, Fused
-from gateway.enrollment.schemas import Captures
 from gateway.errors import Conflict, Forbidden, NotFound, Unauthorized
 from gateway.registry.references import new_reference
 from gateway.terminals import repository as terminal_repository

@@ -8,22 +8,17 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from gateway.crypto.capture import CachedDevices
+from gateway.biometrics.captures import CaptureRejected
+from gateway.biometrics.context import capture_context
+from gateway.biometrics.sealed import CachedDevices
 from gateway.db import read_snapshot, unit_of_work, utcnow
 from gateway.deps import SessionDep
-from gateway.enrollment.captures import CaptureRejected
-from gateway.enrollment.endpoints import JSON, capture_context
 from gateway.errors import GatewayError
+from gateway.media import JSON
 from gateway.registry.service import find_person
-from gateway.terminals.auth import (
-    AuthenticatedTerminal,
-    CaseWorkerDep,
-    SignedTerminalDep,
-    SignedTerminalRequest,
-    TerminalDep,
-    check_person_rate,
-    signed_unit_of_work,
-)
+from gateway.terminals.auth import CaseWorkerDep, SignedTerminalDep, TerminalDep, check_person_rate
+from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.verification import case_workers, lockout, service
 from gateway.verification.schemas import (
     CaseWorkerRequest,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Base64Bytes, BaseModel, Field, model_validator
 
-from gateway.enrollment.schemas import CaptureReport, Captures
+from gateway.biometrics.schemas import CaptureReport, Captures
 
 Mode = Literal["1:1", "1:N", "ektp", "fallback"]
 

@@ -18,16 +18,16 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
-from gateway.crypto.nik import nik_lookup_hash
-from gateway.db import utcnow
-from gateway.enrollment.captures import (
+from gateway.biometrics.captures import (
     CaptureContext,
     Sample,
     finger_from_record,
     read_captures,
 )
-from gateway.enrollment.engine import BiometricEngine, Comparison, Fused
-from gateway.enrollment.schemas import CaptureReport
+from gateway.biometrics.engine import BiometricEngine, Comparison, Fused
+from gateway.biometrics.schemas import CaptureReport
+from gateway.crypto.nik import nik_lookup_hash
+from gateway.db import utcnow
 from gateway.enrollment.templates import compare_current
 from gateway.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from gateway.indexing.applier import IndexApplier, region_of

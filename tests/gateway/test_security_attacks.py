@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from gateway.audit.models import AuditEntry
+from gateway.biometrics.sealed import open_capture
 from gateway.cli import app as cli_app
 from gateway.client import GatewayKey, RequestSigner, new_nonce, seal_capture
-from gateway.crypto.capture import SealedCapture, open_capture
+from gateway.crypto.capture import SealedCapture
 from gateway.crypto.envelope import open_sealed, seal
 from gateway.crypto.errors import EnvelopeError
 from gateway.crypto.keyring import KeyStore

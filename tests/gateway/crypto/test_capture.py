@@ -12,11 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics.sealed import open_capture
 from gateway.client import GatewayKey, seal_capture
-from gateway.crypto.capture import SUITE, SealedCapture, open_capture
+from gateway.crypto.capture import SUITE, SealedCapture
 from gateway.crypto.keyring import key_store
 from gateway.errors import GatewayError
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from tests.gateway.signing import TerminalIdentity, register_terminal
 
 CAPTURE = b"FMR\x00 20\x00" + bytes(range(200))

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from gateway.biometrics.captures import Opened, decode_captures
+from gateway.biometrics.schemas import FingerCapture
 from gateway.client import (
     GatewayKey,
     finger_image_record,
@@ -20,8 +22,6 @@ from gateway.client import (
     new_nonce,
     seal_capture,
 )
-from gateway.enrollment.captures import Opened, decode_captures
-from gateway.enrollment.schemas import FingerCapture
 from matcher.fingerprint import fmr, templates
 from matcher.fingerprint.types import MinutiaSet
 from matcher.records.payload import Compression

@@ -7,9 +7,11 @@ import base64
 import pytest
 from sqlalchemy import func, select
 
-from gateway.enrollment.captures import CaptureRejected
-from gateway.enrollment.models import BiometricTemplate, Enrollment
-from gateway.enrollment.schemas import EnrollmentRequest, FingerCapture
+from gateway.biometrics.captures import CaptureRejected
+from gateway.biometrics.models import BiometricTemplate
+from gateway.biometrics.schemas import FingerCapture
+from gateway.enrollment.models import Enrollment
+from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import AdjudicationClosed, decide, enroll, list_adjudications
 from gateway.indexing.models import IndexEvent
 from gateway.registry.nik import NikError

@@ -19,17 +19,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics.captures import CaptureContext
+from gateway.biometrics.engine import BiometricEngine
+from gateway.biometrics.schemas import Captures, FingerCapture, IrisCapture
 from gateway.crypto.keyring import KeyStore
 from gateway.db import utcnow
-from gateway.enrollment.captures import CaptureContext
-from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import Captures, EnrollmentRequest, FingerCapture, IrisCapture
+from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry.importer import import_register
 from gateway.registry.synthetic import synthetic_rows, write_register_csv
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.models import OperatorRole
 from gateway.trust.anomalies import AnomalyPolicy
 from gateway.verification.case_workers import approve, enrolment_statement, register

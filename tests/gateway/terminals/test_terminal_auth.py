@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 from gateway.client import RequestSigner, SignatureAuth, new_nonce
 from gateway.errors import GatewayError
 from gateway.terminals import repository
-from gateway.terminals.auth import authenticate_message
+from gateway.terminals.authenticate import authenticate_message
 from gateway.terminals.models import SeenNonce
 from gateway.terminals.settings import SecuritySettings
 from tests.gateway.signing import SignedClient, TerminalIdentity

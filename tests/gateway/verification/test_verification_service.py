@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from gateway.biometrics.schemas import Captures
 from gateway.db import read_snapshot, unit_of_work, utcnow
-from gateway.enrollment.schemas import Captures
 from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.repository import get_terminal
 from gateway.verification import lockout

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gateway.crypto.runtime import open_runtime
-from gateway.enrollment.demo import run_demo
+from gateway.demo import run_demo
 
 
 def demo_command(

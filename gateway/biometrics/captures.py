@@ -16,16 +16,16 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from gateway.crypto.capture import DeviceLookup, open_capture
-from gateway.enrollment.schemas import (
+from gateway.biometrics.schemas import (
     CapturePayload,
     CaptureReport,
     Captures,
     FingerCapture,
     IrisCapture,
 )
+from gateway.biometrics.sealed import DeviceLookup, open_capture
 from gateway.errors import InvalidInput
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from matcher.fingerprint import extract
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError

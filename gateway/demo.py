@@ -24,12 +24,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.biometrics import repository as template_repository
+from gateway.biometrics.captures import CaptureContext, CaptureRejected
+from gateway.biometrics.engine import BiometricEngine
+from gateway.biometrics.schemas import Captures, FingerCapture, IrisCapture
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository
-from gateway.enrollment.captures import CaptureContext, CaptureRejected
-from gateway.enrollment.engine import BiometricEngine
-from gateway.enrollment.schemas import Captures, EnrollmentRequest, FingerCapture, IrisCapture
+from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import EnrollmentResult, enroll
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
@@ -40,7 +42,7 @@ from gateway.registry.synthetic import REGIONS, synthetic_rows, write_register_c
 from gateway.settings import Settings
 from gateway.terminals import repository as terminal_repository
 from gateway.terminals import service as terminal_service
-from gateway.terminals.auth import AuthenticatedTerminal
+from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.keys import encode_public_key
 from gateway.terminals.models import OperatorRole
 from gateway.verification import case_workers
@@ -280,7 +282,7 @@ def run_demo(
         with unit_of_work(session_factory) as session:
             person = registry_repository.person_by_nik_hash(session, nik_lookup_hash(row["nik"]))
             assert person is not None
-            enrolled = bool(repository.active_templates(session, person.id))
+            enrolled = bool(template_repository.active_templates(session, person.id))
             pending = repository.pending_enrollment_of(session, person.id) is not None
             status = "enrolled" if enrolled else "pending_adjudication"
             if enrolled or pending:

@@ -29,3 +29,7 @@ def require_content_type(*media_types: str) -> Any:
             )
 
     return Depends(_check)
+
+
+# Every route that takes a JSON body admits it only under its declared media type.
+JSON = require_content_type("application/json")

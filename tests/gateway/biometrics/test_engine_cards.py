@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.enrollment.engine import BiometricEngine
+from gateway.biometrics.engine import BiometricEngine
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.minutiae import master

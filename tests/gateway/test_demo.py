@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.crypto.keyring import KeyStore
-from gateway.enrollment.demo import run_demo
+from gateway.demo import run_demo
 from gateway.registry.models import Household, Person
 from gateway.terminals.models import Terminal
 

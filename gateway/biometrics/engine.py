@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from gateway.enrollment.captures import Modality, Sample
+from gateway.biometrics.captures import Modality, Sample
 from gateway.errors import Unavailable
 from matcher.fingerprint import compare as finger_compare
 from matcher.fingerprint import storage as finger_storage

@@ -1,0 +1,1 @@
+"""The shared biometric engine: capture intake, template preparation, scores and FMRs."""
