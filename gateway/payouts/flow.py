@@ -17,6 +17,7 @@ from adapters.base import AccountRef, TransferKind
 from gateway.db import unit_of_work
 from gateway.errors import NotFound
 from gateway.payouts import banks, receipts, repository
+from gateway.payouts.driver import drive
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts
 from gateway.payouts.models import Payout, PayoutLine
 from gateway.payouts.programmes import payment_day
@@ -25,7 +26,6 @@ from gateway.payouts.service import (
     BankNotConfigured,
     NoPayoutAccount,
     PayoutOrder,
-    drive,
     entitlements_due,
     find_replay,
     request_hash,

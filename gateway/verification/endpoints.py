@@ -24,7 +24,7 @@ from gateway.terminals.auth import (
     check_person_rate,
     signed_unit_of_work,
 )
-from gateway.verification import case_workers, lockout, service
+from gateway.verification import case_workers, lockout, recording, service
 from gateway.verification.schemas import (
     CaseWorkerRequest,
     CaseWorkerView,
@@ -109,7 +109,7 @@ def _verify(body: VerifyRequest, request: Request, signed: SignedTerminalRequest
         raise refused
     try:
         with signed_unit_of_work(factory, signed, checked=True) as session:
-            result = service.record(
+            result = recording.record(
                 session=session,
                 decision=decision,
                 ctx=capture_context(request, session, terminal),
@@ -140,7 +140,7 @@ def _record_refusal(
         person = find_person(session=session, nik=body.nik) if body.nik else None
     except GatewayError:  # an unknown or malformed NIK: recorded without a person
         person = None
-    service.record_refusal(
+    recording.record_refusal(
         session=session,
         request=body,
         terminal_id=terminal.id,

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import app as app_module
 from gateway.db import unit_of_work, utcnow
 from gateway.payouts import ledger
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import EXAMPLE_CONFIG, ProgrammeCatalogue, load_catalogue
 from gateway.payouts.runtime import WORKER_THREAD_NAME, PayoutRuntime
-from gateway.payouts.service import PayoutPolicy
 
 
 def _workers() -> list[threading.Thread]:
