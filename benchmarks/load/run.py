@@ -194,8 +194,10 @@ def _flame_graph(pid: int, out: Path, seconds: float) -> Iterator[None]:
     Sampling at py-spy's default 100 Hz from outside the process costs the gateway little;
     the figures of a profiled run are still kept apart from the unprofiled ones.
     """
+    # Installed with the bench extra next to this interpreter, whether or not that is on PATH.
+    beside = Path(sys.executable).with_name("py-spy")
     command = [
-        "py-spy",
+        str(beside) if beside.exists() else "py-spy",
         "record",
         "--pid",
         str(pid),
@@ -618,6 +620,7 @@ def payout_command(
             workers=counts[-1],
             json_file=json_file,
             out=results_dir(),
+            from_templates=not from_images,
         )
         return
     runs = [
@@ -681,6 +684,7 @@ def _payout_in_process(
     workers: int,
     json_file: Path | None,
     out: Path,
+    from_templates: bool,
 ) -> None:
     """The service's own cost: verify + pay and pay alone, without Locust or uvicorn."""
     console = Console()
@@ -689,7 +693,11 @@ def _payout_in_process(
     load_average = os.getloadavg()
     with (
         _prepared_bench(
-            households=households, terminals=users, database_url=database_url, console=console
+            households=households,
+            terminals=users,
+            database_url=database_url,
+            console=console,
+            from_templates=from_templates,
         ) as (data_dir, url, prepared),
         console.status(f"{workers} process(es): verify + pay, then pay alone"),
     ):

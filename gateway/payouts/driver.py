@@ -8,7 +8,7 @@ A crash leaves `reserved` (submit again: the bank is idempotent by reference) or
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,6 +62,7 @@ def drive(
     just_reserved: Payout | None = None,
     known_accounts: ledger.KnownAccounts | None = None,
     epoch: int | None = None,
+    programmes: Sequence[str] | None = None,
 ) -> Payout:
     """Take one payout one step further with the bank: submit when reserved, else ask status.
 
@@ -69,7 +70,8 @@ def drive(
     already recorded as submitted under the first epoch, so it goes to the bank without
     another transaction. `epoch` is the lease the caller holds (the recovery worker's); the
     send is recorded under it in the transaction that checks it still holds, and the answer
-    is applied only if it still holds then.
+    is applied only if it still holds then. `programmes`, the payout's, spare the audit entry
+    a reading of its lines.
     """
     if just_reserved is not None:
         payout, submit, epoch = just_reserved, True, repository.FIRST_EPOCH
@@ -121,6 +123,7 @@ def drive(
                 now=now,
                 policy=policy,
                 known_accounts=known_accounts,
+                programmes=programmes,
             )
     # Closed after the commit, the session leaves the payout detached with its values loaded.
     return answered

@@ -193,6 +193,8 @@ def pay(
             if replay is None:
                 raise
             return view_of(session, replay)
+    # Committed now: the accounts it created (the household's payable) need no lookup again.
+    runtime.known_accounts.remember_committed(reserved.accounts)
     payout = drive(
         session_factory=runtime.session_factory,
         payout_id=reserved.payout.id,
@@ -201,6 +203,7 @@ def pay(
         policy=runtime.policy,
         just_reserved=reserved.payout if reserved.fresh else None,
         known_accounts=runtime.known_accounts,
+        programmes=[line.programme for line in reserved.lines],
     )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)

@@ -65,16 +65,29 @@ class KnownAccounts:
     (it may roll back). Keep one per process and database, as the payout runtime does.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self._ids: dict[str, int] = {}
+        # Every household has an account of its own: a payout day would otherwise keep
+        # millions. Past the limit the older half is forgotten (read again when next used).
+        self._limit = limit
 
     def lookup(self, codes: Iterable[str]) -> dict[str, int]:
         return {code: self._ids[code] for code in codes if code in self._ids}
 
+    def remember_committed(self, accounts: Mapping[str, int]) -> None:
+        """Ids of accounts a transaction that has since committed read or created."""
+        self._keep(accounts)
+
     def remember(self, session: Session, found: dict[str, int]) -> None:
         """Ids read in `session`: those it created itself are left to a later reading."""
         created_here = session.info.get(_CREATED_HERE, ())
-        self._ids.update({c: i for c, i in found.items() if c not in created_here})
+        self._keep({c: i for c, i in found.items() if c not in created_here})
+
+    def _keep(self, accounts: Mapping[str, int]) -> None:
+        self._ids.update(accounts)
+        if len(self._ids) > self._limit:
+            kept = list(self._ids.items())[len(self._ids) // 2 :]
+            self._ids = dict(kept)
 
 
 def ensure_account(*, session: Session, code: str) -> int:
@@ -147,6 +160,8 @@ class Booking:
 
     transfers: list[dict[str, object]]
     deltas: dict[int, list[int]]
+    # The accounts named by code, with their ids (some perhaps created by this transaction).
+    accounts: dict[str, int]
 
 
 def plan(
@@ -183,7 +198,7 @@ def plan(
         }
         for m in moves
     ]
-    return Booking(transfers, deltas)
+    return Booking(transfers, deltas, by_code)
 
 
 def insert(*, session: Session, booking: Booking) -> list[int]:

@@ -8,6 +8,7 @@ to decide (`needs_review`, see `gateway.payouts.review`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -114,11 +115,23 @@ def release(
     return booking
 
 
-def hold_for_review(session: Session, payout: Payout, code: str, reason: str) -> None:
+def hold_for_review(
+    session: Session,
+    payout: Payout,
+    code: str,
+    reason: str,
+    programmes: Sequence[str] | None = None,
+) -> None:
     """Hold the reservation and claims for a person: money may or may not have moved."""
     payout.state = PayoutState.NEEDS_REVIEW.value
     payout.failure_code, payout.failure_reason = code, reason
-    decisions.record(session, payout, "review", detail={"code": code, "reason": reason})
+    decisions.record(
+        session,
+        payout,
+        "review",
+        detail={"code": code, "reason": reason},
+        programmes=programmes,
+    )
 
 
 def _absence_proven(payout: Payout, asked: Asked) -> bool:
@@ -141,81 +154,89 @@ def apply_outcome(
     now: datetime,
     policy: PayoutPolicy,
     known_accounts: ledger.KnownAccounts | None = None,
+    programmes: Sequence[str] | None = None,
 ) -> None:
     """Move the payout on from what the bank said (or failed to say). Idempotent.
 
     Only a definite answer decides: SETTLED commits (late or not: the money moved), a refusal
     voids, and "not found" voids once the hold has passed and no send can still arrive.
     Anything else is asked again with backoff until `policy.query_deadline`, then reviewed.
+    `programmes` are the payout's, when the caller holds its lines (the audit entry names them).
     """
     if payout.state in FINAL_STATES:
         return
-    outcome = asked.outcome
-    late = now > payout.timeout_at
-    booking: ledger.Booking | None = None
-    # What keeps the payout open, should the deadline come: (code, reason).
-    pending: tuple[str, str] | None = None
-    if isinstance(outcome, TransferRejected):
-        booking = release(session, payout, outcome.reason_code, outcome.message, now)
-        decisions.record(session, payout, "refused", detail={"reason_code": outcome.reason_code})
-    elif isinstance(outcome, ReferenceConflict):
-        hold_for_review(session, payout, outcome.code, outcome.message)
-    elif isinstance(outcome, BankResponseInvalid | OutcomeUnknown):
-        # Garbled or missing: repeating a status query is harmless, so ask again.
-        payout.state = PayoutState.SUBMITTED.value
-        pending = (outcome.code, outcome.message)
-    elif isinstance(outcome, BankAdapterError):
-        hold_for_review(session, payout, outcome.code, outcome.message)
-    elif outcome.amount is not None and outcome.amount != payout.amount:
-        pending = ("amount_mismatch", f"The bank reports Rp {outcome.amount}.")
-    elif outcome.state is TransferState.SETTLED:
-        booking = book_payment(session, payout, now, f"commit {payout.reference}", known_accounts)
-        payout.bank_transaction_id = outcome.bank_reference
-        payout.failure_code = payout.failure_reason = None
-        decisions.record(
-            session,
-            payout,
-            "paid",
-            detail={"bank_reference": outcome.bank_reference, "after_hold": late},
-        )
-    elif outcome.state is TransferState.REJECTED:
-        code = outcome.reason_code or "REJECTED"
-        booking = release(session, payout, code, outcome.reason, now)
-        decisions.record(session, payout, "refused", detail={"reason_code": code})
-    elif outcome.state is TransferState.REVERSED:
-        hold_for_review(
-            session, payout, "reversed_at_bank", "The bank reports the transfer as reversed."
-        )
-    elif outcome.state is TransferState.NOT_FOUND:
-        if not late:
-            payout.state = PayoutState.RESERVED.value
-            pending = ("not_found", "Not at the bank yet: submitted again.")
-        elif _absence_proven(payout, asked):
-            booking = release(
-                session, payout, "timeout", "The bank never received the transfer.", now
-            )
-            decisions.record(
-                session,
-                payout,
-                "voided",
-                detail={
-                    "code": "timeout",
-                    "proof": "status not_found",
-                    "asked_at": str(asked.asked_at),
-                },
-            )
-        else:
-            pending = ("not_found_in_flight", "Not found while a send may still reach the bank.")
-    else:
-        pending = ("pending_at_bank", "The bank still reports the transfer pending.")
     payout.updated_at = now
-    if pending is not None and now >= payout.created_at + policy.query_deadline:
-        hold_for_review(session, payout, *pending)
-        pending = None
-    if pending is None:
-        repository.delete_task(session, payout.id)
-    else:
-        repository.upsert_task(session, payout_id=payout.id, now=now, delay=policy.backoff)
+
+    def note(decision: str, detail: dict[str, object]) -> None:
+        decisions.record(session, payout, decision, detail=detail, programmes=programmes)
+
+    def review(code: str, reason: str) -> None:
+        hold_for_review(session, payout, code, reason, programmes)
+
+    # The payout's row is written once, when the transaction flushes: nothing read here
+    # depends on its unflushed changes (lines, transfers and claims are other rows).
+    with session.no_autoflush:
+        outcome = asked.outcome
+        late = now > payout.timeout_at
+        booking: ledger.Booking | None = None
+        # What keeps the payout open, should the deadline come: (code, reason).
+        pending: tuple[str, str] | None = None
+        if isinstance(outcome, TransferRejected):
+            booking = release(session, payout, outcome.reason_code, outcome.message, now)
+            note("refused", {"reason_code": outcome.reason_code})
+        elif isinstance(outcome, ReferenceConflict):
+            review(outcome.code, outcome.message)
+        elif isinstance(outcome, BankResponseInvalid | OutcomeUnknown):
+            # Garbled or missing: repeating a status query is harmless, so ask again.
+            payout.state = PayoutState.SUBMITTED.value
+            pending = (outcome.code, outcome.message)
+        elif isinstance(outcome, BankAdapterError):
+            review(outcome.code, outcome.message)
+        elif outcome.amount is not None and outcome.amount != payout.amount:
+            pending = ("amount_mismatch", f"The bank reports Rp {outcome.amount}.")
+        elif outcome.state is TransferState.SETTLED:
+            booking = book_payment(
+                session, payout, now, f"commit {payout.reference}", known_accounts
+            )
+            payout.bank_transaction_id = outcome.bank_reference
+            payout.failure_code = payout.failure_reason = None
+            note("paid", {"bank_reference": outcome.bank_reference, "after_hold": late})
+        elif outcome.state is TransferState.REJECTED:
+            code = outcome.reason_code or "REJECTED"
+            booking = release(session, payout, code, outcome.reason, now)
+            note("refused", {"reason_code": code})
+        elif outcome.state is TransferState.REVERSED:
+            review("reversed_at_bank", "The bank reports the transfer as reversed.")
+        elif outcome.state is TransferState.NOT_FOUND:
+            if not late:
+                payout.state = PayoutState.RESERVED.value
+                pending = ("not_found", "Not at the bank yet: submitted again.")
+            elif _absence_proven(payout, asked):
+                booking = release(
+                    session, payout, "timeout", "The bank never received the transfer.", now
+                )
+                note(
+                    "voided",
+                    {
+                        "code": "timeout",
+                        "proof": "status not_found",
+                        "asked_at": str(asked.asked_at),
+                    },
+                )
+            else:
+                pending = (
+                    "not_found_in_flight",
+                    "Not found while a send may still reach the bank.",
+                )
+        else:
+            pending = ("pending_at_bank", "The bank still reports the transfer pending.")
+        if pending is not None and now >= payout.created_at + policy.query_deadline:
+            review(*pending)
+            pending = None
+        if pending is None:
+            repository.delete_task(session, payout.id)
+        else:
+            repository.upsert_task(session, payout_id=payout.id, now=now, delay=policy.backoff)
     if booking is not None:
         # Last: the budget rows stay locked from here to the commit.
         session.flush()

@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -146,6 +146,8 @@ class Reservation:
     lines: Sequence[PayoutLine]
     # False when an earlier payout under the same key was found instead.
     fresh: bool = True
+    # Ledger accounts the reservation booked on, by code: once it commits, their ids hold.
+    accounts: Mapping[str, int] = field(default_factory=dict)
 
 
 def _replay(session: Session, order: PayoutOrder) -> Reservation | None:
@@ -272,7 +274,7 @@ def reserve(
     repository.add_task(session, payout_id=payout_id, leased_until=now + policy.lease)
     # Last: the budget rows stay locked from here to the commit.
     ledger.settle(session=session, booking=booking)
-    return Reservation(payout, rows)
+    return Reservation(payout, rows, accounts=booking.accounts)
 
 
 def payout_lines(*, session: Session, payout_id: int) -> Sequence[PayoutLine]:
