@@ -101,15 +101,24 @@ def ensure_accounts(
     """Ids of the accounts named, creating the missing ones (budgets guarded)."""
     wanted = set(codes)
     found = known.lookup(wanted) if known is not None else {}
-    to_read = wanted - found.keys()
-    if to_read:
-        read = repository.account_ids(session, to_read)
-        if known is not None:
+    unknown = wanted - found.keys()
+    if not unknown:
+        return found
+    if known is not None:
+        # A process that remembers accounts mostly meets new ones here (a household paid for
+        # the first time): creating first, and reading only those that already existed,
+        # saves that payout a round trip. Created ids are not remembered: a savepoint or the
+        # transaction may still roll back.
+        found.update(_create_accounts(session, unknown))
+        existing = unknown - found.keys()
+        if existing:
+            read = repository.account_ids(session, existing)
             known.remember(session, read)
-        found.update(read)
+            found.update(read)
+        return found
+    found.update(repository.account_ids(session, unknown))
     missing = wanted - found.keys()
     if missing:
-        # Created ids are not remembered: a savepoint or the transaction may still roll back.
         found.update(_create_accounts(session, missing))
         lost_races = missing - found.keys()
         if lost_races:  # created by a concurrent transaction between our read and insert
