@@ -43,18 +43,13 @@ from gateway import migrate
 from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
 from gateway.payouts import ledger, reconciliation, repository
+from gateway.payouts.driver import drive, recover
 from gateway.payouts.models import Payout, PayoutTask
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import payment_day
 from gateway.payouts.review import next_business_day
-from gateway.payouts.service import (
-    PayoutOrder,
-    PayoutPolicy,
-    PayoutState,
-    drive,
-    recover,
-    request_hash,
-    reserve,
-)
+from gateway.payouts.service import PayoutOrder, request_hash, reserve
+from gateway.payouts.states import PayoutState
 
 BANK = "BRI"
 # A Friday morning in Jakarta: the next business day's statement is Monday's.

@@ -208,6 +208,47 @@ def database_cpu_seconds(database_url: str) -> float | None:
     return total
 
 
+def postgres_cpu_by_pid() -> dict[int, float]:
+    """User + system CPU of every PostgreSQL server process on this machine, by pid."""
+    found: dict[int, float] = {}
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] not in ("postgres", "postmaster"):
+            continue
+        try:
+            times = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        found[process.pid] = times.user + times.system
+    return found
+
+
+def backend_cpu_seconds(
+    database_url: str, application_name: str, before: dict[int, float]
+) -> float | None:
+    """CPU the PostgreSQL backends of one client (by `application_name`) spent since `before`.
+
+    On a server other clients share, the whole server's CPU would count their work too; the
+    backends a gateway opened carry its application name, so only theirs are summed. The pool
+    keeps its connections for the run; a backend opened during it started from zero.
+    """
+    url = make_url(database_url)
+    if database_kind(database_url) != "postgresql" or url.host not in _LOCAL_HOSTS:
+        return None
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            wanted: set[int] = set(
+                connection.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": application_name},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+    after = postgres_cpu_by_pid()
+    return sum(after[pid] - before.get(pid, 0.0) for pid in wanted if pid in after)
+
+
 def cpu_delta(before: float | None, after: float | None) -> float | None:
     """The CPU spent between two readings that may be unavailable (None)."""
     return None if before is None or after is None else after - before

@@ -47,20 +47,14 @@ from gateway.db import make_engine, make_session_factory, unit_of_work
 from gateway.errors import GatewayError
 from gateway.models import Base
 from gateway.payouts import ledger, reconciliation
+from gateway.payouts.driver import drive, recover
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
 from gateway.payouts.models import Payout, PayoutLine, PayoutTask
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue, payment_day
 from gateway.payouts.review import next_business_day
-from gateway.payouts.service import (
-    FINAL_STATES,
-    PayoutOrder,
-    PayoutPolicy,
-    PayoutState,
-    drive,
-    recover,
-    request_hash,
-    reserve,
-)
+from gateway.payouts.service import PayoutOrder, request_hash, reserve
+from gateway.payouts.states import FINAL_STATES, PayoutState
 
 BANK = "BRI"
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

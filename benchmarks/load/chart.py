@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -63,3 +64,34 @@ def plot_history(history: Path, out: Path, *, title: str) -> bool:
     figure.savefig(out, dpi=90)
     plt.close(figure)
     return True
+
+
+def plot_scaling(rows: list[dict[str, Any]], out: Path) -> None:
+    """Payouts/s and CPU per payout (gateway, PostgreSQL, Locust) against gateway processes."""
+    processes = [int(r["processes"]) for r in rows]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    left.plot(processes, [r["payouts_per_s"] for r in rows], marker="o", color="tab:green")
+    left.set_xlabel("gateway processes")
+    left.set_ylabel("completed payouts per second")
+    left.set_title("Throughput")
+    left.set_xticks(processes)
+    left.set_ylim(bottom=0)
+    for key, label in (
+        ("gateway_cpu_ms_per_payout", "gateway"),
+        ("db_cpu_ms_per_payout", "PostgreSQL backends"),
+        ("loadgen_cpu_ms_per_payout", "Locust"),
+    ):
+        values = [r.get(key) for r in rows]
+        if all(v is not None for v in values):
+            right.plot(processes, values, marker="o", label=label)
+    right.set_xlabel("gateway processes")
+    right.set_ylabel("CPU ms per completed payout")
+    right.set_title("CPU per payout")
+    right.set_xticks(processes)
+    right.set_ylim(bottom=0)
+    right.legend(loc="upper left")
+    load = ", ".join(f"{r['load_average_at_start'][0]:.1f}" for r in rows)
+    figure.suptitle(f"Payout wave (verify 1:1 + pay) on PostgreSQL; 1-min load average: {load}")
+    figure.tight_layout()
+    figure.savefig(out, dpi=90)
+    plt.close(figure)

@@ -18,10 +18,12 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
+import io
 import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +32,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.biometrics import repository as template_repository
+from gateway.biometrics.models import BiometricTemplate, template_aad
+from gateway.crypto.envelope import seal
 from gateway.crypto.nik import nik_lookup_hash
 from gateway.db import unit_of_work
-from gateway.demo import DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
+from gateway.demo import ADULT_AGE, DEMO_SEED, INDEX_FINGERS, finger_seed, run_demo
+from gateway.enrollment.models import Enrollment
+from gateway.indexing import repository as index_repository
 from gateway.payouts import repository as payout_repository
 from gateway.registry import repository as registry_repository
-from gateway.registry.synthetic import REGIONS, synthetic_rows
+from gateway.registry.importer import import_register
+from gateway.registry.references import new_reference
+from gateway.registry.synthetic import REGIONS, synthetic_rows, write_register_csv
 from gateway.terminals import service as terminal_service
 from gateway.terminals.keys import encode_public_key
-from matcher.fingerprint import iso19794_2
+from matcher.fingerprint import iso19794_2, storage
 from matcher.fingerprint.types import MinutiaSet
 from matcher.synthetic.minutiae import ImpressionParams, impression, master
 
@@ -153,9 +161,27 @@ def prepare(
     decoy_share: float = 0.1,
     today: dt.date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    from_templates: bool = False,
 ) -> Prepared:
-    """Enroll the demo gallery, register `terminals` agents, write `<data_dir>/load.json`."""
+    """Enroll the demo gallery, register `terminals` agents, write `<data_dir>/load.json`.
+
+    `from_templates` enrolls one adult per household straight from templates instead (see
+    `enroll_from_templates`): the payout wave's set-up, with no decoys and no ops console.
+    """
     today = today or dt.date.today()
+    if from_templates:
+        people = enroll_from_templates(
+            session_factory=session_factory, households=households, today=today, progress=progress
+        )
+        return _write_manifest(
+            data_dir,
+            session_factory=session_factory,
+            people=people,
+            decoys=[],
+            terminals=terminals,
+            ops=None,
+            run_tag=f"{random.Random(DEMO_SEED).randrange(100):02d}",
+        )
     run_demo(
         session_factory=session_factory,
         data_dir=data_dir,
@@ -187,14 +213,36 @@ def prepare(
             decoys.append({**entry, "poor": _fingers(index, 5, POOR)})
             continue
         people.append({**entry, "probe": _fingers(index, 2), "card": _card(index)})
-    strangers = [_fingers(STRANGER_BASE + i, 2) for i in range(32)]
-    manifest: dict[str, Any] = {
-        "created": dt.datetime.now(dt.UTC).isoformat(),
-        "terminals": _terminals(session_factory, terminals, f"{rng.randrange(100):02d}"),
-        "ops": {
+    return _write_manifest(
+        data_dir,
+        session_factory=session_factory,
+        people=people,
+        decoys=decoys,
+        terminals=terminals,
+        ops={
             "id": "ops-demo",
             "key": (demo / "keys" / "ops-demo.pem").read_text(encoding="ascii"),
         },
+        run_tag=f"{rng.randrange(100):02d}",
+    )
+
+
+def _write_manifest(
+    data_dir: Path,
+    *,
+    session_factory: sessionmaker[Session],
+    people: list[dict[str, Any]],
+    decoys: list[dict[str, Any]],
+    terminals: int,
+    ops: dict[str, str] | None,
+    run_tag: str,
+) -> Prepared:
+    """Register the agents' terminals and write everything Locust needs to one file."""
+    strangers = [_fingers(STRANGER_BASE + i, 2) for i in range(32)]
+    manifest: dict[str, Any] = {
+        "created": dt.datetime.now(dt.UTC).isoformat(),
+        "terminals": _terminals(session_factory, terminals, run_tag),
+        "ops": ops,
         "people": people,
         "decoys": decoys,
         "strangers": strangers,
@@ -209,3 +257,119 @@ def prepare(
         decoys=len(decoys),
         terminals=terminals,
     )
+
+
+@cache
+def _captures(person_index: int) -> tuple[dict[int, bytes], dict[str, str]]:
+    """A demo person's enrollment records by position and live probe (the manifest's form).
+
+    Both impressions come from one synthetic master per finger, as `finger_record` and
+    `_fingers` would make them; kept for the process, so a second wave reuses them.
+    """
+    enrolled: dict[int, bytes] = {}
+    probe: dict[str, str] = {}
+    for pos in INDEX_FINGERS:
+        finger = master(finger_seed(person_index, pos), finger_position=pos)
+        enrolled[pos] = iso19794_2.write([impression(finger, 1)])
+        probe[str(pos)] = _b64(iso19794_2.write([impression(finger, 2)]))
+    return enrolled, probe
+
+
+def _adults_by_household(rows: list[dict[str, str]], today: dt.date) -> dict[str, int]:
+    """Per family card, the row index of its first adult (the person who comes to be paid)."""
+    chosen: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        age = (today - dt.date.fromisoformat(row["birth_date"])).days // 365
+        if age >= ADULT_AGE and row["graduated"] != "true":
+            chosen.setdefault(row["family_card_number"], index)
+    return chosen
+
+
+def _store_enrolled(
+    session: Session, people: list[tuple[int, dict[int, bytes]]], terminal_id: str
+) -> None:
+    """Active enrollments of `(person id, {position: ISO record})`, sealed as enrollment seals
+    them, and the index told, in the caller's transaction."""
+    enrollments = [
+        Enrollment(
+            reference=new_reference("enr"),
+            person_id=person_id,
+            status="enrolled",
+            terminal_id=terminal_id,
+        )
+        for person_id, _records in people
+    ]
+    session.add_all(enrollments)
+    session.flush()
+    for enrollment, (person_id, records) in zip(enrollments, people, strict=True):
+        for position, record in records.items():
+            view = iso19794_2.read(record)[0]
+            reference = new_reference("tpl")
+            aad = template_aad(
+                reference=reference, person_id=person_id, modality="finger", position=position
+            )
+            session.add(
+                BiometricTemplate(
+                    reference=reference,
+                    person_id=person_id,
+                    enrollment_id=enrollment.id,
+                    modality="finger",
+                    position=position,
+                    quality=view.image_quality or min(100, 4 * len(view)),
+                    envelope=seal(storage.dumps([view]), aad=aad),
+                    active=True,
+                )
+            )
+    session.flush()
+    for person_id, _records in people:
+        index_repository.add_event(session, person_id=person_id, op="upsert")
+
+
+def enroll_from_templates(
+    *,
+    session_factory: sessionmaker[Session],
+    households: int,
+    today: dt.date,
+    progress: Callable[[str, int, int], None] | None = None,
+    batch: int = 500,
+) -> list[dict[str, Any]]:
+    """One enrolled adult per payable household, from minutiae templates: seconds, not minutes.
+
+    The register goes through the real CSV import; the templates are the demo's own
+    enrollment impressions, sealed and stored as enrollment stores them, without the
+    nationwide de-duplication search a real enrollment runs (the synthetic people are
+    distinct by construction) and without rendering iris images. The wave's people, with
+    their live probes, are returned in the manifest's shape.
+    """
+    text = io.StringIO()
+    write_register_csv(text, households=households, seed=DEMO_SEED, today=today)
+    import_register(
+        session_factory=session_factory, source=io.BytesIO(text.getvalue().encode()), today=today
+    )
+    rows = list(synthetic_rows(households=households, seed=DEMO_SEED, today=today))
+    chosen = sorted(_adults_by_household(rows, today).values())
+    people: list[dict[str, Any]] = []
+    for start in range(0, len(chosen), batch):
+        part = chosen[start : start + batch]
+        hashes = {nik_lookup_hash(rows[i]["nik"]): i for i in part}
+        with unit_of_work(session_factory) as session:
+            found = registry_repository.people_by_nik_hash(session, hashes)
+            enrolled = [(found[h][0], _captures(i)[0]) for h, i in hashes.items() if h in found]
+            if enrolled:
+                _store_enrolled(session, enrolled, terminal_id="bench-load")
+        for h, i in hashes.items():
+            if h not in found:
+                continue
+            row = rows[i]
+            people.append(
+                {
+                    "nik": row["nik"],
+                    "household": row["family_card_number"],
+                    "region": row["province_code"] + row["regency_code"],
+                    "graduated": False,
+                    "probe": _captures(i)[1],
+                }
+            )
+        if progress is not None:
+            progress("enroll", min(start + batch, len(chosen)), len(chosen))
+    return people

@@ -7,7 +7,7 @@ the fingerprint to the bank without the database's mutable tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,15 @@ def record(
     *,
     actor: str = SYSTEM,
     detail: Mapping[str, object] | None = None,
+    programmes: Sequence[str] | None = None,
 ) -> None:
-    """Append one decision (paid, refused, voided, review, reversed, ...) about `payout`."""
-    programmes = sorted({line.programme for line in repository.lines_of(session, payout.id)})
+    """Append one decision (paid, refused, voided, review, reversed, ...) about `payout`.
+
+    `programmes` saves reading the payout's lines when the caller holds them already.
+    """
+    if programmes is None:
+        programmes = [line.programme for line in repository.lines_of(session, payout.id)]
+    programmes = sorted(set(programmes))
     append(
         session=session,
         kind=AuditKind.reversal if decision == "reversed" else AuditKind.payout,

@@ -17,6 +17,7 @@ from adapters.base import AccountRef, TransferKind
 from gateway.db import unit_of_work
 from gateway.errors import NotFound
 from gateway.payouts import banks, receipts, repository
+from gateway.payouts.driver import drive
 from gateway.payouts.entitlements import Entitlement, HouseholdFacts
 from gateway.payouts.models import Payout, PayoutLine
 from gateway.payouts.programmes import payment_day
@@ -25,7 +26,6 @@ from gateway.payouts.service import (
     BankNotConfigured,
     NoPayoutAccount,
     PayoutOrder,
-    drive,
     entitlements_due,
     find_replay,
     request_hash,
@@ -194,6 +194,8 @@ def pay(
             if replay is None:
                 raise
             return view_of(session, replay)
+    # Committed now: the accounts it created (the household's payable) need no lookup again.
+    runtime.known_accounts.remember_committed(reserved.accounts)
     payout = drive(
         session_factory=runtime.session_factory,
         payout_id=reserved.payout.id,
@@ -202,6 +204,7 @@ def pay(
         policy=runtime.policy,
         just_reserved=reserved.payout if reserved.fresh else None,
         known_accounts=runtime.known_accounts,
+        programmes=[line.programme for line in reserved.lines],
     )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)

@@ -65,16 +65,29 @@ class KnownAccounts:
     (it may roll back). Keep one per process and database, as the payout runtime does.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 200_000) -> None:
         self._ids: dict[str, int] = {}
+        # Every household has an account of its own: a payout day would otherwise keep
+        # millions. Past the limit the older half is forgotten (read again when next used).
+        self._limit = limit
 
     def lookup(self, codes: Iterable[str]) -> dict[str, int]:
         return {code: self._ids[code] for code in codes if code in self._ids}
 
+    def remember_committed(self, accounts: Mapping[str, int]) -> None:
+        """Ids of accounts a transaction that has since committed read or created."""
+        self._keep(accounts)
+
     def remember(self, session: Session, found: dict[str, int]) -> None:
         """Ids read in `session`: those it created itself are left to a later reading."""
         created_here = session.info.get(_CREATED_HERE, ())
-        self._ids.update({c: i for c, i in found.items() if c not in created_here})
+        self._keep({c: i for c, i in found.items() if c not in created_here})
+
+    def _keep(self, accounts: Mapping[str, int]) -> None:
+        self._ids.update(accounts)
+        if len(self._ids) > self._limit:
+            kept = list(self._ids.items())[len(self._ids) // 2 :]
+            self._ids = dict(kept)
 
 
 def ensure_account(*, session: Session, code: str) -> int:
@@ -88,15 +101,24 @@ def ensure_accounts(
     """Ids of the accounts named, creating the missing ones (budgets guarded)."""
     wanted = set(codes)
     found = known.lookup(wanted) if known is not None else {}
-    to_read = wanted - found.keys()
-    if to_read:
-        read = repository.account_ids(session, to_read)
-        if known is not None:
+    unknown = wanted - found.keys()
+    if not unknown:
+        return found
+    if known is not None:
+        # A process that remembers accounts mostly meets new ones here (a household paid for
+        # the first time): creating first, and reading only those that already existed,
+        # saves that payout a round trip. Created ids are not remembered: a savepoint or the
+        # transaction may still roll back.
+        found.update(_create_accounts(session, unknown))
+        existing = unknown - found.keys()
+        if existing:
+            read = repository.account_ids(session, existing)
             known.remember(session, read)
-        found.update(read)
+            found.update(read)
+        return found
+    found.update(repository.account_ids(session, unknown))
     missing = wanted - found.keys()
     if missing:
-        # Created ids are not remembered: a savepoint or the transaction may still roll back.
         found.update(_create_accounts(session, missing))
         lost_races = missing - found.keys()
         if lost_races:  # created by a concurrent transaction between our read and insert
@@ -147,6 +169,8 @@ class Booking:
 
     transfers: list[dict[str, object]]
     deltas: dict[int, list[int]]
+    # The accounts named by code, with their ids (some perhaps created by this transaction).
+    accounts: dict[str, int]
 
 
 def plan(
@@ -183,7 +207,7 @@ def plan(
         }
         for m in moves
     ]
-    return Booking(transfers, deltas)
+    return Booking(transfers, deltas, by_code)
 
 
 def insert(*, session: Session, booking: Booking) -> list[int]:

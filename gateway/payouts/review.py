@@ -36,14 +36,11 @@ from gateway.errors import Conflict, Forbidden, NotFound
 from gateway.payouts import decisions, ledger, repository
 from gateway.payouts.models import Payout, PayoutLateAnswer, PayoutLine, PayoutResolution
 from gateway.payouts.monitoring import PAID_AFTER_VOID
+from gateway.payouts.outcomes import book_payment, release
+from gateway.payouts.policy import send_window
 from gateway.payouts.programmes import PAYMENT_ZONE
-from gateway.payouts.service import (
-    PayoutState,
-    book_payment,
-    line_key,
-    release,
-    send_window,
-)
+from gateway.payouts.service import line_key
+from gateway.payouts.states import PayoutState
 
 Decision = Literal["commit", "void", "reverse"]
 RECONCILIATION = "system:reconciliation"

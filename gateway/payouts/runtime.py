@@ -12,9 +12,10 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.base import BankAdapter
+from gateway.payouts.driver import recover
 from gateway.payouts.ledger import KnownAccounts
+from gateway.payouts.policy import Clock, PayoutPolicy
 from gateway.payouts.programmes import ProgrammeCatalogue
-from gateway.payouts.service import Clock, PayoutPolicy, recover
 from gateway.trust.anomalies import AnomalyPolicy
 
 log = logging.getLogger("gateway.payouts.worker")

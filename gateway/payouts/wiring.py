@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.db import unit_of_work, utcnow
 from gateway.payouts import banks, ledger
 from gateway.payouts.monitoring import install_metrics
+from gateway.payouts.policy import LeaseTooShort, PayoutPolicy, check_lease
 from gateway.payouts.programmes import EXAMPLE_CONFIG, ProgrammeCatalogue, load_catalogue
 from gateway.payouts.runtime import PayoutRuntime
-from gateway.payouts.service import LeaseTooShort, PayoutPolicy, check_lease
 from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("gateway.payouts")

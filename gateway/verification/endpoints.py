@@ -19,7 +19,7 @@ from gateway.registry.service import find_person
 from gateway.terminals.auth import CaseWorkerDep, SignedTerminalDep, TerminalDep, check_person_rate
 from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
 from gateway.terminals.identity import AuthenticatedTerminal
-from gateway.verification import case_workers, lockout, service
+from gateway.verification import case_workers, lockout, recording, service
 from gateway.verification.schemas import (
     CaseWorkerRequest,
     CaseWorkerView,
@@ -104,7 +104,7 @@ def _verify(body: VerifyRequest, request: Request, signed: SignedTerminalRequest
         raise refused
     try:
         with signed_unit_of_work(factory, signed, checked=True) as session:
-            result = service.record(
+            result = recording.record(
                 session=session,
                 decision=decision,
                 ctx=capture_context(request, session, terminal),
@@ -135,7 +135,7 @@ def _record_refusal(
         person = find_person(session=session, nik=body.nik) if body.nik else None
     except GatewayError:  # an unknown or malformed NIK: recorded without a person
         person = None
-    service.record_refusal(
+    recording.record_refusal(
         session=session,
         request=body,
         terminal_id=terminal.id,

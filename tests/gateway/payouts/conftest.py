@@ -17,8 +17,9 @@ from gateway.crypto.keyring import KeyStore
 from gateway.db import unit_of_work
 from gateway.payouts import ledger
 from gateway.payouts.entitlements import HouseholdFacts, MemberFacts
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import ProgrammeCatalogue, parse_catalogue
-from gateway.payouts.service import PayoutOrder, PayoutPolicy, request_hash
+from gateway.payouts.service import PayoutOrder, request_hash
 
 BANK = "BRINIDJA"
 

@@ -13,8 +13,9 @@ from gateway.cli import app
 from gateway.crypto.runtime import open_runtime
 from gateway.db import unit_of_work
 from gateway.payouts import repository
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import EXAMPLE_CONFIG, load_catalogue
-from gateway.payouts.service import PayoutOrder, PayoutPolicy, reserve
+from gateway.payouts.service import PayoutOrder, reserve
 
 from .conftest import family
 

@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from gateway.db import unit_of_work
 from gateway.errors import GatewayError
 from gateway.payouts import ledger, repository
-from gateway.payouts.service import PayoutOrder, PayoutState, drive, reserve
+from gateway.payouts.driver import drive
+from gateway.payouts.service import PayoutOrder, reserve
+from gateway.payouts.states import PayoutState
 
 from .conftest import BANK, Rig
 

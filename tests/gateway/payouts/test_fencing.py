@@ -14,15 +14,10 @@ from gateway.audit.models import AuditEntry
 from gateway.audit.service import verify_chain
 from gateway.db import unit_of_work
 from gateway.payouts import ledger, repository
-from gateway.payouts.service import (
-    LeaseTooShort,
-    PayoutState,
-    check_lease,
-    drive,
-    recover,
-    reserve,
-    send_window,
-)
+from gateway.payouts.driver import drive, recover
+from gateway.payouts.policy import LeaseTooShort, check_lease, send_window
+from gateway.payouts.service import reserve
+from gateway.payouts.states import PayoutState
 
 from .conftest import BANK, Rig
 

@@ -14,9 +14,11 @@ from gateway.audit.models import AuditEntry
 from gateway.audit.service import verify_chain
 from gateway.db import unit_of_work
 from gateway.payouts import ledger, reconciliation, repository, review
+from gateway.payouts.driver import drive, recover
 from gateway.payouts.monitoring import PAID_AFTER_VOID
 from gateway.payouts.programmes import payment_day
-from gateway.payouts.service import PayoutState, drive, recover, reserve
+from gateway.payouts.service import reserve
+from gateway.payouts.states import PayoutState
 
 from .conftest import BANK, Rig
 from .test_fencing import StalledSubmit

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway import app as app_module
 from gateway.db import unit_of_work, utcnow
 from gateway.payouts import ledger
+from gateway.payouts.policy import PayoutPolicy
 from gateway.payouts.programmes import EXAMPLE_CONFIG, ProgrammeCatalogue, load_catalogue
 from gateway.payouts.runtime import WORKER_THREAD_NAME, PayoutRuntime
-from gateway.payouts.service import PayoutPolicy
 
 
 def _workers() -> list[threading.Thread]:
@@ -60,7 +60,7 @@ def test_a_failed_start_up_stops_the_worker_it_started(
         raise RuntimeError("index snapshot unreadable")
 
     # The identity part starts after the payout worker: its failure must not leave it running.
-    monkeypatch.setattr(app_module.identity, "start", broken_start)
+    monkeypatch.setattr(app_module.indexes, "start", broken_start)
     with pytest.raises(RuntimeError, match="snapshot"), TestClient(app_factory()):
         pass
     assert _workers() == []

@@ -7,19 +7,18 @@ import pytest
 from adapters.faults import Fault
 from gateway.db import unit_of_work
 from gateway.payouts import ledger, repository
+from gateway.payouts.driver import drive, recover
 from gateway.payouts.service import (
     EntitlementAlreadyClaimed,
     IdempotencyKeyReused,
     NothingDue,
     PayoutOrder,
-    PayoutState,
     ProgrammeSuspended,
     TokenAlreadyUsed,
-    drive,
     find_replay,
-    recover,
     reserve,
 )
+from gateway.payouts.states import PayoutState
 
 from .conftest import BANK, Rig, small_catalogue
 

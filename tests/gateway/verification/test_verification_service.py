@@ -14,15 +14,13 @@ from gateway.terminals.models import PrincipalStatus
 from gateway.terminals.repository import get_terminal
 from gateway.verification import lockout
 from gateway.verification.case_workers import CaseWorkerNotVerified, OutOfRegion
+from gateway.verification.fallback import FallbackLimitReached
 from gateway.verification.models import VerificationRecord
+from gateway.verification.modes import NotEnrolled
+from gateway.verification.outcome import Decision
+from gateway.verification.recording import record
 from gateway.verification.schemas import CardTemplate, VerifyRequest, VerifyResult, Vouch
-from gateway.verification.service import (
-    Decision,
-    FallbackLimitReached,
-    NotEnrolled,
-    decide,
-    record,
-)
+from gateway.verification.service import decide
 from gateway.verification.settings import IdentitySettings
 from gateway.verification.tokens import consume_token
 from matcher.fingerprint import iso19794_2
