@@ -196,16 +196,7 @@ def database_cpu_seconds(database_url: str) -> float | None:
     url = make_url(database_url)
     if url.host not in _LOCAL_HOSTS:
         return None
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] not in ("postgres", "postmaster"):
-            continue
-        try:
-            times = process.cpu_times()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        total += times.user + times.system
-    return total
+    return sum(postgres_cpu_by_pid().values())
 
 
 def postgres_cpu_by_pid() -> dict[int, float]:
