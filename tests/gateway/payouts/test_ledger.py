@@ -140,3 +140,42 @@ def test_known_accounts_answer_for_committed_accounts_only(
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert statements == []
+
+
+def test_a_new_account_costs_one_statement_and_a_committed_one_is_remembered(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A process that remembers accounts creates an account it has not seen without reading
+    first; once the transaction has committed, its caller may remember the id."""
+    known = ledger.KnownAccounts()
+    statements: list[str] = []
+    engine = session_factory.kw["bind"]
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with session_factory.begin() as session:
+            created = ledger.ensure_accounts(
+                session=session, codes=["payable:household:7"], known=known
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1 and statements[0].lstrip().upper().startswith("INSERT")
+    assert known.lookup(["payable:household:7"]) == {}
+    known.remember_committed(created)
+    assert known.lookup(["payable:household:7"]) == created
+    with session_factory.begin() as session:
+        # Already there: the insert does nothing and the id is read instead.
+        assert (
+            ledger.ensure_accounts(
+                session=session, codes=["payable:household:7"], known=ledger.KnownAccounts()
+            )
+            == created
+        )
+
+
+def test_known_accounts_forget_the_older_half_past_their_limit() -> None:
+    known = ledger.KnownAccounts(limit=4)
+    known.remember_committed({f"payable:household:{i}": i for i in range(5)})
+    assert known.lookup(f"payable:household:{i}" for i in range(5)) == {
+        f"payable:household:{i}": i for i in range(2, 5)
+    }
