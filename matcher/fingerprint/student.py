@@ -29,9 +29,9 @@ from matcher.fingerprint.types import NOMINAL_DPI, MinutiaKind, MinutiaSet
 
 EXTRACTOR = "student-onnx/1"
 MODEL = Path(__file__).parent / "data" / "student-1.onnx"
-MODEL_SHA256 = "0" * 64
+MODEL_SHA256 = "e0bff52dfad27a9349e0b438d20a8ee83a5f875ba43054e29bf739766105ba44"
 # Minutia score from which a local maximum is a minutia (agreement with the teacher).
-DETECTION_THRESHOLD = 0.5
+DETECTION_THRESHOLD = 0.35
 MAX_MINUTIAE = learned.MAX_MINUTIAE
 
 Decoded = tuple[
