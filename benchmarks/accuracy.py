@@ -366,7 +366,7 @@ def accuracy_command(
             out_dir / f"{label}_vs_{versus}_{_slug(mine.name)}_det.png",
             f"{mine.name}: {extractor} against {versus}",
         ).name
-        for mine, second in zip(ours, other, strict=True)
+        for mine, second in zip(ours if other else [], other, strict=True)
     ]
     result: dict[str, Any] = {
         **{k: summary[k] for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs")},
