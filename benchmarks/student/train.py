@@ -121,7 +121,8 @@ def _agreement(model: Student, data: list[Sample], threshold: float) -> float:
     with torch.no_grad():
         for image, points in data:
             out = model(torch.from_numpy(normalise(image))[None, None]).numpy()[0]
-            xs, ys, _, _, _ = decode(out, threshold)
+            found_now = decode(out, threshold)
+            xs, ys = found_now.x, found_now.y
             found, wanted = found + len(xs), wanted + len(points)
             if len(xs) and len(points):
                 d = np.hypot(xs[:, None] - points[None, :, 0], ys[:, None] - points[None, :, 1])

