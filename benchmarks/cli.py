@@ -15,6 +15,7 @@ from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.bank_faults import bank_faults_command
 from benchmarks.compare import compare_command
+from benchmarks.cross_vendor import cross_vendor_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
 from benchmarks.iris_report import iris_report_command
@@ -46,6 +47,7 @@ bench_app.command("extract")(extract_command)
 bench_app.command("identify")(identify)
 bench_app.command("accuracy")(accuracy_command)
 bench_app.command("compare")(compare_command)
+bench_app.command("cross-vendor")(cross_vendor_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
 bench_app.command("load")(load_command)

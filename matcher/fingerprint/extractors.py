@@ -1,0 +1,43 @@
+"""The minutiae extractors by name, so every caller picks one the same way.
+
+`gabor` is the classical pipeline of `matcher.fingerprint.extract`; `leader` is the learned
+detector of `matcher.fingerprint.learned` (about a second an image, the most accurate);
+`student` is the small network of `matcher.fingerprint.student` distilled from it. The
+learned ones are imported only when asked for, so the classical one needs no onnxruntime.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from matcher.fingerprint.extract import ImageInput
+from matcher.fingerprint.types import MinutiaSet
+
+Extractor = Callable[..., MinutiaSet]
+
+_MODULES = {
+    "gabor": "matcher.fingerprint.extract",
+    "leader": "matcher.fingerprint.learned",
+    "student": "matcher.fingerprint.student",
+}
+NAMES = tuple(_MODULES)
+
+
+class UnknownExtractor(ValueError):
+    """A name that is not one of `NAMES`."""
+
+    code = "unknown_extractor"
+
+
+def named(name: str) -> Extractor:
+    """The `extract(image, *, resolution_dpi=None)` function of extractor `name`."""
+    if name not in _MODULES:
+        raise UnknownExtractor(f"unknown extractor {name!r}: one of {', '.join(NAMES)}")
+    fn: Extractor = importlib.import_module(_MODULES[name]).extract
+    return fn
+
+
+def run(name: str, image: ImageInput, *, resolution_dpi: int | None = None) -> MinutiaSet:
+    """Minutiae of `image` by extractor `name`."""
+    return named(name)(image, resolution_dpi=resolution_dpi)
