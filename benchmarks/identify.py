@@ -40,23 +40,14 @@ from rich.table import Table
 from benchmarks.output import results_dir
 from matcher.fingerprint.compare import PreparedTemplate, prepare
 from matcher.index.base import Enrolment, RegionCode
-from matcher.index.binary import (
-    POSITIONS,
-    BinaryIdentifier,
-    GalleryRows,
-    IndexSettings,
-    IndexType,
-    Layout,
-    TemplateStore,
-    train_ivf_centroids,
-)
-from matcher.index.fingerprint import (
-    CompactCodec,
-    LocalCodeEncoder,
-    LocalCodeParams,
-    PreparedCodec,
-    fingerprint_identifier,
-)
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.buckets import train_ivf_centroids
+from matcher.index.finger_store import CompactCodec, PreparedCodec
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.gallery import GalleryRows
+from matcher.index.ids import POSITIONS
+from matcher.index.local_codes import LocalCodeEncoder, LocalCodeParams
+from matcher.index.settings import IndexSettings, IndexType, Layout, TemplateStore
 from matcher.index.whitening_training import encoder_for
 from matcher.synthetic.minutiae import impression, master
 
@@ -373,7 +364,7 @@ def exhaustive_rank1(
     gallery = [codec.from_bytes(b) for b in blobs]
     hits = 0
     for probe in probes:
-        scores = [ident.comparator(probe.template, g) for g in gallery]
+        scores = [ident.reranker.comparator(probe.template, g) for g in gallery]
         hits += int(np.argmax(scores)) == probe.mate
     return hits / len(probes) if probes else float("nan")
 

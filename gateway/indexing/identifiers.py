@@ -15,8 +15,10 @@ from matcher.fingerprint import compare as finger_compare
 from matcher.fingerprint.calibration import Calibration, default_calibration
 from matcher.fingerprint.types import MinutiaSet
 from matcher.index import snapshot
-from matcher.index.binary import IndexSettings, train_ivf_centroids
-from matcher.index.fingerprint import LocalCodeEncoder, fingerprint_identifier
+from matcher.index.buckets import train_ivf_centroids
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.local_codes import LocalCodeEncoder
+from matcher.index.settings import IndexSettings
 from matcher.index.snapshot import SnapshotError
 from matcher.iris.index import iris_identifier
 from matcher.iris.types import IrisCode

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gateway.trust.anomalies import AnomalyPolicy
-from matcher.index.binary import IndexSettings
+from matcher.index.settings import IndexSettings
 
 _INDEX = IndexSettings()  # the matcher's measured defaults
 
@@ -69,7 +69,7 @@ class IdentitySettings(BaseModel):
     index_snapshot_name: str = "indexes"
     # How often (s) a process catches up with index events written by other processes.
     index_poll_seconds: float = Field(default=2.0, gt=0)
-    # The fingerprint 1:N index (`matcher.index.binary.IndexSettings`, where each default is
+    # The fingerprint 1:N index (`matcher.index.settings.IndexSettings`, where each default is
     # explained). "flat" compares every enrolled code exactly: right for a register of tens
     # of thousands of fingers. A national register wants "ivf" (the README's 1:N rows give
     # the measured configurations); its centroids are learned at rebuild from the enrolled
