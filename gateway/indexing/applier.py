@@ -237,7 +237,10 @@ class IndexApplier:
             path = self.snapshot_path(modality)
             if path is None:
                 continue
-            if len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep
+            own = getattr(identifier, "save_snapshots", None)
+            if own is not None:  # a split gallery: each shard writes its own snapshot
+                own()
+            elif len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep
                 path.unlink(missing_ok=True)
             else:
                 save_snapshot(identifier, path)

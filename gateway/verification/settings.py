@@ -80,6 +80,16 @@ class IdentitySettings(BaseModel):
     finger_index_neighbours: int = Field(default=_INDEX.neighbours, ge=1)
     finger_index_shortlist: int = Field(default=_INDEX.shortlist, ge=1)
     finger_index_template_store: Literal["prepared", "compact"] = _INDEX.template_store
+    # Where the fingerprint gallery lives. "embedded": in this process (one machine, no
+    # cluster). "ray": split across `index_shards` Ray actors with `index_replicas` each,
+    # on the Ray cluster at `index_ray_address` (empty: a local Ray started by the gateway);
+    # needs the `cluster` extra. How and why: docs/cluster.md.
+    index_backend: Literal["embedded", "ray"] = "embedded"
+    index_ray_address: str | None = None
+    index_shards: int = Field(default=2, ge=1)
+    index_replicas: int = Field(default=2, ge=1)
+    # A shard that has not answered by then is left out and the answer says so (ms).
+    index_shard_deadline_ms: int = Field(default=2000, ge=1)
 
     def anomaly_policy(self) -> AnomalyPolicy:
         return AnomalyPolicy(
