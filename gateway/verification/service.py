@@ -31,6 +31,7 @@ from gateway.enrollment.schemas import CaptureReport
 from gateway.enrollment.templates import compare_current
 from gateway.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from gateway.indexing.applier import IndexApplier, region_of
+from gateway.indexing.errors import SearchIncomplete
 from gateway.registry import repository as registry_repository
 from gateway.registry.nik import parse_nik
 from gateway.registry.references import new_reference
@@ -45,6 +46,7 @@ from gateway.verification.settings import IdentitySettings
 from gateway.verification.tokens import issue_token
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.types import MinutiaSet
+from matcher.index.base import RegionCode
 
 
 class NotEnrolled(Conflict):
@@ -225,6 +227,7 @@ def _one_to_many(
     per_person: dict[int, list[tuple[str, float, float]]] = {}
     widened = False
     gallery = 1
+    unsearched: set[RegionCode] = set()
     for modality in ("finger", "iris"):
         probe = {s.position: s.template for s in samples if s.modality == modality}
         if not probe:
@@ -232,9 +235,11 @@ def _one_to_many(
         result = indexes.search(modality, probe, region=region_of(region), limit=5)
         widened = widened or result.widened
         gallery = max(gallery, result.gallery_size)
+        unsearched.update(result.unsearched)
         for c in result.candidates:
             per_person.setdefault(c.person_id, []).append((modality, c.score, c.fmr))
     if not per_person:
+        _refuse_partial_miss(unsearched)
         return Outcome(False, scope="national" if widened else "region")
     fused_by_person = {
         pid: engine.fuse([Comparison(m, s, f) for m, s, f in hits])
@@ -245,6 +250,8 @@ def _one_to_many(
     fpir = min(1.0, gallery * fused.fmr)
     found = repository.subject_by_id(session, best_id) if fpir <= target_fpir else None
     person = _subject(found) if found is not None else None
+    if person is None:
+        _refuse_partial_miss(unsearched)
     return Outcome(
         match=person is not None,
         person=person,
@@ -258,6 +265,16 @@ def _one_to_many(
         scope="national" if widened else "region",
         fpir=fpir,
     )
+
+
+def _refuse_partial_miss(unsearched: set[RegionCode]) -> None:
+    """A miss over a partial search is not a "not found": the person may live on the part
+    that did not answer."""
+    if unsearched:
+        raise SearchIncomplete(
+            "Part of the register did not answer in time; try again, or verify with the card.",
+            unsearched=sorted(r.key for r in unsearched),
+        )
 
 
 def prepare_captures(

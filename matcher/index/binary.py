@@ -465,8 +465,12 @@ class BinaryIdentifier(Generic[T]):
         if self._quantizer is not None:  # assign probe codes to lists once, not per bucket
             nprobe = min(self.settings.ivf_probe, self._quantizer.ntotal)
             assigned = self._quantizer.search(codes, nprobe)
+        # Twice the neighbours are fetched and the nearest k kept with ties broken by id:
+        # FAISS breaks ties at the k-th distance by its scan order, which a gallery split
+        # across shards cannot reproduce, so every split keeps the same codes this way
+        # (unless more than k codes tie at that distance).
         parts = [
-            search_bucket(self._buckets[key], codes, k, assigned)
+            search_bucket(self._buckets[key], codes, 2 * k, assigned)
             for key in keys
             if self._buckets[key].ntotal
         ]

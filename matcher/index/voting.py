@@ -36,7 +36,7 @@ def nearest_of(parts: Sequence[Hits], k: int) -> Hits:
     parts = [p for p in parts if p[1].shape[1]]
     if not parts:
         return empty_hits(0)
-    if len(parts) == 1 and parts[0][1].shape[1] <= k:
+    if len(parts) == 1 and parts[0][1].shape[1] <= k and not (parts[0][1] < 0).any():
         return parts[0]
     dist = np.concatenate([p[0] for p in parts], axis=1)
     ids = np.concatenate([p[1] for p in parts], axis=1)

@@ -150,8 +150,7 @@ class ShardedIdentifier:
             calls = []
             for shard, batch in batches.items():
                 for actor in self.replicas[shard]:
-                    call = actor.apply.remote(batch) if batch else actor.mark_applied.remote(last)
-                    calls.append((shard, call))
+                    calls.append((shard, actor.apply.remote(batch, last)))
             self._collect_status(calls)
             self._head = max(self._head, last)
         return len(events)

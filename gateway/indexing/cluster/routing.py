@@ -15,10 +15,16 @@ from typing import Protocol
 
 from matcher.index.base import RegionCode
 
-# splitmix64's multiplier: consecutive person ids (as a register assigns them) land on
-# shards in no pattern, so no shard collects a batch of one import.
-_MIX = 0x9E3779B97F4A7C15
 _MASK = (1 << 64) - 1
+
+
+def _mix(value: int) -> int:
+    """splitmix64's finaliser: consecutive person ids (as a register assigns them) land on
+    shards in no pattern, so no shard collects a batch of one import."""
+    z = (value + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 class ShardRouter(Protocol):
@@ -43,8 +49,7 @@ class PersonHashRouter:
         self.shards = shards
 
     def shard_of(self, person_id: int, region_key: int) -> int:
-        mixed = (person_id * _MIX) & _MASK
-        return (mixed ^ (mixed >> 31)) % self.shards
+        return _mix(person_id) % self.shards
 
     def shards_for(self, scope: RegionCode | None) -> list[int]:
         return list(range(self.shards))

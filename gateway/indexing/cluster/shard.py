@@ -83,9 +83,11 @@ class IndexShard:
         self.identifier.upsert(enrolment)
         return self.status()
 
-    def apply(self, events: Sequence[IndexEvent[Any]]) -> ShardStatus:
-        """Apply events in order (those already applied are skipped), then report."""
+    def apply(self, events: Sequence[IndexEvent[Any]], up_to: int) -> ShardStatus:
+        """Apply this shard's events in order (those already applied are skipped) and
+        record that it reflects every event up to `up_to` (the others were not its own)."""
         self.identifier.apply(events)
+        self.identifier.mark_applied(up_to)
         return self.status()
 
     def mark_applied(self, event_id: int) -> ShardStatus:
