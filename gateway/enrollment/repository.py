@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment
@@ -45,6 +45,18 @@ def pending_enrollment_of(session: Session, person_id: int) -> Enrollment | None
             Enrollment.status.in_(("pending_adjudication", "pending_update")),
         )
     ).first()
+
+
+def count_active_templates(session: Session, modality: str) -> int:
+    """Enrolled samples of a modality: the gallery size the index settings are chosen for."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BiometricTemplate)
+            .where(BiometricTemplate.modality == modality, BiometricTemplate.active.is_(True))
+        )
+        or 0
+    )
 
 
 def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemplate]:

@@ -47,6 +47,7 @@ def build_applier(settings: Settings, session_factory: sessionmaker[Session]) ->
     factory = IdentifierFactory(
         finger_calibration=engine.finger_calibration,
         finger_settings=settings.finger_index_settings(),
+        finger_profile=settings.finger_index_profile,
     )
     snapshot_dir = settings.data_dir / settings.index_snapshot_name
     if settings.index_backend == "ray":

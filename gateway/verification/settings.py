@@ -13,6 +13,16 @@ from matcher.index.settings import IndexSettings
 _INDEX = IndexSettings()  # the matcher's measured defaults
 
 
+_INDEX_FIELDS = {
+    "finger_index_type",
+    "finger_index_ivf_lists",
+    "finger_index_ivf_probe",
+    "finger_index_neighbours",
+    "finger_index_shortlist",
+    "finger_index_template_store",
+}
+
+
 class IdentitySettings(BaseModel):
     """Decision thresholds, token lifetime, lockout and fallback limits."""
 
@@ -74,6 +84,11 @@ class IdentitySettings(BaseModel):
     # of thousands of fingers. A national register wants "ivf" (the README's 1:N rows give
     # the measured configurations); its centroids are learned at rebuild from the enrolled
     # codes and kept in the snapshot, so changing the type or list count means a rebuild.
+    # By default the settings are those of the named profile that fits the register's size
+    # (`matcher.index.settings.PROFILES`: "small" flat to 20k fingers, "regional" IVF to
+    # 300k, "national" beyond), chosen again at every start; a named profile fixes one, and
+    # setting any `finger_index_*` below fixes them all (the unset ones at their defaults).
+    finger_index_profile: Literal["auto", "small", "regional", "national"] = "auto"
     finger_index_type: Literal["flat", "ivf"] = _INDEX.index_type
     finger_index_ivf_lists: int = Field(default=_INDEX.ivf_lists, ge=1)
     finger_index_ivf_probe: int = Field(default=_INDEX.ivf_probe, ge=1)
@@ -98,7 +113,10 @@ class IdentitySettings(BaseModel):
             min_events=self.anomaly_min_events,
         )
 
-    def finger_index_settings(self) -> IndexSettings:
+    def finger_index_settings(self) -> IndexSettings | None:
+        """Settings fixed field by field, or None when a profile chooses them."""
+        if not self.model_fields_set & _INDEX_FIELDS:
+            return None
         return IndexSettings(
             index_type=self.finger_index_type,
             ivf_lists=self.finger_index_ivf_lists,

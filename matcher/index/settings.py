@@ -65,3 +65,40 @@ class IndexSettings:
     # compare) or "compact" (smaller, prepared again for the shortlist). Fingerprints: ~11 KB
     # vs ~0.3 KB per finger. Modalities with one form ignore it.
     template_store: TemplateStore = "prepared"
+
+
+# Named settings for a gallery's scale, each the best measured at that scale on this
+# project's synthetic fingers (benchmarks/results/identify_fingerprint_*.json; 2 cores):
+# - "small": flat. 10k fingers: p95 50 ms, shortlist recall 0.990 (IVF 1024/64: 37 ms but
+#   0.980), and a flat index needs no centroids learned from a register that has few codes.
+# - "regional": IVF 4096 lists probing 128, 100 neighbours, shortlist 300. 100k fingers:
+#   p95 38–44 ms, recall 0.98–0.993, where flat takes p95 149–234 ms.
+# - "national": as regional but probing 64 with a shortlist of 100 and compact templates
+#   (2.47 KB a finger instead of ~13 KB). 1M fingers: p95 150 ms, recall 0.945.
+Profile = Literal["small", "regional", "national"]
+PROFILES: dict[Profile, IndexSettings] = {
+    "small": IndexSettings(index_type="flat"),
+    "regional": IndexSettings(
+        index_type="ivf", ivf_lists=4096, ivf_probe=128, neighbours=100, shortlist=300
+    ),
+    "national": IndexSettings(
+        index_type="ivf",
+        ivf_lists=4096,
+        ivf_probe=64,
+        neighbours=100,
+        shortlist=100,
+        template_store="compact",
+    ),
+}
+# Upper gallery sizes (fingers) of the profiles: flat's scan grows with the gallery (p95
+# ~5 ms per 1k fingers on 2 cores), IVF's stays near 40 ms to 100k; past ~300k fingers the
+# prepared templates (~13 KB a finger) outgrow a node's memory share.
+_PROFILE_LIMITS: tuple[tuple[int, Profile], ...] = ((20_000, "small"), (300_000, "regional"))
+
+
+def profile_for(fingers: int) -> Profile:
+    """The named profile for a gallery of this many fingers."""
+    for limit, profile in _PROFILE_LIMITS:
+        if fingers <= limit:
+            return profile
+    return "national"
