@@ -252,10 +252,20 @@ class LocalCodeEncoder:
         scan, and a minutia with few neighbours (at the contact's edge) seldom finds its mate.
         """
         desc = local_descriptors(template, self.params)
-        keep = np.argsort(-(desc**2).sum(axis=1), kind="stable")[: self.params.probe_codes]
-        return self._codes(desc[np.sort(keep)])
+        return self._codes(desc[np.sort(_best_surrounded(desc)[: self.params.probe_codes])])
+
+    def encode_ranked(self, template: Geometry) -> NDArray[np.uint8]:
+        """Every code, best-surrounded minutia first: the first m rows are what a finger
+        would hold with m codes (how memory per finger trades against recall)."""
+        desc = local_descriptors(template, self.params)
+        return self._codes(desc[_best_surrounded(desc)])
 
     def _codes(self, desc: NDArray[np.float64]) -> NDArray[np.uint8]:
         if not len(desc):
             return np.zeros((0, self.code_bytes), dtype=np.uint8)
         return _sign_codes(np.ascontiguousarray(desc), self.mean, self.projection)
+
+
+def _best_surrounded(desc: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Minutiae by descriptor mass, largest first (ties in minutia order)."""
+    return np.argsort(-(desc**2).sum(axis=1), kind="stable")
