@@ -15,7 +15,11 @@ from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.bank_faults import bank_faults_command
 from benchmarks.capacity import capacity_command
-from benchmarks.cluster import cluster_search_command, shard_failure_command
+from benchmarks.cluster import (
+    cluster_search_command,
+    shard_failure_command,
+    shard_routing_command,
+)
 from benchmarks.coarse_recall import coarse_recall_command
 from benchmarks.compare import compare_command
 from benchmarks.extract import extract_command
@@ -61,3 +65,4 @@ bench_app.command("cluster-search")(cluster_search_command)
 bench_app.command("shard-failure")(shard_failure_command)
 bench_app.command("coarse-recall")(coarse_recall_command)
 bench_app.command("capacity")(capacity_command)
+bench_app.command("shard-routing")(shard_routing_command)

@@ -466,3 +466,62 @@ def _plot_failure(out: dict[str, Any]) -> None:
     fig.tight_layout()
     fig.savefig(results_dir() / "cluster_shard_failure.png", dpi=120)
     plt.close(fig)
+
+
+# Population by province (millions), Indonesia's 2020 census (BPS, Sensus Penduduk 2020,
+# rounded), keyed by the NIK's province code: what region routing would put on each shard.
+PROVINCE_POPULATION_M = {
+    11: 5.27, 12: 14.80, 13: 5.53, 14: 6.39, 15: 3.55, 16: 8.47, 17: 2.01, 18: 9.01,
+    19: 1.46, 21: 2.06, 31: 10.56, 32: 48.27, 33: 36.52, 34: 3.67, 35: 40.67, 36: 11.90,
+    51: 4.32, 52: 5.32, 53: 5.33, 61: 5.41, 62: 2.67, 63: 4.07, 64: 3.77, 65: 0.70,
+    71: 2.62, 72: 2.99, 73: 9.07, 74: 2.62, 75: 1.17, 76: 1.42, 81: 1.85, 82: 1.28,
+    91: 4.30, 92: 1.13,
+}  # fmt: skip
+
+
+def shard_routing_command(
+    shards: Annotated[str, typer.Option(help="Shard counts.")] = "4,8,16,32,64,128",
+    persons: Annotated[int, typer.Option(help="Persons hashed (sampled register).")] = 1_000_000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
+) -> None:
+    """Largest shard against the mean under region and person-hash routing.
+
+    A national search waits for its slowest shard, whose time grows with its size, so the
+    largest shard's share sets the fleet's p95; a region-scoped search asks one shard under
+    region routing and every shard under hash routing."""
+    from gateway.indexing.cluster.routing import PersonHashRouter, RegionRouter
+
+    total = sum(PROVINCE_POPULATION_M.values())
+    sizes = {p: int(m * 1e6) for p, m in PROVINCE_POPULATION_M.items()}
+    rows = []
+    for count in [int(s) for s in shards.split(",")]:
+        region = RegionRouter.balanced(count, sizes)
+        load = [0.0] * count
+        for province, people in PROVINCE_POPULATION_M.items():
+            load[region.provinces[province]] += people
+        hashed = np.bincount(
+            [PersonHashRouter(count).shard_of(p, 0) for p in range(persons)], minlength=count
+        )
+        rows.append(
+            {
+                "shards": count,
+                "region_largest_over_mean": max(load) / (total / count),
+                "region_empty_shards": sum(1 for x in load if x == 0),
+                "hash_largest_over_mean": float(hashed.max() / hashed.mean()),
+                "region_shards_per_scoped_search": 1,
+                "hash_shards_per_scoped_search": count,
+            }
+        )
+    table = Table(title="largest shard / mean shard, national search waits for the largest")
+    for col in ("shards", "region routing", "empty (region)", "person hash"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            str(r["shards"]),
+            f"{r['region_largest_over_mean']:.2f}",
+            str(r["region_empty_shards"]),
+            f"{r['hash_largest_over_mean']:.3f}",
+        )
+    console.print(table)
+    out = {"province_ratio": max(sizes.values()) / min(sizes.values()), "rows": rows}
+    _write(out, "cluster_routing.json", json_out)
