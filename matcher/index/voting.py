@@ -33,9 +33,10 @@ def nearest_of(parts: Sequence[Hits], k: int) -> Hits:
     """The `k` nearest of several searches' hits for the same probe codes (buckets of one
     index, or shards of one gallery), nearest first with ties broken by id so every split
     of the gallery keeps the same codes."""
+    rows = parts[0][1].shape[0] if parts else 0
     parts = [p for p in parts if p[1].shape[1]]
     if not parts:
-        return empty_hits(0)
+        return empty_hits(rows)
     if len(parts) == 1 and parts[0][1].shape[1] <= k and not (parts[0][1] < 0).any():
         return parts[0]
     dist = np.concatenate([p[0] for p in parts], axis=1)
