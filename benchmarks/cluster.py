@@ -458,6 +458,7 @@ def _plot_failure(out: dict[str, Any]) -> None:
             min(r["t"] for r in partial),
             max(r["t"] for r in partial),
             color="0.9",
+            zorder=0,
             label="answers flagged partial",
         )
     if out["killed_at_s"] is not None:

@@ -196,15 +196,19 @@ class ShardedIdentifier:
         fallback: bool = True,
     ) -> SearchResult:
         """As `BinaryIdentifier.search`, over every shard within the deadline."""
-        deadline = time.monotonic() + self.deadline_s
+        started = time.monotonic()
+        deadline = started + self.deadline_s
+        # The nearest-codes round gets half the time: a shard that hangs (its actor being
+        # restarted) must leave the re-ranking of what the others found time to answer.
+        first_round = started + self.deadline_s / 2
         positions, templates, codes = self.local.encode_probe(probe)
         asked = self.router.shards_for(region)
-        hits, missing = self._nearest(codes, asked, deadline)
+        hits, missing = self._nearest(codes, asked, first_round)
         result = self._decide(positions, templates, hits, region, limit, missing, deadline)
         if region is not None and fallback and not self.local.accepts(result):
             others = [s for s in range(self.router.shards) if s not in asked]
             if others:
-                more, more_missing = self._nearest(codes, others, deadline)
+                more, more_missing = self._nearest(codes, others, first_round)
                 hits = [self._joined(a, b, c) for a, b, c in zip(hits, more, codes, strict=True)]
                 missing |= more_missing
             result = self._decide(positions, templates, hits, None, limit, missing, deadline, True)
