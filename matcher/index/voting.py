@@ -57,6 +57,8 @@ def votes(
     i = ids.ravel()
     valid = i >= 0
     q, d, i = q[valid], d[valid], i[valid]
+    if not len(i):  # nothing found, or nothing in scope: no votes
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
     # Nearest code of each (probe code, sample) first, then keep that one.
     order = np.lexsort((d, i, q))
     q, d, i = q[order], d[order], i[order]
