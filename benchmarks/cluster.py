@@ -454,12 +454,13 @@ def _plot_failure(out: dict[str, Any]) -> None:
         )
     partial = [r for r in out["timeline"] if not r["complete"]]
     if partial:
-        ax.axvspan(
-            min(r["t"] for r in partial),
-            max(r["t"] for r in partial),
-            color="0.9",
-            zorder=0,
-            label="answers flagged partial",
+        ax.scatter(
+            [r["t"] for r in partial],
+            [r["ms"] for r in partial],
+            s=40,
+            facecolors="none",
+            edgecolors="k",
+            label="flagged partial",
         )
     if out["killed_at_s"] is not None:
         ax.axvline(
