@@ -14,6 +14,13 @@ import typer
 from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.bank_faults import bank_faults_command
+from benchmarks.capacity import capacity_command
+from benchmarks.cluster import (
+    cluster_search_command,
+    shard_failure_command,
+    shard_routing_command,
+)
+from benchmarks.coarse_recall import coarse_recall_command
 from benchmarks.compare import compare_command
 from benchmarks.cross_vendor import cross_vendor_command
 from benchmarks.extract import extract_command
@@ -58,3 +65,8 @@ bench_app.command("iris-speed")(iris_speed_command)
 bench_app.command("tune-extract")(tune_extract_command)
 bench_app.command("iris-report")(iris_report_command)
 bench_app.command("mutation")(mutation_command)
+bench_app.command("cluster-search")(cluster_search_command)
+bench_app.command("shard-failure")(shard_failure_command)
+bench_app.command("coarse-recall")(coarse_recall_command)
+bench_app.command("capacity")(capacity_command)
+bench_app.command("shard-routing")(shard_routing_command)

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import faiss
 import numpy as np
@@ -40,22 +40,21 @@ from rich.table import Table
 from benchmarks.output import results_dir
 from matcher.fingerprint.compare import PreparedTemplate, prepare
 from matcher.index.base import Enrolment, RegionCode
-from matcher.index.binary import (
-    POSITIONS,
-    BinaryIdentifier,
-    GalleryRows,
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.buckets import train_ivf_centroids
+from matcher.index.finger_store import CompactCodec, PreparedCodec
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.gallery import GalleryRows
+from matcher.index.ids import POSITIONS
+from matcher.index.local_codes import LocalCodeEncoder, LocalCodeParams
+from matcher.index.settings import (
+    PROFILES,
     IndexSettings,
     IndexType,
     Layout,
+    Profile,
     TemplateStore,
-    train_ivf_centroids,
-)
-from matcher.index.fingerprint import (
-    CompactCodec,
-    LocalCodeEncoder,
-    LocalCodeParams,
-    PreparedCodec,
-    fingerprint_identifier,
+    profile_for,
 )
 from matcher.index.whitening_training import encoder_for
 from matcher.synthetic.minutiae import impression, master
@@ -373,7 +372,7 @@ def exhaustive_rank1(
     gallery = [codec.from_bytes(b) for b in blobs]
     hits = 0
     for probe in probes:
-        scores = [ident.comparator(probe.template, g) for g in gallery]
+        scores = [ident.reranker.comparator(probe.template, g) for g in gallery]
         hits += int(np.argmax(scores)) == probe.mate
     return hits / len(probes) if probes else float("nan")
 
@@ -471,17 +470,23 @@ def identify(
     modality: Annotated[str, typer.Option(help="fingerprint | iris")] = "fingerprint",
     mates: Annotated[Path | None, typer.Option(help="Real labelled folder (FVC layout).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
-    index_type: Annotated[str, typer.Option(help="flat | ivf")] = "flat",
-    shortlist: Annotated[int, typer.Option(help="Samples re-ranked per probe finger.")] = 100,
-    neighbours: Annotated[int, typer.Option(help="Codes fetched per probe code.")] = 50,
+    profile: Annotated[
+        str | None,
+        typer.Option(help="small | regional | national (default: the one for --gallery)."),
+    ] = None,
+    index_type: Annotated[str | None, typer.Option(help="flat | ivf")] = None,
+    shortlist: Annotated[
+        int | None, typer.Option(help="Samples re-ranked per probe finger.")
+    ] = None,
+    neighbours: Annotated[int | None, typer.Option(help="Codes fetched per probe code.")] = None,
     rerank_exact: Annotated[
         int, typer.Option(help="Best first-pass candidates compared exactly (0: all).")
     ] = IndexSettings().rerank_exact,
-    ivf_lists: Annotated[int, typer.Option()] = 4096,
-    ivf_probe: Annotated[int, typer.Option()] = IndexSettings().ivf_probe,
+    ivf_lists: Annotated[int | None, typer.Option()] = None,
+    ivf_probe: Annotated[int | None, typer.Option()] = None,
     template_store: Annotated[
-        str, typer.Option(help="prepared | compact (minutiae, prepared for the shortlist)")
-    ] = "prepared",
+        str | None, typer.Option(help="prepared | compact (minutiae, prepared for the shortlist)")
+    ] = None,
     probe_codes: Annotated[
         int, typer.Option(help="Probe codes sent to FAISS.")
     ] = LocalCodeParams().probe_codes,
@@ -507,7 +512,21 @@ def identify(
         bool, typer.Option(help="Time and measure only the FAISS stage (large N).")
     ] = False,
 ) -> None:
-    """Measure the 1:N search on a synthetic gallery of N fingers (or eyes)."""
+    """Measure the 1:N search on a synthetic gallery of N fingers (or eyes).
+
+    Index settings not given are those of the named profile that fits the gallery, as the
+    gateway chooses them."""
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter("small, regional or national", param_hint="--profile")
+    named = profile_for(gallery) if profile is None else cast(Profile, profile)
+    # The iris index is flat at every measured size: profiles are the fingerprint index's.
+    base = IndexSettings() if modality == "iris" else PROFILES[named]
+    index_type = index_type or base.index_type
+    shortlist = shortlist or base.shortlist
+    neighbours = neighbours or base.neighbours
+    ivf_lists = ivf_lists or base.ivf_lists
+    ivf_probe = ivf_probe or base.ivf_probe
+    template_store = template_store or base.template_store
     if modality not in ("fingerprint", "iris"):
         raise typer.BadParameter("fingerprint or iris", param_hint="--modality")
     if index_type not in ("flat", "ivf"):

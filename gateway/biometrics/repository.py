@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.biometrics.models import BiometricTemplate
@@ -21,6 +21,18 @@ _ACTIVE_KEYS = (
     )
     .order_by(_TEMPLATES.c.position)
 )
+
+
+def count_active_templates(session: Session, modality: str) -> int:
+    """Enrolled samples of a modality: the gallery size the index settings are chosen for."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BiometricTemplate)
+            .where(BiometricTemplate.modality == modality, BiometricTemplate.active.is_(True))
+        )
+        or 0
+    )
 
 
 def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemplate]:

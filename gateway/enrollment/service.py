@@ -75,21 +75,24 @@ def find_duplicates(
     samples: Sequence[Sample],
     exclude: set[int],
     target_fpir: float,
-) -> list[_Hit]:
-    """Enrolled people (other than `exclude`) matching the samples nationwide, best first."""
+) -> tuple[list[_Hit], list[int]]:
+    """Enrolled people (other than `exclude`) matching the samples nationwide, best first,
+    and the regions some of whose persons could not be searched (a partial answer)."""
     hits: dict[int, _Hit] = {}
+    unsearched: set[int] = set()
     for modality in ("finger", "iris"):
         probe = {s.position: s.template for s in samples if s.modality == modality}
         if not probe:
             continue
         result = indexes.search(modality, probe, region=None, limit=5)
+        unsearched.update(r.key for r in result.unsearched)
         for c in result.candidates:
             if c.person_id in exclude or c.fpir > target_fpir:
                 continue
             previous = hits.get(c.person_id)
             if previous is None or c.fpir < previous.fpir:
                 hits[c.person_id] = _Hit(c.person_id, c.score, c.fmr, c.fpir, modality)
-    return sorted(hits.values(), key=lambda h: h.fpir)
+    return sorted(hits.values(), key=lambda h: h.fpir), sorted(unsearched)
 
 
 def _store_templates(
@@ -160,12 +163,13 @@ def enroll(
         fmr = proof_fmr(session=session, engine=engine, person_id=person.id, samples=proof)
     held_update = is_update and (fmr is None or fmr > update_target_fmr)
     status: EnrollmentStatus
-    hits = find_duplicates(
+    hits, unsearched = find_duplicates(
         indexes=indexes, samples=samples, exclude={person.id}, target_fpir=duplicate_target_fpir
     )
     if held_update:
         status = "pending_update"  # no duplicate adjudication: the update review comes first
-    elif hits:
+    elif hits or unsearched:
+        # A search that could not cover everyone is no proof of "no duplicate": held.
         status = "pending_adjudication"
     else:
         status = "enrolled"
@@ -230,6 +234,8 @@ def enroll(
             "quality": {s.label: s.quality for s in samples},
             "duplicates": len(hits),
             "update": update_ref,
+            # Held because part of the register was not searched: which regions.
+            **({"unsearched_regions": unsearched} if unsearched else {}),
         },
     )
     return EnrollmentResult(

@@ -130,6 +130,7 @@ class IndexApplier:
         """Snapshot (or rebuild) every modality, then replay the events after it."""
         report = LoadReport()
         with self._write:
+            self._fit()
             for modality in self.factory.modalities:
                 path = self.snapshot_path(modality)
                 if path is not None and path.exists():
@@ -150,9 +151,15 @@ class IndexApplier:
 
     def rebuild(self, progress: Callable[[str, int, int | None], None] | None = None) -> None:
         with self._write:
+            self._fit()
             for modality in self.factory.modalities:
                 self.identifiers[modality] = self._rebuild(modality, progress)
             self._catch_up_locked()
+
+    def _fit(self) -> None:
+        """Index settings for the register's size (when the factory follows a profile)."""
+        with self.session_factory() as session:
+            self.factory.fit(template_repository.count_active_templates(session, "finger"))
 
     def _rebuild(
         self, modality: Modality, progress: Callable[[str, int, int | None], None] | None
@@ -237,7 +244,10 @@ class IndexApplier:
             path = self.snapshot_path(modality)
             if path is None:
                 continue
-            if len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep
+            own = getattr(identifier, "save_snapshots", None)
+            if own is not None:  # a split gallery: each shard writes its own snapshot
+                own()
+            elif len(identifier) == 0:  # an empty gallery rebuilds instantly: nothing to keep
                 path.unlink(missing_ok=True)
             else:
                 save_snapshot(identifier, path)

@@ -19,7 +19,7 @@ from rich.table import Table
 from gateway.crypto.runtime import open_runtime
 from gateway.indexing import repository
 from gateway.indexing.wiring import build_applier
-from matcher.index.fingerprint import LocalCodeParams, whitening_key
+from matcher.index.local_codes import LocalCodeParams, whitening_key
 from matcher.index.snapshot import SnapshotError, read_snapshot
 from matcher.index.whitening import write as write_whitening
 from matcher.index.whitening_training import learn_whitening, recipe

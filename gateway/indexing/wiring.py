@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,14 +27,39 @@ def build_applier(settings: Settings, session_factory: sessionmaker[Session]) ->
     engine = BiometricEngine(
         cache_size=settings.template_cache_size, finger_calibration=calibration
     )
+    factory = IdentifierFactory(
+        finger_calibration=engine.finger_calibration,
+        finger_settings=settings.finger_index_settings(),
+        finger_profile=settings.finger_index_profile,
+    )
+    snapshot_dir = settings.data_dir / settings.index_snapshot_name
+    if settings.index_backend == "ray":
+        factory = _cluster_factory(settings, factory, snapshot_dir)
     return IndexApplier(
         session_factory=session_factory,
         engine=engine,
-        factory=IdentifierFactory(
-            finger_calibration=engine.finger_calibration,
-            finger_settings=settings.finger_index_settings(),
-        ),
-        snapshot_dir=settings.data_dir / settings.index_snapshot_name,
+        factory=factory,
+        snapshot_dir=snapshot_dir,
+    )
+
+
+def _cluster_factory(
+    settings: Settings, base: IdentifierFactory, snapshot_dir: Path
+) -> IdentifierFactory:
+    """The fingerprint gallery on Ray shards: imported only here, so the embedded default
+    runs without Ray installed."""
+    import ray
+
+    from gateway.indexing.cluster.factory import ClusterIdentifierFactory
+
+    if not ray.is_initialized():
+        ray.init(address=settings.index_ray_address, include_dashboard=False)
+    return ClusterIdentifierFactory(
+        base=base,
+        shards=settings.index_shards,
+        replicas=settings.index_replicas,
+        deadline_s=settings.index_shard_deadline_ms / 1000.0,
+        snapshot_dir=snapshot_dir,
     )
 
 

@@ -13,12 +13,14 @@ from gateway.biometrics.engine import BiometricEngine, Comparison
 from gateway.enrollment.templates import compare_current
 from gateway.errors import Conflict, InvalidInput
 from gateway.indexing.applier import IndexApplier, region_of
+from gateway.indexing.errors import SearchIncomplete
 from gateway.verification import repository
 from gateway.verification.outcome import Outcome
 from gateway.verification.schemas import SampleScore
 from gateway.verification.subjects import Subject, subject_of
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.types import MinutiaSet
+from matcher.index.base import RegionCode
 
 
 class NotEnrolled(Conflict):
@@ -119,6 +121,7 @@ def one_to_many(
     per_person: dict[int, list[tuple[str, float, float]]] = {}
     widened = False
     gallery = 1
+    unsearched: set[RegionCode] = set()
     for modality in ("finger", "iris"):
         probe = {s.position: s.template for s in samples if s.modality == modality}
         if not probe:
@@ -126,9 +129,11 @@ def one_to_many(
         result = indexes.search(modality, probe, region=region_of(region), limit=5)
         widened = widened or result.widened
         gallery = max(gallery, result.gallery_size)
+        unsearched.update(result.unsearched)
         for c in result.candidates:
             per_person.setdefault(c.person_id, []).append((modality, c.score, c.fmr))
     if not per_person:
+        _refuse_partial_miss(unsearched)
         return Outcome(False, scope="national" if widened else "region")
     fused_by_person = {
         pid: engine.fuse([Comparison(m, s, f) for m, s, f in hits])
@@ -139,6 +144,8 @@ def one_to_many(
     fpir = min(1.0, gallery * fused.fmr)
     found = repository.subject_by_id(session, best_id) if fpir <= target_fpir else None
     person = subject_of(found) if found is not None else None
+    if person is None:
+        _refuse_partial_miss(unsearched)
     return Outcome(
         match=person is not None,
         person=person,
@@ -152,3 +159,13 @@ def one_to_many(
         scope="national" if widened else "region",
         fpir=fpir,
     )
+
+
+def _refuse_partial_miss(unsearched: set[RegionCode]) -> None:
+    """A miss over a partial search is not a "not found": the person may live on the part
+    that did not answer."""
+    if unsearched:
+        raise SearchIncomplete(
+            "Part of the register did not answer in time; try again, or verify with the card.",
+            unsearched=sorted(r.key for r in unsearched),
+        )

@@ -8,9 +8,19 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gateway.trust.anomalies import AnomalyPolicy
-from matcher.index.binary import IndexSettings
+from matcher.index.settings import IndexSettings
 
 _INDEX = IndexSettings()  # the matcher's measured defaults
+
+
+_INDEX_FIELDS = {
+    "finger_index_type",
+    "finger_index_ivf_lists",
+    "finger_index_ivf_probe",
+    "finger_index_neighbours",
+    "finger_index_shortlist",
+    "finger_index_template_store",
+}
 
 
 class IdentitySettings(BaseModel):
@@ -69,17 +79,32 @@ class IdentitySettings(BaseModel):
     index_snapshot_name: str = "indexes"
     # How often (s) a process catches up with index events written by other processes.
     index_poll_seconds: float = Field(default=2.0, gt=0)
-    # The fingerprint 1:N index (`matcher.index.binary.IndexSettings`, where each default is
+    # The fingerprint 1:N index (`matcher.index.settings.IndexSettings`, where each default is
     # explained). "flat" compares every enrolled code exactly: right for a register of tens
     # of thousands of fingers. A national register wants "ivf" (the README's 1:N rows give
     # the measured configurations); its centroids are learned at rebuild from the enrolled
     # codes and kept in the snapshot, so changing the type or list count means a rebuild.
+    # By default the settings are those of the named profile that fits the register's size
+    # (`matcher.index.settings.PROFILES`: "small" flat to 20k fingers, "regional" IVF to
+    # 300k, "national" beyond), chosen again at every start; a named profile fixes one, and
+    # setting any `finger_index_*` below fixes them all (the unset ones at their defaults).
+    finger_index_profile: Literal["auto", "small", "regional", "national"] = "auto"
     finger_index_type: Literal["flat", "ivf"] = _INDEX.index_type
     finger_index_ivf_lists: int = Field(default=_INDEX.ivf_lists, ge=1)
     finger_index_ivf_probe: int = Field(default=_INDEX.ivf_probe, ge=1)
     finger_index_neighbours: int = Field(default=_INDEX.neighbours, ge=1)
     finger_index_shortlist: int = Field(default=_INDEX.shortlist, ge=1)
     finger_index_template_store: Literal["prepared", "compact"] = _INDEX.template_store
+    # Where the fingerprint gallery lives. "embedded": in this process (one machine, no
+    # cluster). "ray": split across `index_shards` Ray actors with `index_replicas` each,
+    # on the Ray cluster at `index_ray_address` (empty: a local Ray started by the gateway);
+    # needs the `cluster` extra. How and why: docs/cluster.md.
+    index_backend: Literal["embedded", "ray"] = "embedded"
+    index_ray_address: str | None = None
+    index_shards: int = Field(default=2, ge=1)
+    index_replicas: int = Field(default=2, ge=1)
+    # A shard that has not answered by then is left out and the answer says so (ms).
+    index_shard_deadline_ms: int = Field(default=2000, ge=1)
 
     def anomaly_policy(self) -> AnomalyPolicy:
         return AnomalyPolicy(
@@ -88,7 +113,10 @@ class IdentitySettings(BaseModel):
             min_events=self.anomaly_min_events,
         )
 
-    def finger_index_settings(self) -> IndexSettings:
+    def finger_index_settings(self) -> IndexSettings | None:
+        """Settings fixed field by field, or None when a profile chooses them."""
+        if not self.model_fields_set & _INDEX_FIELDS:
+            return None
         return IndexSettings(
             index_type=self.finger_index_type,
             ivf_lists=self.finger_index_ivf_lists,

@@ -187,10 +187,21 @@ class Candidate:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """Candidates best first, and the context that gives their FPIR meaning."""
+    """Candidates best first, and the context that gives their FPIR meaning.
+
+    `unsearched` names the regions some of whose persons were not searched (a part of a
+    split gallery that did not answer in time): an empty answer then means "not known", never
+    "nobody", and callers must treat it so.
+    """
 
     candidates: tuple[Candidate, ...]
     gallery_size: int
     scope: RegionCode | None
     widened: bool
     shortlist_size: int
+    unsearched: tuple[RegionCode, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether every enrolled person the search was meant to cover was searched."""
+        return not self.unsearched

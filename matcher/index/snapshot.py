@@ -26,7 +26,8 @@ from typing import Any, Generic, Literal
 import numpy as np
 
 from matcher.index.base import Enrolment, IndexEvent, ProgressCallback, SnapshotError, T
-from matcher.index.binary import BinaryIdentifier, GalleryRows
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.gallery import GalleryRows
 
 MAGIC = b"SPINDEX\0"
 FORMAT_VERSION = 1

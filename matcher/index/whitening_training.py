@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from matcher.index.fingerprint import (
+from matcher.index.local_codes import (
     LocalCodeEncoder,
     LocalCodeParams,
     described_minutiae,

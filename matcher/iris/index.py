@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 from matcher.fingerprint.calibration import Calibration
 from matcher.fingerprint.fusion import fuse_fmrs
 from matcher.index.base import ProbeError
-from matcher.index.binary import BinaryIdentifier, IndexSettings
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.settings import IndexSettings
 from matcher.iris.calibration import default_iris_calibration
 from matcher.iris.modality import similarity
 from matcher.iris.storage import IrisCodec

@@ -14,7 +14,7 @@ from gateway.cli import app
 from gateway.indexing.applier import IndexApplier
 from gateway.indexing.identifiers import IdentifierFactory
 from gateway.registry.service import find_person
-from matcher.index.binary import IndexSettings
+from matcher.index.settings import IndexSettings
 from matcher.index.snapshot import read_snapshot
 from tests.gateway.enrollment.world import World, fingers
 

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from matcher.fingerprint.compare import PreparedTemplate, prepare
-from matcher.index.binary import BinaryIdentifier, IndexSettings
-from matcher.index.fingerprint import LocalCodeEncoder, LocalCodeParams, fingerprint_identifier
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.local_codes import LocalCodeEncoder, LocalCodeParams
+from matcher.index.settings import IndexSettings
 from matcher.index.whitening_training import encoder_for
 from matcher.synthetic.minutiae import impression, master
 

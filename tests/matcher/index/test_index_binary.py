@@ -12,14 +12,12 @@ import pytest
 
 from matcher.fingerprint.compare import PreparedTemplate
 from matcher.index.base import Enrolment, IndexEvent, IndexFailure, ProbeError, RegionCode
-from matcher.index.binary import (
-    ROW_MASK,
-    BinaryIdentifier,
-    IndexSettings,
-    Layout,
-    train_ivf_centroids,
-)
-from matcher.index.fingerprint import LocalCodeEncoder, fingerprint_identifier
+from matcher.index.binary import BinaryIdentifier
+from matcher.index.buckets import train_ivf_centroids
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.ids import ROW_MASK
+from matcher.index.local_codes import LocalCodeEncoder
+from matcher.index.settings import IndexSettings, Layout
 
 from .conftest import Finger
 
@@ -248,26 +246,26 @@ def test_two_stage_rerank_compares_only_the_best_exactly(
     probe = fingers[6].probe
     full_calls: list[int] = []
     cheap_calls: list[int] = []
-    scorer = ident.score_stored
+    scorer = ident.reranker.score_stored
     assert scorer is not None
 
     def counting(a: PreparedTemplate, stored: Sequence[bytes]) -> np.ndarray:
         (full_calls if a is probe else cheap_calls).extend([1] * len(stored))
         return scorer(a, stored)
 
-    ident.score_stored = counting
+    ident.reranker.score_stored = counting
     result = ident.search({2: probe}, limit=3)
     assert result.shortlist_size > 4
     assert len(cheap_calls) == result.shortlist_size and len(full_calls) == 4
     assert result.candidates[0].person_id == 6
     for c in result.candidates:
-        assert c.score == ident.comparator(probe, fingers[c.person_id].enrolled)
+        assert c.score == ident.reranker.comparator(probe, fingers[c.person_id].enrolled)
     # A limit above rerank_exact is honoured with exact scores; 0 turns the first pass off.
     full_calls.clear()
     assert len(ident.search({2: probe}, limit=6).candidates) == 6 and len(full_calls) == 6
     one_pass = make_identifier(shortlist=20, rerank_exact=0)
     _enrol(one_pass, fingers, 20)
-    one_pass.score_stored = counting
+    one_pass.reranker.score_stored = counting
     full_calls.clear()
     cheap_calls.clear()
     assert one_pass.search({2: probe}).candidates[0].person_id == 6
@@ -284,7 +282,7 @@ def test_stored_scorer_ranks_exactly_like_the_comparator(
         make_identifier(shortlist=12, rerank_exact=4),
         make_identifier(shortlist=12, rerank_exact=4),
     )
-    slow.score_stored = None
+    slow.reranker.score_stored = None
     for ident in (fast, slow):
         for person in range(8):
             samples = {2: fingers[person].enrolled}
@@ -304,7 +302,7 @@ def test_stored_scorer_ranks_exactly_like_the_comparator(
     assert fast.search({0: fingers[13].probe}).candidates[0].person_id == 5
     corrupt = fast.codec.to_bytes(fingers[0].enrolled)[:-1]
     with pytest.raises(IndexFailure):
-        fast.score_stored(fingers[0].probe, [corrupt])  # type: ignore[misc]
+        fast.reranker.score_stored(fingers[0].probe, [corrupt])  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("layout", ["national", "regency"])

@@ -9,13 +9,12 @@ import pytest
 
 from matcher.fingerprint.compare import DEFAULT_COMPARATOR
 from matcher.fingerprint.types import MinutiaSet
-from matcher.index.fingerprint import (
-    CompactCodec,
+from matcher.index.finger_store import CompactCodec, PreparedCodec
+from matcher.index.fingerprint import core_minutiae
+from matcher.index.local_codes import (
     LocalCodeEncoder,
     LocalCodeParams,
-    PreparedCodec,
     _cell_centres,
-    core_minutiae,
     described_minutiae,
     local_descriptors,
     whitening_key,

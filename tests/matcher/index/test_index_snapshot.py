@@ -12,7 +12,8 @@ import pytest
 from matcher.fingerprint.compare import PreparedTemplate
 from matcher.index.base import Enrolment, IndexEvent, RegionCode, SnapshotError
 from matcher.index.binary import BinaryIdentifier
-from matcher.index.fingerprint import LocalCodeParams, fingerprint_identifier
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.local_codes import LocalCodeParams
 from matcher.index.snapshot import (
     load_snapshot,
     open_identifier,

@@ -1,0 +1,228 @@
+"""Shortlist recall against the share of codes scanned, at growing galleries and code counts.
+
+An exact scan of a national gallery is out of the question, and how many IVF lists a probe
+must visit for a recall target grows with the gallery. This measures, for synthetic galleries
+of growing size (the coarse stage only: codes from the generator's minutiae), the share of
+the mated probes whose finger reaches the shortlist, for each number of probed lists, and
+the share of all codes those lists hold; and the same with each finger holding only its m
+best-surrounded codes (memory per finger m × (code + id) bytes). A fitted curve,
+log(miss) = a + b·log(scanned share) + c·log(gallery), is what the capacity model uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import time
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Annotated, Any
+
+import faiss
+import numpy as np
+import typer
+from numpy.typing import NDArray
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from benchmarks.identify import ENROL_IMPRESSION, FINGER, GALLERY_SEED, PROBE_IMPRESSION
+from benchmarks.output import results_dir
+from matcher.index.base import RegionCode
+from matcher.index.buckets import train_ivf_centroids
+from matcher.index.fingerprint import fingerprint_identifier
+from matcher.index.gallery import GalleryRows
+from matcher.index.ids import POSITIONS
+from matcher.index.local_codes import LocalCodeEncoder
+from matcher.index.settings import PROFILES
+from matcher.synthetic.minutiae import impression, master
+
+CACHE = Path(tempfile.gettempdir()) / "satupintu-bench" / "coarse"
+console = Console()
+_ENCODER = LocalCodeEncoder()
+ID_BYTES = 8  # FAISS stores an int64 id next to every code
+
+
+def _ranked_chunk(bounds: tuple[int, int]) -> list[NDArray[np.uint8]]:
+    start, stop = bounds
+    return [
+        _ENCODER.encode_ranked(impression(master(GALLERY_SEED + i), seed=ENROL_IMPRESSION))
+        for i in range(start, stop)
+    ]
+
+
+def ranked_gallery(n: int, workers: int) -> list[NDArray[np.uint8]]:
+    """Every finger's codes, best-surrounded first (cached by encoder and size)."""
+    tag = hashlib.sha256(f"{_ENCODER.name}|ranked|v1".encode()).hexdigest()[:12]
+    path = CACHE / f"ranked-{n}-{tag}.npz"
+    if path.exists():
+        data = np.load(path)
+        return np.split(data["codes"], np.cumsum(data["counts"])[:-1])
+    jobs = [(a, min(n, a + 500)) for a in range(0, n, 500)]
+    out: list[NDArray[np.uint8]] = []
+    with Progress(console=console) as bar, get_context("fork").Pool(workers) as pool:
+        task = bar.add_task(f"encoding {n:,} synthetic fingers", total=len(jobs))
+        for chunk in pool.imap(_ranked_chunk, jobs):
+            out.extend(chunk)
+            bar.advance(task)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, codes=np.concatenate(out), counts=np.array([len(c) for c in out]))
+    return out
+
+
+def _probe_codes(mates: list[int]) -> list[Any]:
+    return [impression(master(GALLERY_SEED + i), seed=PROBE_IMPRESSION) for i in mates]
+
+
+def measure(
+    codes: list[NDArray[np.uint8]],
+    n: int,
+    keep: int | None,
+    lists: int,
+    probes: list[int],
+    mates: list[int],
+    mate_prints: list[Any],
+) -> list[dict[str, Any]]:
+    """Recall and scanned share for each probed-list count, one gallery and code cap."""
+    held = [c[:keep] if keep else c for c in codes[:n]]
+    counts = np.array([len(c) for c in held])
+    all_codes = np.ascontiguousarray(np.concatenate(held))
+    rng = np.random.default_rng(0)
+    sample = all_codes[rng.choice(len(all_codes), min(len(all_codes), 40 * lists), False)]
+    centroids = train_ivf_centroids(sample, lists)
+    settings = dataclasses.replace(PROFILES["regional"], ivf_lists=lists, ivf_probe=max(probes))
+    ident = fingerprint_identifier(settings=settings, encoder=_ENCODER, ivf_centroids=centroids)
+    persons = np.arange(n, dtype=np.int64)
+    ident.bulk_load(
+        GalleryRows(
+            person_ids=persons,
+            region_keys=np.full(n, RegionCode(31, 71).key, dtype=np.int64),
+            positions=np.full(n, FINGER, dtype=np.int64),
+            templates=[b""] * n,
+            code_ids=np.repeat(persons * POSITIONS + FINGER, counts),
+            codes=all_codes,
+            last_event_id=0,
+        )
+    )
+    quantizer = faiss.IndexBinaryFlat(all_codes.shape[1] * 8)
+    quantizer.add(centroids)
+    list_sizes = np.bincount(quantizer.search(all_codes, 1)[1].ravel(), minlength=len(centroids))
+    probe_sets = [_ENCODER.encode_probe(p) for p in mate_prints]
+    rows = []
+    for nprobe in probes:
+        ident.set_ivf_probe(nprobe)
+        found = 0
+        scanned = []
+        started = time.perf_counter()
+        for mate, probe, pcodes in zip(mates, mate_prints, probe_sets, strict=True):
+            found += mate in ident.shortlist({FINGER: probe})
+            assigned = quantizer.search(pcodes, nprobe)[1]
+            scanned.append(list_sizes[assigned].sum(axis=1).mean() / len(all_codes))
+        rows.append(
+            {
+                "gallery": n,
+                "codes_per_finger": float(counts.mean()),
+                "code_cap": keep,
+                "bytes_per_finger": float(counts.mean()) * (all_codes.shape[1] + ID_BYTES),
+                "lists": len(centroids),
+                "probed_lists": nprobe,
+                "scanned_share": float(np.mean(scanned)),
+                "recall": found / len(mates),
+                "ms_per_probe": (time.perf_counter() - started) * 1e3 / len(mates),
+            }
+        )
+        console.print(rows[-1])
+    return rows
+
+
+def fit(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Least squares of log(miss) on log(share) and log(gallery), over misses above 0."""
+    pts = [r for r in rows if r["recall"] < 1.0]
+    if len(pts) < 3:
+        return {}
+    x = np.array([[1.0, np.log(r["scanned_share"]), np.log(r["gallery"])] for r in pts])
+    y = np.log([1.0 - r["recall"] for r in pts])
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    return {"a": float(coef[0]), "b_log_share": float(coef[1]), "c_log_gallery": float(coef[2])}
+
+
+def coarse_recall_command(
+    sizes: Annotated[str, typer.Option(help="Gallery sizes (fingers).")] = "25000,50000,100000",
+    caps: Annotated[str, typer.Option(help="Codes kept per finger (0: all).")] = "0,24,16",
+    lists: Annotated[int, typer.Option(help="IVF lists.")] = 4096,
+    probed: Annotated[str, typer.Option(help="Probed list counts.")] = "16,32,64,128,256",
+    mates: Annotated[int, typer.Option(help="Mated probes.")] = 200,
+    workers: Annotated[int, typer.Option(help="Processes generating fingers.")] = 2,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
+) -> None:
+    """Shortlist recall vs share of codes scanned, by gallery size and codes per finger."""
+    faiss.omp_set_num_threads(1)
+    ns = sorted(int(s) for s in sizes.split(","))
+    codes = ranked_gallery(ns[-1], workers)
+    mate_ids = np.linspace(0, ns[0] - 1, mates).astype(int).tolist()
+    prints = _probe_codes(mate_ids)
+    rows: list[dict[str, Any]] = []
+    for cap in [int(c) for c in caps.split(",")]:
+        for n in ns:
+            rows += measure(
+                codes, n, cap or None, lists, [int(p) for p in probed.split(",")], mate_ids, prints
+            )
+    out = {
+        "sizes": ns,
+        "mates": mates,
+        "settings": "regional profile (neighbours 100, shortlist 300), lists as given",
+        "load_average": os.getloadavg(),
+        "rows": rows,
+        "fit_all_codes": fit([r for r in rows if r["code_cap"] is None]),
+        "fit_by_cap": {
+            str(c): fit([r for r in rows if r["code_cap"] == (int(c) or None)])
+            for c in caps.split(",")
+        },
+    }
+    table = Table(title="shortlist recall vs share of codes scanned")
+    for col in ("fingers", "codes/finger", "B/finger", "probed", "scanned", "recall"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            f"{r['gallery']:,}",
+            f"{r['codes_per_finger']:.1f}",
+            f"{r['bytes_per_finger']:.0f}",
+            f"{r['probed_lists']}/{r['lists']}",
+            f"{r['scanned_share']:.2%}",
+            f"{r['recall']:.3f}",
+        )
+    console.print(table)
+    _plot(out)
+    text = json.dumps(out, indent=2)
+    (results_dir() / "coarse_recall.json").write_text(text)
+    if json_out is not None:
+        json_out.write_text(text)
+
+
+def _plot(out: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for cap in sorted({r["code_cap"] or 0 for r in out["rows"]}):
+        for n in out["sizes"]:
+            rows = [r for r in out["rows"] if (r["code_cap"] or 0) == cap and r["gallery"] == n]
+            label = f"{n:,} fingers, {cap if cap else 'all'} codes"
+            ax.plot(
+                [r["scanned_share"] for r in rows], [r["recall"] for r in rows], "o-", label=label
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel("share of the gallery's codes scanned per probe code")
+    ax.set_ylabel("shortlist recall (mate among the re-ranked)")
+    ax.set_title("Coarse-stage recall vs scan, synthetic fingers (IVF)")
+    ax.axhline(0.99, color="0.6", linestyle=":")
+    ax.axhline(0.95, color="0.6", linestyle="--")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(results_dir() / "coarse_recall.png", dpi=120)
+    plt.close(fig)
