@@ -71,7 +71,7 @@ def _sharded(
     centroids: np.ndarray | None = None,
     snapshot_dir: Path | None = None,
 ) -> ShardedIdentifier:
-    return ShardedIdentifier(
+    sharded = ShardedIdentifier(
         local=factory("finger", centroids),
         router=router,
         replicas=shard_actors(
@@ -82,8 +82,12 @@ def _sharded(
             centroids=centroids,
             snapshot_dir=snapshot_dir,
         ),
-        deadline_s=20.0,
+        deadline_s=120.0,
     )
+    # Actors start (imports, JIT) before the first search is timed against its deadline: on a
+    # loaded machine that start alone can outlast it.
+    ray.get([actor.status.remote() for group in sharded.replicas for actor in group], timeout=300)
+    return sharded
 
 
 def _ranked(result: SearchResult) -> tuple[Any, ...]:
