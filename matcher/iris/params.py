@@ -32,7 +32,10 @@ class IrisParams:
     # A candidate inside the winning circle whose inside is darker than this share of the
     # winner's is the pupil and the winner its iris (measured: a dark iris disc holding its
     # pupil averages 2-3x the pupil's grey level; pieces of one pupil are equally dark).
-    pupil_nested_dark: float = 0.6
+    pupil_nested_dark: float = 0.75
+    # ... and darker by at least this many grey levels: near black, sensor noise alone makes
+    # one piece of a pupil half as bright as another.
+    pupil_nested_margin: float = 10.0
     # Pupil/iris radius ratio: 0.15 (bright light) .. 0.75 (dark, dilated) covers humans.
     ratio_min: float = 0.2
     ratio_max: float = 0.75
@@ -62,8 +65,12 @@ class IrisParams:
     reflection_tophat: int = 45
     reflection_min_level: int = 150
     reflection_relative: float = 0.9
-    reflection_kernel_frac: float = 0.04
+    reflection_kernel_frac: float = 0.08
     reflection_max_frac: float = 0.05
+    # ... unless they are compact (round, filling their box): the illuminator's glint in a
+    # close-up camera's pupil reaches ~7 % of the width, and a pupil with an uninpainted
+    # glint in its middle is a ring that no disc detector finds.
+    reflection_compact_frac: float = 0.09
     # Glare over more than this share of the frame is no eye image (bright skin speckle
     # between lashes reached 17 % on real captures; pure noise passes every spot test).
     reflection_max_share: float = 0.3

@@ -51,9 +51,15 @@ def reflection_mask(work: NDArray[np.uint8], params: IrisParams) -> NDArray[np.b
     level = max(params.reflection_min_level, params.reflection_relative * float(work.max()))
     spots = ((tophat > params.reflection_tophat) & (work >= level)).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
-    max_area = (params.reflection_max_frac * w) ** 2
-    keep = np.zeros(n, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] <= max_area
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    bw = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    bh = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    # A round glint fills most of its bounding box; skin between lashes is ragged and long.
+    compact = (area >= 0.5 * bw * bh) & (np.maximum(bw, bh) <= 2.0 * np.minimum(bw, bh))
+    keep = (area <= (params.reflection_max_frac * w) ** 2) | (
+        compact & (area <= (params.reflection_compact_frac * w) ** 2)
+    )
+    keep[0] = False
     small = keep[labels].astype(np.uint8)
     # Glare has a soft halo a couple of pixels wide around its saturated core.
     return cv2.dilate(small, np.ones((7, 7), np.uint8)).astype(bool)
@@ -232,8 +238,38 @@ def pupil_candidates(filled: FloatImage, params: IrisParams) -> list[tuple[float
             break
         r = float(radii[which[y, x]])
         found.append((2.0 * x + 0.5, 2.0 * y + 0.5, 2.0 * r))
+        nested = _nested_candidate(stack, radii, (int(x), int(y)), r, params)
+        if nested is not None:
+            found.append(nested)
         cv2.circle(best, (int(x), int(y)), max(2, round(1.5 * r)), -np.inf, -1)
     return found
+
+
+def _nested_candidate(
+    stack: NDArray[np.float32],
+    radii: NDArray[np.float32],
+    centre: tuple[int, int],
+    r: float,
+    params: IrisParams,
+) -> tuple[float, float, float] | None:
+    """The best smaller disc near the centre of a candidate, as a candidate of its own.
+
+    A dark iris around a black pupil scores as one large dark disc, and suppressing the
+    neighbourhood of that winner would also suppress the pupil inside it; the pupil is a
+    disc at most `ratio_max` of the iris radius within about a third of a radius of its
+    centre, so the best such disc is proposed too and `find_pupil` chooses between them.
+    """
+    small = np.flatnonzero(radii <= params.ratio_max * r)
+    if not len(small):
+        return None
+    x, y = centre
+    reach = max(1, round(0.35 * r))
+    y0, x0 = max(0, y - reach), max(0, x - reach)
+    window = stack[small, y0 : y + reach + 1, x0 : x + reach + 1]
+    k, wy, wx = np.unravel_index(int(np.argmax(window)), window.shape)
+    if not np.isfinite(window[k, wy, wx]) or window[k, wy, wx] <= 0:
+        return None
+    return (2.0 * (x0 + wx) + 0.5, 2.0 * (y0 + wy) + 0.5, 2.0 * float(radii[small[k]]))
 
 
 def pupil_contrast(smooth: FloatImage, circle: Circle) -> float:
@@ -309,7 +345,13 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
     for _, circle in found[1:]:
         inside = math.hypot(circle.x - best.x, circle.y - best.y) + circle.r < best.r
         plausible = circle.r <= params.ratio_max * best.r
-        if inside and plausible and _disc_mean(smooth, circle) < params.pupil_nested_dark * level:
+        darker = _disc_mean(smooth, circle)
+        if (
+            inside
+            and plausible
+            and darker < params.pupil_nested_dark * level
+            and level - darker > params.pupil_nested_margin
+        ):
             return circle
     return best
 
