@@ -25,7 +25,7 @@ class IrisParams:
     pupil_scales: int = 12
     pupil_uniformity: float = 1.0
     pupil_candidates: int = 4
-    pupil_min_edge: float = 3.0
+    pupil_min_edge: float = 2.5
     # ... and the least `pupil_contrast` (surround minus inside and its deviation, over the
     # surround): real pupils measured 0.4–0.95; noise and shading gradients stay below 0.2.
     pupil_min_contrast: float = 0.25

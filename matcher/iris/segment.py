@@ -50,7 +50,7 @@ def reflection_mask(work: NDArray[np.uint8], params: IrisParams) -> NDArray[np.b
     tophat = cv2.morphologyEx(work, cv2.MORPH_TOPHAT, kernel)
     level = max(params.reflection_min_level, params.reflection_relative * float(work.max()))
     spots = ((tophat > params.reflection_tophat) & (work >= level)).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(spots, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
     bw = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
     bh = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
@@ -196,8 +196,11 @@ PUPIL_ANGLES_COARSE = _angles((-50.0, 230.0), count=36)
 LIMBUS_ANGLES_COARSE = _angles((-35.0, 50.0), (130.0, 215.0), count=36)
 
 
-def pupil_candidates(filled: FloatImage, params: IrisParams) -> list[tuple[float, float, float]]:
-    """Dark, uniform discs darker than their surround, best first: (x, y, radius).
+def pupil_candidates(
+    filled: FloatImage, params: IrisParams
+) -> list[tuple[float, float, float, float]]:
+    """Dark, uniform discs darker than their surround, best first: (x, y, radius, the
+    largest radius its refinement may reach).
 
     A centre-surround detector over a range of radii: the score of a square of side ~1.7 r
     (a disc's area) is the mean of the ring of squares around it minus its own mean and a
@@ -231,13 +234,14 @@ def pupil_candidates(filled: FloatImage, params: IrisParams) -> list[tuple[float
     # Centres too near the frame cannot hold a whole pupil.
     margin = max(2, int(r_lo))
     best[:margin], best[-margin:], best[:, :margin], best[:, -margin:] = (-np.inf,) * 4
-    found: list[tuple[float, float, float]] = []
+    found: list[tuple[float, float, float, float]] = []
+    r_max = params.pupil_max_frac * w
     for _ in range(params.pupil_candidates):
         y, x = np.unravel_index(int(np.argmax(best)), best.shape)
         if not np.isfinite(best[y, x]) or best[y, x] <= 0:
             break
         r = float(radii[which[y, x]])
-        found.append((2.0 * x + 0.5, 2.0 * y + 0.5, 2.0 * r))
+        found.append((2.0 * x + 0.5, 2.0 * y + 0.5, 2.0 * r, r_max))
         nested = _nested_candidate(stack, radii, (int(x), int(y)), r, params)
         if nested is not None:
             found.append(nested)
@@ -251,13 +255,14 @@ def _nested_candidate(
     centre: tuple[int, int],
     r: float,
     params: IrisParams,
-) -> tuple[float, float, float] | None:
+) -> tuple[float, float, float, float] | None:
     """The best smaller disc near the centre of a candidate, as a candidate of its own.
 
     A dark iris around a black pupil scores as one large dark disc, and suppressing the
     neighbourhood of that winner would also suppress the pupil inside it; the pupil is a
     disc at most `ratio_max` of the iris radius within about a third of a radius of its
-    centre, so the best such disc is proposed too and `find_pupil` chooses between them.
+    centre, so the best such disc is proposed too (its refinement kept below that size, or
+    it would grow back to the iris) and `find_pupil` chooses between them.
     """
     small = np.flatnonzero(radii <= params.ratio_max * r)
     if not len(small):
@@ -269,7 +274,10 @@ def _nested_candidate(
     k, wy, wx = np.unravel_index(int(np.argmax(window)), window.shape)
     if not np.isfinite(window[k, wy, wx]) or window[k, wy, wx] <= 0:
         return None
-    return (2.0 * (x0 + wx) + 0.5, 2.0 * (y0 + wy) + 0.5, 2.0 * float(radii[small[k]]))
+    inner = 2.0 * float(radii[small[k]])
+    if inner >= params.ratio_max * 2.0 * r:
+        return None
+    return (2.0 * (x0 + wx) + 0.5, 2.0 * (y0 + wy) + 0.5, inner, params.ratio_max * 2.0 * r)
 
 
 def pupil_contrast(smooth: FloatImage, circle: Circle) -> float:
@@ -305,8 +313,8 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
         )
     smooth = _blur(filled, 1.0)
     found: list[tuple[float, Circle]] = []  # (score, circle)
-    for x, y, r in cands:
-        lo, hi = max(r_lo, r * 0.6), min(r_hi, r * 2.0 + 2)
+    for x, y, r, r_cap in cands:
+        lo, hi = max(r_lo, r * 0.6), min(r_hi, r * 2.0 + 2, r_cap)
         if hi - lo < 4:
             continue
         step = max(1.0, 0.1 * r)
@@ -319,7 +327,7 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
             1.5,
             0.5,
             max(r_lo, coarse.r - 3),
-            coarse.r + 3,
+            min(coarse.r + 3, r_cap),
             0.5,
             PUPIL_ANGLES,
             1.0,
@@ -345,15 +353,89 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
     for _, circle in found[1:]:
         inside = math.hypot(circle.x - best.x, circle.y - best.y) + circle.r < best.r
         plausible = circle.r <= params.ratio_max * best.r
-        darker = _disc_mean(smooth, circle)
-        if (
-            inside
-            and plausible
-            and darker < params.pupil_nested_dark * level
-            and level - darker > params.pupil_nested_margin
-        ):
-            return circle
-    return best
+        if inside and plausible and _clearly_darker(_disc_mean(smooth, circle), level, params):
+            best, level = circle, _disc_mean(smooth, circle)
+            break
+    else:
+        best, level = _shrunk(smooth, best, level, params)
+    return _grown(smooth, best, level, params)
+
+
+def _shrunk(
+    smooth: FloatImage, pupil: Circle, level: float, params: IrisParams
+) -> tuple[Circle, float]:
+    """The pupil inside the winner when no candidate proposed it: the circle with the
+    strongest edge well inside the winner, if its disc is clearly darker than the winner's
+    (the winner was then the iris of a dark eye)."""
+    r_lo = params.pupil_min_frac * smooth.shape[1]
+    r_hi = params.ratio_max * pupil.r
+    if r_hi - r_lo < 4:
+        return pupil, level
+    inner, strength = search_circle(
+        smooth,
+        (pupil.x, pupil.y),
+        0.3 * pupil.r,
+        max(1.0, 0.05 * pupil.r),
+        r_lo,
+        r_hi,
+        0.5,
+        PUPIL_ANGLES_COARSE,
+        1.0,
+    )
+    if strength < params.pupil_min_edge:
+        return pupil, level
+    darker = _disc_mean(smooth, inner)
+    if not _clearly_darker(darker, level, params):
+        return pupil, level
+    return inner, darker
+
+
+def _clearly_darker(inner: float, outer: float, params: IrisParams) -> bool:
+    """Whether a disc is darker than another by more than one pupil's own spread."""
+    return inner < params.pupil_nested_dark * outer and outer - inner > params.pupil_nested_margin
+
+
+def _grown(smooth: FloatImage, pupil: Circle, level: float, params: IrisParams) -> Circle:
+    """The whole pupil when the winner is only a piece of it.
+
+    A glint, or its inpainting, can split a pupil so that a smaller disc inside it has the
+    crisper edge. The larger circle with the strongest edge around the winner is the whole
+    pupil when what it adds is as dark as the winner (were it the iris, the ring added would
+    be iris texture, clearly brighter), and its edge is comparably strong.
+    """
+    r_hi = min(params.pupil_max_frac * smooth.shape[1], 2.5 * pupil.r)
+    if r_hi < pupil.r * 1.25 + 4:
+        return pupil
+    _, own = search_circle(
+        smooth, (pupil.x, pupil.y), 0.0, 1.0, pupil.r - 2, pupil.r + 2, 0.5, PUPIL_ANGLES, 1.0
+    )
+    grown, strength = search_circle(
+        smooth,
+        (pupil.x, pupil.y),
+        0.6 * pupil.r,
+        max(1.0, 0.1 * pupil.r),
+        pupil.r * 1.25,
+        r_hi,
+        0.5,
+        PUPIL_ANGLES,
+        1.0,
+    )
+    if math.hypot(grown.x - pupil.x, grown.y - pupil.y) + pupil.r > grown.r + 1.0:
+        return pupil
+    if strength < max(params.pupil_min_edge, 0.7 * own):
+        return pupil
+    cx = np.array([grown.x], dtype=np.float32)
+    cy = np.array([grown.y], dtype=np.float32)
+    radii = np.array([0.55, 0.7, 0.85], dtype=np.float32) * grown.r
+    angles = PUPIL_ANGLES_COARSE
+    samples = _circle_samples(smooth, cx, cy, radii, angles)[0]
+    px = grown.x + radii[:, None] * np.cos(angles)[None, :]
+    py = grown.y + radii[:, None] * np.sin(angles)[None, :]
+    added = np.hypot(px - pupil.x, py - pupil.y) > pupil.r * 1.1
+    if added.sum() < 8:
+        return pupil
+    ring = float(np.median(samples[added]))
+    return pupil if _clearly_darker(level, ring, params) else grown
 
 
 def _disc_mean(smooth: FloatImage, circle: Circle) -> float:
