@@ -29,6 +29,10 @@ class IrisParams:
     # ... and the least `pupil_contrast` (surround minus inside and its deviation, over the
     # surround): real pupils measured 0.4–0.95; noise and shading gradients stay below 0.2.
     pupil_min_contrast: float = 0.25
+    # Candidates are ranked by edge and contrast over (grey level inside + this offset): the
+    # offset keeps sensor noise in a black pupil (levels 0-5) from deciding between two of
+    # them, while a gap between lashes (measured 20-45 inside) ranks below a pupil (0-30).
+    pupil_dark_offset: float = 10.0
     # A candidate inside the winning circle whose inside is darker than this share of the
     # winner's is the pupil and the winner its iris (measured: a dark iris disc holding its
     # pupil averages 2-3x the pupil's grey level; pieces of one pupil are equally dark).

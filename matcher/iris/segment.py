@@ -298,11 +298,13 @@ def pupil_contrast(smooth: FloatImage, circle: Circle) -> float:
 
 def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
     """The pupil: every centre-surround candidate refined by the integro-differential search;
-    the one with the best contrast² × edge strength × r^¼ wins. Contrast alone ties a circle
-    on a glint-split part of a pupil with the whole pupil, edge alone prefers the iris/sclera
-    edge of a dark iris, and both favour a small dark gap between lashes, whose short edge is
-    crisp, over a large pupil whose long edge is softened by glints and lash shadows; the
-    weak size term (longer edges are less likely by chance) settles that last case."""
+    the one with the best contrast² × edge strength × r^¼ / (grey level inside + offset)
+    wins. Contrast alone ties a circle on a glint-split part of a pupil with the whole pupil,
+    edge alone prefers the iris/sclera edge of a dark iris, and both favour a small dark gap
+    between lashes, whose short edge is crisp, over a large pupil whose long edge is softened
+    by glints and lash shadows; the weak size term (longer edges are less likely by chance)
+    and the darkness term (the pupil is the darkest place of an eye, a gap between lashes
+    shows grey skin) settle that last case."""
     w = filled.shape[1]
     r_lo, r_hi = params.pupil_min_frac * w, params.pupil_max_frac * w
     cands = pupil_candidates(filled, params)
@@ -337,7 +339,8 @@ def find_pupil(filled: FloatImage, params: IrisParams) -> Circle:
         contrast = pupil_contrast(smooth, fine)
         if contrast < params.pupil_min_contrast:
             continue
-        found.append((contrast**2 * strength * fine.r**0.25, fine))
+        darkness = 1.0 / (_disc_mean(smooth, fine) + params.pupil_dark_offset)
+        found.append((contrast**2 * strength * fine.r**0.25 * darkness, fine))
     if not found:
         raise IrisSegmentationError(
             "no pupil boundary found: no dark region has a sharp round edge (is the eye open "
