@@ -194,6 +194,7 @@ PUPIL_ANGLES = _angles((-50.0, 230.0), count=72)
 LIMBUS_ANGLES = _angles((-35.0, 50.0), (130.0, 215.0), count=72)
 PUPIL_ANGLES_COARSE = _angles((-50.0, 230.0), count=36)
 LIMBUS_ANGLES_COARSE = _angles((-35.0, 50.0), (130.0, 215.0), count=36)
+LOWER_ANGLES = _angles((0.0, 180.0), count=36)
 
 
 def pupil_candidates(
@@ -423,19 +424,21 @@ def _grown(smooth: FloatImage, pupil: Circle, level: float, params: IrisParams) 
         PUPIL_ANGLES,
         1.0,
     )
-    if math.hypot(grown.x - pupil.x, grown.y - pupil.y) + pupil.r > grown.r + 1.0:
+    # Mostly around the winner: a piece fitted below a lid may poke out of the whole a little.
+    if math.hypot(grown.x - pupil.x, grown.y - pupil.y) + pupil.r > grown.r + 0.1 * pupil.r:
         return pupil
     if strength < max(params.pupil_min_edge, 0.7 * own):
         return pupil
     cx = np.array([grown.x], dtype=np.float32)
     cy = np.array([grown.y], dtype=np.float32)
     radii = np.array([0.55, 0.7, 0.85], dtype=np.float32) * grown.r
-    angles = PUPIL_ANGLES_COARSE
+    # The lower half only: above, a lid may cross the whole pupil and brighten the ring.
+    angles = LOWER_ANGLES
     samples = _circle_samples(smooth, cx, cy, radii, angles)[0]
     px = grown.x + radii[:, None] * np.cos(angles)[None, :]
     py = grown.y + radii[:, None] * np.sin(angles)[None, :]
     added = np.hypot(px - pupil.x, py - pupil.y) > pupil.r * 1.1
-    if added.sum() < 8:
+    if added.sum() < 3:
         return pupil
     ring = float(np.median(samples[added]))
     return pupil if _clearly_darker(level, ring, params) else grown
@@ -452,18 +455,27 @@ def _disc_mean(smooth: FloatImage, circle: Circle) -> float:
 def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
     """Whether the upper lid covers the pupil's top: the eye is mostly closed.
 
-    The pupil was found by the part of its edge below the lid; where the top arc shows
-    almost none of the dark-to-bright step the bottom arc shows, skin lies across it.
+    The pupil was found by the part of its edge below the lid. Skin across its top shows two
+    ways: the top arc has almost none of the dark-to-bright step the bottom arc has, or the
+    inside of the circle's top is not pupil-dark (the circle fitted to the visible bottom
+    reaches up into the lid: measured 1.2-1.6 bottom steps brighter on occluded synthetic
+    eyes, at most 0.35 on open real ones, whose lashes darken the top arc instead).
     """
     smooth = _blur(filled, 1.0)
     top = _angles((-150.0, -30.0), count=24)
     bottom = _angles((30.0, 150.0), count=24)
     cx = np.array([pupil.x], dtype=np.float32)
     cy = np.array([pupil.y], dtype=np.float32)
-    radii = np.array([pupil.r * 0.8, pupil.r * 1.15], dtype=np.float32)
-    step_top = np.diff(_circle_profiles(smooth, cx, cy, radii, top)[0])[0]
-    step_bottom = np.diff(_circle_profiles(smooth, cx, cy, radii, bottom)[0])[0]
-    return bool(step_top < 0.1 * step_bottom)
+    radii = np.array([pupil.r * 0.6, pupil.r * 0.8, pupil.r * 1.15], dtype=np.float32)
+    on_top = _circle_samples(smooth, cx, cy, radii, top)[0]
+    on_bottom = _circle_samples(smooth, cx, cy, radii, bottom)[0]
+    step_top = float(np.mean(on_top[2] - on_top[1]))
+    step_bottom = float(np.mean(on_bottom[2] - on_bottom[1]))
+    if step_bottom <= 0:
+        return False
+    inside_top = float(np.median(on_top[:2]))
+    inside_bottom = float(np.median(on_bottom[:2]))
+    return step_top < 0.1 * step_bottom or inside_top - inside_bottom > 0.7 * step_bottom
 
 
 def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
