@@ -471,11 +471,12 @@ def eyelid_over_pupil(filled: FloatImage, pupil: Circle) -> bool:
     on_bottom = _circle_samples(smooth, cx, cy, radii, bottom)[0]
     step_top = float(np.mean(on_top[2] - on_top[1]))
     step_bottom = float(np.mean(on_bottom[2] - on_bottom[1]))
-    if step_bottom <= 0:
+    typical_step = float(np.median(on_bottom[2] - on_bottom[1]))
+    if step_bottom <= 0 or typical_step <= 0:
         return False
     inside_top = float(np.median(on_top[:2]))
     inside_bottom = float(np.median(on_bottom[:2]))
-    return step_top < 0.1 * step_bottom or inside_top - inside_bottom > 0.7 * step_bottom
+    return step_top < 0.1 * step_bottom or inside_top - inside_bottom > 0.7 * typical_step
 
 
 def _without_pupil(filled: FloatImage, pupil: Circle) -> FloatImage:
