@@ -560,7 +560,11 @@ def find_eyelid(
     inside = (dl < R * 0.92) & (dp > pupil.r * 1.3) & (Y >= 0) & (h - 1 >= Y)
     xi = np.clip(np.rint(X), 0, w - 1).astype(np.intp)
     yi = np.clip(np.rint(Y), 0, h - 1).astype(np.intp)
-    vals = np.abs(grad_y[yi, xi]) * inside
+    # The lower lid's margin darkens upwards (iris above, skin below); texture edges inside
+    # the iris run both ways, so only the lid's own sign counts for it. The upper margin
+    # mixes bright skin and dark lashes, so both signs count there.
+    edge = grad_y[yi, xi] if not upper else np.abs(grad_y[yi, xi])
+    vals = np.maximum(edge, 0.0) * inside
     counts = inside.sum(axis=2)
     score = np.where(counts >= 12, vals.sum(axis=2) / np.maximum(counts, 1), 0.0)
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
