@@ -21,18 +21,27 @@ class IrisParams:
     # Pupil detector: radii tried between the limits (geometric steps of ~22 %), the weight of
     # a candidate's own grey-level deviation against it (a pupil is uniform once glints are
     # inpainted; the iris disc holds pupil and texture), candidates refined at most, and the
-    # weakest dark-to-bright edge (grey levels per pixel, smoothed) accepted as a pupil's.
+    # weakest dark-to-bright edge (grey levels per pixel, smoothed) accepted as a pupil's
+    # (hazy real pupils measured 2.8 and more; candidates on skin measured 1.1-2.2).
     pupil_scales: int = 12
     pupil_uniformity: float = 1.0
     pupil_candidates: int = 4
-    pupil_min_edge: float = 3.0
+    pupil_min_edge: float = 2.5
     # ... and the least `pupil_contrast` (surround minus inside and its deviation, over the
     # surround): real pupils measured 0.4–0.95; noise and shading gradients stay below 0.2.
     pupil_min_contrast: float = 0.25
+    # Candidates are ranked by edge and contrast over (grey level inside + this offset): the
+    # offset keeps sensor noise in a black pupil (levels 0-5) from deciding between two of
+    # them, while a gap between lashes (measured 20-45 inside) ranks below a pupil (0-30).
+    pupil_dark_offset: float = 10.0
     # A candidate inside the winning circle whose inside is darker than this share of the
     # winner's is the pupil and the winner its iris (measured: a dark iris disc holding its
-    # pupil averages 2-3x the pupil's grey level; pieces of one pupil are equally dark).
-    pupil_nested_dark: float = 0.6
+    # pupil averages 1.5-3x the pupil's grey level, 1.5x on dark MMU1 irises; pieces of one
+    # pupil are equally dark).
+    pupil_nested_dark: float = 0.75
+    # ... and darker by at least this many grey levels: near black, sensor noise alone makes
+    # one piece of a pupil half as bright as another.
+    pupil_nested_margin: float = 10.0
     # Pupil/iris radius ratio: 0.15 (bright light) .. 0.75 (dark, dilated) covers humans.
     ratio_min: float = 0.2
     ratio_max: float = 0.75
@@ -62,8 +71,12 @@ class IrisParams:
     reflection_tophat: int = 45
     reflection_min_level: int = 150
     reflection_relative: float = 0.9
-    reflection_kernel_frac: float = 0.04
+    reflection_kernel_frac: float = 0.08
     reflection_max_frac: float = 0.05
+    # ... unless they are compact (round, filling their box): the illuminator's glint in a
+    # close-up camera's pupil reaches ~7 % of the width, and a pupil with an uninpainted
+    # glint in its middle is a ring that no disc detector finds.
+    reflection_compact_frac: float = 0.09
     # Glare over more than this share of the frame is no eye image (bright skin speckle
     # between lashes reached 17 % on real captures; pure noise passes every spot test).
     reflection_max_share: float = 0.3

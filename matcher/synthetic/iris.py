@@ -6,7 +6,8 @@ A capture (`capture_seed`) places that eye in a frame: pupil dilation (the textu
 linearly between pupil and limbus, Daugman's rubber-sheet assumption), head tilt (rotation),
 position, a slightly off-centre pupil, eyelids, eyelashes hanging over the iris (and, when
 asked, rising from the lower lid), specular reflections (also inside the pupil, several when
-asked), a pupil that is dark but not uniform, defocus and sensor noise. `FAILURE_CAUSES` holds
+asked, and as large as a close-up camera's glint), a pupil that is dark but not uniform, a dark
+iris barely lighter than its pupil, defocus and sensor noise. `FAILURE_CAUSES` holds
 one setting per cause of failure on real captures at a moderate strength, `OCCLUDED` an eye
 too closed to encode. The truth (circles, lid parabolas, the visible share of the iris,
 rotation) comes back with the image so tests can check segmentation, occlusion and the shift
@@ -61,6 +62,10 @@ class CaptureSettings:
     pupil_glints: int = 0
     # Lashes growing up from the lower lid over the bottom of the iris.
     lower_lashes: int = 0
+    # Grey levels taken off the iris (a dark brown iris is barely lighter than its pupil).
+    iris_darkening: float = 0.0
+    # Radius range (px) of the first reflection, the illuminator's glint on or in the pupil.
+    glint_radius: tuple[int, int] = (3, 6)
 
 
 # Each cause of failure on real captures, at a moderate strength the segmentation must
@@ -71,6 +76,8 @@ FAILURE_CAUSES: dict[str, CaptureSettings] = {
     "eyelids": CaptureSettings(upper_lid=(0.35, 0.45), lower_lid=(0.65, 0.75)),
     "off_centre": CaptureSettings(pupil_offset=0.08),
     "defocus": CaptureSettings(blur_sigma=(1.6, 2.0)),
+    "dark_iris": CaptureSettings(iris_darkening=35.0),
+    "large_glint": CaptureSettings(glint_radius=(8, 11)),
 }
 OCCLUDED = CaptureSettings(upper_lid=(0.1, 0.15), lower_lid=(0.6, 0.65))
 
@@ -131,6 +138,7 @@ def render_eye(
     s = settings or CaptureSettings()
     rng = np.random.default_rng([_CAPTURE_SALT, eye_seed, capture_seed])
     radius_frac, iris_level, contrast = _eye_constants(eye_seed)
+    iris_level -= s.iris_darkening
     h, w = s.height, s.width
     r_l = radius_frac * h
     cx = w / 2 + rng.uniform(-0.08, 0.08) * w
@@ -213,7 +221,8 @@ def render_eye(
             rx, ry = px + rng.uniform(-0.6, 0.6) * r_p, py + rng.uniform(-0.6, 0.3) * r_p
         else:
             rx, ry = cx + rng.uniform(-0.8, 0.8) * r_l, cy + rng.uniform(-0.3, 0.8) * r_l
-        cv2.circle(img, (round(rx), round(ry)), int(rng.integers(3, 6)), 250.0, -1, cv2.LINE_AA)
+        size = s.glint_radius if k == 0 else (3, 6)
+        cv2.circle(img, (round(rx), round(ry)), int(rng.integers(*size)), 250.0, -1, cv2.LINE_AA)
     for _ in range(s.pupil_glints):
         rx, ry = px + rng.uniform(-0.7, 0.7) * r_p, py + rng.uniform(-0.7, 0.7) * r_p
         cv2.circle(img, (round(rx), round(ry)), int(rng.integers(2, 4)), 252.0, -1, cv2.LINE_AA)
