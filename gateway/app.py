@@ -9,6 +9,7 @@ from contextlib import ExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import health, migrate
+from gateway.console import wiring as console
 from gateway.db import make_engine, make_session_factory
 from gateway.errors import install_error_handlers
 from gateway.indexing import wiring as identity
@@ -63,11 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_metrics(app, app.state.metrics)
     # Routers are matched in the order they are added, each a scan of its routes: the
-    # terminals' hot path (verify, then pay) comes first, health and ops last.
+    # terminals' hot path (verify, then pay) comes first, health, ops and the console last.
     identity.install(app, settings)
     payouts.install(app)
     security.install(app, settings)
     app.include_router(health.router)
+    console.install(app)
     return app
 
 

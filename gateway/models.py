@@ -1,6 +1,7 @@
 """Imports every domain's models so `Base.metadata` is complete for Alembic and tests."""
 
 from gateway.audit import models as audit_models
+from gateway.console import models as console_models
 from gateway.db import Base
 from gateway.enrollment import models as enrollment_models
 from gateway.indexing import models as indexing_models
@@ -13,6 +14,7 @@ from gateway.verification import models as verification_models
 __all__ = [
     "Base",
     "audit_models",
+    "console_models",
     "enrollment_models",
     "indexing_models",
     "payouts_models",
