@@ -21,6 +21,7 @@ from gateway.console.web import (
     FormDep,
     OperatorDep,
     Ops,
+    ReadSessionDep,
     Supervisor,
     act,
     render,
@@ -92,7 +93,7 @@ def sign_in(
     _set_cookie(
         request, response, COOKIE, result.token, max_age=settings.console_session_minutes * 60
     )
-    response.delete_cookie(PRE_SIGN_IN_COOKIE, path=PREFIX)
+    response.delete_cookie(PRE_SIGN_IN_COOKIE, path=PREFIX, httponly=True, samesite="strict")
     return response
 
 
@@ -116,7 +117,7 @@ def sign_out(
 ) -> Response:
     accounts.sign_out(session=session, token=request.cookies.get(COOKIE, ""))
     response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path=PREFIX)
+    response.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
     return response
 
 
@@ -142,7 +143,7 @@ def choose_language(
 
 @router.get("/")
 def dashboard_page(
-    request: Request, session: SessionDep, operator: OperatorDep, settings: SettingsDep
+    request: Request, session: ReadSessionDep, operator: OperatorDep, settings: SettingsDep
 ) -> Response:
     require(operator, EVERYONE)
     board = dashboard.snapshot(
@@ -154,7 +155,7 @@ def dashboard_page(
 
 
 @router.get("/dashboard/live")
-def dashboard_live(request: Request, session: SessionDep, operator: OperatorDep) -> Response:
+def dashboard_live(request: Request, session: ReadSessionDep, operator: OperatorDep) -> Response:
     """The live part alone, an HTML fragment the page's own script swaps in."""
     require(operator, EVERYONE)
     board = dashboard.snapshot(
@@ -167,7 +168,9 @@ def dashboard_live(request: Request, session: SessionDep, operator: OperatorDep)
 
 
 @router.get("/adjudications")
-def adjudications_page(request: Request, session: SessionDep, operator: OperatorDep) -> Response:
+def adjudications_page(
+    request: Request, session: ReadSessionDep, operator: OperatorDep
+) -> Response:
     require(operator, ADJUDICATORS)
     cases = enrollment.list_adjudications(session=session, status="open", limit=100, offset=0)
     return render(request, "adjudications.html", operator, cases=cases)
@@ -175,7 +178,7 @@ def adjudications_page(request: Request, session: SessionDep, operator: Operator
 
 @router.get("/adjudications/{reference}")
 def adjudication_page(
-    reference: str, request: Request, session: SessionDep, operator: OperatorDep
+    reference: str, request: Request, session: ReadSessionDep, operator: OperatorDep
 ) -> Response:
     require(operator, ADJUDICATORS)
     case = enrollment.get_adjudication(session=session, reference=reference)
@@ -217,7 +220,7 @@ def decide_adjudication(
 
 
 @router.get("/payouts/review")
-def review_page(request: Request, session: SessionDep, operator: OperatorDep) -> Response:
+def review_page(request: Request, session: ReadSessionDep, operator: OperatorDep) -> Response:
     require(operator, REVIEWERS)
     return render(request, "review.html", operator, payouts=review.in_review(session=session))
 
@@ -226,7 +229,7 @@ def review_page(request: Request, session: SessionDep, operator: OperatorDep) ->
 def review_case_page(
     reference: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     operator: OperatorDep,
     settings: SettingsDep,
 ) -> Response:
@@ -303,7 +306,7 @@ def approve_review(
 
 
 @router.get("/lockouts")
-def lockouts_page(request: Request, session: SessionDep, operator: OperatorDep) -> Response:
+def lockouts_page(request: Request, session: ReadSessionDep, operator: OperatorDep) -> Response:
     require(operator, (CaseWorker, Supervisor, Ops))
     return render(
         request,
@@ -359,7 +362,7 @@ def approve_cash_out(
 @router.get("/terminals")
 def terminals_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     operator: OperatorDep,
     status: Annotated[PrincipalStatus | None, Query()] = None,
 ) -> Response:
@@ -370,7 +373,7 @@ def terminals_page(
 
 @router.get("/terminals/{terminal_id}")
 def terminal_page(
-    terminal_id: str, request: Request, session: SessionDep, operator: OperatorDep
+    terminal_id: str, request: Request, session: ReadSessionDep, operator: OperatorDep
 ) -> Response:
     require(operator, REVIEWERS)
     terminal = terminals.get_terminal(session=session, terminal_id=terminal_id)
@@ -411,7 +414,7 @@ def revoke_device(
 
 @router.get("/reconciliation")
 def reconciliation_page(
-    request: Request, session: SessionDep, operator: OperatorDep, settings: SettingsDep
+    request: Request, session: ReadSessionDep, operator: OperatorDep, settings: SettingsDep
 ) -> Response:
     require(operator, REVIEWERS)
     reports = reconciliation.read_reports(settings.data_dir / "reconciliation", limit=10)
@@ -452,7 +455,7 @@ def run_reconciliation(
 @router.get("/audit")
 def audit_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     operator: OperatorDep,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
@@ -470,7 +473,7 @@ def audit_page(
 
 @router.post("/audit/verify")
 def verify_audit(
-    request: Request, session: SessionDep, operator: OperatorDep, form: FormDep
+    request: Request, session: ReadSessionDep, operator: OperatorDep, form: FormDep
 ) -> Response:
     require(operator, (Auditor, Ops, Supervisor))
     result = audit.verify_chain(session=session)

@@ -8,7 +8,7 @@ page, so a stolen terminal key reaches no operator's view.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.console import accounts, i18n
 from gateway.console.accounts import ConsoleOperator
-from gateway.db import utcnow
-from gateway.deps import SessionDep
+from gateway.db import read_snapshot, utcnow
 from gateway.errors import Forbidden, GatewayError, Unauthorized
 from gateway.terminals.models import OperatorRole
 
@@ -66,11 +65,23 @@ class CsrfRefused(Forbidden):
     code = "csrf_token_invalid"
 
 
-def current_operator(request: Request, session: SessionDep) -> ConsoleOperator:
+def read_session(request: Request) -> Iterator[Session]:
+    """Pages only read: a snapshot that takes no write lock (SQLite) and commits nothing."""
+    with read_snapshot(request.app.state.session_factory) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(read_session)]
+
+
+def current_operator(request: Request) -> ConsoleOperator:
     if "signature" in request.headers or "signature-input" in request.headers:
         raise SignedRequestRefused("Console pages are opened by signing in, not by an API key.")
     token = request.cookies.get(COOKIE)
-    operator = accounts.current(session=session, token=token, now=utcnow()) if token else None
+    operator = None
+    if token:
+        with read_snapshot(request.app.state.session_factory) as session:
+            operator = accounts.current(session=session, token=token, now=utcnow())
     if operator is None:
         raise SignInRequired("Sign in to the console first.")
     return operator

@@ -12,10 +12,12 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import Metric
+
+from gateway.metrics import Metrics
 
 HOUR_S = 3600.0
 READING_EVERY_S = 60.0
@@ -45,11 +47,11 @@ class HourFigures:
     window_s: float
 
 
-def read(registry: CollectorRegistry, at: float) -> Reading:
+def read(families: Iterable[Metric], at: float) -> Reading:
     wanted = {v: k for k, v in OPERATIONS.items()}
     buckets: dict[str, dict[float, float]] = {name: {} for name in OPERATIONS}
     requests = errors = 0.0
-    for family in registry.collect():
+    for family in families:
         for sample in family.samples:
             labels = sample.labels
             if sample.name == "satupintu_http_request_duration_seconds_bucket":
@@ -85,17 +87,22 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
 
 
 class RequestWindow:
-    """Readings of one process's registry, enough to tell the last hour apart."""
+    """Readings of one process's request series, enough to tell the last hour apart.
 
-    def __init__(self, registry: CollectorRegistry, clock: Callable[[], float] = time.monotonic):
-        self.registry = registry
+    Only the request counter and latency histogram are read, never the whole registry: its
+    other collectors query the database, and a page reading them inside its own transaction
+    would wait on itself."""
+
+    def __init__(self, metrics: Metrics, clock: Callable[[], float] = time.monotonic):
+        self.metrics = metrics
         self.clock = clock
         self.started = Reading(at=clock())
         self._readings: deque[Reading] = deque()
         self._lock = threading.Lock()
 
     def last_hour(self) -> HourFigures:
-        now = read(self.registry, self.clock())
+        families = [*self.metrics.requests.collect(), *self.metrics.latency.collect()]
+        now = read(families, self.clock())
         with self._lock:
             if not self._readings or now.at - self._readings[-1].at >= READING_EVERY_S:
                 self._readings.append(now)

@@ -30,5 +30,5 @@ def install(app: FastAPI) -> None:
 
     for refusal in (SignInRequired, RoleForbidden, CsrfRefused):
         app.add_exception_handler(refusal, _page_refusal)
-    app.state.console_window = RequestWindow(app.state.metrics.registry)
+    app.state.console_window = RequestWindow(app.state.metrics)
     app.state.metrics.registry.register(DashboardCollector(app.state))
