@@ -115,8 +115,7 @@ def render(
     status: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    language = operator.language if operator else request.cookies.get("lang", "id")
-    language = language if language in accounts.LANGUAGES else "id"
+    language = operator.language if operator else _browser_language(request)
 
     def t(key: str, **values: object) -> str:
         return i18n.translate(key, language, **values)
@@ -142,6 +141,15 @@ def render(
     return response
 
 
+def _browser_language(request: Request) -> str:
+    """Before sign-in, the browser's first choice between the two (Indonesian otherwise)."""
+    for entry in request.headers.get("accept-language", "").split(","):
+        tag = entry.split(";")[0].strip().lower()[:2]
+        if tag in accounts.LANGUAGES:
+            return tag
+    return "id"
+
+
 def act(
     request: Request,
     session: Session,
@@ -165,4 +173,7 @@ def page_of(error: GatewayError, request: Request) -> Response:
     """A console refusal: sign-in page for a browser without a session, else the error."""
     if isinstance(error, SignInRequired) and request.method == "GET":
         return RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
-    return render(request, "error.html", None, status=error.status, error=error)
+    operator = None
+    if not isinstance(error, SignInRequired):
+        operator = current_operator(request)  # refused by role or CSRF: signed in, so known
+    return render(request, "error.html", operator, status=error.status, error=error)
