@@ -36,12 +36,14 @@ AXE_VERSION = "4.10.3"
 AXE_SHA256 = "0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292"
 AXE_CACHE = ROOT / ".cache" / "axe-core"
 SCREENSHOTS = ROOT / "docs" / "console"
-# Console settings the tests need: a fast live refresh and a short lockout count.
+# Settings the tests need: a fast live refresh, a short lockout count, second signatures.
 GATEWAY_ENV = {
     "SATUPINTU_ENVIRONMENT": "test",
     "SATUPINTU_CONSOLE_REFRESH_SECONDS": "1",
     "SATUPINTU_CONSOLE_SIGN_IN_ATTEMPTS": "3",
     "SATUPINTU_LOG_LEVEL": "WARNING",
+    # Every decision on a payout in review waits for a supervisor here.
+    "SATUPINTU_PAYOUT_REVIEW_SECOND_SIGNATURE_RUPIAH": "0",
 }
 
 

@@ -13,6 +13,7 @@ from gateway.audit.service import entries_about
 from gateway.client import SignatureAuth
 from gateway.db import unit_of_work
 from gateway.enrollment import repository as enrollment_repository
+from gateway.registry import repository as registry_repository
 from gateway.verification import repository as verification_repository
 from tests.gateway.console.world import PASSWORD, ConsoleWorld
 
@@ -114,20 +115,29 @@ def test_case_worker_unlocks_a_beneficiary(page: Page, console_world: ConsoleWor
     with unit_of_work(console_world.factory) as session:
         lockout = verification_repository.lockout_by_reference(session, console_world.lockout)
         assert lockout is not None and lockout.unlocked_by == "cw-1"
-        person = f"person:{lockout.person_id}"
-        assert person  # the audit entry names the person by reference
-        assert any(
-            e.kind == "unlock"
-            for e in entries_about(session=session, subject=_subject(session, lockout.person_id))
-        )
+        person = registry_repository.person_by_id(session, lockout.person_id)
+        assert person is not None
+        history = entries_about(session=session, subject=f"person:{person.reference}")
+        assert [e.actor for e in history if e.kind == "unlock"] == ["operator:cw-1"]
 
 
-def _subject(session: object, person_id: int) -> str:
-    from gateway.registry import repository as registry_repository
-
-    person = registry_repository.person_by_id(session, person_id)  # type: ignore[arg-type]
-    assert person is not None
-    return f"person:{person.reference}"
+def test_a_payout_in_review_needs_a_supervisors_second_signature(
+    page: Page, console_world: ConsoleWorld
+) -> None:
+    sign_in(page, console_world, "ops-1")
+    page.get_by_role("link", name="Payouts in review").click()
+    page.get_by_role("link", name=console_world.review).click()
+    page.get_by_label("Commit as paid").check()
+    page.get_by_label("Reason").fill("The bank's branch confirmed the credit by phone.")
+    page.get_by_label("Evidence").fill("call log 2026-12-05 BRI branch")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_text("Awaiting a supervisor's approval")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Approve"))).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, console_world, "sup-1")
+    page.goto(f"{console_world.base_url}/console/payouts/review/{console_world.review}")
+    page.get_by_role("button", name=re.compile("Approve")).click()
+    expect(page.locator("#payout-state")).to_have_text("committed")
 
 
 def test_auditor_verifies_the_audit_chain(page: Page, console_world: ConsoleWorld) -> None:

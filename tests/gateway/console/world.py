@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.bank import SimulatedBank
 from adapters.base import TransferKind
+from adapters.clock import ManualClock
+from adapters.faults import Fault, FaultInjector
 from adapters.simulated import SimulatedBankAdapter
 from gateway.console import accounts
 from gateway.crypto.envelope import seal
@@ -31,6 +33,7 @@ from gateway.payouts.service import (
     PayoutOrder,
     PayoutPolicy,
     drive,
+    recover,
     request_hash,
     reserve,
 )
@@ -68,6 +71,7 @@ class ConsoleWorld:
     region: str
     lockout: str
     adjudication: str
+    review: str
     households: list[int] = field(default_factory=list)
     paid: set[int] = field(default_factory=set)
 
@@ -116,6 +120,56 @@ class ConsoleWorld:
             paid += 1
             time.sleep(pause_s)
         return paid
+
+
+def _stuck_in_review(
+    factory: sessionmaker[Session], catalogue: ProgrammeCatalogue, household_id: int
+) -> str:
+    """A payout whose answer the bank lost and whose status never answers, asked about until
+    the query deadline on a clock of its own: it waits for a person's decision."""
+    clock = ManualClock(utcnow())
+    faults = FaultInjector(seed=7)
+    bank = SimulatedBank(bank_code=BANK, clock=clock)
+    adapter = SimulatedBankAdapter(bank, faults=faults, timeout_s=5.0, sleep=clock.sleep)
+    policy = PayoutPolicy()
+    faults.force("submit", Fault.LOST_ANSWER)
+    faults.force("status", *[Fault.TIMEOUT] * 1000)
+    with unit_of_work(factory) as session:
+        facts = payout_repository.household_facts(
+            session, household_id=household_id, day=payment_day(clock())
+        )
+        assert facts is not None
+        body = {"token": f"stuck-{household_id}", "channel": "account_credit"}
+        reserved = reserve(
+            session=session,
+            order=PayoutOrder(
+                terminal_id="T-3201-0001",
+                idempotency_key=f"stuck-{household_id}",
+                request_hash=request_hash(body),
+                token_id=body["token"],
+                household=facts,
+                bank_code=BANK,
+                channel=TransferKind.ACCOUNT_CREDIT,
+                creditor=bank.open_account(f"30030{household_id:08d}", "Keluarga Uji"),
+            ),
+            catalogue=catalogue,
+            now=clock(),
+            policy=policy,
+        )
+        payout_id, reference = reserved.payout.id, reserved.payout.reference
+    drive(
+        session_factory=factory, payout_id=payout_id, adapters={BANK: adapter}, clock=clock,
+        policy=policy,
+    )  # fmt: skip
+    for _ in range(200):
+        clock.advance(policy.max_backoff.total_seconds())
+        recover(session_factory=factory, adapters={BANK: adapter}, clock=clock, policy=policy)
+        with unit_of_work(factory) as session:
+            payout = payout_repository.payout_by_id(session, payout_id)
+            assert payout is not None
+            if payout.state == "needs_review":
+                return reference
+    raise AssertionError("the stalled payout never reached review")
 
 
 def _operators(session: Session) -> None:
@@ -203,14 +257,16 @@ def seed(
             ],
         )
         enrollment_repository.add(session, adjudication)
-        world = ConsoleWorld(
-            base_url=base_url,
-            factory=factory,
-            catalogue=catalogue,
-            terminal=terminal,
-            region=region,
-            lockout=lockout.reference,
-            adjudication=adjudication.reference,
-            households=[h.id for h in everyone if h.id not in local],
-        )
-    return world
+        in_review = next(h.id for h in everyone if h.id not in local)
+    review = _stuck_in_review(factory, catalogue, in_review)
+    return ConsoleWorld(
+        base_url=base_url,
+        factory=factory,
+        catalogue=catalogue,
+        terminal=terminal,
+        region=region,
+        lockout=lockout.reference,
+        adjudication=adjudication.reference,
+        review=review,
+        households=[h.id for h in everyone if h.id not in local and h.id != in_review],
+    )
