@@ -15,6 +15,7 @@ from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.bank_faults import bank_faults_command
 from benchmarks.compare import compare_command
+from benchmarks.console import console_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
 from benchmarks.iris_report import iris_report_command
@@ -54,3 +55,4 @@ bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)
 bench_app.command("tune-extract")(tune_extract_command)
 bench_app.command("iris-report")(iris_report_command)
+bench_app.command("console")(console_command)

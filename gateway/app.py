@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     payouts.install(app)
     security.install(app, settings)
     app.include_router(health.router)
-    console.install(app)
+    console.install(app, settings)
     return app
 
 

@@ -7,7 +7,10 @@ One function builds it for both the page and the `/metrics` gauges
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -38,6 +41,32 @@ class DayRow:
         return sum(self.refused.values())
 
 
+class RegisterCounts:
+    """Households due per (region, programme), re-counted at most every `ttl_s` seconds.
+
+    Counting a national register (a scan of every household and membership) costs far more
+    than the rest of the page, and the register changes by imports, not during a payout day's
+    minutes; the payout figures beside it are read fresh every time."""
+
+    def __init__(self, ttl_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._counts: dict[tuple[str, str], int] = {}
+        self._read_at: float | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> dict[tuple[str, str], int]:
+        with self._lock:
+            now = self.clock()
+            if self._read_at is None or now - self._read_at >= self.ttl_s:
+                self._counts = {
+                    (region, programme): households
+                    for region, programme, households in repository.households_due(session)
+                }
+                self._read_at = now
+            return self._counts
+
+
 @dataclass(frozen=True)
 class Dashboard:
     day: dt.date
@@ -46,7 +75,9 @@ class Dashboard:
     hour: HourFigures
 
 
-def snapshot(*, session: Session, window: RequestWindow, now: dt.datetime) -> Dashboard:
+def snapshot(
+    *, session: Session, window: RequestWindow, register: RegisterCounts, now: dt.datetime
+) -> Dashboard:
     day = payment_day(now)
     start, end = bank_day_window(day)
     rows: dict[tuple[str, str], DayRow] = {}
@@ -57,7 +88,7 @@ def snapshot(*, session: Session, window: RequestWindow, now: dt.datetime) -> Da
             rows[key] = DayRow(region, programme)
         return rows[key]
 
-    for region, programme, households in repository.households_due(session):
+    for (region, programme), households in register.get(session).items():
         row(region, programme).due = households
     refused: defaultdict[tuple[str, str], defaultdict[str, int]] = defaultdict(
         lambda: defaultdict(int)

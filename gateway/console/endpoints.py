@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from gateway.audit import service as audit
 from gateway.console import accounts, dashboard, repository
@@ -141,14 +142,22 @@ def choose_language(
 # -- payout day ------------------------------------------------------------------------------
 
 
+def _board(request: Request, session: Session) -> dashboard.Dashboard:
+    state = request.app.state
+    return dashboard.snapshot(
+        session=session,
+        window=state.console_window,
+        register=state.console_register,
+        now=utcnow(),
+    )
+
+
 @router.get("/")
 def dashboard_page(
     request: Request, session: ReadSessionDep, operator: OperatorDep, settings: SettingsDep
 ) -> Response:
     require(operator, EVERYONE)
-    board = dashboard.snapshot(
-        session=session, window=request.app.state.console_window, now=utcnow()
-    )
+    board = _board(request, session)
     return render(
         request, "dashboard.html", operator, board=board, refresh=settings.console_refresh_seconds
     )
@@ -158,9 +167,7 @@ def dashboard_page(
 def dashboard_live(request: Request, session: ReadSessionDep, operator: OperatorDep) -> Response:
     """The live part alone, an HTML fragment the page's own script swaps in."""
     require(operator, EVERYONE)
-    board = dashboard.snapshot(
-        session=session, window=request.app.state.console_window, now=utcnow()
-    )
+    board = _board(request, session)
     return render(request, "_dashboard_live.html", operator, board=board)
 
 

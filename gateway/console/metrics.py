@@ -29,11 +29,14 @@ class DashboardCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         factory = getattr(self.state, "session_factory", None)
         window = getattr(self.state, "console_window", None)
-        if factory is None or window is None:
+        register = getattr(self.state, "console_register", None)
+        if factory is None or window is None or register is None:
             return
         try:
             with read_snapshot(factory) as session:
-                board = dashboard.snapshot(session=session, window=window, now=utcnow())
+                board = dashboard.snapshot(
+                    session=session, window=window, register=register, now=utcnow()
+                )
         except Exception:
             log.exception("dashboard metrics could not be read")
             return

@@ -41,6 +41,8 @@ GATEWAY_ENV = {
     "SATUPINTU_ENVIRONMENT": "test",
     "SATUPINTU_CONSOLE_REFRESH_SECONDS": "1",
     "SATUPINTU_CONSOLE_SIGN_IN_ATTEMPTS": "3",
+    # The register is seeded after the gateway starts: count it afresh on every page.
+    "SATUPINTU_CONSOLE_REGISTER_COUNT_SECONDS": "0",
     "SATUPINTU_LOG_LEVEL": "WARNING",
     # Every decision on a payout in review waits for a supervisor here.
     "SATUPINTU_PAYOUT_REVIEW_SECOND_SIGNATURE_RUPIAH": "0",
