@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from gateway.audit import service as audit
-from gateway.console import accounts, dashboard, repository
+from gateway.console import accounts, dashboard, evidence, repository
 from gateway.console.web import (
     COOKIE,
     EVERYONE,
@@ -189,7 +189,16 @@ def adjudication_page(
 ) -> Response:
     require(operator, ADJUDICATORS)
     case = enrollment.get_adjudication(session=session, reference=reference)
-    return render(request, "adjudication.html", operator, case=case)
+    return render(
+        request,
+        "adjudication.html",
+        operator,
+        case=case,
+        probe=evidence.of_enrollment(session, case.enrollment),
+        candidate_evidence={
+            c.person: evidence.of_person(session, c.person) for c in case.candidates
+        },
+    )
 
 
 @router.post("/adjudications/{reference}")

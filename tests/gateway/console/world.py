@@ -25,7 +25,7 @@ from gateway.console import accounts
 from gateway.crypto.envelope import seal
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.models import Adjudication, Enrollment
+from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment, template_aad
 from gateway.payouts import repository as payout_repository
 from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 from gateway.payouts.service import (
@@ -172,6 +172,23 @@ def _stuck_in_review(
     raise AssertionError("the stalled payout never reached review")
 
 
+def _finger_template(
+    session: Session, *, person_id: int, enrollment_id: int, shot: int, active: bool
+) -> None:
+    """One impression of the same synthetic finger, sealed as enrolment stores it."""
+    reference = new_reference("tpl")
+    view = impression(master(4242, finger_position=2), shot)
+    aad = template_aad(reference=reference, person_id=person_id, modality="finger", position=2)
+    enrollment_repository.add(
+        session,
+        BiometricTemplate(
+            reference=reference, person_id=person_id, enrollment_id=enrollment_id,
+            modality="finger", position=2, quality=60,
+            envelope=seal(finger_storage.dumps([view]), aad=aad), active=active,
+        ),
+    )  # fmt: skip
+
+
 def _operators(session: Session) -> None:
     for operator_id, role in OPERATORS.items():
         key = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
@@ -240,8 +257,18 @@ def seed(
             status="pending_adjudication",
             terminal_id=terminal.id,
         )
+        earlier = Enrollment(
+            reference=new_reference("enr"), person_id=candidate.id, status="enrolled"
+        )
         enrollment_repository.add(session, enrollment)
+        enrollment_repository.add(session, earlier)
         enrollment_repository.flush(session)
+        _finger_template(
+            session, person_id=newcomer.id, enrollment_id=enrollment.id, shot=2, active=False
+        )
+        _finger_template(
+            session, person_id=candidate.id, enrollment_id=earlier.id, shot=1, active=True
+        )
         adjudication = Adjudication(
             reference=new_reference("adj"),
             enrollment_id=enrollment.id,
