@@ -96,6 +96,7 @@ def test_case_worker_adjudicates_a_duplicate(page: Page, console_world: ConsoleW
     page.get_by_role("link", name=console_world.adjudication).click()
     expect(page.get_by_text("False match rate")).to_be_visible()
     expect(page.get_by_role("img", name=re.compile("Minutiae"))).to_have_count(2)
+    expect(page.get_by_role("img", name=re.compile("Iris code mask"))).to_have_count(2)
     page.get_by_label(re.compile("Same person: Refuse")).check()
     page.get_by_label("Reason").fill("Same fingers as the candidate, enrolled twice.")
     page.get_by_role("button", name="Decide").click()

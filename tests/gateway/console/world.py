@@ -48,6 +48,8 @@ from gateway.terminals.models import OperatorRole
 from gateway.verification import repository as verification_repository
 from gateway.verification.models import CaseWorker, Lockout
 from matcher.fingerprint import storage as finger_storage
+from matcher.iris import storage as iris_storage
+from matcher.synthetic.iris_codes import capture as iris_capture
 from matcher.synthetic.minutiae import impression, master
 from tests.gateway.signing import TerminalIdentity, register_terminal
 
@@ -172,21 +174,28 @@ def _stuck_in_review(
     raise AssertionError("the stalled payout never reached review")
 
 
-def _finger_template(
+def _templates(
     session: Session, *, person_id: int, enrollment_id: int, shot: int, active: bool
 ) -> None:
-    """One impression of the same synthetic finger, sealed as enrolment stores it."""
-    reference = new_reference("tpl")
-    view = impression(master(4242, finger_position=2), shot)
-    aad = template_aad(reference=reference, person_id=person_id, modality="finger", position=2)
-    enrollment_repository.add(
-        session,
-        BiometricTemplate(
-            reference=reference, person_id=person_id, enrollment_id=enrollment_id,
-            modality="finger", position=2, quality=60,
-            envelope=seal(finger_storage.dumps([view]), aad=aad), active=active,
-        ),
-    )  # fmt: skip
+    """One impression of the same synthetic finger and one capture of the same synthetic eye,
+    sealed as enrolment stores them."""
+    iris, _ = iris_capture(9, shot)
+    for modality, position, data in (
+        ("finger", 2, finger_storage.dumps([impression(master(4242, finger_position=2), shot)])),
+        ("iris", 1, iris_storage.to_bytes(iris)),
+    ):
+        reference = new_reference("tpl")
+        aad = template_aad(
+            reference=reference, person_id=person_id, modality=modality, position=position
+        )
+        enrollment_repository.add(
+            session,
+            BiometricTemplate(
+                reference=reference, person_id=person_id, enrollment_id=enrollment_id,
+                modality=modality, position=position, quality=60,
+                envelope=seal(data, aad=aad), active=active,
+            ),
+        )  # fmt: skip
 
 
 def _operators(session: Session) -> None:
@@ -263,12 +272,10 @@ def seed(
         enrollment_repository.add(session, enrollment)
         enrollment_repository.add(session, earlier)
         enrollment_repository.flush(session)
-        _finger_template(
+        _templates(
             session, person_id=newcomer.id, enrollment_id=enrollment.id, shot=2, active=False
         )
-        _finger_template(
-            session, person_id=candidate.id, enrollment_id=earlier.id, shot=1, active=True
-        )
+        _templates(session, person_id=candidate.id, enrollment_id=earlier.id, shot=1, active=True)
         adjudication = Adjudication(
             reference=new_reference("adj"),
             enrollment_id=enrollment.id,
