@@ -22,6 +22,7 @@ from benchmarks.cluster import (
 )
 from benchmarks.coarse_recall import coarse_recall_command
 from benchmarks.compare import compare_command
+from benchmarks.console import console_command
 from benchmarks.cross_vendor import cross_vendor_command
 from benchmarks.extract import extract_command
 from benchmarks.identify import identify
@@ -70,3 +71,4 @@ bench_app.command("shard-failure")(shard_failure_command)
 bench_app.command("coarse-recall")(coarse_recall_command)
 bench_app.command("capacity")(capacity_command)
 bench_app.command("shard-routing")(shard_routing_command)
+bench_app.command("console")(console_command)

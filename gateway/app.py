@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from gateway import health, migrate
 from gateway.audit import endpoints as audit_endpoints
+from gateway.console import wiring as console
 from gateway.crypto import endpoints as key_endpoints
 from gateway.crypto.keyring import KeyStore, install_key_store
 from gateway.db import make_engine, make_session_factory
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_metrics(app, app.state.metrics)
     # Routers are matched in the order they are added, each a scan of its routes: the
-    # terminals' hot path (verify, then pay) comes first, health and ops last.
+    # terminals' hot path (verify, then pay) comes first, health, ops and the console last.
     app.state.identity_settings = settings
     security.install(app, settings)
     app.state.metrics.registry.register(TrustCollector(app.state))
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     openapi.install(app)
     app.include_router(health.router)
+    console.install(app, settings)
     return app
 
 

@@ -15,6 +15,7 @@ from gateway.cli_keys import keys_app
 from gateway.cli_match import calibrate_command, match_command
 from gateway.cli_synth import synth_app
 from gateway.cli_templates import template_app
+from gateway.console.cli import console_app
 from gateway.db import make_engine
 from gateway.indexing.cli import index_app
 from gateway.logs import configure_logging
@@ -35,6 +36,7 @@ app.add_typer(bank_sim_app, name="bank-sim")
 app.add_typer(terminals_app, name="terminals")
 app.add_typer(devices_app, name="devices")
 app.add_typer(operators_app, name="operators")
+app.add_typer(console_app, name="console")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")

@@ -2,6 +2,7 @@
 
 from gateway.audit import models as audit_models
 from gateway.biometrics import models as biometrics_models
+from gateway.console import models as console_models
 from gateway.db import Base
 from gateway.enrollment import models as enrollment_models
 from gateway.indexing import models as indexing_models
@@ -15,6 +16,7 @@ __all__ = [
     "Base",
     "audit_models",
     "biometrics_models",
+    "console_models",
     "enrollment_models",
     "indexing_models",
     "payouts_models",

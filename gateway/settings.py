@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.console.settings import ConsoleSettings
 from gateway.terminals.settings import SecuritySettings
 from gateway.verification.settings import IdentitySettings
 
@@ -25,10 +26,10 @@ class SettingsError(RuntimeError):
     """Raised when settings are unsafe for the environment they are used in."""
 
 
-class Settings(SecuritySettings, IdentitySettings, BaseSettings):
+class Settings(SecuritySettings, IdentitySettings, ConsoleSettings, BaseSettings):
     """Everything an operator may set; defaults suit a developer laptop and nothing else.
 
-    The security and identity sections are declared beside the code that reads them and
+    The security, identity and console sections are declared beside the code that reads them and
     merged here: one class, one `SATUPINTU_` prefix, one validation. Secrets never live in
     settings: keys come from the key ring (files or `SATUPINTU_KEYRING`), which production
     refuses to start without.

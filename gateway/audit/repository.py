@@ -82,3 +82,26 @@ def entries_for_subject(session: Session, subject: str, *, limit: int = 100) -> 
         .limit(limit)
     )
     return list(session.scalars(query).all())
+
+
+def browse(
+    session: Session,
+    *,
+    kind: str | None,
+    actor: str | None,
+    subject: str | None,
+    before: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """A page of entries, newest first, filtered by exact kind and by actor and subject
+    prefixes (`terminal:` lists every terminal's); `before` pages by sequence number."""
+    query = select(AuditEntry)
+    if kind:
+        query = query.where(AuditEntry.kind == kind)
+    if actor:
+        query = query.where(AuditEntry.actor.startswith(actor, autoescape=True))
+    if subject:
+        query = query.where(AuditEntry.subject.startswith(subject, autoescape=True))
+    if before is not None:
+        query = query.where(AuditEntry.seq < before)
+    return list(session.scalars(query.order_by(AuditEntry.seq.desc()).limit(limit)).all())

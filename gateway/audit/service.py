@@ -197,3 +197,18 @@ def verify_chain(*, session: Session, store: KeyStore | None = None) -> VerifyRe
 def entries_about(*, session: Session, subject: str, limit: int = 100) -> list[AuditEntry]:
     """The latest decisions about one subject (`person:p_ab12`, `terminal:T-1`)."""
     return repository.entries_for_subject(session, subject, limit=limit)
+
+
+def browse(
+    *,
+    session: Session,
+    kind: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Entries for an auditor reading the log, newest first (see `repository.browse`)."""
+    return repository.browse(
+        session, kind=kind, actor=actor, subject=subject, before=before, limit=limit
+    )

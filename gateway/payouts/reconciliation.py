@@ -239,3 +239,18 @@ def write_report(report: ReconciliationReport, directory: Path) -> tuple[Path, P
         encoding="utf-8",
     )
     return csv_path, json_path
+
+
+def read_reports(directory: Path, *, limit: int) -> list[dict[str, object]]:
+    """The latest reports `write_report` left in `directory`, newest first (unreadable ones
+    skipped: a report being written is read at the next look)."""
+    paths = sorted(
+        directory.glob("reconciliation-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    reports: list[dict[str, object]] = []
+    for path in paths[:limit]:
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return reports
