@@ -21,22 +21,17 @@ from adapters.base import TransferKind
 from adapters.clock import ManualClock
 from adapters.faults import Fault, FaultInjector
 from adapters.simulated import SimulatedBankAdapter
+from gateway.biometrics.models import BiometricTemplate, template_aad
 from gateway.console import accounts
 from gateway.crypto.envelope import seal
 from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository as enrollment_repository
-from gateway.enrollment.models import Adjudication, BiometricTemplate, Enrollment, template_aad
+from gateway.enrollment.models import Adjudication, Enrollment
 from gateway.payouts import repository as payout_repository
 from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
-from gateway.payouts.service import (
-    NothingDue,
-    PayoutOrder,
-    PayoutPolicy,
-    drive,
-    recover,
-    request_hash,
-    reserve,
-)
+from gateway.payouts.driver import drive, recover
+from gateway.payouts.policy import PayoutPolicy
+from gateway.payouts.service import NothingDue, PayoutOrder, request_hash, reserve
 from gateway.registry import repository as registry_repository
 from gateway.registry.importer import import_register
 from gateway.registry.models import Household, Person
