@@ -20,6 +20,7 @@ import csv
 import json
 import os
 import platform
+import re
 import resource
 import signal
 import subprocess
@@ -52,6 +53,7 @@ from benchmarks.load.inprocess import run_in_process
 from benchmarks.load.prepare import Prepared, prepare
 from benchmarks.output import results_dir
 from gateway.crypto.runtime import open_runtime
+from gateway.payouts.programmes import EXAMPLE_CONFIG
 from gateway.settings import Settings
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
@@ -143,6 +145,20 @@ def _prepared_bench(
         yield data_dir, url, prepared
 
 
+def _ample_programmes(data_dir: Path) -> Path:
+    """The example programmes with budgets a hundred times larger: a wave of thousands of
+    households would otherwise exhaust them (a refusal the benchmark counts as an error)."""
+    text = re.sub(
+        r"^budget = ([\d_]+)$",
+        lambda m: f"budget = {100 * int(m.group(1).replace('_', ''))}",
+        EXAMPLE_CONFIG.read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    path = data_dir / "programmes.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @contextmanager
 def _bench_gateway(
     *,
@@ -168,7 +184,12 @@ def _bench_gateway(
     ) as (data_dir, url, prepared):
         port = free_port()
         cpus = _cpus(gateway_cpus)
-        env = gateway_env(data_dir, url, PGAPPNAME=APPLICATION_NAME)
+        env = gateway_env(
+            data_dir,
+            url,
+            PGAPPNAME=APPLICATION_NAME,
+            SATUPINTU_PROGRAMMES_FILE=str(_ample_programmes(data_dir)),
+        )
         base = f"http://127.0.0.1:{port}"
         if workers > 1:
             # One process does the first start (budget funding) alone, then all of them run.

@@ -495,11 +495,19 @@ def set_payout_account(
 # Register facts the entitlement rules read (the registry domain owns these tables).
 
 
+# Membership codes are checked at import (`registry.rows`: letters, digits, `_`, `-`): never this.
+_CODE_SEPARATOR = "\x1f"
+_MEMBERSHIP_CODES = (
+    select(func.aggregate_strings(ProgrammeMembership.programme_code, _CODE_SEPARATOR))
+    .where(ProgrammeMembership.household_id == Household.id)
+    .scalar_subquery()
+)
 _HOUSEHOLD_MEMBERS = (
     select(
         Household.province_code,
         Household.regency_code,
         Household.graduated,
+        _MEMBERSHIP_CODES.label("memberships"),
         Person.id,
         Person.birth_date,
         Person.pregnant,
@@ -513,22 +521,19 @@ _HOUSEHOLD_MEMBERS = (
     .where(Household.id == bindparam("household_id"))
     .order_by(Person.id)
 )
-_MEMBERSHIPS = select(ProgrammeMembership.programme_code).where(
-    ProgrammeMembership.household_id == bindparam("household_id")
-)
 
 
 def household_facts(session: Session, *, household_id: int, day: date) -> HouseholdFacts | None:
     """The household as the rules see it on `day`: living, unmerged members and memberships.
 
-    Two plain-column reads (household with its people, then memberships): the rules need a
-    few facts, not ORM objects.
+    One plain-column read (household with its people, its memberships aggregated on each
+    row): the rules need a few facts, not ORM objects, and a payout needs them every time.
     """
     rows = session.execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).all()
     if not rows:
         return None
-    province_code, regency_code, graduated = rows[0][:3]
-    memberships = session.scalars(_MEMBERSHIPS, {"household_id": household_id}).all()
+    province_code, regency_code, graduated, codes = rows[0][:4]
+    memberships = codes.split(_CODE_SEPARATOR) if codes else []
     return HouseholdFacts(
         household_id=household_id,
         region_code=province_code + regency_code,

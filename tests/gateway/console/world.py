@@ -28,9 +28,9 @@ from gateway.db import unit_of_work, utcnow
 from gateway.enrollment import repository as enrollment_repository
 from gateway.enrollment.models import Adjudication, Enrollment
 from gateway.payouts import repository as payout_repository
-from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 from gateway.payouts.driver import drive, recover
 from gateway.payouts.policy import PayoutPolicy
+from gateway.payouts.programmes import ProgrammeCatalogue, payment_day
 from gateway.payouts.service import NothingDue, PayoutOrder, request_hash, reserve
 from gateway.registry import repository as registry_repository
 from gateway.registry.importer import import_register
