@@ -203,10 +203,14 @@ def test_the_gateway_never_turns_a_partial_search_into_not_found(
         base=world.indexes.factory, shards=2, replicas=1, deadline_s=2.0, snapshot_dir=None
     )
     world.indexes.rebuild()
-    for seed, row in enumerate(adults[:4], start=1):
-        assert world.enroll(row["nik"], seed=seed) == "enrolled"
     sharded = world.indexes.identifiers["finger"]
     assert isinstance(sharded, ShardedIdentifier)
+    # While both shards live, enrolments wait for fresh actors' first compile; the short
+    # deadline applies once a shard is down.
+    sharded.deadline_s = 300.0
+    for seed, row in enumerate(adults[:4], start=1):
+        assert world.enroll(row["nik"], seed=seed) == "enrolled"
+    sharded.deadline_s = 2.0
     _kill(sharded, 0, restart=False)
     outcomes = []
     for seed in (1, 2, 3, 4, 40):
