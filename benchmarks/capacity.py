@@ -32,7 +32,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.output import results_dir
+from benchmarks.output import results_dir, write_json
 
 console = Console()
 FINGERS = 570e6  # two index fingers of ~285M registered people
@@ -221,10 +221,7 @@ def capacity_command(
         table.add_row(k, f"{v:,.4g}" if isinstance(v, float) else f"{v:,}")
     console.print(table)
     _plot(out, fit, all_rows)
-    text = json.dumps(out, indent=2)
-    (results_dir() / "capacity.json").write_text(text)
-    if json_out is not None:
-        json_out.write_text(text)
+    write_json("capacity.json", out, json_out)
 
 
 def _plot(out: dict[str, Any], fit: dict[str, float], rows: list[dict[str, Any]]) -> None:

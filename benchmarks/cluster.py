@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.identify import FINGER, Probe, build_gallery, synthetic_probes
-from benchmarks.output import results_dir
+from benchmarks.output import results_dir, write_json
 from matcher.index.base import Enrolment, IndexEvent, RegionCode, SearchResult
 from matcher.index.buckets import train_ivf_centroids
 from matcher.index.gallery import GalleryRows
@@ -251,7 +251,7 @@ def cluster_search_command(
         _kill_all(sharded)
     out["load_average_after"] = os.getloadavg()
     _table_search(out)
-    _write(out, f"cluster_search_{gallery}.json", json_out)
+    write_json(f"cluster_search_{gallery}.json", out, json_out)
 
 
 def _kill_all(sharded: Any) -> None:
@@ -290,13 +290,6 @@ def _table_search(out: dict[str, Any]) -> None:
     console.print(
         f"load average before/after: {out['load_average_before']} / {out['load_average_after']}"
     )
-
-
-def _write(out: dict[str, Any], name: str, json_out: Path | None) -> None:
-    text = json.dumps(out, indent=2)
-    (results_dir() / name).write_text(text)
-    if json_out is not None:
-        json_out.write_text(text)
 
 
 def shard_failure_command(
@@ -416,7 +409,7 @@ def shard_failure_command(
     _plot_failure(out)
     summary = {k: v for k, v in out.items() if k != "timeline"}
     console.print_json(json.dumps(summary))
-    _write(out, "cluster_shard_failure.json", json_out)
+    write_json("cluster_shard_failure.json", out, json_out)
     _kill_all(sharded)
 
 
@@ -535,4 +528,4 @@ def shard_routing_command(
         )
     console.print(table)
     out = {"province_ratio": max(sizes.values()) / min(sizes.values()), "rows": rows}
-    _write(out, "cluster_routing.json", json_out)
+    write_json("cluster_routing.json", out, json_out)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -30,7 +29,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from benchmarks.identify import ENROL_IMPRESSION, FINGER, GALLERY_SEED, PROBE_IMPRESSION
-from benchmarks.output import results_dir
+from benchmarks.output import results_dir, write_json
 from matcher.index.base import RegionCode
 from matcher.index.buckets import train_ivf_centroids
 from matcher.index.fingerprint import fingerprint_identifier
@@ -196,10 +195,7 @@ def coarse_recall_command(
         )
     console.print(table)
     _plot(out)
-    text = json.dumps(out, indent=2)
-    (results_dir() / "coarse_recall.json").write_text(text)
-    if json_out is not None:
-        json_out.write_text(text)
+    write_json("coarse_recall.json", out, json_out)
 
 
 def _plot(out: dict[str, Any]) -> None:

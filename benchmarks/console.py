@@ -12,7 +12,6 @@ p95), `register_count_ms` (the count of households due the dashboard reuses for
 from __future__ import annotations
 
 import datetime as dt
-import json
 import statistics
 import tempfile
 import time
@@ -26,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from benchmarks.output import results_dir
+from benchmarks.output import write_json
 from gateway.app import create_app
 from gateway.console import accounts
 from gateway.console import repository as console_repository
@@ -162,7 +161,4 @@ def console_command(
     console.print(
         f"counting the register's households due (once a minute per process): {count_ms:.0f} ms"
     )
-    text = json.dumps(result, indent=2) + "\n"
-    (results_dir() / "console.json").write_text(text)
-    if json_out is not None:
-        json_out.write_text(text)
+    write_json("console.json", result, json_out)

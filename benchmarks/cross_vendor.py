@@ -14,7 +14,6 @@ calibration's threshold for FMR 1e-3, as a terminal would. JSON keys per row: `e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from rich.table import Table
 
 from benchmarks import resolution
 from benchmarks.accuracy import databases_of
-from benchmarks.output import results_dir
+from benchmarks.output import write_json
 from matcher.evaluation.fingerprint import EXTRACTORS, IMAGE_SUFFIXES
 from matcher.evaluation.metrics import equal_error_rate, error_curve
 from matcher.fingerprint import extractors, iso19794_2
@@ -133,10 +132,7 @@ def cross_vendor_command(
                 rows.append(row(db.name, extractor, *cross_scores(records, probes, identities)))
     rows += [_average(rows, extractor) for extractor in mine]
     result = {"vendor": vendor, "record_format": "ISO/IEC 19794-2:2005", "rows": rows}
-    text = json.dumps(result, indent=2)
-    (results_dir() / f"cross_vendor_{vendor}.json").write_text(text)
-    if json_path is not None:
-        json_path.write_text(text)
+    write_json(f"cross_vendor_{vendor}.json", result, json_path)
     table = Table(title=f"{vendor}'s ISO/IEC 19794-2 records against our extraction (all pairs)")
     for col in ("database", "ours", "EER", "FNMR@1e-3", "FMR@1e-3"):
         table.add_column(col)

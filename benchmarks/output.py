@@ -7,7 +7,9 @@ updates the committed results and an installed package never writes into site-pa
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 DEFAULT = Path("benchmarks") / "results"
 
@@ -25,3 +27,12 @@ def results_dir() -> Path:
     path = _chosen if _chosen is not None else Path.cwd() / DEFAULT
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def write_json(name: str, data: Any, also: Path | None = None) -> None:
+    """Write a benchmark's figures as `name` in the results directory, and to `also` (the
+    command's `--json FILE`) when given."""
+    text = json.dumps(data, indent=2) + "\n"
+    (results_dir() / name).write_text(text)
+    if also is not None:
+        also.write_text(text)
