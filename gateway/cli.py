@@ -40,6 +40,7 @@ app.add_typer(console_app, name="console")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(template_app, name="template")
+app.add_typer(template_app, name="templates", hidden=True)  # the plural reads as well
 app.add_typer(synth_app, name="synth")
 app.add_typer(programmes_app, name="programmes")
 app.add_typer(payouts_app, name="payouts")

@@ -1,13 +1,23 @@
-"""`satupintu template ...`: inspect and convert biometric records from the command line."""
+"""`satupintu template ...`: inspect and convert biometric records from the command line, and
+extract the enrolled finger gallery again with another extractor."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from gateway.biometrics.engine import BiometricEngine
+from gateway.crypto.runtime import open_runtime
+from gateway.enrollment.reextract import ReextractionReport, reextract
+from matcher.fingerprint import extractors
 from matcher.fingerprint.fmr import FORMATS
+from matcher.fingerprint.learned import ModelError
 from matcher.fingerprint.templates import convert, describe_template
 from matcher.records import iso19794_4
 from matcher.records.capture import describe_capture_record, is_capture_record
@@ -16,8 +26,10 @@ from matcher.records.model import FINGER_2005, FINGER_2011
 
 FINGER_IMAGE_EDITIONS = (FINGER_2005, FINGER_2011)
 template_app = typer.Typer(
-    help="Biometric records: minutiae templates and capture records.", no_args_is_help=True
+    help="Biometric records: minutiae templates and capture records; the enrolled gallery.",
+    no_args_is_help=True,
 )
+console = Console()
 
 
 def _refuse(exc: RecordFormatError) -> typer.Exit:
@@ -69,3 +81,84 @@ def convert_command(
     for note in notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"{target}: {to}, {len(out)} bytes")
+
+
+def _print_report(report: ReextractionReport) -> None:
+    verb = "would be" if report.dry_run else "were"
+    table = Table(
+        title=f"finger templates to {report.extractor}" + (" (dry run)" if report.dry_run else "")
+    )
+    table.add_column("templates")
+    table.add_column("count", justify="right")
+    table.add_row("not at the target when the run began", str(report.to_do))
+    for made_by, n in sorted(report.made_by.items()):
+        table.add_row(f"  made by {made_by}", str(n))
+    table.add_row(f"re-extracted from their stored capture ({verb})", str(report.replaced))
+    table.add_row(f"already at the target, version recorded ({verb})", str(report.recorded))
+    table.add_row("changed by another writer meanwhile (left alone)", str(report.superseded))
+    table.add_row("need re-enrolment (listed below)", str(len(report.reenrol)))
+    console.print(table)
+    if report.reenrol:
+        # One plain line each, never cut to the terminal's width: the list is for acting on.
+        typer.echo("need re-enrolment (they keep matching meanwhile):")
+        for item in report.reenrol:
+            made_by = item.made_by or "(minutiae record)"
+            typer.echo(
+                f"  {item.template} person {item.person} finger {item.position} "
+                f"made by {made_by}: {item.reason}"
+            )
+
+
+@template_app.command("re-extract")
+def reextract_command(
+    extractor: str = typer.Option(
+        extractors.DEFAULT,
+        "--extractor",
+        help=f"Target extractor by name: {', '.join(extractors.NAMES)}.",
+    ),
+    batch: int = typer.Option(100, "--batch", min=1, help="Templates per transaction."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Count and list what would change; write nothing."
+    ),
+    operator: str = typer.Option(
+        getpass.getuser(), "--operator", help="Who runs it, for the audit log."
+    ),
+) -> None:
+    """Extract every active finger template not made by `--extractor` again from the capture
+    kept at its enrolment, a batch a transaction, while gateways keep serving.
+
+    Stopped at any point, running it again carries on with what is left. Templates with no
+    stored capture are listed as needing re-enrolment (exit code 3 when there are any).
+    """
+    try:
+        extractors.version(extractor)
+    except extractors.UnknownExtractor as exc:
+        raise typer.BadParameter(str(exc), param_hint="--extractor") from exc
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with open_runtime() as rt, Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"re-extracting with {extractor}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            report = reextract(
+                session_factory=rt.session_factory,
+                engine=BiometricEngine(cache_size=0),
+                extractor=extractor,
+                actor=f"cli:{operator}",
+                batch=batch,
+                dry_run=dry_run,
+                progress=progress,
+            )
+        except ModelError as exc:
+            typer.echo(json.dumps({"error": exc.code, "message": str(exc)}), err=True)
+            raise typer.Exit(code=2) from exc
+    _print_report(report)
+    if report.reenrol:
+        raise typer.Exit(code=3)

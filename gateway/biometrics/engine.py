@@ -31,6 +31,9 @@ from matcher.iris.calibration import default_iris_calibration
 from matcher.iris.modality import similarity as iris_similarity
 from matcher.iris.types import IrisCode
 
+# Iris codes carry no extractor name: the storage version names the encoding that made them.
+IRIS_EXTRACTOR = "satupintu-iris"
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -125,6 +128,13 @@ class BiometricEngine:
             return finger_storage.dumps([template])
         assert isinstance(template, IrisCode)
         return iris_storage.to_bytes(template)
+
+    def extractor_of(self, modality: Modality, template: MinutiaSet | IrisCode) -> str:
+        """Name and version of what made `template`, recorded beside it when it is stored."""
+        if modality == "finger":
+            assert isinstance(template, MinutiaSet)
+            return template.extractor
+        return f"{IRIS_EXTRACTOR}/{iris_storage.VERSION}"
 
     def from_bytes(self, modality: Modality, data: bytes) -> MinutiaSet | IrisCode:
         if modality == "finger":

@@ -1,14 +1,15 @@
-"""Every query of the enrolled templates: by person, by enrolment, for a household, and all
-of them in batches for an index rebuild."""
+"""Every query of the enrolled templates: by person, by enrolment, for a household, all of
+them in batches for an index rebuild, those not made by a given extractor; and of the finger
+captures kept beside them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from gateway.biometrics.models import BiometricTemplate
+from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.registry.models import Household, Person
 
 _TEMPLATES = BiometricTemplate.__table__
@@ -88,8 +89,14 @@ def deactivate_templates(
 
 
 def delete_templates_of_enrollment(session: Session, enrollment_id: int) -> None:
+    """An enrolment's templates and the captures they came from (a refusal or a merge)."""
     for row in templates_of_enrollment(session, enrollment_id):
         session.delete(row)
+    session.execute(
+        delete(BiometricCapture)
+        .where(BiometricCapture.enrollment_id == enrollment_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def enrolled_people_of_household(session: Session, household_reference: str) -> set[int]:
@@ -121,3 +128,80 @@ def all_active_templates(
             return
         yield from ((template, region) for template, region in rows)
         last = rows[-1][0].id
+
+
+def _not_made_by(extractor: str) -> ColumnElement[bool]:
+    return or_(BiometricTemplate.extractor.is_(None), BiometricTemplate.extractor != extractor)
+
+
+def count_not_made_by(session: Session, modality: str, extractor: str) -> int:
+    """Active templates of `modality` not recorded as made by `extractor` (to do)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(BiometricTemplate)
+            .where(
+                BiometricTemplate.modality == modality,
+                BiometricTemplate.active.is_(True),
+                _not_made_by(extractor),
+            )
+        )
+        or 0
+    )
+
+
+def not_made_by(
+    session: Session, modality: str, extractor: str, *, after: int, limit: int
+) -> Sequence[BiometricTemplate]:
+    """The next `limit` active templates (by id, after `after`) not made by `extractor`."""
+    return session.scalars(
+        select(BiometricTemplate)
+        .where(
+            BiometricTemplate.modality == modality,
+            BiometricTemplate.active.is_(True),
+            BiometricTemplate.id > after,
+            _not_made_by(extractor),
+        )
+        .order_by(BiometricTemplate.id)
+        .limit(limit)
+    ).all()
+
+
+def extractor_counts(session: Session, modality: str) -> dict[str | None, int]:
+    """Active templates of `modality` by recorded extractor (None: not recorded yet)."""
+    rows = session.execute(
+        select(BiometricTemplate.extractor, func.count())
+        .where(BiometricTemplate.modality == modality, BiometricTemplate.active.is_(True))
+        .group_by(BiometricTemplate.extractor)
+    )
+    return {extractor: int(n) for extractor, n in rows}
+
+
+def lock_templates(session: Session, template_ids: Sequence[int]) -> dict[int, BiometricTemplate]:
+    """Templates by id, row-locked until the transaction ends (PostgreSQL; SQLite's one
+    writer gives the same), so two writers cannot both replace one template."""
+    if not template_ids:
+        return {}
+    rows = session.scalars(
+        select(BiometricTemplate)
+        .where(BiometricTemplate.id.in_(list(template_ids)))
+        .with_for_update()
+    )
+    return {row.id: row for row in rows}
+
+
+CaptureKey = tuple[int, str, int]
+
+
+def captures_at(session: Session, keys: Sequence[CaptureKey]) -> dict[CaptureKey, BiometricCapture]:
+    """Stored captures by (enrolment id, modality, position)."""
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(BiometricCapture).where(
+            tuple_(
+                BiometricCapture.enrollment_id, BiometricCapture.modality, BiometricCapture.position
+            ).in_(list(keys))
+        )
+    )
+    return {(row.enrollment_id, row.modality, row.position): row for row in rows}

@@ -47,6 +47,7 @@ def create_enrollment(
         duplicate_target_fpir=state.identity_settings.duplicate_target_fpir,
         update_target_fmr=state.identity_settings.verify_target_fmr,
         anomaly=state.identity_settings.anomaly_policy(),
+        keep_captures=state.identity_settings.keep_finger_captures,
     )
     # Runs after the request's transaction committed: the new templates become searchable.
     background.add_task(state.indexes.catch_up)

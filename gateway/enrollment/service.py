@@ -18,9 +18,17 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
 from gateway.biometrics import repository as template_repository
-from gateway.biometrics.captures import CaptureContext, Sample, read_captures
+from gateway.biometrics.captures import (
+    CaptureContext,
+    Opened,
+    Sample,
+    decode_captures,
+    open_captures,
+    read_captures,
+)
 from gateway.biometrics.engine import BiometricEngine
-from gateway.biometrics.models import BiometricTemplate, template_aad
+from gateway.biometrics.models import BiometricCapture, BiometricTemplate, capture_aad, template_aad
+from gateway.biometrics.schemas import FingerCapture
 from gateway.crypto.envelope import seal
 from gateway.db import utcnow
 from gateway.enrollment import repository
@@ -102,7 +110,10 @@ def _store_templates(
     person: Person,
     enrollment: Enrollment,
     samples: Sequence[Sample],
+    captures: Sequence[Opened],
 ) -> None:
+    """Seal each sample's template, with its extractor recorded; and each finger capture it
+    came from, in `captures`, so the template can be extracted again by a later extractor."""
     for sample in samples:
         reference = new_reference("tpl")
         aad = template_aad(
@@ -122,6 +133,29 @@ def _store_templates(
                 quality=sample.quality,
                 envelope=seal(engine.to_bytes(sample.modality, sample.template), aad=aad),
                 active=False,
+                extractor=engine.extractor_of(sample.modality, sample.template),
+            ),
+        )
+    for item in captures:
+        payload = item.payload
+        if not isinstance(payload, FingerCapture) or payload.format == "iso19794-2":
+            continue  # a minutiae record is a template already: no image to extract again
+        key = capture_aad(
+            enrollment_id=enrollment.id,
+            person_id=person.id,
+            modality="finger",
+            position=payload.position,
+        )
+        repository.add(
+            session,
+            BiometricCapture(
+                enrollment_id=enrollment.id,
+                person_id=person.id,
+                modality="finger",
+                position=payload.position,
+                format=payload.format,
+                resolution_dpi=payload.resolution_dpi,
+                envelope=seal(item.raw, aad=key),
             ),
         )
     repository.flush(session)
@@ -138,6 +172,7 @@ def enroll(
     duplicate_target_fpir: float,
     update_target_fmr: float,
     anomaly: AnomalyPolicy,
+    keep_captures: bool = True,
 ) -> EnrollmentResult:
     """Enroll a registered person's captures, or hold them for adjudication.
 
@@ -145,7 +180,8 @@ def enroll(
     (with `request.proof`) match the current templates at `update_target_fmr`; otherwise it
     is held for a case worker and a supervisor, and the current templates stay active.
     The caller brings `indexes` up to date first, outside this transaction (on SQLite a
-    second connection could not read while this one holds the write lock).
+    second connection could not read while this one holds the write lock). With
+    `keep_captures`, finger images are kept sealed beside their templates for re-extraction.
     """
     person = find_person(session=session, nik=request.nik)
     household = household_of(session=session, person=person)
@@ -153,7 +189,8 @@ def enroll(
         raise EnrollmentPending(
             "An earlier enrollment of this person awaits adjudication; it must be decided first."
         )
-    samples, reports = read_captures(request, ctx=ctx, min_quality=min_quality)
+    opened = open_captures(request, ctx=ctx)
+    samples, reports = decode_captures(opened, min_quality=min_quality)
     is_update = bool(template_repository.active_templates(session, person.id))
     fmr: float | None = None
     if is_update:
@@ -182,7 +219,12 @@ def enroll(
     repository.add(session, enrollment)
     repository.flush(session)
     _store_templates(
-        session=session, engine=engine, person=person, enrollment=enrollment, samples=samples
+        session=session,
+        engine=engine,
+        person=person,
+        enrollment=enrollment,
+        samples=samples,
+        captures=opened if keep_captures else (),
     )
     update_ref = None
     if is_update:

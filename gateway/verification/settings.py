@@ -65,6 +65,10 @@ class IdentitySettings(BaseModel):
     # Minimum capture quality (0-100) accepted at enrollment and at verification.
     enroll_min_quality: int = Field(default=40, ge=0, le=100)
     verify_min_quality: int = Field(default=20, ge=0, le=100)
+    # Keep each enrolment's finger images (sealed, like templates) so the gallery can be
+    # extracted again when the extractor changes (`satupintu templates re-extract`); without
+    # them a new extractor means re-enrolling everyone it should apply to.
+    keep_finger_captures: bool = True
     # Verifications decided at once in one gateway process (the rest wait their turn). They
     # are CPU work in Python, so more threads only queue for the GIL: with 4 in flight in one
     # process, one at a time used ~15% less CPU a verification than all 4 at once (in

@@ -22,6 +22,8 @@ _MODULES = {
     "student": "matcher.fingerprint.student",
 }
 NAMES = tuple(_MODULES)
+# The one enrolment and verification extract with, and the one `templates re-extract` targets.
+DEFAULT = "gabor"
 
 
 class UnknownExtractor(ValueError):
@@ -36,6 +38,14 @@ def named(name: str) -> Extractor:
         raise UnknownExtractor(f"unknown extractor {name!r}: one of {', '.join(NAMES)}")
     fn: Extractor = importlib.import_module(_MODULES[name]).extract
     return fn
+
+
+def version(name: str) -> str:
+    """The name and version extractor `name` stamps on its templates (`satupintu-gabor/1`):
+    what a stored template is compared with to tell whether it needs extracting again."""
+    named(name)  # the same refusal for an unknown name
+    stamp: str = importlib.import_module(_MODULES[name]).EXTRACTOR
+    return stamp
 
 
 def run(name: str, image: ImageInput, *, resolution_dpi: int | None = None) -> MinutiaSet:

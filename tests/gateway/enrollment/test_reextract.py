@@ -1,0 +1,289 @@
+"""Re-extracting the finger gallery: a gallery enrolled from images by the classical
+extractor, moved to the student network from the captures kept at enrolment."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from pathlib import Path
+
+import cv2
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from gateway.audit.models import AuditEntry
+from gateway.biometrics.captures import decode_captures, open_captures
+from gateway.biometrics.models import BiometricCapture, BiometricTemplate
+from gateway.biometrics.schemas import Captures, FingerCapture
+from gateway.enrollment.reextract import AUDIT_KIND, reextract
+from gateway.enrollment.schemas import EnrollmentRequest
+from gateway.enrollment.service import enroll
+from gateway.enrollment.templates import compare_current
+from gateway.indexing.models import IndexEvent
+from gateway.registry.service import find_person
+from gateway.trust.anomalies import AnomalyPolicy
+from matcher.fingerprint import extractors
+from matcher.synthetic.impressions import impression_image
+from matcher.synthetic.ridges import master_fingerprint
+from tests.gateway.enrollment.world import World, fingers
+from tests.gateway.signing import database_url_of
+
+pytest.importorskip("onnxruntime")
+
+OLD = extractors.version("gabor")
+NEW = extractors.version("student")
+POSITIONS = (2, 7)
+
+
+@functools.cache
+def finger_png(seed: int, shot: int) -> bytes:
+    """One rendered impression of synthetic finger `seed`, as a PNG a terminal would send."""
+    image = impression_image(master_fingerprint(seed), shot).image
+    return bytes(cv2.imencode(".png", image)[1].tobytes())
+
+
+def image_fingers(person_seed: int, shot: int) -> list[FingerCapture]:
+    return [
+        FingerCapture(
+            position=p,
+            format="image",
+            resolution_dpi=500,
+            data=base64.b64encode(finger_png(person_seed * 16 + p, shot)),
+        )
+        for p in POSITIONS
+    ]
+
+
+def enroll_images(
+    world: World, nik: str, seed: int, *, keep_captures: bool = True, records: bool = False
+) -> str:
+    world.indexes.catch_up()
+    captures = fingers(seed, 1) if records else image_fingers(seed, 1)
+    with world.session_factory.begin() as session:
+        result = enroll(
+            session=session,
+            engine=world.engine,
+            indexes=world.indexes,
+            request=EnrollmentRequest(nik=nik, fingers=captures),
+            ctx=world.ctx(session),
+            min_quality=0,
+            duplicate_target_fpir=1e-4,
+            update_target_fmr=1e-4,
+            anomaly=AnomalyPolicy(),
+            keep_captures=keep_captures,
+        )
+    world.indexes.catch_up()
+    return result.status
+
+
+def active_extractors(world: World) -> dict[tuple[int, int], str | None]:
+    with world.session_factory() as session:
+        rows = session.execute(
+            select(
+                BiometricTemplate.person_id, BiometricTemplate.position, BiometricTemplate.extractor
+            ).where(BiometricTemplate.active.is_(True))
+        ).all()
+    return {(pid, pos): ext for pid, pos, ext in rows}
+
+
+def count(world: World, model: type, *where: object) -> int:
+    with world.session_factory() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def run(world: World, **kwargs: object) -> object:
+    options: dict[str, object] = {"extractor": "student", "actor": "cli:tester", "batch": 2}
+    options.update(kwargs)
+    return reextract(session_factory=world.session_factory, engine=world.engine, **options)  # type: ignore[arg-type]
+
+
+def best_fmr(world: World, nik: str, seed: int, shot: int) -> float:
+    """The best FMR of a new capture of person `seed` against the person's current templates,
+    read as a verification reads it (the intake's extractor)."""
+    with world.session_factory() as session:
+        ctx = world.ctx(session)
+        opened = open_captures(Captures(fingers=image_fingers(seed, shot)), ctx=ctx)
+        samples, _ = decode_captures(opened, min_quality=0)
+        person = find_person(session=session, nik=nik)
+        comparisons = compare_current(
+            session=session, engine=world.engine, person_id=person.id, samples=samples
+        )
+    assert len(comparisons) == len(POSITIONS)
+    return min(c.fmr for c in comparisons)
+
+
+def test_enrolment_records_the_extractor_and_keeps_image_captures(world: World) -> None:
+    first, second = world.adults()[:2]
+    assert enroll_images(world, first["nik"], seed=1) == "enrolled"
+    assert enroll_images(world, second["nik"], seed=2, records=True) == "enrolled"
+    with world.session_factory() as session:
+        one = find_person(session=session, nik=first["nik"]).id
+        two = find_person(session=session, nik=second["nik"]).id
+    made = active_extractors(world)
+    assert made == {(one, 2): OLD, (one, 7): OLD, (two, 2): "", (two, 7): ""}
+    # Images are kept (sealed); a minutiae record is a template already and is not.
+    with world.session_factory() as session:
+        kept = session.scalars(select(BiometricCapture)).all()
+    assert {(c.person_id, c.position, c.format) for c in kept} == {
+        (one, 2, "image"),
+        (one, 7, "image"),
+    }
+    assert all(b"\x89PNG" not in bytes(c.envelope) for c in kept)
+
+
+def test_a_probe_of_the_new_extractor_matches_a_template_of_the_old(world: World) -> None:
+    """Mixed versions compare: the matcher compares minutiae, whatever extracted them."""
+    import numpy as np
+
+    from matcher.fingerprint import compare
+
+    old = compare.prepare(extractors.run("gabor", finger_png(1 * 16 + 2, 1)))
+    new_mate = compare.prepare(extractors.run("student", finger_png(1 * 16 + 2, 2)))
+    new_other = compare.prepare(extractors.run("student", finger_png(3 * 16 + 2, 2)))
+    mated = world.engine.fmr("finger", world.engine.score("finger", new_mate, old))
+    non_mated = world.engine.fmr("finger", world.engine.score("finger", new_other, old))
+    assert mated < 1e-4 < non_mated
+    assert np.isfinite(mated)
+
+
+def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> None:
+    a, b, c = world.adults()[:3]
+    enroll_images(world, a["nik"], seed=1)
+    enroll_images(world, b["nik"], seed=2)
+    enroll_images(world, c["nik"], seed=3, records=True)
+    before = best_fmr(world, a["nik"], seed=1, shot=2)
+    events_before = count(world, IndexEvent)
+    done: list[tuple[int, int]] = []
+
+    report = run(world, progress=lambda d, t: done.append((d, t)))
+
+    with world.session_factory() as session:
+        pa = find_person(session=session, nik=a["nik"])
+        pb = find_person(session=session, nik=b["nik"])
+        pc = find_person(session=session, nik=c["nik"])
+    made = active_extractors(world)
+    assert {made[(p.id, pos)] for p in (pa, pb) for pos in POSITIONS} == {NEW}
+    assert {made[(pc.id, pos)] for pos in POSITIONS} == {""}
+    assert report.replaced == 4 and report.recorded == 0 and report.to_do == 6  # type: ignore[attr-defined]
+    # The record-enrolled person is listed, with why, not skipped.
+    listed = {(r.person, r.position, r.reason) for r in report.reenrol}  # type: ignore[attr-defined]
+    assert listed == {(pc.reference, 2, "minutiae_record"), (pc.reference, 7, "minutiae_record")}
+    assert done[-1] == (6, 6) and len(done) == 3
+    # Old rows are retired, not overwritten: one per replaced template, still marked as made
+    # by the old extractor; one index event per person changed.
+    assert count(world, BiometricTemplate, BiometricTemplate.active.is_(False)) == 4
+    assert count(world, BiometricTemplate, BiometricTemplate.extractor == OLD) == 4
+    assert count(world, IndexEvent) == events_before + 2
+    # The same person still verifies, against the re-extracted templates.
+    after = best_fmr(world, a["nik"], seed=1, shot=2)
+    assert after < 1e-4 and before < 1e-4
+    # The running index picks the replaced templates up from the events.
+    world.indexes.catch_up()
+    probe = {
+        p: extractors.run("student", finger_png(1 * 16 + p, 3), resolution_dpi=500)
+        for p in POSITIONS
+    }
+    found = world.indexes.search("finger", probe, region=None, limit=1)
+    assert found.candidates[0].person_id == pa.id
+    # Audited: who ran it and the counts, per batch and for the run.
+    with world.session_factory() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.kind == AUDIT_KIND)).all()
+    assert {e.actor for e in entries} == {"cli:tester"}
+    assert entries[-1].data["replaced"] == 4 and entries[-1].data["needs_reenrolment"] == 2
+
+    # A second run changes nothing and lists the same templates again.
+    rows_before = count(world, BiometricTemplate)
+    again = run(world)
+    assert again.replaced == 0 and again.recorded == 0  # type: ignore[attr-defined]
+    assert len(again.reenrol) == 2  # type: ignore[attr-defined]
+    assert count(world, BiometricTemplate) == rows_before
+    assert count(world, IndexEvent) == events_before + 2
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(world: World) -> None:
+    a, b = world.adults()[:2]
+    enroll_images(world, a["nik"], seed=1)
+    enroll_images(world, b["nik"], seed=2)
+
+    def crash(done: int, _total: int) -> None:
+        raise KeyboardInterrupt  # the operator's ^C (or a crash) after the first batch
+
+    with pytest.raises(KeyboardInterrupt):
+        run(world, batch=1, progress=crash)
+    assert sorted(v or "" for v in active_extractors(world).values()) == sorted(
+        [NEW, OLD, OLD, OLD]
+    )
+
+    resumed = run(world, batch=1)
+    assert resumed.to_do == 3 and resumed.replaced == 3  # type: ignore[attr-defined]
+    made = active_extractors(world)
+    assert len(made) == 4 and set(made.values()) == {NEW}
+    assert count(world, BiometricTemplate, BiometricTemplate.active.is_(True)) == 4
+
+
+def test_missing_captures_are_listed_and_unrecorded_versions_recorded(world: World) -> None:
+    a, b = world.adults()[:2]
+    enroll_images(world, a["nik"], seed=1, keep_captures=False)
+    enroll_images(world, b["nik"], seed=2)
+    with world.session_factory() as session:
+        pa = find_person(session=session, nik=a["nik"])
+    # Templates stored before versions were recorded here: the column is empty.
+    with world.session_factory.begin() as session:
+        session.execute(update(BiometricTemplate).values(extractor=None))
+
+    dry = run(world, dry_run=True)
+    assert dry.replaced == 2 and len(dry.reenrol) == 2  # type: ignore[attr-defined]
+    assert set(active_extractors(world).values()) == {None}  # a dry run writes nothing
+    assert count(world, AuditEntry, AuditEntry.kind == AUDIT_KIND) == 0
+
+    # Re-extracting to the version that made them only records it: no new rows.
+    same = run(world, extractor="gabor")
+    assert same.recorded == 4 and same.replaced == 0 and not same.reenrol  # type: ignore[attr-defined]
+    assert set(active_extractors(world).values()) == {OLD}
+    assert count(world, BiometricTemplate) == 4
+
+    moved = run(world)
+    assert moved.replaced == 2  # type: ignore[attr-defined]
+    assert {(r.person, r.reason) for r in moved.reenrol} == {  # type: ignore[attr-defined]
+        (pa.reference, "no_capture_stored")
+    }
+    assert {r.made_by for r in moved.reenrol} == {OLD}  # type: ignore[attr-defined]
+
+
+def test_the_command_reports_and_exits_3_when_some_need_re_enrolment(
+    world: World, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.cli import app
+
+    a, b = world.adults()[:2]
+    enroll_images(world, a["nik"], seed=1)
+    enroll_images(world, b["nik"], seed=2, records=True)
+    monkeypatch.setenv("SATUPINTU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SATUPINTU_DATABASE_URL", database_url_of(engine))
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["templates", "re-extract", "--extractor", "nope"])
+    assert unknown.exit_code == 2 and "unknown extractor" in unknown.output
+    dry = runner.invoke(app, ["templates", "re-extract", "--dry-run", "--extractor", "student"])
+    assert dry.exit_code == 3, dry.output
+    assert "need re-enrolment" in dry.output and "minutiae_record" in dry.output
+    assert set(active_extractors(world).values()) == {OLD, ""}
+    done = runner.invoke(
+        app,
+        [
+            "templates",
+            "re-extract",
+            "--extractor",
+            "student",
+            "--batch",
+            "3",
+            "--operator",
+            "ops-7",
+        ],
+    )
+    assert done.exit_code == 3, done.output
+    assert set(active_extractors(world).values()) == {NEW, ""}
+    with world.session_factory() as session:
+        actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.kind == AUDIT_KIND)))
+    assert actors == {"cli:ops-7"}
