@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.biometrics.models import BiometricTemplate
+from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.enrollment.models import Adjudication, Enrollment
 
 
-def add(session: Session, row: Enrollment | BiometricTemplate | Adjudication) -> None:
+def add(
+    session: Session, row: Enrollment | BiometricTemplate | BiometricCapture | Adjudication
+) -> None:
     session.add(row)
 
 

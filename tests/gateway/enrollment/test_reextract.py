@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -17,7 +18,7 @@ from gateway.audit.models import AuditEntry
 from gateway.biometrics.captures import decode_captures, open_captures
 from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.biometrics.schemas import Captures, FingerCapture
-from gateway.enrollment.reextract import AUDIT_KIND, reextract
+from gateway.enrollment.reextract import AUDIT_KIND, ReextractionReport, reextract
 from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import enroll
 from gateway.enrollment.templates import compare_current
@@ -88,15 +89,29 @@ def active_extractors(world: World) -> dict[tuple[int, int], str | None]:
     return {(pid, pos): ext for pid, pos, ext in rows}
 
 
-def count(world: World, model: type, *where: object) -> int:
+def count(world: World, model: type, *where: ColumnElement[bool]) -> int:
     with world.session_factory() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+        query = select(func.count()).select_from(model).where(*where)
+        return int(session.scalar(query) or 0)
 
 
-def run(world: World, **kwargs: object) -> object:
-    options: dict[str, object] = {"extractor": "student", "actor": "cli:tester", "batch": 2}
-    options.update(kwargs)
-    return reextract(session_factory=world.session_factory, engine=world.engine, **options)  # type: ignore[arg-type]
+def run(
+    world: World,
+    *,
+    extractor: str = "student",
+    batch: int = 2,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReextractionReport:
+    return reextract(
+        session_factory=world.session_factory,
+        engine=world.engine,
+        extractor=extractor,
+        actor="cli:tester",
+        batch=batch,
+        dry_run=dry_run,
+        progress=progress,
+    )
 
 
 def best_fmr(world: World, nik: str, seed: int, shot: int) -> float:
@@ -166,9 +181,9 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     made = active_extractors(world)
     assert {made[(p.id, pos)] for p in (pa, pb) for pos in POSITIONS} == {NEW}
     assert {made[(pc.id, pos)] for pos in POSITIONS} == {""}
-    assert report.replaced == 4 and report.recorded == 0 and report.to_do == 6  # type: ignore[attr-defined]
+    assert report.replaced == 4 and report.recorded == 0 and report.to_do == 6
     # The record-enrolled person is listed, with why, not skipped.
-    listed = {(r.person, r.position, r.reason) for r in report.reenrol}  # type: ignore[attr-defined]
+    listed = {(r.person, r.position, r.reason) for r in report.reenrol}
     assert listed == {(pc.reference, 2, "minutiae_record"), (pc.reference, 7, "minutiae_record")}
     assert done[-1] == (6, 6) and len(done) == 3
     # Old rows are retired, not overwritten: one per replaced template, still marked as made
@@ -196,8 +211,8 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     # A second run changes nothing and lists the same templates again.
     rows_before = count(world, BiometricTemplate)
     again = run(world)
-    assert again.replaced == 0 and again.recorded == 0  # type: ignore[attr-defined]
-    assert len(again.reenrol) == 2  # type: ignore[attr-defined]
+    assert again.replaced == 0 and again.recorded == 0
+    assert len(again.reenrol) == 2
     assert count(world, BiometricTemplate) == rows_before
     assert count(world, IndexEvent) == events_before + 2
 
@@ -217,7 +232,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(world: World) -> None:
     )
 
     resumed = run(world, batch=1)
-    assert resumed.to_do == 3 and resumed.replaced == 3  # type: ignore[attr-defined]
+    assert resumed.to_do == 3 and resumed.replaced == 3
     made = active_extractors(world)
     assert len(made) == 4 and set(made.values()) == {NEW}
     assert count(world, BiometricTemplate, BiometricTemplate.active.is_(True)) == 4
@@ -234,22 +249,20 @@ def test_missing_captures_are_listed_and_unrecorded_versions_recorded(world: Wor
         session.execute(update(BiometricTemplate).values(extractor=None))
 
     dry = run(world, dry_run=True)
-    assert dry.replaced == 2 and len(dry.reenrol) == 2  # type: ignore[attr-defined]
+    assert dry.replaced == 2 and len(dry.reenrol) == 2
     assert set(active_extractors(world).values()) == {None}  # a dry run writes nothing
     assert count(world, AuditEntry, AuditEntry.kind == AUDIT_KIND) == 0
 
     # Re-extracting to the version that made them only records it: no new rows.
     same = run(world, extractor="gabor")
-    assert same.recorded == 4 and same.replaced == 0 and not same.reenrol  # type: ignore[attr-defined]
+    assert same.recorded == 4 and same.replaced == 0 and not same.reenrol
     assert set(active_extractors(world).values()) == {OLD}
     assert count(world, BiometricTemplate) == 4
 
     moved = run(world)
-    assert moved.replaced == 2  # type: ignore[attr-defined]
-    assert {(r.person, r.reason) for r in moved.reenrol} == {  # type: ignore[attr-defined]
-        (pa.reference, "no_capture_stored")
-    }
-    assert {r.made_by for r in moved.reenrol} == {OLD}  # type: ignore[attr-defined]
+    assert moved.replaced == 2
+    assert {(r.person, r.reason) for r in moved.reenrol} == {(pa.reference, "no_capture_stored")}
+    assert {r.made_by for r in moved.reenrol} == {OLD}
 
 
 def test_the_command_reports_and_exits_3_when_some_need_re_enrolment(
