@@ -10,7 +10,8 @@ as 1:1 pays it too), build time, bytes per enrolled finger, shortlist recall (ma
 the persons sent to re-ranking), rank-1, FNIR at FPIR 0.1% and 1% (thresholds from the
 non-mated searches' top scores), and, on small galleries, the exhaustive 1:1 search as the
 reference. `--mates PATH` adds real fingers (FVC layout): the first impression of each
-enrolled among the synthetic distractors, the others as probes, reported separately.
+enrolled among the synthetic distractors, the others as probes, reported separately; they
+are extracted by `--extractor` (by name, the gateway's default unless given).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from benchmarks.output import results_dir
+from matcher.fingerprint import extractors
 from matcher.fingerprint.compare import PreparedTemplate, prepare
 from matcher.index.base import Enrolment, RegionCode
 from matcher.index.binary import BinaryIdentifier
@@ -275,10 +277,15 @@ def iris_gallery(
 
 
 def real_mates(
-    folder: Path, ident: BinaryIdentifier[PreparedTemplate], first_id: int, regions: int
+    folder: Path,
+    ident: BinaryIdentifier[PreparedTemplate],
+    first_id: int,
+    regions: int,
+    extractor: str = extractors.DEFAULT,
 ) -> tuple[list[Probe], int]:
-    """Enrol the first impression of each real finger; the others become probes."""
-    from matcher.fingerprint.extract import extract
+    """Enrol the first impression of each real finger, extracted by `extractor` (a name of
+    `matcher.fingerprint.extractors`); the others become probes."""
+    extract = extractors.named(extractor)
 
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".tif", ".png", ".bmp"})
     by_finger: dict[str, list[Path]] = {}
@@ -469,6 +476,9 @@ def identify(
     gallery: Annotated[int, typer.Option(help="Enrolled fingers (synthetic).")] = 10_000,
     modality: Annotated[str, typer.Option(help="fingerprint | iris")] = "fingerprint",
     mates: Annotated[Path | None, typer.Option(help="Real labelled folder (FVC layout).")] = None,
+    extractor: Annotated[
+        str, typer.Option(help=f"Extractor of the --mates images: {', '.join(extractors.NAMES)}.")
+    ] = extractors.DEFAULT,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
     profile: Annotated[
         str | None,
@@ -516,6 +526,10 @@ def identify(
 
     Index settings not given are those of the named profile that fits the gallery, as the
     gateway chooses them."""
+    try:
+        extractors.version(extractor)
+    except extractors.UnknownExtractor as exc:
+        raise typer.BadParameter(str(exc), param_hint="--extractor") from exc
     if profile is not None and profile not in PROFILES:
         raise typer.BadParameter("small, regional or national", param_hint="--profile")
     named = profile_for(gallery) if profile is None else cast(Profile, profile)
@@ -569,7 +583,7 @@ def identify(
         ident, build_seconds, rss_growth = load_identifier(blobs, codes, settings, encoder, regions)
         probe_list = synthetic_probes(gallery, probes, nonmated if full else 0, workers, full)
         if mates is not None and full:
-            real, real_failures = real_mates(mates, ident, gallery, regions)
+            real, real_failures = real_mates(mates, ident, gallery, regions, extractor)
             probe_list += real
     rows = run_probes(ident, probe_list, threads, full)
     samples = max(1, ident.samples)
@@ -599,6 +613,7 @@ def identify(
         **summarise(rows),
     }
     if mates is not None and full:
+        result["extractor"] = extractors.version(extractor)
         result["real_failures_to_enrol"] = real_failures
     if exhaustive and full:
         sample = [p for p in probe_list if p.mate is not None and not p.real][:exhaustive]

@@ -318,6 +318,7 @@ def _store_enrolled(
                     quality=view.image_quality or min(100, 4 * len(view)),
                     envelope=seal(storage.dumps([view]), aad=aad),
                     active=True,
+                    extractor=view.extractor,
                 )
             )
     session.flush()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import pytest
+from typer.testing import CliRunner
 
 from benchmarks.identify import _code_generation, _fnir_at, summarise
 
@@ -41,3 +45,38 @@ def test_runs_are_grouped_by_the_generation_of_their_codes() -> None:
     assert _code_generation({"encoder": "localsimhash-v1/r70g8s6/b256"}) == "v1"
     assert _code_generation({"encoder": "iriscode-v2/rings1-3x128x2"}) == "v2"
     assert _code_generation({}) == "v?"
+
+
+def test_real_mates_are_extracted_by_the_named_extractor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--extractor` reaches the real fingers: each image goes through the one named."""
+    from benchmarks import identify as bench
+    from matcher.fingerprint import extractors
+    from matcher.index.settings import IndexSettings
+    from matcher.synthetic.impressions import impression_image
+    from matcher.synthetic.ridges import master_fingerprint
+
+    for finger in (1, 2):
+        for shot in (1, 2):
+            image = impression_image(master_fingerprint(40 + finger), shot).image
+            cv2.imwrite(str(tmp_path / f"{finger}_{shot}.png"), image)
+    asked: list[str] = []
+    classical = extractors.named("gabor")
+
+    def named(name: str) -> extractors.Extractor:
+        asked.append(name)
+        return classical
+
+    monkeypatch.setattr(bench.extractors, "named", named)
+    ident = bench.fingerprint_identifier(settings=IndexSettings())
+    probes, failures = bench.real_mates(tmp_path, ident, 0, 1, "student")
+    assert asked == ["student"] and failures == 0
+    assert len(probes) == 2 and {p.mate for p in probes} == {0, 1}
+
+
+def test_an_unknown_extractor_is_refused_before_any_work() -> None:
+    from benchmarks.cli import bench_app
+
+    result = CliRunner().invoke(bench_app, ["identify", "--extractor", "nope", "--gallery", "10"])
+    assert result.exit_code == 2 and "unknown extractor" in result.output
