@@ -194,6 +194,14 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     # The same person still verifies, against the re-extracted templates.
     after = best_fmr(world, a["nik"], seed=1, shot=2)
     assert after < 1e-4 and before < 1e-4
+    with world.session_factory() as session:
+        current = session.scalars(
+            select(BiometricTemplate.id).where(
+                BiometricTemplate.person_id == pa.id, BiometricTemplate.active.is_(True)
+            )
+        ).all()
+    # Prepared from the new rows: the cache of the old ones is simply no longer asked.
+    assert all(world.engine.cache.get(tid) is not None for tid in current)
     # The running index picks the replaced templates up from the events.
     world.indexes.catch_up()
     probe = {
@@ -300,3 +308,36 @@ def test_the_command_reports_and_exits_3_when_some_need_re_enrolment(
     with world.session_factory() as session:
         actors = set(session.scalars(select(AuditEntry.actor).where(AuditEntry.kind == AUDIT_KIND)))
     assert actors == {"cli:ops-7"}
+
+
+def test_a_template_changed_meanwhile_is_left_to_its_new_owner(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A biometric update (or another run) that retires a template between the batch's read
+    and its write wins: the run does not resurrect or duplicate it."""
+    from gateway.enrollment import reextract as module
+
+    a = world.adults()[0]
+    enroll_images(world, a["nik"], seed=1)
+    decide = module._decide
+    retired: list[int] = []
+
+    def meanwhile(read: module._Read, **kwargs: object) -> module._Outcome:
+        if not retired:
+            with world.session_factory.begin() as session:
+                session.execute(
+                    update(BiometricTemplate)
+                    .where(BiometricTemplate.id == read.template_id)
+                    .values(active=False)
+                )
+            retired.append(read.template_id)
+        return decide(read, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "_decide", meanwhile)
+    report = run(world)
+    assert report.superseded == 1 and report.replaced == 1
+    made = active_extractors(world)
+    assert list(made.values()) == [NEW]
+    with world.session_factory() as session:
+        still = session.get(BiometricTemplate, retired[0])
+        assert still is not None and not still.active and still.extractor == OLD
