@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from gateway.audit.models import AuditEntry
-from gateway.biometrics.captures import decode_captures, open_captures
+from gateway.biometrics.captures import Sample, decode_captures, open_captures
 from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.biometrics.schemas import Captures, FingerCapture
 from gateway.enrollment.reextract import AUDIT_KIND, ReextractionReport, reextract
@@ -114,13 +114,17 @@ def run(
     )
 
 
-def best_fmr(world: World, nik: str, seed: int, shot: int) -> float:
-    """The best FMR of a new capture of person `seed` against the person's current templates,
-    read as a verification reads it (the intake's extractor)."""
+def probe_of(world: World, seed: int, shot: int) -> list[Sample]:
+    """A new capture of person `seed`'s fingers, read as a verification reads it (the
+    intake's extractor)."""
     with world.session_factory() as session:
-        ctx = world.ctx(session)
-        opened = open_captures(Captures(fingers=image_fingers(seed, shot)), ctx=ctx)
-        samples, _ = decode_captures(opened, min_quality=0)
+        opened = open_captures(Captures(fingers=image_fingers(seed, shot)), ctx=world.ctx(session))
+    return decode_captures(opened, min_quality=0)[0]
+
+
+def best_fmr(world: World, nik: str, samples: list[Sample]) -> float:
+    """The best FMR of `samples` against the person's current templates."""
+    with world.session_factory() as session:
         person = find_person(session=session, nik=nik)
         comparisons = compare_current(
             session=session, engine=world.engine, person_id=person.id, samples=samples
@@ -168,7 +172,8 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     enroll_images(world, a["nik"], seed=1)
     enroll_images(world, b["nik"], seed=2)
     enroll_images(world, c["nik"], seed=3, records=True)
-    before = best_fmr(world, a["nik"], seed=1, shot=2)
+    samples = probe_of(world, seed=1, shot=2)
+    before = best_fmr(world, a["nik"], samples)
     events_before = count(world, IndexEvent)
     done: list[tuple[int, int]] = []
 
@@ -192,7 +197,7 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     assert count(world, BiometricTemplate, BiometricTemplate.extractor == OLD) == 4
     assert count(world, IndexEvent) == events_before + 2
     # The same person still verifies, against the re-extracted templates.
-    after = best_fmr(world, a["nik"], seed=1, shot=2)
+    after = best_fmr(world, a["nik"], samples)
     assert after < 1e-4 and before < 1e-4
     with world.session_factory() as session:
         current = session.scalars(
@@ -341,3 +346,52 @@ def test_a_template_changed_meanwhile_is_left_to_its_new_owner(
     with world.session_factory() as session:
         still = session.get(BiometricTemplate, retired[0])
         assert still is not None and not still.active and still.extractor == OLD
+
+
+def test_verifications_keep_going_while_the_gallery_is_re_extracted(world: World) -> None:
+    """No downtime: a verifier reading templates and writing its audit entry, as a 1:1
+    verification does, keeps succeeding, quickly, beside a run (extraction happens outside
+    the write transactions, so the write lock is held only to swap rows)."""
+    import threading
+    import time
+
+    from gateway.audit.service import AuditKind, append
+    from gateway.db import unit_of_work
+
+    people = world.adults()[:3]
+    for i, person in enumerate(people, start=1):
+        enroll_images(world, person["nik"], seed=i)
+    samples = probe_of(world, seed=1, shot=2)
+    stop = threading.Event()
+    latencies: list[float] = []
+    errors: list[BaseException] = []
+
+    def verifier() -> None:
+        while not stop.is_set():
+            began = time.perf_counter()
+            try:
+                fmr = best_fmr(world, people[0]["nik"], samples)
+                with unit_of_work(world.session_factory) as session:
+                    append(
+                        session=session,
+                        kind=AuditKind.verification,
+                        actor="terminal:T-TEST",
+                        subject="person:test",
+                        data={"fmr": fmr},
+                    )
+                assert fmr < 1e-4
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+                return
+            latencies.append(time.perf_counter() - began)
+
+    thread = threading.Thread(target=verifier)
+    thread.start()
+    try:
+        report = run(world, batch=1)
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors, errors
+    assert report.replaced == 6 and len(latencies) >= 3
+    assert max(latencies) < 5.0
