@@ -290,13 +290,15 @@ def reextract(
     """Bring every active finger template to extractor `extractor` (a name of
     `matcher.fingerprint.extractors`), `batch` templates a transaction.
 
-    `progress(done, to_do)` is called after each batch has committed. A dry run reads and
+    `progress(done, to_do)` is called at the start and after each batch has committed. A dry run reads and
     classifies (no extraction, no writes). The run's totals go to the audit log at the end.
     """
     target = extractors.version(extractor)
     report = ReextractionReport(extractor=target, dry_run=dry_run)
     with session_factory() as session:
         report.to_do = template_repository.count_not_made_by(session, "finger", target)
+    if progress is not None:
+        progress(0, report.to_do)
     after, done = 0, 0
     while True:
         with session_factory() as session:
