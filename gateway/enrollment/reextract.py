@@ -290,8 +290,9 @@ def reextract(
     """Bring every active finger template to extractor `extractor` (a name of
     `matcher.fingerprint.extractors`), `batch` templates a transaction.
 
-    `progress(done, to_do)` is called at the start and after each batch has committed. A dry run reads and
-    classifies (no extraction, no writes). The run's totals go to the audit log at the end.
+    `progress(done, to_do)` is called at the start and after each batch has committed. A dry
+    run reads and classifies (no extraction, no writes). The run's totals go to the audit log
+    at the end.
     """
     target = extractors.version(extractor)
     report = ReextractionReport(extractor=target, dry_run=dry_run)
