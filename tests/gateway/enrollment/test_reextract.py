@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import base64
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from gateway.audit.models import AuditEntry
 from gateway.biometrics.captures import Sample, decode_captures, open_captures
+from gateway.biometrics.engine import BiometricEngine
 from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.biometrics.schemas import Captures, FingerCapture
+from gateway.client import GatewayKey, finger_image_record, new_nonce, seal_capture
 from gateway.enrollment.reextract import AUDIT_KIND, ReextractionReport, reextract
 from gateway.enrollment.schemas import EnrollmentRequest
 from gateway.enrollment.service import enroll
@@ -28,8 +33,9 @@ from gateway.trust.anomalies import AnomalyPolicy
 from matcher.fingerprint import extractors
 from matcher.synthetic.impressions import impression_image
 from matcher.synthetic.ridges import master_fingerprint
+from tests.gateway.enrollment.test_enrollment_api import _register
 from tests.gateway.enrollment.world import World, fingers
-from tests.gateway.signing import database_url_of
+from tests.gateway.signing import SignedClient, TerminalIdentity, database_url_of
 
 pytest.importorskip("onnxruntime")
 
@@ -396,3 +402,104 @@ def test_verifications_keep_going_while_the_gallery_is_re_extracted(world: World
     assert not errors, errors
     assert report.replaced == 6 and len(latencies) >= 3
     assert max(latencies) < 5.0
+
+
+@pytest.fixture
+def gateway_app(app_factory: Callable[..., FastAPI], finger_calibration: Path) -> FastAPI:
+    """The app as deployed, polling for index events often so the test need not wait."""
+    return app_factory(index_poll_seconds=0.2, finger_calibration_path=finger_calibration)
+
+
+def _record_fingers(
+    terminal: TerminalIdentity, key: GatewayKey, seed: int, shot: int, nonce: str
+) -> list[dict[str, object]]:
+    """Both index fingers as sealed ISO/IEC 19794-4 records (WSQ in the 2011 edition)."""
+    return [
+        {
+            "position": p,
+            "format": "iso19794-4",
+            "sealed": seal_capture(
+                finger_image_record(
+                    impression_image(master_fingerprint(seed * 16 + p), shot).image, position=p
+                ),
+                gateway_key=key,
+                terminal_id=terminal.id,
+                nonce=nonce,
+                device_id=terminal.device_id,
+                device_key=terminal.device_key,
+            ),
+        }
+        for p in POSITIONS
+    ]
+
+
+def _post(
+    client: SignedClient, terminal: TerminalIdentity, key: GatewayKey, url: str, **body: object
+) -> dict[str, object]:
+    seed, shot = int(str(body.pop("seed"))), int(str(body.pop("shot")))
+    nonce = new_nonce()
+    response = client.post(
+        url,
+        json={**body, "fingers": _record_fingers(terminal, key, seed, shot, nonce)},
+        nonce=nonce,
+    )
+    assert response.status_code in (200, 201), response.text
+    answer: dict[str, object] = response.json()
+    return answer
+
+
+def test_a_serving_gateway_follows_a_re_extraction_of_sealed_image_records(
+    gateway_app: FastAPI,
+    ops_client: SignedClient,
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    gateway_key: GatewayKey,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Over HTTP: sealed finger image records are kept at enrolment; re-extracted by another
+    process (its own engine, as the command runs) while the app serves; the app's 1:1 and
+    1:N answers then come from the new templates, its index having applied the events."""
+    nik = _register(ops_client, households=1)[0]["nik"]
+    enrolled = _post(
+        terminal_client, terminal, gateway_key, "/v1/enrollments", nik=nik, seed=5, shot=1
+    )
+    assert enrolled["status"] == "enrolled"
+    with session_factory() as session:
+        kept = session.scalars(select(BiometricCapture.format)).all()
+    assert kept == ["iso19794-4", "iso19794-4"]
+    one = _post(
+        terminal_client, terminal, gateway_key, "/v1/verify", mode="1:1", nik=nik, seed=5, shot=2
+    )
+    assert one["decision"] == "match"
+
+    report = reextract(
+        session_factory=session_factory,
+        engine=BiometricEngine(cache_size=0),
+        extractor="student",
+        actor="cli:tester",
+    )
+    assert report.replaced == 2 and not report.reenrol
+    with session_factory() as session:
+        rows = session.execute(
+            select(BiometricTemplate.id, BiometricTemplate.extractor).where(
+                BiometricTemplate.active.is_(True)
+            )
+        ).all()
+        last_event = int(session.scalar(select(func.max(IndexEvent.id))) or 0)
+    assert {extractor for _id, extractor in rows} == {NEW}
+
+    indexes = gateway_app.state.indexes
+    deadline = time.monotonic() + 10
+    while min(i.last_event_id for i in indexes.identifiers.values()) < last_event:
+        assert time.monotonic() < deadline, "the serving index never applied the events"
+        time.sleep(0.1)
+    again = _post(
+        terminal_client, terminal, gateway_key, "/v1/verify", mode="1:1", nik=nik, seed=5, shot=3
+    )
+    assert again["decision"] == "match"
+    # The verification prepared (and cached) the new rows, not the retired ones.
+    assert all(gateway_app.state.biometrics.cache.get(tid) is not None for tid, _ in rows)
+    cardless = _post(
+        terminal_client, terminal, gateway_key, "/v1/verify", mode="1:N", seed=5, shot=4
+    )
+    assert cardless["decision"] == "match" and cardless["household"] == enrolled["household"]
