@@ -30,12 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.audit.service import append
 from gateway.biometrics import repository as template_repository
 from gateway.biometrics.engine import BiometricEngine
-from gateway.biometrics.models import (
-    BiometricCapture,
-    BiometricTemplate,
-    capture_aad,
-    template_aad,
-)
+from gateway.biometrics.models import BiometricTemplate, capture_aad, template_aad
 from gateway.crypto.envelope import open_sealed, seal
 from gateway.db import unit_of_work
 from gateway.indexing import repository as index_repository
@@ -101,7 +96,10 @@ class _Read:
     made_by: str
     person: str
     position: int
-    capture: BiometricCapture | None
+    # The stored capture's format and declared resolution (format None: none stored), and its
+    # bytes when the batch extracts.
+    capture_format: str | None
+    resolution_dpi: int | None
     raw: bytes | None
 
 
@@ -173,7 +171,8 @@ def _read_batch(
                 made_by=stored.extractor,
                 person=references.get(row.person_id, f"id:{row.person_id}"),
                 position=row.position,
-                capture=capture,
+                capture_format=capture.format if capture is not None else None,
+                resolution_dpi=capture.resolution_dpi if capture is not None else None,
                 raw=raw,
             )
         )
@@ -184,7 +183,7 @@ def _decide(read: _Read, *, name: str, target: str, dry_run: bool) -> _Outcome:
     """What to do with one template; extracts (the slow part) unless `dry_run`."""
     if read.made_by == target:
         return _Outcome(read, "record")
-    if read.capture is None:
+    if read.capture_format is None:
         reason = "minutiae_record" if read.made_by == "" else "no_capture_stored"
         return _Outcome(read, "reenrol", reason=reason)
     if dry_run:
@@ -194,8 +193,8 @@ def _decide(read: _Read, *, name: str, target: str, dry_run: bool) -> _Outcome:
         found = finger_minutiae(
             name,
             read.raw,
-            capture_format=read.capture.format,
-            resolution_dpi=read.capture.resolution_dpi,
+            capture_format=read.capture_format,
+            resolution_dpi=read.resolution_dpi,
             position=read.position,
         )
     except (FingerprintImageError, RecordFormatError) as exc:

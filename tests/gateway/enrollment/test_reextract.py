@@ -503,3 +503,31 @@ def test_a_serving_gateway_follows_a_re_extraction_of_sealed_image_records(
         terminal_client, terminal, gateway_key, "/v1/verify", mode="1:N", seed=5, shot=4
     )
     assert cardless["decision"] == "match" and cardless["household"] == enrolled["household"]
+
+
+def test_a_capture_that_no_longer_extracts_is_listed_and_its_template_kept(world: World) -> None:
+    from gateway.biometrics.models import capture_aad
+    from gateway.crypto.envelope import seal
+
+    a = world.adults()[0]
+    enroll_images(world, a["nik"], seed=1)
+    with world.session_factory.begin() as session:
+        damaged = session.scalars(
+            select(BiometricCapture).where(BiometricCapture.position == 2)
+        ).one()
+        damaged.envelope = seal(
+            b"not an image",
+            aad=capture_aad(
+                enrollment_id=damaged.enrollment_id,
+                person_id=damaged.person_id,
+                modality="finger",
+                position=2,
+            ),
+        )
+    report = run(world)
+    assert report.replaced == 1
+    assert [(r.position, r.reason.split(":")[0]) for r in report.reenrol] == [
+        (2, "capture_unusable")
+    ]
+    made = active_extractors(world)
+    assert sorted(v or "" for v in made.values()) == sorted([OLD, NEW])
