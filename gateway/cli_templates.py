@@ -83,6 +83,14 @@ def convert_command(
     typer.echo(f"{target}: {to}, {len(out)} bytes")
 
 
+def _login() -> str:
+    """The account running the command; a container without a user database has none."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def _print_report(report: ReextractionReport) -> None:
     verb = "would be" if report.dry_run else "were"
     table = Table(
@@ -120,8 +128,8 @@ def reextract_command(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Count and list what would change; write nothing."
     ),
-    operator: str = typer.Option(
-        getpass.getuser(), "--operator", help="Who runs it, for the audit log."
+    operator: str | None = typer.Option(
+        None, "--operator", help="Who runs it, for the audit log (default: the login name)."
     ),
 ) -> None:
     """Extract every active finger template not made by `--extractor` again from the capture
@@ -151,7 +159,7 @@ def reextract_command(
                 session_factory=rt.session_factory,
                 engine=BiometricEngine(cache_size=0),
                 extractor=extractor,
-                actor=f"cli:{operator}",
+                actor=f"cli:{operator or _login()}",
                 batch=batch,
                 dry_run=dry_run,
                 progress=progress,
