@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gateway.biometrics import repository as template_repository
 from gateway.biometrics.engine import BiometricEngine
 from gateway.crypto.runtime import open_runtime
 from gateway.enrollment.reextract import ReextractionReport, reextract
+from gateway.enrollment.versions import record_versions
 from matcher.fingerprint import extractors
 from matcher.fingerprint.fmr import FORMATS
 from matcher.fingerprint.learned import ModelError
@@ -170,3 +172,38 @@ def reextract_command(
     _print_report(report)
     if report.reenrol:
         raise typer.Exit(code=3)
+
+
+@template_app.command("versions")
+def versions_command(
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="First record the extractor of templates stored before rows named it.",
+    ),
+    operator: str | None = typer.Option(
+        None, "--operator", help="Who runs it, for the audit log (default: the login name)."
+    ),
+) -> None:
+    """Count the active templates by the extractor (name/version) that made them."""
+    with open_runtime() as rt:
+        if record:
+            with console.status("recording extractor versions"):
+                n = record_versions(
+                    session_factory=rt.session_factory,
+                    engine=BiometricEngine(cache_size=0),
+                    actor=f"cli:{operator or _login()}",
+                )
+            console.print(f"recorded the extractor of {n} templates")
+        with rt.session_factory() as session:
+            counts = {
+                m: template_repository.extractor_counts(session, m) for m in ("finger", "iris")
+            }
+    table = Table(title="active templates by extractor")
+    for column in ("modality", "extractor", "templates"):
+        table.add_column(column)
+    for modality, by in counts.items():
+        for name, n in sorted(by.items(), key=lambda item: item[0] or ""):
+            label = "(not recorded: --record)" if name is None else name or "(minutiae record)"
+            table.add_row(modality, label, str(n))
+    console.print(table)

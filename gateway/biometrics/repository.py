@@ -205,3 +205,13 @@ def captures_at(session: Session, keys: Sequence[CaptureKey]) -> dict[CaptureKey
         )
     )
     return {(row.enrollment_id, row.modality, row.position): row for row in rows}
+
+
+def unrecorded(session: Session, *, after: int, limit: int) -> Sequence[BiometricTemplate]:
+    """The next `limit` templates (by id, after `after`) whose extractor is not recorded."""
+    return session.scalars(
+        select(BiometricTemplate)
+        .where(BiometricTemplate.extractor.is_(None), BiometricTemplate.id > after)
+        .order_by(BiometricTemplate.id)
+        .limit(limit)
+    ).all()

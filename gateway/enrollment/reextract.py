@@ -33,6 +33,7 @@ from gateway.biometrics.engine import BiometricEngine
 from gateway.biometrics.models import BiometricTemplate, capture_aad, template_aad
 from gateway.crypto.envelope import open_sealed, seal
 from gateway.db import unit_of_work
+from gateway.enrollment.versions import made_by
 from gateway.indexing import repository as index_repository
 from gateway.registry import repository as registry_repository
 from gateway.registry.references import new_reference
@@ -140,17 +141,6 @@ def _read_batch(
     }
     out = []
     for row, key in zip(rows, keys, strict=True):
-        plain = open_sealed(
-            bytes(row.envelope),
-            aad=template_aad(
-                reference=row.reference,
-                person_id=row.person_id,
-                modality=row.modality,
-                position=row.position,
-            ),
-        )
-        stored = engine.from_bytes("finger", plain)
-        assert isinstance(stored, MinutiaSet)
         capture = captures.get(key)
         raw = None
         if capture is not None and with_captures:
@@ -168,7 +158,7 @@ def _read_batch(
                 template_id=row.id,
                 reference=row.reference,
                 recorded=row.extractor,
-                made_by=stored.extractor,
+                made_by=made_by(engine, row),
                 person=references.get(row.person_id, f"id:{row.person_id}"),
                 position=row.position,
                 capture_format=capture.format if capture is not None else None,
@@ -311,8 +301,8 @@ def reextract(
             read = _read_batch(session, engine, rows, with_captures=not dry_run)
         outcomes = [_decide(r, name=extractor, target=target, dry_run=dry_run) for r in read]
         for outcome in outcomes:
-            made_by = outcome.read.made_by or "(minutiae record)"
-            report.made_by[made_by] = report.made_by.get(made_by, 0) + 1
+            maker = outcome.read.made_by or "(minutiae record)"
+            report.made_by[maker] = report.made_by.get(maker, 0) + 1
         if dry_run:
             report.replaced += sum(o.action == "replace" for o in outcomes)
             report.recorded += sum(o.action == "record" for o in outcomes)

@@ -531,3 +531,56 @@ def test_a_capture_that_no_longer_extracts_is_listed_and_its_template_kept(world
     ]
     made = active_extractors(world)
     assert sorted(v or "" for v in made.values()) == sorted([OLD, NEW])
+
+
+def test_versions_of_templates_stored_before_rows_named_them_are_recorded(
+    world: World, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.cli import app
+    from gateway.enrollment.versions import AUDIT_KIND as RECORDED
+    from gateway.enrollment.versions import record_versions
+
+    a, b = world.adults()[:2]
+    enroll_images(world, a["nik"], seed=1)
+    assert world.enroll(b["nik"], seed=2, with_irises=True) == "enrolled"
+
+    def recorded() -> list[tuple[int, str, int, str | None]]:
+        with world.session_factory() as session:
+            rows = session.execute(
+                select(
+                    BiometricTemplate.person_id,
+                    BiometricTemplate.modality,
+                    BiometricTemplate.position,
+                    BiometricTemplate.extractor,
+                )
+            ).all()
+        return sorted((p, m, pos, e) for p, m, pos, e in rows)
+
+    before = recorded()
+    assert sorted({(m, e) for _p, m, _pos, e in before}) == [
+        ("finger", ""),  # the person enrolled from minutiae records
+        ("finger", OLD),
+        ("iris", "satupintu-iris/2"),
+    ]
+    with world.session_factory.begin() as session:
+        session.execute(update(BiometricTemplate).values(extractor=None))
+    monkeypatch.setenv("SATUPINTU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SATUPINTU_DATABASE_URL", database_url_of(engine))
+    shown = CliRunner().invoke(app, ["templates", "versions"], env={"COLUMNS": "120"})
+    assert shown.exit_code == 0 and "not recorded" in shown.output
+    assert set(active_extractors(world).values()) == {None}  # without --record: read only
+
+    done: list[int] = []
+    n = record_versions(
+        session_factory=world.session_factory,
+        engine=world.engine,
+        actor="cli:tester",
+        batch=3,
+        progress=done.append,
+    )
+    assert n == 6 and done == [3, 6]
+    assert recorded() == before
+    assert count(world, AuditEntry, AuditEntry.kind == RECORDED) == 1
+    again = CliRunner().invoke(app, ["templates", "versions", "--record"], env={"COLUMNS": "120"})
+    assert again.exit_code == 0 and "recorded the extractor of 0 templates" in again.output
+    assert "not recorded" not in again.output and "satupintu-gabor/1" in again.output
