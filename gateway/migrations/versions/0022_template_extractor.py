@@ -3,7 +3,7 @@
 Iris rows get the one iris encoding the gateway can read (`satupintu-iris/2`: version 1
 codes are refused on load). Finger rows keep NULL: their extractor is named inside the
 sealed template, which a migration cannot open (it runs without the key ring);
-`satupintu templates re-extract` records it there, or replaces the template.
+`satupintu templates versions --record` (or `re-extract`) records it from there.
 
 Revision ID: 0022_template_extractor
 Revises: 0021_trust
