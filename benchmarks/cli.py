@@ -30,6 +30,7 @@ from benchmarks.iris_report import iris_report_command
 from benchmarks.iris_speed import iris_speed_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.mutation import mutation_command
+from benchmarks.reextract import reextract_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
 from benchmarks.tune_extract import tune_extract_command
@@ -58,6 +59,7 @@ bench_app.command("compare")(compare_command)
 bench_app.command("cross-vendor")(cross_vendor_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
+bench_app.command("reextract")(reextract_command)
 bench_app.command("load")(load_command)
 bench_app.command("payout")(payout_command)
 bench_app.command("simulate")(simulate_command)
