@@ -207,11 +207,11 @@ def captures_at(session: Session, keys: Sequence[CaptureKey]) -> dict[CaptureKey
     return {(row.enrollment_id, row.modality, row.position): row for row in rows}
 
 
-def unrecorded(session: Session, *, after: int, limit: int) -> Sequence[BiometricTemplate]:
-    """The next `limit` templates (by id, after `after`) whose extractor is not recorded."""
+def unrecorded(session: Session, *, limit: int) -> Sequence[BiometricTemplate]:
+    """`limit` templates (the oldest first) whose extractor is not recorded."""
     return session.scalars(
         select(BiometricTemplate)
-        .where(BiometricTemplate.extractor.is_(None), BiometricTemplate.id > after)
+        .where(BiometricTemplate.extractor.is_(None))
         .order_by(BiometricTemplate.id)
         .limit(limit)
     ).all()

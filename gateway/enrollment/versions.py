@@ -52,7 +52,7 @@ def record_versions(
     recorded = 0
     while True:
         with unit_of_work(session_factory) as session:
-            rows = template_repository.unrecorded(session, after=0, limit=batch)
+            rows = template_repository.unrecorded(session, limit=batch)
             if not rows:
                 break
             for row in rows:
