@@ -42,7 +42,8 @@ from matcher.fingerprint.calibration import CalibrationError, fit
 from matcher.iris.calibration import default_iris_calibration
 from matcher.iris.compare import distances_to_many
 from matcher.iris.modality import IMAGE_SUFFIXES
-from matcher.iris.pipeline import extract_iris
+from matcher.iris.params import IrisParams
+from matcher.iris.pipeline import DEFAULT_PARAMS, extract_iris
 from matcher.iris.types import IrisError, IrisTemplate, Segmentation
 
 matplotlib.use("Agg")
@@ -75,7 +76,7 @@ class SetRun:
     genuine_pairs: list[tuple[int, int]]
 
 
-def _database(path: Path) -> Database:
+def database(path: Path) -> Database:
     try:
         found = discover(path, IMAGE_SUFFIXES)
     except DatasetError as exc:
@@ -85,7 +86,7 @@ def _database(path: Path) -> Database:
     return found[0]
 
 
-def run_set(db: Database, progress: Progress) -> SetRun:
+def run_set(db: Database, progress: Progress, params: IrisParams = DEFAULT_PARAMS) -> SetRun:
     """Extract every image (one core, timed) and score every pair."""
     paths = [s.path for group in db.identities.values() for s in group]
     eye = np.array([k for k, group in enumerate(db.identities.values()) for _ in group])
@@ -97,19 +98,23 @@ def run_set(db: Database, progress: Progress) -> SetRun:
         data = path.read_bytes()
         started = time.perf_counter()
         try:
-            templates.append(extract_iris(data))
+            templates.append(extract_iris(data, params))
         except IrisError as exc:
             templates.append(None)
             failures[i] = f"{exc.code}: {exc.message}"
         times.append(1000.0 * (time.perf_counter() - started))
         progress.advance(task)
     progress.remove_task(task)
-    genuine, impostor, pairs = _scores(templates, eye, progress, db.name)
+    genuine, impostor, pairs = score_pairs(templates, eye, progress, db.name, params)
     return SetRun(db.name, paths, eye, templates, failures, times, genuine, impostor, pairs)
 
 
-def _scores(
-    templates: list[IrisTemplate | None], eye: NDArray[np.int64], progress: Progress, name: str
+def score_pairs(
+    templates: list[IrisTemplate | None],
+    eye: NDArray[np.int64],
+    progress: Progress,
+    name: str,
+    params: IrisParams = DEFAULT_PARAMS,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], list[tuple[int, int]]]:
     """All-pairs similarities (1 − normalised HD), split into genuine and impostor."""
     n = len(templates)
@@ -125,7 +130,9 @@ def _scores(
         if probe is None:
             sim = np.full(n - i - 1, -np.inf)
         else:
-            sim = 1.0 - distances_to_many(probe.iris_code, codes[i + 1 :], masks[i + 1 :])[0]
+            sim = (
+                1.0 - distances_to_many(probe.iris_code, codes[i + 1 :], masks[i + 1 :], params)[0]
+            )
         sim = np.where(ok[i + 1 :], sim, -np.inf)
         same = eye[i + 1 :] == eye[i]
         genuine.append(sim[same])
@@ -437,7 +444,7 @@ def iris_report_command(
     previous: dict[str, dict[str, Any]] = {}
     if before is not None:
         previous = {r["database"]: r for r in json.loads(before.read_text())["databases"]}
-    databases = [_database(p) for p in paths]
+    databases = [database(p) for p in paths]
     out_dir = results_dir()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
