@@ -28,6 +28,7 @@ from benchmarks.extract import extract_command
 from benchmarks.identify import identify
 from benchmarks.iris_report import iris_report_command
 from benchmarks.iris_speed import iris_speed_command
+from benchmarks.iris_tune import iris_tune_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.mutation import mutation_command
 from benchmarks.reextract import reextract_command
@@ -67,6 +68,7 @@ bench_app.command("bank-faults")(bank_faults_command)
 bench_app.command("iris-speed")(iris_speed_command)
 bench_app.command("tune-extract")(tune_extract_command)
 bench_app.command("iris-report")(iris_report_command)
+bench_app.command("iris-tune")(iris_tune_command)
 bench_app.command("mutation")(mutation_command)
 bench_app.command("cluster-search")(cluster_search_command)
 bench_app.command("shard-failure")(shard_failure_command)

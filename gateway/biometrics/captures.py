@@ -157,7 +157,10 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
 def _iris(capture: IrisCapture, raw: bytes) -> Sample:
     eye = EYES[capture.eye]
     template = extract_iris(iris_image(raw, eye=eye) if capture.format == "iso19794-6" else raw)
-    reasons = tuple(Reason("iris_quality", text) for text in template.quality.reasons)
+    quality = template.quality
+    reasons = tuple(
+        Reason(code, text) for code, text in zip(quality.reason_codes, quality.reasons, strict=True)
+    )
     return Sample("iris", eye, template.iris_code, template.quality.score, reasons)
 
 

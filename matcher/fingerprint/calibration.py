@@ -161,11 +161,15 @@ def fit(
     source: str,
     tail_space: str = SCORE_TAIL,
     fmr_factor: float = 1.0,
+    tail_share: float = TAIL_SHARE,
 ) -> Calibration:
     """Learn the score → FMR mapping from impostor scores (−∞ for failed comparisons).
 
     `tail_space` chooses the tail model (module docstring); `fmr_factor` ≥ 1 is a safety
-    margin multiplied into every reported FMR.
+    margin multiplied into every reported FMR; `tail_share` is the top share of impostors the
+    tail is fitted to: with hundreds of thousands of impostors (iris all-pairs protocols) the
+    empirical FMR is resolved down to 1e-3 and below, and an exponential started at 5% over-
+    states a near-Gaussian tail's FMR at 1e-4 tenfold.
     """
     if tail_space not in (SCORE_TAIL, LOG_ODDS_TAIL):
         raise CalibrationError(f"unknown tail space {tail_space!r}")
@@ -174,7 +178,7 @@ def fit(
     s = np.sort(np.asarray(impostor_scores, dtype=np.float64))
     s = s[np.isfinite(s)]
     n = len(s)
-    tail_n = max(MIN_TAIL, round(TAIL_SHARE * n))
+    tail_n = max(MIN_TAIL, round(tail_share * n))
     if n < 2 * tail_n:
         raise CalibrationError(f"{n} impostor scores are too few; need at least {2 * tail_n}")
     u = float(s[n - tail_n - 1])

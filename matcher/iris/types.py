@@ -139,6 +139,12 @@ class IrisQuality:
     dilation: float
     gaze_offset: float
     reasons: tuple[str, ...] = ()
+    # Visible iris pixels in the working frame and the pupil's 1 − minor/major axis ratio.
+    usable_area: float = 0.0
+    pupil_ellipticity: float = 0.0
+    # One code per reason, in the same order (`iris_occlusion`, `iris_blur`, ...), for
+    # callers that translate or count them.
+    reason_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,10 +4,11 @@ An eye (identity, `eye_seed`) owns an iris texture drawn in the normalised (ρ, 
 radial fibres, crypts, a collarette and contraction furrows — plus its size and grey levels.
 A capture (`capture_seed`) places that eye in a frame: pupil dilation (the texture stretches
 linearly between pupil and limbus, Daugman's rubber-sheet assumption), head tilt (rotation),
-position, a slightly off-centre pupil, eyelids, eyelashes hanging over the iris (and, when
-asked, rising from the lower lid), specular reflections (also inside the pupil, several when
-asked, and as large as a close-up camera's glint), a pupil that is dark but not uniform, a dark
-iris barely lighter than its pupil, defocus and sensor noise. `FAILURE_CAUSES` holds
+position, a slightly off-centre pupil, a gaze off the camera's axis, eyelids, eyelashes
+hanging over the iris (and, when asked, rising from the lower lid), specular reflections
+(also inside the pupil, several when asked, and as large as a close-up camera's glint), a
+pupil that is dark but not uniform, a dark iris barely lighter than its pupil, defocus and
+sensor noise. `FAILURE_CAUSES` holds
 one setting per cause of failure on real captures at a moderate strength, `OCCLUDED` an eye
 too closed to encode. The truth (circles, lid parabolas, the visible share of the iris,
 rotation) comes back with the image so tests can check segmentation, occlusion and the shift
@@ -66,6 +67,9 @@ class CaptureSettings:
     iris_darkening: float = 0.0
     # Radius range (px) of the first reflection, the illuminator's glint on or in the pupil.
     glint_radius: tuple[int, int] = (3, 6)
+    # Gaze away from the camera, in degrees about the vertical axis: the eye is foreshortened
+    # horizontally by the angle's cosine (pupil and limbus become upright ellipses).
+    off_angle_deg: float = 0.0
 
 
 # Each cause of failure on real captures, at a moderate strength the segmentation must
@@ -226,6 +230,11 @@ def render_eye(
     for _ in range(s.pupil_glints):
         rx, ry = px + rng.uniform(-0.7, 0.7) * r_p, py + rng.uniform(-0.7, 0.7) * r_p
         cv2.circle(img, (round(rx), round(ry)), int(rng.integers(2, 4)), 252.0, -1, cv2.LINE_AA)
+    squeeze = math.cos(math.radians(s.off_angle_deg))
+    if squeeze < 1.0:
+        warp = np.array([[squeeze, 0.0, cx * (1.0 - squeeze)], [0.0, 1.0, 0.0]], np.float32)
+        img = np.asarray(cv2.warpAffine(img, warp, (w, h), borderMode=cv2.BORDER_REPLICATE))
+        px = cx + (px - cx) * squeeze
     img = np.asarray(cv2.GaussianBlur(img, (0, 0), rng.uniform(*s.blur_sigma)), np.float32)
     img += rng.normal(0.0, s.noise_sigma, img.shape).astype(np.float32)
     return EyeCapture(
