@@ -205,6 +205,7 @@ def pay(
         just_reserved=reserved.payout if reserved.fresh else None,
         known_accounts=runtime.known_accounts,
         programmes=[line.programme for line in reserved.lines],
+        pending=reserved.pending,
     )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)

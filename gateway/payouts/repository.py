@@ -369,6 +369,24 @@ def upsert_task(
     session.flush()
 
 
+_PAYOUT_AND_EPOCH_FOR_UPDATE = (
+    select(Payout, PayoutTask.epoch)
+    .join(PayoutTask, PayoutTask.payout_id == Payout.id)
+    .where(Payout.id == bindparam("payout_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+def payout_and_epoch(session: Session, payout_id: int) -> tuple[Payout | None, int | None]:
+    """The payout and its task's lease epoch, both rows locked to the commit, in one query
+    when it has a task (as a payout the bank is answering for does); epoch None without."""
+    row = session.execute(_PAYOUT_AND_EPOCH_FOR_UPDATE, {"payout_id": payout_id}).first()
+    if row is not None:
+        return row[0], row[1]
+    return payout_by_id(session, payout_id, for_update=True), None
+
+
 def task_epoch(session: Session, payout_id: int) -> int | None:
     """The task's lease epoch, its row locked to the commit; None when it has no task."""
     return session.scalar(
