@@ -94,7 +94,7 @@ def _creditor(
         if channel is TransferKind.CASH_OUT
         else ("household", str(household_id))
     )
-    account = repository.payout_account(session, owner_kind=owner_kind, owner_id=owner_id)
+    account = repository.payout_destination(session, owner_kind=owner_kind, owner_id=owner_id)
     if account is None:
         raise NoPayoutAccount(
             "No payout account is registered for the agent."

@@ -509,6 +509,26 @@ def payout_account(session: Session, *, owner_kind: str, owner_id: str) -> Payou
     return session.scalar(_PAYOUT_ACCOUNT, {"owner_kind": owner_kind, "owner_id": owner_id})
 
 
+_PAYOUT_DESTINATION = select(
+    PayoutAccount.bank_code, PayoutAccount.number, PayoutAccount.name
+).where(
+    PayoutAccount.owner_kind == bindparam("owner_kind"),
+    PayoutAccount.owner_id == bindparam("owner_id"),
+)
+
+
+def payout_destination(
+    session: Session, *, owner_kind: str, owner_id: str
+) -> Row[str, str, str] | None:
+    """(bank_code, number, name) of an owner's payout account: what every payout reads,
+    as plain columns rather than an ORM object."""
+    return (
+        session.connection()
+        .execute(_PAYOUT_DESTINATION, {"owner_kind": owner_kind, "owner_id": owner_id})
+        .first()
+    )
+
+
 def set_payout_account(
     session: Session, *, owner_kind: str, owner_id: str, bank_code: str, number: str, name: str
 ) -> PayoutAccount:
