@@ -181,6 +181,28 @@ def read_snapshot(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
+def single_write(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for writes that must be durable at once, each standing on its own.
+
+    On PostgreSQL every statement runs in autocommit: one round trip, where BEGIN, the write
+    and COMMIT would be three, and a failed statement leaves nothing behind. Elsewhere it is
+    an ordinary unit of work (on SQLite that takes the write lock like any other). Use it
+    only where no two statements need to commit together.
+    """
+    session = factory()
+    if session.get_bind().dialect.name != "postgresql":
+        session.close()
+        with unit_of_work(factory) as session:
+            yield session
+        return
+    try:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+    finally:
+        session.close()
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error (services never commit)."""
     session = factory()

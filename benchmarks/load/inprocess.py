@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from benchmarks.live import in_process_app, percentile, run_worker_processes
 from gateway.client import GatewayKey, RequestSigner, new_nonce, seal_capture
@@ -98,6 +100,7 @@ class _Phase:
         self.client_cpu = 0.0
         self.cpu = 0.0
         self.wall = 0.0
+        self.statements = 0
 
     def count(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -109,6 +112,7 @@ class _Phase:
             "outcomes": self.outcomes,
             "cpu": self.cpu - self.client_cpu,
             "wall": self.wall,
+            "statements": self.statements,
         }
 
 
@@ -131,8 +135,23 @@ async def _pay(client: httpx.AsyncClient, agent: _Agent, token: str, phase: _Pha
     return False
 
 
+class _StatementCounter:
+    """SQL statements every engine of this process sends: the round trips a payout costs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+
 async def _measure(
-    work: list[Any], concurrency: int, one: Callable[[Any], Awaitable[None]], phase: _Phase
+    work: list[Any],
+    concurrency: int,
+    one: Callable[[Any], Awaitable[None]],
+    phase: _Phase,
+    statements: _StatementCounter,
 ) -> None:
     pending = list(reversed(work))
 
@@ -140,9 +159,10 @@ async def _measure(
         while pending:
             await one(pending.pop())
 
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, sent = time.process_time(), time.perf_counter(), statements.count
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     phase.cpu, phase.wall = time.process_time() - cpu, time.perf_counter() - wall
+    phase.statements = statements.count - sent
 
 
 def _worker(
@@ -175,6 +195,7 @@ def _worker(
         for t in terminals
     ]
     app = in_process_app(Path(data_dir), database_url)
+    statements = _StatementCounter()
 
     async def run() -> dict[str, Any]:
         async with (
@@ -216,9 +237,9 @@ def _worker(
                     pay_alone.count("paid")
 
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-            await _measure(flow_jobs, concurrency, verify_and_pay, flow)
+            await _measure(flow_jobs, concurrency, verify_and_pay, flow, statements)
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-            await _measure(tokens, concurrency, pay_only, pay_alone)
+            await _measure(tokens, concurrency, pay_only, pay_alone, statements)
             return {"flow": flow.summary(), "pay_alone": pay_alone.summary()}
 
     try:
@@ -238,6 +259,7 @@ def _phase_result(parts: list[dict[str, Any]]) -> dict[str, Any]:
     paid = outcomes.get("paid", 0)
     wall = max(part["wall"] for part in parts)
     cpu = sum(part["cpu"] for part in parts)
+    statements = sum(part["statements"] for part in parts)
     return {
         "payouts": paid,
         "seconds": wall,
@@ -248,6 +270,7 @@ def _phase_result(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "pay_p99_ms": 1000 * percentile(pay_s, 0.99),
         "gateway_cpu_ms_per_payout": 1000 * cpu / paid if paid else None,
         "projected_payouts_per_s_2_cores": 2 * paid / cpu if cpu else None,
+        "sql_statements_per_payout": statements / paid if paid else None,
         "outcomes": outcomes,
     }
 

@@ -740,7 +740,15 @@ def _payout_in_process(
         target={"payouts_per_s": 150, "p99_ms": 250},
     )
     table = Table(title=f"payout in process ({database}, {workers} processes, {users} agents)")
-    for column in ("phase", "payouts", "payouts/s", "p50 ms", "p99 ms", "CPU ms/payout"):
+    for column in (
+        "phase",
+        "payouts",
+        "payouts/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/payout",
+        "SQL/payout",
+    ):
         table.add_column(column, justify="right")
     for phase, p50, p99 in (
         ("verify_and_pay", "flow_p50_ms", "flow_p99_ms"),
@@ -748,6 +756,7 @@ def _payout_in_process(
     ):
         figures = result[phase]
         cpu = figures["gateway_cpu_ms_per_payout"]
+        sql = figures["sql_statements_per_payout"]
         table.add_row(
             phase.replace("_", " "),
             str(figures["payouts"]),
@@ -755,6 +764,7 @@ def _payout_in_process(
             f"{figures[p50]:.0f}",
             f"{figures[p99]:.0f}",
             f"{cpu:.1f}" if cpu is not None else "-",
+            f"{sql:.1f}" if sql is not None else "-",
         )
     console.print(table)
     text = json.dumps(result, indent=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gateway.audit.models import AuditEntry, AuditHead
@@ -53,11 +53,28 @@ def count_entries(session: Session) -> int:
 
 
 _INSERT_ENTRY = insert(AuditEntry)  # built once: on every decision's path
+# PostgreSQL: the head's new MAC set by the entry's own INSERT (a data-modifying CTE), one
+# round trip where two statements would be two. Written out: SQLAlchemy would take the
+# entry's `seq` and `mac` for the head's SET clause as well.
+_INSERT_ENTRY_SETTING_HEAD = text(
+    "WITH new_head AS (UPDATE audit_head SET mac = :mac WHERE id = :head_id AND seq = :seq) "
+    "INSERT INTO audit_log (seq, at, kind, actor, subject, data, prev_mac, mac) "
+    "VALUES (:seq, :at, :kind, :actor, :subject, :data, :prev_mac, :mac)"
+).bindparams(
+    *(bindparam(column.name, type_=column.type) for column in AuditEntry.__table__.columns),
+    bindparam("head_id", HEAD_ID),
+)
 
 
 def insert_entry(session: Session, values: dict[str, Any]) -> None:
-    """Core INSERT, executed at once: appends are on every decision's path."""
-    session.connection().execute(_INSERT_ENTRY, values)
+    """Core INSERT of the entry, and the head row's MAC set to the entry's (the head was
+    advanced to its seq in this transaction)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_INSERT_ENTRY_SETTING_HEAD, values)
+        return
+    connection.execute(_INSERT_ENTRY, values)
+    set_head_mac(session, seq=values["seq"], mac=values["mac"])
 
 
 def iter_entries(session: Session, *, batch: int = 1000) -> Iterator[AuditEntry]:

@@ -142,7 +142,6 @@ def append(
             "mac": mac,
         },
     )
-    repository.set_head_mac(session, seq=seq, mac=mac)
     return seq
 
 

@@ -63,6 +63,7 @@ def drive(
     known_accounts: ledger.KnownAccounts | None = None,
     epoch: int | None = None,
     programmes: Sequence[str] | None = None,
+    pending: Sequence[ledger.PendingTransfer] | None = None,
 ) -> Payout:
     """Take one payout one step further with the bank: submit when reserved, else ask status.
 
@@ -71,15 +72,15 @@ def drive(
     another transaction. `epoch` is the lease the caller holds (the recovery worker's); the
     send is recorded under it in the transaction that checks it still holds, and the answer
     is applied only if it still holds then. `programmes`, the payout's, spare the audit entry
-    a reading of its lines.
+    a reading of its lines; `pending`, the reservations `just_reserved` booked, spare the
+    commit a reading of them (under the first epoch still held, no one else resolved them).
     """
     if just_reserved is not None:
         payout, submit, epoch = just_reserved, True, repository.FIRST_EPOCH
         adapter = adapter_for(adapters, payout)
     else:
         with unit_of_work(session_factory) as session:
-            found = repository.payout_by_id(session, payout_id, for_update=True)
-            current = repository.task_epoch(session, payout_id) if found is not None else None
+            found, current = repository.payout_and_epoch(session, payout_id)
             if found is None or current is None or (epoch is not None and current != epoch):
                 # Finished, or leased by another worker since: this one must not send.
                 return _detached(session, payout_id)
@@ -101,10 +102,10 @@ def drive(
     except BankAdapterError as exc:
         outcome = exc
     with unit_of_work(session_factory) as session:
-        answered = repository.payout_by_id(session, payout_id, for_update=True)
+        answered, current = repository.payout_and_epoch(session, payout_id)
         assert answered is not None
         now = clock()
-        if repository.task_epoch(session, payout_id) != epoch:
+        if current != epoch:
             # Another worker holds the payout now: its own questions decide, this answer
             # is kept for reconciliation and review.
             repository.add_late_answer(session, _late_answer(payout_id, epoch, outcome, now))
@@ -124,6 +125,7 @@ def drive(
                 policy=policy,
                 known_accounts=known_accounts,
                 programmes=programmes,
+                pending=pending if just_reserved is not None else None,
             )
     # Closed after the commit, the session leaves the payout detached with its values loaded.
     return answered

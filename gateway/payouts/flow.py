@@ -34,7 +34,7 @@ from gateway.payouts.service import (
 from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
 from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.trust import pay_policy
-from gateway.verification.tokens import TokenClaims, TokenUsed, consume_token
+from gateway.verification.tokens import TokenClaims, TokenExpired, TokenUsed, consume_token
 
 IN_FLIGHT = frozenset({"reserved", "submitted"})
 
@@ -94,7 +94,7 @@ def _creditor(
         if channel is TransferKind.CASH_OUT
         else ("household", str(household_id))
     )
-    account = repository.payout_account(session, owner_kind=owner_kind, owner_id=owner_id)
+    account = repository.payout_destination(session, owner_kind=owner_kind, owner_id=owner_id)
     if account is None:
         raise NoPayoutAccount(
             "No payout account is registered for the agent."
@@ -138,14 +138,8 @@ def pay(
         with signed_unit_of_work(runtime.session_factory, signed) as session:
             if terminal.bank_code not in runtime.adapters:
                 raise BankNotConfigured(f"No bank adapter is configured for {terminal.bank_code}.")
-            replay = find_replay(
-                session=session,
-                terminal_id=terminal.id,
-                idempotency_key=idempotency_key,
-                body_hash=body_hash,
-            )
-            if replay is not None:
-                return view_of(session, replay)
+            # No look for the key first: a retry finds its token spent (or expired since), and
+            # is answered below; a new token under a used key fails the payout's insert.
             claims = consume_token(session=session, token=token, terminal=terminal)
             now = runtime.clock()
             household = _household(session, claims.household_id, payment_day(now))
@@ -182,8 +176,8 @@ def pay(
                 known_accounts=runtime.known_accounts,
                 suspended=runtime.suspended,
             )
-    except TokenUsed:
-        # A concurrent retry with the same key may have spent the token a moment ago.
+    except (TokenUsed, TokenExpired):
+        # A retry (or a concurrent copy) of a payout made under this key spent the token.
         with unit_of_work(runtime.session_factory) as session:
             replay = find_replay(
                 session=session,
@@ -205,6 +199,7 @@ def pay(
         just_reserved=reserved.payout if reserved.fresh else None,
         known_accounts=runtime.known_accounts,
         programmes=[line.programme for line in reserved.lines],
+        pending=reserved.pending,
     )
     # Everything the answer shows is in hand: no need to read back what was just written.
     return _make_view(payout, reserved.lines, claims.household_reference)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,6 +33,16 @@ class PendingTransfer(Protocol):
     def credit_account_id(self) -> int: ...
     @property
     def amount(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class BookedPending:
+    """A pending transfer as the transaction that booked it knows it: no reading back."""
+
+    id: int
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
 
 
 def budget_account(programme: str) -> str:
@@ -213,6 +223,20 @@ def plan(
 def insert(*, session: Session, booking: Booking) -> list[int]:
     """Insert the booking's transfers in one statement; their ids in order."""
     return repository.insert_transfers(session, booking.transfers)
+
+
+def booked_pending(booking: Booking, ids: Sequence[int]) -> list[BookedPending]:
+    """The booking's pending transfers, given the ids `insert` returned for its transfers."""
+    return [
+        BookedPending(
+            id=transfer_id,
+            debit_account_id=cast(int, transfer["debit_account_id"]),
+            credit_account_id=cast(int, transfer["credit_account_id"]),
+            amount=cast(int, transfer["amount"]),
+        )
+        for transfer, transfer_id in zip(booking.transfers, ids, strict=True)
+        if transfer["kind"] == "pending"
+    ]
 
 
 def settle(*, session: Session, booking: Booking) -> None:

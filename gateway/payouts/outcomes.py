@@ -60,14 +60,22 @@ class Asked:
     expiry_honoured: bool
 
 
+def _unresolved(
+    session: Session, payout: Payout, pending: Sequence[ledger.PendingTransfer] | None
+) -> Sequence[ledger.PendingTransfer]:
+    return pending if pending is not None else repository.unresolved_pending(session, payout.id)
+
+
 def book_payment(
     session: Session,
     payout: Payout,
     now: datetime,
     memo: str,
     known_accounts: ledger.KnownAccounts | None = None,
+    pending: Sequence[ledger.PendingTransfer] | None = None,
 ) -> ledger.Booking:
-    """Post the reservations and hand the money on, in one booking (settled by the caller)."""
+    """Post the reservations (`pending` when the caller knows them unresolved, else read) and
+    hand the money on, in one booking (settled by the caller)."""
     destination = (
         ledger.agent_float_account(payout.terminal_id)
         if payout.channel == TransferKind.CASH_OUT.value
@@ -77,8 +85,8 @@ def book_payment(
         session=session,
         moves=[
             *(
-                ledger.resolution(pending, post_it=True, memo=memo)
-                for pending in repository.unresolved_pending(session, payout.id)
+                ledger.resolution(reservation, post_it=True, memo=memo)
+                for reservation in _unresolved(session, payout, pending)
             ),
             ledger.Move(
                 "posted",
@@ -98,13 +106,19 @@ def book_payment(
 
 
 def release(
-    session: Session, payout: Payout, code: str, reason: str, now: datetime
+    session: Session,
+    payout: Payout,
+    code: str,
+    reason: str,
+    now: datetime,
+    pending: Sequence[ledger.PendingTransfer] | None = None,
 ) -> ledger.Booking:
-    """Release the reservations and the claims (the booking is settled by the caller)."""
+    """Release the reservations (`pending` when the caller knows them unresolved, else read)
+    and the claims (the booking is settled by the caller)."""
     memo = f"void {payout.reference}: {code}"
     releases = [
-        ledger.resolution(pending, post_it=False, memo=memo)
-        for pending in repository.unresolved_pending(session, payout.id)
+        ledger.resolution(reservation, post_it=False, memo=memo)
+        for reservation in _unresolved(session, payout, pending)
     ]
     booking = ledger.plan(session=session, moves=releases, now=now, payout_id=payout.id)
     if releases:
@@ -155,13 +169,15 @@ def apply_outcome(
     policy: PayoutPolicy,
     known_accounts: ledger.KnownAccounts | None = None,
     programmes: Sequence[str] | None = None,
+    pending: Sequence[ledger.PendingTransfer] | None = None,
 ) -> None:
     """Move the payout on from what the bank said (or failed to say). Idempotent.
 
     Only a definite answer decides: SETTLED commits (late or not: the money moved), a refusal
     voids, and "not found" voids once the hold has passed and no send can still arrive.
     Anything else is asked again with backoff until `policy.query_deadline`, then reviewed.
-    `programmes` are the payout's, when the caller holds its lines (the audit entry names them).
+    `programmes` are the payout's, when the caller holds its lines (the audit entry names them);
+    `pending`, its unresolved reservations, when the caller knows them (else they are read).
     """
     if payout.state in FINAL_STATES:
         return
@@ -180,40 +196,45 @@ def apply_outcome(
         late = now > payout.timeout_at
         booking: ledger.Booking | None = None
         # What keeps the payout open, should the deadline come: (code, reason).
-        pending: tuple[str, str] | None = None
+        keep_open: tuple[str, str] | None = None
         if isinstance(outcome, TransferRejected):
-            booking = release(session, payout, outcome.reason_code, outcome.message, now)
+            booking = release(session, payout, outcome.reason_code, outcome.message, now, pending)
             note("refused", {"reason_code": outcome.reason_code})
         elif isinstance(outcome, ReferenceConflict):
             review(outcome.code, outcome.message)
         elif isinstance(outcome, BankResponseInvalid | OutcomeUnknown):
             # Garbled or missing: repeating a status query is harmless, so ask again.
             payout.state = PayoutState.SUBMITTED.value
-            pending = (outcome.code, outcome.message)
+            keep_open = (outcome.code, outcome.message)
         elif isinstance(outcome, BankAdapterError):
             review(outcome.code, outcome.message)
         elif outcome.amount is not None and outcome.amount != payout.amount:
-            pending = ("amount_mismatch", f"The bank reports Rp {outcome.amount}.")
+            keep_open = ("amount_mismatch", f"The bank reports Rp {outcome.amount}.")
         elif outcome.state is TransferState.SETTLED:
             booking = book_payment(
-                session, payout, now, f"commit {payout.reference}", known_accounts
+                session, payout, now, f"commit {payout.reference}", known_accounts, pending
             )
             payout.bank_transaction_id = outcome.bank_reference
             payout.failure_code = payout.failure_reason = None
             note("paid", {"bank_reference": outcome.bank_reference, "after_hold": late})
         elif outcome.state is TransferState.REJECTED:
             code = outcome.reason_code or "REJECTED"
-            booking = release(session, payout, code, outcome.reason, now)
+            booking = release(session, payout, code, outcome.reason, now, pending)
             note("refused", {"reason_code": code})
         elif outcome.state is TransferState.REVERSED:
             review("reversed_at_bank", "The bank reports the transfer as reversed.")
         elif outcome.state is TransferState.NOT_FOUND:
             if not late:
                 payout.state = PayoutState.RESERVED.value
-                pending = ("not_found", "Not at the bank yet: submitted again.")
+                keep_open = ("not_found", "Not at the bank yet: submitted again.")
             elif _absence_proven(payout, asked):
                 booking = release(
-                    session, payout, "timeout", "The bank never received the transfer.", now
+                    session,
+                    payout,
+                    "timeout",
+                    "The bank never received the transfer.",
+                    now,
+                    pending,
                 )
                 note(
                     "voided",
@@ -224,16 +245,16 @@ def apply_outcome(
                     },
                 )
             else:
-                pending = (
+                keep_open = (
                     "not_found_in_flight",
                     "Not found while a send may still reach the bank.",
                 )
         else:
-            pending = ("pending_at_bank", "The bank still reports the transfer pending.")
-        if pending is not None and now >= payout.created_at + policy.query_deadline:
-            review(*pending)
-            pending = None
-        if pending is None:
+            keep_open = ("pending_at_bank", "The bank still reports the transfer pending.")
+        if keep_open is not None and now >= payout.created_at + policy.query_deadline:
+            review(*keep_open)
+            keep_open = None
+        if keep_open is None:
             repository.delete_task(session, payout.id)
         else:
             repository.upsert_task(session, payout_id=payout.id, now=now, delay=policy.backoff)

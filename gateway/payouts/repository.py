@@ -1,4 +1,9 @@
-"""Every query of the money half; services call these and never build SQL themselves."""
+"""Every query of the money half; services call these and never build SQL themselves.
+
+The Core statements of a payout's path run on the session's connection: `session.execute`
+would take each through the ORM's execution machinery (and an autoflush) for nothing, and
+a payout sends a score of them. Callers flush ORM changes these must see themselves.
+"""
 
 from __future__ import annotations
 
@@ -47,9 +52,13 @@ def _ignoring_conflicts(dialect: str, model: type[Base]) -> Insert:
 
 
 def account_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
-    rows = session.execute(
-        select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(list(codes)))
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(LedgerAccount.code, LedgerAccount.id).where(LedgerAccount.code.in_(list(codes)))
+        )
+        .all()
+    )
     return {code: account for code, account in rows}
 
 
@@ -65,7 +74,7 @@ def insert_accounts_if_absent(
 ) -> dict[str, int]:
     """Create (code, kind, guarded) accounts, except those a concurrent transaction created;
     the ids of the accounts created."""
-    rows = session.execute(
+    rows = session.connection().execute(
         _insert_accounts(session.get_bind().dialect.name),
         [
             {
@@ -100,7 +109,7 @@ _APPLY_DELTAS = (
 def apply_account_deltas(session: Session, deltas: Mapping[int, Sequence[int]]) -> None:
     """Add (debits_posted, credits_posted, debits_pending, credits_pending) changes per account,
     in id order; a guarded account's CHECK constraint refuses an overdraft (IntegrityError)."""
-    session.execute(
+    session.connection().execute(
         _APPLY_DELTAS,
         [
             {"account": account, "dp": dp, "cp": cp, "dpe": dpe, "cpe": cpe}
@@ -115,7 +124,7 @@ _INSERT_TRANSFERS = insert(_TRANSFERS).returning(_TRANSFERS.c.id, sort_by_parame
 
 def insert_transfers(session: Session, rows: Sequence[Mapping[str, object]]) -> list[int]:
     """Insert transfers in one statement; their ids in the order given."""
-    return list(session.scalars(_INSERT_TRANSFERS, list(rows)))
+    return list(session.connection().execute(_INSERT_TRANSFERS, list(rows)).scalars())
 
 
 _RESOLUTION = _TRANSFERS.alias("resolution")
@@ -134,7 +143,7 @@ _UNRESOLVED_PENDING = (
 
 def unresolved_pending(session: Session, payout_id: int) -> Sequence[Row[int, int, int, int]]:
     """A payout's reservations not yet posted or voided (id, accounts, amount), in one query."""
-    return session.execute(_UNRESOLVED_PENDING, {"payout_id": payout_id}).all()
+    return session.connection().execute(_UNRESOLVED_PENDING, {"payout_id": payout_id}).all()
 
 
 def all_accounts(session: Session) -> Sequence[LedgerAccount]:
@@ -276,7 +285,7 @@ _INSERT_LINES = insert(_LINES)
 
 def add_lines(session: Session, lines: Sequence[PayoutLine]) -> None:
     """Insert lines in one statement; the objects stay transient (the receipt reads them)."""
-    session.execute(
+    session.connection().execute(
         _INSERT_LINES, [{key: getattr(line, key) for key in _LINE_COLUMNS} for line in lines]
     )
 
@@ -298,7 +307,7 @@ _CLAIMS_FOR_SUBJECTS = select(
 def claims_for_subjects(
     session: Session, subjects: Sequence[str]
 ) -> Sequence[tuple[str, str, str, str]]:
-    rows = session.execute(_CLAIMS_FOR_SUBJECTS, {"subjects": list(subjects)}).all()
+    rows = session.connection().execute(_CLAIMS_FOR_SUBJECTS, {"subjects": list(subjects)}).all()
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
@@ -314,7 +323,8 @@ def insert_claims(session: Session, lines: Sequence[PayoutLine]) -> bool:
         }
         for line in lines
     ]
-    inserted = session.scalars(_insert_ignoring_conflicts(session, EntitlementClaim), claims).all()
+    statement = _insert_ignoring_conflicts(session, EntitlementClaim)
+    inserted = session.connection().execute(statement, claims).all()
     return len(inserted) == len(claims)
 
 
@@ -324,12 +334,13 @@ _RELEASE_CLAIMS = delete(EntitlementClaim).where(
 
 
 def release_claims(session: Session, payout_id: int) -> None:
-    session.execute(_RELEASE_CLAIMS, {"payout_id": payout_id})
+    session.connection().execute(_RELEASE_CLAIMS, {"payout_id": payout_id})
 
 
 def insert_payout(session: Session, values: Mapping[str, object]) -> int | None:
     """Insert a payout and return its id; None when the (terminal, key) or token is taken."""
-    return session.scalar(_insert_ignoring_conflicts(session, Payout), dict(values))
+    statement = _insert_ignoring_conflicts(session, Payout)
+    return cast(int | None, session.connection().execute(statement, dict(values)).scalar())
 
 
 _INSERT_TASK = insert(_table(PayoutTask))
@@ -342,7 +353,7 @@ FIRST_EPOCH = 1
 
 
 def add_task(session: Session, *, payout_id: int, leased_until: datetime) -> None:
-    session.execute(
+    session.connection().execute(
         _INSERT_TASK,
         {
             "payout_id": payout_id,
@@ -369,6 +380,24 @@ def upsert_task(
     session.flush()
 
 
+_PAYOUT_AND_EPOCH_FOR_UPDATE = (
+    select(Payout, PayoutTask.epoch)
+    .join(PayoutTask, PayoutTask.payout_id == Payout.id)
+    .where(Payout.id == bindparam("payout_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+def payout_and_epoch(session: Session, payout_id: int) -> tuple[Payout | None, int | None]:
+    """The payout and its task's lease epoch, both rows locked to the commit, in one query
+    when it has a task (as a payout the bank is answering for does); epoch None without."""
+    row = session.execute(_PAYOUT_AND_EPOCH_FOR_UPDATE, {"payout_id": payout_id}).first()
+    if row is not None:
+        return row[0], row[1]
+    return payout_by_id(session, payout_id, for_update=True), None
+
+
 def task_epoch(session: Session, payout_id: int) -> int | None:
     """The task's lease epoch, its row locked to the commit; None when it has no task."""
     return session.scalar(
@@ -377,7 +406,7 @@ def task_epoch(session: Session, payout_id: int) -> int | None:
 
 
 def delete_task(session: Session, payout_id: int) -> None:
-    session.execute(_DELETE_TASK, {"payout_id": payout_id})
+    session.connection().execute(_DELETE_TASK, {"payout_id": payout_id})
 
 
 def lease_task(session: Session, *, payout_id: int, now: datetime, until: datetime) -> int | None:
@@ -480,6 +509,26 @@ def payout_account(session: Session, *, owner_kind: str, owner_id: str) -> Payou
     return session.scalar(_PAYOUT_ACCOUNT, {"owner_kind": owner_kind, "owner_id": owner_id})
 
 
+_PAYOUT_DESTINATION = select(
+    PayoutAccount.bank_code, PayoutAccount.number, PayoutAccount.name
+).where(
+    PayoutAccount.owner_kind == bindparam("owner_kind"),
+    PayoutAccount.owner_id == bindparam("owner_id"),
+)
+
+
+def payout_destination(
+    session: Session, *, owner_kind: str, owner_id: str
+) -> Row[str, str, str] | None:
+    """(bank_code, number, name) of an owner's payout account: what every payout reads,
+    as plain columns rather than an ORM object."""
+    return (
+        session.connection()
+        .execute(_PAYOUT_DESTINATION, {"owner_kind": owner_kind, "owner_id": owner_id})
+        .first()
+    )
+
+
 def set_payout_account(
     session: Session, *, owner_kind: str, owner_id: str, bank_code: str, number: str, name: str
 ) -> PayoutAccount:
@@ -529,7 +578,7 @@ def household_facts(session: Session, *, household_id: int, day: date) -> Househ
     One plain-column read (household with its people, its memberships aggregated on each
     row): the rules need a few facts, not ORM objects, and a payout needs them every time.
     """
-    rows = session.execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).all()
+    rows = session.connection().execute(_HOUSEHOLD_MEMBERS, {"household_id": household_id}).all()
     if not rows:
         return None
     province_code, regency_code, graduated, codes = rows[0][:4]

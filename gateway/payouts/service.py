@@ -148,6 +148,8 @@ class Reservation:
     fresh: bool = True
     # Ledger accounts the reservation booked on, by code: once it commits, their ids hold.
     accounts: Mapping[str, int] = field(default_factory=dict)
+    # The pending transfers it booked (a fresh reservation's), for the commit to resolve.
+    pending: Sequence[ledger.BookedPending] = ()
 
 
 def _replay(session: Session, order: PayoutOrder) -> Reservation | None:
@@ -274,7 +276,12 @@ def reserve(
     repository.add_task(session, payout_id=payout_id, leased_until=now + policy.lease)
     # Last: the budget rows stay locked from here to the commit.
     ledger.settle(session=session, booking=booking)
-    return Reservation(payout, rows, accounts=booking.accounts)
+    return Reservation(
+        payout,
+        rows,
+        accounts=booking.accounts,
+        pending=ledger.booked_pending(booking, pending_ids),
+    )
 
 
 def payout_lines(*, session: Session, payout_id: int) -> Sequence[PayoutLine]:

@@ -2,9 +2,8 @@
 signatures, `gateway.terminals.signatures`), and the aliases every route declares.
 
 Terminals' hot routes confirm the terminal in their own transaction
-(`gateway.terminals.deferred`); routes that record the nonce in their own transaction
-reserve it in the process first, right after the signature and before the rate limit
-(`gateway.terminals.replay`).
+(`gateway.terminals.deferred`); their nonce is reserved in the process and then recorded in
+the database right after the signature, before the rate limit (`gateway.terminals.replay`).
 """
 
 from __future__ import annotations
@@ -18,14 +17,14 @@ from fastapi.dependencies.models import Dependant
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 
-from gateway.db import unit_of_work
+from gateway.db import single_write, unit_of_work
 from gateway.errors import GatewayError
-from gateway.terminals import repository
 from gateway.terminals.authenticate import (
     auth_row,
     authenticate_message,
     check_active,
     principal_of,
+    record_nonce,
 )
 from gateway.terminals.deferred import SignedTerminalRequest
 from gateway.terminals.errors import OperatorForbidden, ReplayedRequest, SignatureInvalid
@@ -138,8 +137,9 @@ async def authenticate_terminal_deferred(request: Request) -> SignedTerminalRequ
 
 
 async def _reserve_nonce(request: Request, params: SignatureParams, window: timedelta) -> None:
-    """Refuse a replay before it costs anything: reserved in this process, and not already
-    recorded by another (the route's transaction records it for good)."""
+    """Refuse a replay before it costs anything: reserved in this process, then recorded for
+    good at once (one autocommitted insert), so a copy sent to another process or after a
+    restart is refused too, and the nonce stays spent whatever the route then does."""
     state = request.app.state
     keyid = f"terminal:{params.keyid}"
     expires = (params.created + window).timestamp()
@@ -147,13 +147,17 @@ async def _reserve_nonce(request: Request, params: SignatureParams, window: time
         log.warning("request refused", extra={"reason": ReplayedRequest.code})
         raise ReplayedRequest("This request (keyid, nonce) was already received.")
 
-    def seen() -> bool:
-        with state.session_factory() as session:
-            return repository.nonce_seen(session, keyid=keyid, nonce=params.nonce)
+    def spend() -> None:
+        with single_write(state.session_factory) as session:
+            record_nonce(
+                session, kind="terminal", params=params, window=window, now=datetime.now(UTC)
+            )
 
-    if await run_in_threadpool(seen):
+    try:
+        await run_in_threadpool(spend)
+    except ReplayedRequest:
         log.warning("request refused", extra={"reason": ReplayedRequest.code})
-        raise ReplayedRequest("This request (keyid, nonce) was already received.")
+        raise
 
 
 async def authenticate_terminal(request: Request) -> AuthenticatedTerminal:

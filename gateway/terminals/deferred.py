@@ -1,7 +1,8 @@
 """A terminal request verified against the key this process last saw, confirmed later in the
 route's own transaction: the hot path (verify, pay) then costs one signature check and no
 extra database round trip, and a terminal revoked a moment ago by any process is still
-refused when the route's transaction re-reads it.
+refused when the route's transaction re-reads it. Its nonce is already recorded for good
+when the route runs (`gateway.terminals.auth`), so a request that then fails stays spent.
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import unit_of_work
 from gateway.terminals import repository
-from gateway.terminals.authenticate import check_active, record_nonce
-from gateway.terminals.errors import ReplayedRequest, UnknownTerminal
+from gateway.terminals.authenticate import check_active
+from gateway.terminals.errors import UnknownTerminal
 from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.terminals.principals import PrincipalCache
 from gateway.terminals.repository import DeviceKeyRow
@@ -36,9 +37,9 @@ class DeviceCheck(Protocol):
 @dataclass(frozen=True)
 class SignedTerminalRequest:
     """A terminal request whose signature verified against the terminal's key as this process
-    last saw it, not yet confirmed: `check` re-reads key and status in the route's own
-    transaction (or read snapshot) and `spend_nonce` records the nonce in its write
-    transaction, so a terminal revoked a moment ago (by any process) is still refused."""
+    last saw it (its nonce already recorded), not yet confirmed: `check` re-reads key and
+    status in the route's own transaction (or read snapshot), so a terminal revoked a moment
+    ago (by any process) is still refused."""
 
     terminal: AuthenticatedTerminal
     public_key: bytes
@@ -63,43 +64,14 @@ class SignedTerminalRequest:
         if devices is not None:
             devices.check(device_rows)
 
-    def spend_nonce(self, session: Session) -> None:
-        """Record the nonce in the caller's transaction: a second copy of the request fails."""
-        record_nonce(
-            session, kind="terminal", params=self.params, window=self.window, now=datetime.now(UTC)
-        )
-
-    def record_nonce_alone(self, factory: sessionmaker[Session]) -> None:
-        """After a confirmed request failed, its nonce stays spent (in a transaction of its
-        own), so the refused request cannot be replayed later."""
-        try:
-            with unit_of_work(factory) as session:
-                self.spend_nonce(session)
-        except ReplayedRequest:
-            pass  # a concurrent copy of the request recorded it
-
 
 @contextmanager
 def signed_unit_of_work(
     factory: sessionmaker[Session],
     signed: SignedTerminalRequest,
     devices: DeviceCheck | None = None,
-    *,
-    checked: bool = False,
 ) -> Iterator[Session]:
-    """The request's one write transaction: the terminal (and `devices`) checked and its
-    nonce recorded first; if the route then fails, the nonce is still recorded (see
-    `record_nonce_alone`). `checked`: the caller already ran `signed.check` in a read
-    snapshot of this request, so only the nonce is recorded here."""
-    confirmed = False
-    try:
-        with unit_of_work(factory) as session:
-            if not checked:
-                signed.check(session, devices)
-            signed.spend_nonce(session)
-            confirmed = True
-            yield session
-    except BaseException:
-        if confirmed:
-            signed.record_nonce_alone(factory)
-        raise
+    """The request's one write transaction, the terminal (and `devices`) checked first."""
+    with unit_of_work(factory) as session:
+        signed.check(session, devices)
+        yield session

@@ -155,15 +155,6 @@ def record_nonce(session: Session, *, keyid: str, nonce: str, expires_at: dateti
     )
 
 
-def nonce_seen(session: Session, *, keyid: str, nonce: str) -> bool:
-    return (
-        session.scalar(
-            select(SeenNonce.keyid).where(SeenNonce.keyid == keyid, SeenNonce.nonce == nonce)
-        )
-        is not None
-    )
-
-
 def purge_nonces(session: Session, *, now: datetime) -> int:
     """Drop pairs whose requests the freshness window would refuse anyway."""
     result = session.execute(delete(SeenNonce).where(SeenNonce.expires_at < now))

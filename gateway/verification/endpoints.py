@@ -17,7 +17,7 @@ from gateway.errors import GatewayError
 from gateway.media import JSON
 from gateway.registry.service import find_person
 from gateway.terminals.auth import CaseWorkerDep, SignedTerminalDep, TerminalDep, check_person_rate
-from gateway.terminals.deferred import SignedTerminalRequest, signed_unit_of_work
+from gateway.terminals.deferred import SignedTerminalRequest
 from gateway.terminals.identity import AuthenticatedTerminal
 from gateway.verification import case_workers, lockout, recording, service
 from gateway.verification.schemas import (
@@ -54,8 +54,8 @@ async def verify(body: VerifyRequest, request: Request, signed: SignedTerminalDe
 def _verify(body: VerifyRequest, request: Request, signed: SignedTerminalRequest) -> Response:
     """Three steps, so SQLite's write lock (and PostgreSQL's audit head) is held only for the
     writes: captures opened and prepared with no transaction open; terminal, devices and
-    person read and compared in a read snapshot; then one write transaction spends the nonce,
-    re-checks what may have changed and records the decision."""
+    person read and compared in a read snapshot; then one write transaction re-checks what
+    may have changed and records the decision. The nonce was spent before the route ran."""
     terminal = signed.terminal
     # The signed Content-Digest and the request's unique nonce identify this very request.
     binding = f"{terminal.nonce}\n{request.headers.get('content-digest', '')}"
@@ -92,18 +92,13 @@ def _verify(body: VerifyRequest, request: Request, signed: SignedTerminalRequest
                 )
             except GatewayError as exc:
                 refused = exc
-            except Exception:
-                # The terminal is confirmed: its nonce stays spent even when the decision
-                # fails, as after a failure inside `signed_unit_of_work`, so no replay.
-                signed.record_nonce_alone(factory)
-                raise
     if refused is not None:
         # The nonce is spent either way; unusable captures and locked NIKs are recorded.
-        with signed_unit_of_work(factory, signed, checked=True) as session:
+        with unit_of_work(factory) as session:
             _record_refusal(session, body, terminal, refused)
         raise refused
     try:
-        with signed_unit_of_work(factory, signed, checked=True) as session:
+        with unit_of_work(factory) as session:
             result = recording.record(
                 session=session,
                 decision=decision,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from gateway.db import unit_of_work
 from gateway.payouts import repository
 from gateway.payouts.programmes import payment_day
 from gateway.registry.models import Household, Person, ProgrammeMembership
+from gateway.terminals import repository as terminal_repository
 from gateway.terminals.models import OperatorRole
 from gateway.verification.tokens import issue_token
 
@@ -235,6 +236,63 @@ def test_a_refused_payout_request_cannot_be_replayed(
     replayed = send()
     assert replayed.status_code == 401
     assert replayed.json()["error"]["code"] == "replayed_request"
+
+
+def test_a_retry_after_its_token_expired_still_gets_the_payout(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new payout does not look its key up first; a retry is recognised by its spent token,
+    even once that token has expired (the terminal lost the answer and asked again later)."""
+    token = token_for(session_factory, family, terminal.id)
+    headers = {"Idempotency-Key": "late-retry-1"}
+    first = terminal_client.post("/v1/payouts", json={"token": token}, headers=headers)
+    assert first.status_code == 200, first.text
+    later = datetime.now(UTC) + timedelta(hours=1)
+    monkeypatch.setattr("gateway.verification.tokens.utcnow", lambda: later)
+    again = terminal_client.post("/v1/payouts", json={"token": token}, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["reference"] == first.json()["reference"]
+    other_key = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "late-retry-2"}
+    )
+    assert other_key.json()["error"]["code"] == "token_expired"
+
+
+def test_a_nonce_another_process_recorded_refuses_the_payout_before_any_work(
+    terminal_client: SignedClient,
+    terminal: TerminalIdentity,
+    family: Family,
+    agent_account: None,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A copy of a request served by another process (or before a restart) is known only to
+    the database: it is refused there, and its token stays unspent for the genuine payout."""
+    token = token_for(session_factory, family, terminal.id)
+    with unit_of_work(session_factory) as session:
+        terminal_repository.record_nonce(
+            session,
+            keyid=f"terminal:{terminal.id}",
+            nonce="served-elsewhere-0001",
+            expires_at=datetime.now(UTC) + timedelta(minutes=5),
+        )
+    copied = terminal_client.post(
+        "/v1/payouts",
+        json={"token": token},
+        headers={"Idempotency-Key": "copy-0001"},
+        nonce="served-elsewhere-0001",
+    )
+    assert copied.status_code == 401
+    assert copied.json()["error"]["code"] == "replayed_request"
+    paid = terminal_client.post(
+        "/v1/payouts", json={"token": token}, headers={"Idempotency-Key": "copy-0001"}
+    )
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["state"] == "committed"
 
 
 def test_review_through_the_operator_api_needs_ops_then_a_supervisor(
