@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from matcher.fingerprint import learned
-from matcher.fingerprint.extract import ImageInput, analyse
-from matcher.fingerprint.image import load
+from matcher.fingerprint.extract import Extraction, ImageInput, analyse
+from matcher.fingerprint.image import FingerImage, load
 from matcher.fingerprint.types import MinutiaSet
 
 EXTRACTOR = "student-onnx/1"
@@ -71,13 +72,27 @@ def extract(
     Raises `FingerprintImageError` for unusable input (as every extractor does) and
     `ModelError` / `ModelIntegrityError` when the model is missing or not the expected file.
     """
+    network = checked_session(model, expected_sha256)
+    finger = load(image, resolution_dpi=resolution_dpi)
+    return detect(network, finger, analyse(finger.pixels))
+
+
+def checked_session(model: Path = MODEL, expected_sha256: str = MODEL_SHA256) -> Any:
+    """The onnxruntime session of the student file, refused unless it is the measured one."""
     if not model.is_file():
         raise learned.ModelError(f"the student model file {model} is missing")
-    network = learned.session(model, expected_sha256)
-    finger = load(image, resolution_dpi=resolution_dpi)
-    classical = analyse(finger.pixels)
+    return learned.session(model, expected_sha256)
+
+
+def detect(
+    network: Any,
+    finger: FingerImage,
+    classical: Extraction,
+    threshold: float = DETECTION_THRESHOLD,
+) -> MinutiaSet:
+    """The student's minutiae of a 500 dpi finger whose classical analysis is `classical`."""
     crop, top, left = learned.network_input(finger.pixels, classical.mask)
     maps = network.run(None, {"image": normalise(crop)[None, None]})[0][0]
-    found = decode(maps)
+    found = decode(maps, threshold)
     shifted = dataclasses.replace(found, x=found.x + left, y=found.y + top)
     return learned.minutia_set(shifted, finger, classical, EXTRACTOR)
