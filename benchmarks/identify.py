@@ -278,7 +278,7 @@ def real_mates(
     folder: Path, ident: BinaryIdentifier[PreparedTemplate], first_id: int, regions: int
 ) -> tuple[list[Probe], int]:
     """Enrol the first impression of each real finger; the others become probes."""
-    from matcher.fingerprint.extract import extract
+    from matcher.fingerprint.fused import extract
 
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".tif", ".png", ".bmp"})
     by_finger: dict[str, list[Path]] = {}
