@@ -49,8 +49,11 @@ SAME_ANGLE = math.pi / 4
 DETECTION_THRESHOLD = 0.25
 
 
-def union(learned: MinutiaSet, classical: MinutiaSet) -> MinutiaSet:
-    """`learned`'s minutiae plus those of `classical` that `learned` does not already hold.
+def union(
+    learned: MinutiaSet, classical: MinutiaSet, *, same_distance: float = SAME_DISTANCE
+) -> MinutiaSet:
+    """`learned`'s minutiae plus those of `classical` that `learned` does not already hold
+    (none within `same_distance` px and `SAME_ANGLE`).
 
     Every other field (size, quality, mask, period) is `learned`'s, which carries the
     classical analysis already.
@@ -63,7 +66,7 @@ def union(learned: MinutiaSet, classical: MinutiaSet) -> MinutiaSet:
             (learned.direction[:, None] - classical.direction[None, :] + np.pi) % (2 * np.pi)
             - np.pi
         )
-        new = ~((dist <= SAME_DISTANCE) & (turn <= SAME_ANGLE)).any(axis=0)
+        new = ~((dist <= same_distance) & (turn <= SAME_ANGLE)).any(axis=0)
     else:
         new = np.ones(len(classical), dtype=np.bool_)
 
