@@ -1,8 +1,9 @@
 """`satupintu-bench fusion-rules PATH…`: ways of joining the Gabor and student extractors.
 
-Each image is analysed once (the classical pipeline and one student inference), then every
+Each image is analysed once (the classical pipeline, student inferences), then every
 rule is scored on the same pairs: the Gabor minutiae alone, the student's alone, the union of
-minutiae at several student thresholds and same-minutia radii (what `fused` does), and two
+minutiae at several student thresholds and same-minutia radii, the union with the ridge
+period matched to the student's training images (what `fused` does), and two
 comparison-level rules on the two single-extractor scores (their mean and their maximum).
 For each rule the figure that decides is the FNMR at FMR 1e-3 with the threshold fitted on
 the all-pairs impostors of the *other* sets (leave one set out), so no rule is judged on
@@ -43,11 +44,12 @@ Scores = tuple[np.ndarray, np.ndarray]  # genuine, all-pairs impostor
 
 @dataclasses.dataclass
 class Capture:
-    """One image analysed once: its Gabor minutiae and its student network at each threshold."""
+    """One image analysed once: its Gabor minutiae and the student's at each threshold."""
 
     identity: str
     gabor: MinutiaSet
     student: dict[float, MinutiaSet]
+    period_matched: MinutiaSet  # the student at the fused threshold, ridge period matched
 
 
 def _analyse(data: bytes, dpi: int | None, thresholds: tuple[float, ...]) -> Capture | None:
@@ -58,7 +60,10 @@ def _analyse(data: bytes, dpi: int | None, thresholds: tuple[float, ...]) -> Cap
         return None
     analysis = classical.analyse(finger.pixels)
     found = {t: student.detect(network, finger, analysis, t) for t in thresholds}
-    return Capture("", analysis.minutiae, found)
+    matched = student.detect(
+        network, finger, analysis, fused.DETECTION_THRESHOLD, match_period=True
+    )
+    return Capture("", analysis.minutiae, found, matched)
 
 
 def _pairs(captures: list[Capture | None]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -98,6 +103,11 @@ def _joined(threshold: float, radius: float) -> Callable[[Capture], MinutiaSet]:
         return fused.union(c.student[threshold], c.gabor, same_distance=radius)
 
     return make
+
+
+def fused_rule(c: Capture) -> MinutiaSet:
+    """What the default extractor does."""
+    return fused.union(c.period_matched, c.gabor)
 
 
 def leave_one_out(per_set: dict[str, Scores], target: float = 1e-3) -> dict[str, Any]:
@@ -146,6 +156,7 @@ def fusion_rules_command(
         }
         for t, r in UNIONS:
             found[f"union t{t:g} r{r:g}"] = _template_rule(captures, _joined(t, r))
+        found["union t0.25 r8, period matched (fused)"] = _template_rule(captures, fused_rule)
         for rule, scores in found.items():
             rules.setdefault(rule, {})[db.name] = scores
     result: dict[str, dict[str, Any]] = {

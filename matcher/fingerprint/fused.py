@@ -100,9 +100,8 @@ def analyse(
     network = student.checked_session(model, expected_sha256)
     finger = load(image, resolution_dpi=resolution_dpi)
     classical = classical_analysis(finger.pixels)
-    fused = union(
-        student.detect(network, finger, classical, DETECTION_THRESHOLD), classical.minutiae
-    )
+    learned = student.detect(network, finger, classical, DETECTION_THRESHOLD, match_period=True)
+    fused = union(learned, classical.minutiae)
     return dataclasses.replace(classical, minutiae=fused)
 
 
