@@ -47,7 +47,8 @@ from matcher.evaluation.metrics import (
 )
 from matcher.evaluation.modality import Modality
 from matcher.evaluation.registry import UnknownModality, create_modality, peer_modality
-from matcher.fingerprint.calibration import LOG_ODDS_TAIL, default_calibration, fit
+from matcher.fingerprint import extractors
+from matcher.fingerprint.calibration import LOG_ODDS_TAIL, calibration_for, fit
 
 SYNTHETIC = re.compile(r"^synthetic:(\d+)x(\d+)$")
 CHECKED_FMRS = (1e-2, 1e-3, 1e-4)
@@ -146,12 +147,15 @@ def _markdown(rows: Sequence[dict[str, Any]], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def calibration_checks(modality: str, results: Sequence[DatabaseResult]) -> list[CalibrationCheck]:
-    """The shipped calibration's claims against the run's all-pairs impostors (fingerprint)."""
+def calibration_checks(
+    modality: str, results: Sequence[DatabaseResult], extractor: str = extractors.DEFAULT
+) -> list[CalibrationCheck]:
+    """The claims of the calibration shipped for `extractor` against the run's all-pairs
+    impostors (fingerprint)."""
     if modality != "fingerprint" or not results:
         return []
     impostors = np.concatenate([r.impostor_all for r in results])
-    return check_calibration(default_calibration().threshold, impostors, CHECKED_FMRS)
+    return check_calibration(calibration_for(extractor).threshold, impostors, CHECKED_FMRS)
 
 
 def _calibration_markdown(checks: Sequence[CalibrationCheck]) -> str:
@@ -261,7 +265,7 @@ def _slug(name: str) -> str:
 
 def _engine(modality: str, extractor: str, dpi: int | None) -> Modality:
     """The engine measured: the registry's modality, or the fingerprint one with `extractor`."""
-    if modality == "fingerprint" and extractor != "gabor":
+    if modality == "fingerprint" and extractor != extractors.DEFAULT:
         return FingerprintModality(
             resolution_dpi=dpi, extractor=extractor, name=f"fingerprint/{extractor}"
         )
@@ -297,7 +301,7 @@ def accuracy_command(
     dpi_file: resolution.DpiFileOption = None,
     extractor: Annotated[
         str, typer.Option(help=f"Fingerprint extractor for images: {', '.join(EXTRACTORS)}.")
-    ] = "gabor",
+    ] = extractors.DEFAULT,
     versus: Annotated[
         str | None,
         typer.Option(
@@ -341,8 +345,9 @@ def accuracy_command(
                     theirs.append(_run_database(peer_engine, db, processes, progress))
 
     if modality == "fingerprint":
-        for r in ours + theirs + other:
-            r.extra.update(operating_points(r, default_calibration().threshold))
+        for results, name in ((ours, extractor), (other, versus or extractor), (theirs, "")):
+            for r in results:
+                r.extra.update(operating_points(r, calibration_for(name).threshold))
     loso = [_rounded(r) for r in leave_one_out(ours)] if modality == "fingerprint" else []
     rows = [_rounded({**separation(r), **r.row()}) for r in ours]
     if len(ours) > 1:
@@ -354,8 +359,10 @@ def accuracy_command(
     if len(other) > 1:
         versus_rows.append(_rounded({**average(other), **_mean_separation(versus_rows)}))
     summary = rows[-1]
-    checks = calibration_checks(modality, ours)
-    label = _label(paths, modality if extractor == "gabor" else f"{modality}-{extractor}")
+    checks = calibration_checks(modality, ours, extractor)
+    label = _label(
+        paths, modality if extractor == extractors.DEFAULT else f"{modality}-{extractor}"
+    )
     out_dir = results_dir()
     title = f"{modality} accuracy on {' + '.join(paths)}"
     det = det_curves(ours + theirs, out_dir / f"{label}_det.png", title)

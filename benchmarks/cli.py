@@ -25,6 +25,7 @@ from benchmarks.compare import compare_command
 from benchmarks.console import console_command
 from benchmarks.cross_vendor import cross_vendor_command
 from benchmarks.extract import extract_command
+from benchmarks.fusion_rules import fusion_rules_command
 from benchmarks.identify import identify
 from benchmarks.iris_report import iris_report_command
 from benchmarks.iris_speed import iris_speed_command
@@ -58,6 +59,7 @@ bench_app.command("identify")(identify)
 bench_app.command("accuracy")(accuracy_command)
 bench_app.command("compare")(compare_command)
 bench_app.command("cross-vendor")(cross_vendor_command)
+bench_app.command("fusion-rules")(fusion_rules_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
 bench_app.command("reextract")(reextract_command)

@@ -29,7 +29,7 @@ from benchmarks.output import write_json
 from matcher.evaluation.fingerprint import EXTRACTORS, IMAGE_SUFFIXES
 from matcher.evaluation.metrics import equal_error_rate, error_curve
 from matcher.fingerprint import extractors, iso19794_2
-from matcher.fingerprint.calibration import default_calibration
+from matcher.fingerprint.calibration import calibration_for
 from matcher.fingerprint.compare import PreparedTemplate, compare_prepared, prepare
 from matcher.fingerprint.image import FingerprintImageError
 
@@ -77,7 +77,7 @@ def cross_scores(
 
 def row(database: str, extractor: str, genuine: np.ndarray, impostor: np.ndarray) -> dict[str, Any]:
     """EER and the terminal's operating point of one database and one extractor of ours."""
-    threshold = default_calibration().threshold(1e-3)
+    threshold = calibration_for(extractor).threshold(1e-3)
     return {
         "database": database,
         "ours": extractor,
@@ -114,7 +114,7 @@ def cross_vendor_command(
     dpi_file: resolution.DpiFileOption = None,
 ) -> None:
     """Match a vendor's ISO/IEC 19794-2 records against our extraction of other captures."""
-    mine = ours or ["gabor", "student"]
+    mine = ours or ["gabor", extractors.DEFAULT]
     for name in (vendor, *mine):
         if name not in EXTRACTORS:
             raise typer.BadParameter(f"extractor {name!r}: one of {', '.join(EXTRACTORS)}")

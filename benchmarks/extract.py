@@ -191,7 +191,9 @@ def agreement(
     return len(used_t), len(tx), len(fx)
 
 
-def _synthetic_row(count: int, progress: Progress, extractor: str = "gabor") -> dict[str, Any]:
+def _synthetic_row(
+    count: int, progress: Progress, extractor: str = extractors.DEFAULT
+) -> dict[str, Any]:
     """Precision/recall against the ground truth of rendered synthetic impressions."""
     from matcher.synthetic.render import impressions_with_truth as impressions
 
@@ -272,8 +274,8 @@ def extract_command(
         int, typer.Option(help="Synthetic impressions for the ground-truth row (0 = skip).")
     ] = 40,
     extractor: Annotated[
-        str, typer.Option(help="Extractor to time: gabor (default), leader or student.")
-    ] = "gabor",
+        str, typer.Option(help=f"Extractor to time: {', '.join(extractors.NAMES)}.")
+    ] = extractors.DEFAULT,
     core: Annotated[int, typer.Option(help="CPU core to pin the timing to.")] = 0,
 ) -> None:
     """Time minutiae extraction per image on one core and measure minutiae agreement."""

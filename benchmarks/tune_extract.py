@@ -36,7 +36,7 @@ from benchmarks.output import results_dir
 from matcher.evaluation.dataset import Database, DatasetError
 from matcher.evaluation.fingerprint import FingerprintModality
 from matcher.evaluation.harness import evaluate
-from matcher.fingerprint.calibration import default_calibration
+from matcher.fingerprint.calibration import calibration_for
 from matcher.fingerprint.params import DEFAULT, ExtractionParams
 
 console = Console()
@@ -82,10 +82,10 @@ def _measure(
     dpis: dict[str, int | None],
     processes: int,
 ) -> dict[str, dict[str, float]]:
-    threshold_of = default_calibration().threshold
+    threshold_of = calibration_for("gabor").threshold
     out: dict[str, dict[str, float]] = {}
     for db in databases:
-        engine = FingerprintModality(resolution_dpi=dpis[db.name], params=params)
+        engine = FingerprintModality(resolution_dpi=dpis[db.name], params=params, extractor="gabor")
         result = evaluate(engine, db, processes=processes)
         row = {**result.row(), **operating_points(result, threshold_of)}
         out[db.name] = {k: round(float(row[k]), 6) for k in (*METRICS, "fte")}

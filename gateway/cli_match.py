@@ -24,7 +24,7 @@ from matcher.fingerprint.calibration import (
     load_calibration,
 )
 from matcher.fingerprint.compare import PreparedTemplate, compare_prepared
-from matcher.fingerprint.extract import extract
+from matcher.fingerprint.fused import extract
 from matcher.fingerprint.fusion import fuse
 from matcher.fingerprint.synthetic_calibration import fit_impostors, fit_synthetic
 from matcher.fingerprint.types import MinutiaSet

@@ -26,7 +26,7 @@ from gateway.biometrics.schemas import (
 from gateway.biometrics.sealed import DeviceLookup, open_capture
 from gateway.errors import InvalidInput
 from gateway.terminals.identity import AuthenticatedTerminal
-from matcher.fingerprint import extract
+from matcher.fingerprint import fused
 from matcher.fingerprint.image import FingerprintImageError
 from matcher.fingerprint.template_errors import TemplateFormatError
 from matcher.fingerprint.templates import read_record
@@ -144,9 +144,9 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
         return Sample("finger", capture.position, ms, int(quality), reasons)
     if capture.format == "iso19794-4":
         pixels, dpi = finger_image(raw, position=capture.position)
-        analysis = extract.analyse(pixels, resolution_dpi=dpi)
+        analysis = fused.analyse(pixels, resolution_dpi=dpi)
     else:
-        analysis = extract.analyse(raw, resolution_dpi=capture.resolution_dpi)
+        analysis = fused.analyse(raw, resolution_dpi=capture.resolution_dpi)
     ms = dataclasses.replace(analysis.minutiae, finger_position=capture.position)
     reasons = tuple(Reason(r.code, r.message) for r in analysis.quality.reasons)
     if analysis.quality.score < min_quality and not reasons:

@@ -34,7 +34,7 @@ def read_views(
     name: str = "",
     resolution_dpi: int | None = None,
     params: ExtractionParams = DEFAULT,
-    extractor: str = "gabor",
+    extractor: str = extractors.DEFAULT,
 ) -> list[MinutiaSet]:
     """Minutiae of every finger view in a capture: a template record's views, or one image.
 
@@ -64,7 +64,7 @@ def read_capture(
     name: str = "",
     resolution_dpi: int | None = None,
     params: ExtractionParams = DEFAULT,
-    extractor: str = "gabor",
+    extractor: str = extractors.DEFAULT,
 ) -> MinutiaSet:
     """The first (for an image, the only) finger view of a capture."""
     views = read_views(
@@ -89,13 +89,14 @@ def enrol(ms: MinutiaSet, *, name: str = "") -> PreparedTemplate:
 class FingerprintModality:
     """Our extractor plus MCC/LSS-R comparison; `resolution_dpi` and `params` apply to images.
 
-    `params` lets a tuning run measure other extraction settings on the same harness;
+    `params` lets a tuning run measure other Gabor extraction settings on the same harness
+    (with `extractor="gabor"`, the only one they apply to);
     `extractor` is one of `EXTRACTORS` (see `matcher.fingerprint.extractors`).
     """
 
     resolution_dpi: int | None = None
     params: ExtractionParams = DEFAULT
-    extractor: str = "gabor"
+    extractor: str = extractors.DEFAULT
     name: str = "fingerprint"
     suffixes: tuple[str, ...] = IMAGE_SUFFIXES + TEMPLATE_SUFFIXES
 

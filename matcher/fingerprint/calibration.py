@@ -43,6 +43,12 @@ LOG_ODDS_TAIL = "log-odds"  # tail exponential in log(s / (1 − s)); scores mus
 _ODDS_EPS = 1e-12  # keeps log-odds finite at scores of exactly 0 or 1
 DEFAULT_TARGET_FMR = 1e-4
 DEFAULT_RESOURCE = "default_calibration.json"
+# The calibration shipped before the default extractor joined two extractors' minutiae: made
+# the same way for single-extractor templates (a quarter of the minutiae spurious, tail
+# widened 1.3), whose impostors score lower than the fused templates'. Templates of the
+# `gabor`, `student` and `leader` extractors are judged by it.
+SINGLE_EXTRACTOR_RESOURCE = "single_extractor_calibration.json"
+FUSED_EXTRACTOR_PREFIX = "fused-"
 
 
 class CalibrationError(ValueError):
@@ -206,10 +212,23 @@ def fit(
 
 
 @cache
-def default_calibration() -> Calibration:
-    """The calibration shipped with the package (made by `satupintu calibrate --synthetic`)."""
-    text = resources.files("matcher.fingerprint").joinpath("data", DEFAULT_RESOURCE).read_text()
+def _shipped(resource: str) -> Calibration:
+    text = resources.files("matcher.fingerprint").joinpath("data", resource).read_text()
     return Calibration.from_json(text)
+
+
+def default_calibration() -> Calibration:
+    """The calibration shipped with the package for the default extractor's templates (made
+    by `satupintu calibrate --synthetic`)."""
+    return _shipped(DEFAULT_RESOURCE)
+
+
+def calibration_for(extractor: str) -> Calibration:
+    """The shipped calibration for templates made by `extractor` (an extractor name such as
+    `gabor`, or the version string a template records): the default for the fused extractor
+    and for templates of unknown origin, the single-extractor one for the others."""
+    fused = extractor in ("", "fused") or extractor.startswith(FUSED_EXTRACTOR_PREFIX)
+    return default_calibration() if fused else _shipped(SINGLE_EXTRACTOR_RESOURCE)
 
 
 def load_calibration(path: Path | None = None) -> Calibration:

@@ -1,9 +1,10 @@
 """The minutiae extractors by name, so every caller picks one the same way.
 
-`gabor` is the classical pipeline of `matcher.fingerprint.extract`; `leader` is the learned
-detector of `matcher.fingerprint.learned` (about a second an image, the most accurate);
-`student` is the small network of `matcher.fingerprint.student` distilled from it. The
-learned ones are imported only when asked for, so the classical one needs no onnxruntime.
+`fused` (the default) joins the minutiae of the two fast ones (`matcher.fingerprint.fused`):
+`gabor`, the classical pipeline of `matcher.fingerprint.extract`, and `student`, the small
+network of `matcher.fingerprint.student` distilled from `leader`, the learned detector of
+`matcher.fingerprint.learned` (about a second an image, the most accurate). The learned ones
+are imported only when asked for, so the classical one alone needs no onnxruntime.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from matcher.fingerprint.types import MinutiaSet
 Extractor = Callable[..., MinutiaSet]
 
 _MODULES = {
+    "fused": "matcher.fingerprint.fused",
     "gabor": "matcher.fingerprint.extract",
     "leader": "matcher.fingerprint.learned",
     "student": "matcher.fingerprint.student",
 }
 NAMES = tuple(_MODULES)
 # The one enrolment and verification extract with, and the one `templates re-extract` targets.
-DEFAULT = "gabor"
+DEFAULT = "fused"
 
 
 class UnknownExtractor(ValueError):

@@ -100,7 +100,7 @@ def session(path: Path, expected_sha256: str = MODEL_SHA256) -> Any:
                 import onnxruntime as ort
             except ImportError as exc:
                 raise ModelError(
-                    "the learned extractor needs onnxruntime (pip install 'satupintu[learned]')"
+                    "the learned extractors need onnxruntime (a satupintu dependency): reinstall"
                 ) from exc
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1

@@ -8,7 +8,7 @@ from matcher.fingerprint import extractors, learned
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["leader", "student"])
+@pytest.mark.parametrize("name", ["leader", "student", "fused"])
 def test_minutiae_agree_with_synthetic_ground_truth(name: str) -> None:
     pytest.importorskip("onnxruntime")
     if name == "leader":

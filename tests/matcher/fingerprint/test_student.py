@@ -73,3 +73,34 @@ def test_an_unknown_extractor_name_is_refused() -> None:
 def test_bad_input_raises_the_typed_image_errors(image: np.ndarray, error: type) -> None:
     with pytest.raises(error):
         student.extract(image)
+
+
+def test_only_fingers_with_wider_ridges_than_the_training_images_are_shrunk() -> None:
+    assert student.period_scale(student.TRAINED_RIDGE_PERIOD) == 1.0
+    assert student.period_scale(6.0) == 1.0  # narrower ridges are never enlarged
+    assert student.period_scale(12.0) == pytest.approx(student.TRAINED_RIDGE_PERIOD / 12.0)
+    assert student.period_scale(40.0) == student.MIN_SCALE
+
+
+def test_matching_the_ridge_period_finds_more_minutiae_of_an_enlarged_finger_in_place() -> None:
+    import cv2
+
+    from benchmarks.extract import agreement
+    from matcher.fingerprint.extract import analyse
+    from matcher.fingerprint.image import load
+    from matcher.synthetic.render import impressions_with_truth
+
+    network = student.checked_session()
+    found = {False: 0, True: 0}
+    truths = 0
+    for pixels, truth in impressions_with_truth(3, seed=7):
+        # 1.4 times larger: ridges about 14 px apart instead of the trained 9
+        finger = load(cv2.resize(pixels, None, fx=1.4, fy=1.4, interpolation=cv2.INTER_CUBIC))
+        classical = analyse(finger.pixels)
+        scaled_truth = (truth.x * 1.4, truth.y * 1.4, truth.direction)
+        truths += len(truth.x)
+        for match in found:
+            ms = student.detect(network, finger, classical, match_period=match)
+            found[match] += agreement(scaled_truth, (ms.x, ms.y, ms.direction))[0]
+    assert found[True] / truths >= 0.9
+    assert found[True] > found[False]
