@@ -61,6 +61,9 @@ class Sample:
     reasons: tuple[Reason, ...] = ()
     # The comparison-ready form, when the caller prepared it ahead (outside a transaction).
     prepared: object = None
+    # A finger image's classical (Gabor) minutiae from the same analysis, for templates
+    # enrolled by that extractor alone; None for records and irises.
+    classical: MinutiaSet | None = None
 
     @property
     def label(self) -> str:
@@ -144,14 +147,21 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
         return Sample("finger", capture.position, ms, int(quality), reasons)
     if capture.format == "iso19794-4":
         pixels, dpi = finger_image(raw, position=capture.position)
-        analysis = fused.analyse(pixels, resolution_dpi=dpi)
+        analysis, classical = fused.analyse_both(pixels, resolution_dpi=dpi)
     else:
-        analysis = fused.analyse(raw, resolution_dpi=capture.resolution_dpi)
+        analysis, classical = fused.analyse_both(raw, resolution_dpi=capture.resolution_dpi)
     ms = dataclasses.replace(analysis.minutiae, finger_position=capture.position)
     reasons = tuple(Reason(r.code, r.message) for r in analysis.quality.reasons)
     if analysis.quality.score < min_quality and not reasons:
         reasons = (Reason("low_quality", "The capture is of low quality: capture it again."),)
-    return Sample("finger", capture.position, ms, analysis.quality.score, reasons)
+    return Sample(
+        "finger",
+        capture.position,
+        ms,
+        analysis.quality.score,
+        reasons,
+        classical=dataclasses.replace(classical, finger_position=capture.position),
+    )
 
 
 def _iris(capture: IrisCapture, raw: bytes) -> Sample:

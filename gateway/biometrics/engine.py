@@ -23,7 +23,8 @@ from gateway.biometrics.captures import Modality, Sample
 from gateway.errors import Unavailable
 from matcher.fingerprint import compare as finger_compare
 from matcher.fingerprint import storage as finger_storage
-from matcher.fingerprint.calibration import Calibration, default_calibration
+from matcher.fingerprint.calibration import Calibration, calibration_for, default_calibration
+from matcher.fingerprint.extract import EXTRACTOR as CLASSICAL_EXTRACTOR
 from matcher.fingerprint.fusion import fuse_fmrs
 from matcher.fingerprint.types import MinutiaSet
 from matcher.iris import storage as iris_storage
@@ -71,6 +72,14 @@ class LruCache(Generic[K, V]):
 
 
 @dataclass(frozen=True)
+class EnrolledView:
+    """An enrolled template ready for comparison, and the extractor that made it."""
+
+    prepared: Any
+    extractor: str
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One probe sample against one reference: similarity and its calibrated FMR."""
 
@@ -98,9 +107,10 @@ class BiometricEngine:
         finger_calibration: Calibration | None = None,
     ) -> None:
         self.finger_calibration = finger_calibration or default_calibration()
+        self.classical_calibration = calibration_for(CLASSICAL_EXTRACTOR)
         self.iris_calibration = default_iris_calibration()
         self.finger_comparator = finger_compare.DEFAULT_COMPARATOR
-        self.cache: LruCache[int, Any] = LruCache(cache_size)
+        self.cache: LruCache[int, EnrolledView] = LruCache(cache_size)
         self.card_cache: LruCache[bytes, Any] = LruCache(cache_size)
 
     def warm_up(self) -> None:
@@ -167,11 +177,14 @@ class BiometricEngine:
 
     def prepared_enrolled(
         self, template_id: int, modality: Modality, load: Callable[[], bytes]
-    ) -> Any:
+    ) -> EnrolledView:
         """An enrolled template's prepared form, from the cache or decrypted and built once."""
         cached = self.cache.get(template_id)
         if cached is None:
-            cached = self.prepare(modality, self.from_bytes(modality, load()))
+            template = self.from_bytes(modality, load())
+            cached = EnrolledView(
+                self.prepare(modality, template), self.extractor_of(modality, template)
+            )
             self.cache.put(template_id, cached)
         return cached
 
@@ -190,6 +203,19 @@ class BiometricEngine:
     def compare(self, modality: Modality, label: str, probe: Any, reference: Any) -> Comparison:
         score = self.score(modality, probe, reference)
         return Comparison(label=label, score=score, fmr=self.fmr(modality, score))
+
+    def compare_enrolled(self, sample: Sample, enrolled: EnrolledView) -> Comparison:
+        """`sample` against an enrolled template, like with like: a template made by the
+        classical extractor alone meets the sample's classical minutiae under that
+        extractor's calibration (mixing extractors costs genuine scores); any other template
+        meets the sample's default minutiae."""
+        if sample.classical is not None and enrolled.extractor == CLASSICAL_EXTRACTOR:
+            probe = self.prepare("finger", sample.classical)
+            score = self.score("finger", probe, enrolled.prepared)
+            return Comparison(sample.label, score, self.classical_calibration.fmr(score))
+        return self.compare(
+            sample.modality, sample.label, self.prepared_probe(sample), enrolled.prepared
+        )
 
     @staticmethod
     def fuse(comparisons: Sequence[Comparison]) -> Fused:

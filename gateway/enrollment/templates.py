@@ -7,13 +7,12 @@ replace them) and verification (every 1:1 decision compares against them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from gateway.biometrics import repository as template_repository
 from gateway.biometrics.captures import Modality, Sample
-from gateway.biometrics.engine import BiometricEngine, Comparison
+from gateway.biometrics.engine import BiometricEngine, Comparison, EnrolledView
 from gateway.biometrics.models import template_aad
 from gateway.crypto.envelope import open_sealed
 from gateway.db import utcnow
@@ -24,12 +23,12 @@ from gateway.indexing import repository as index_repository
 
 def enrolled_templates(
     *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
-) -> dict[int, Any]:
+) -> dict[int, EnrolledView]:
     """A person's enrolled templates by position, prepared (cached across requests)."""
     keys = template_repository.active_template_keys(session, person_id, modality)
     missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
     rows = {r.id: r for r in template_repository.templates_by_id(session, missing)}
-    prepared: dict[int, Any] = {}
+    prepared: dict[int, EnrolledView] = {}
     for tid, position, _quality in keys:
 
         def load(tid: int = tid) -> bytes:
@@ -60,8 +59,7 @@ def compare_current(
         )
         for s in probes:
             if s.position in enrolled:
-                probe = engine.prepared_probe(s)
-                comparisons.append(engine.compare(modality, s.label, probe, enrolled[s.position]))
+                comparisons.append(engine.compare_enrolled(s, enrolled[s.position]))
     return comparisons
 
 

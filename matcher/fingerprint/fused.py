@@ -99,12 +99,30 @@ def analyse(
     Raises `FingerprintImageError` for unusable input and `ModelError` /
     `ModelIntegrityError` when the student model is missing or not the expected file.
     """
+    return analyse_both(
+        image, resolution_dpi=resolution_dpi, model=model, expected_sha256=expected_sha256
+    )[0]
+
+
+def analyse_both(
+    image: ImageInput,
+    *,
+    resolution_dpi: int | None = None,
+    model: Path = student.MODEL,
+    expected_sha256: str = student.MODEL_SHA256,
+) -> tuple[Extraction, MinutiaSet]:
+    """`analyse`'s result and the classical (Gabor) minutiae of the same analysis.
+
+    The classical set costs nothing more here, and a gallery enrolled by the classical
+    extractor alone is best compared with it: like with like, under that extractor's own
+    calibration, until the gallery is re-extracted. Errors as `analyse`.
+    """
     network = student.checked_session(model, expected_sha256)
     finger = load(image, resolution_dpi=resolution_dpi)
     classical = classical_analysis(finger.pixels)
     learned = student.detect(network, finger, classical, DETECTION_THRESHOLD, match_period=True)
     fused = union(learned, classical.minutiae)
-    return dataclasses.replace(classical, minutiae=fused)
+    return dataclasses.replace(classical, minutiae=fused), classical.minutiae
 
 
 def extract(
