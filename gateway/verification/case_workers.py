@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.audit.service import AuditKind, append
 from gateway.biometrics.captures import CaptureContext, read_captures
-from gateway.biometrics.engine import BiometricEngine, Fused
+from gateway.biometrics.engine import BiometricEngine, EnrolledView, Fused
 from gateway.biometrics.schemas import Captures
 from gateway.crypto.envelope import open_sealed, seal
 from gateway.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -218,15 +218,13 @@ def authenticate(
         raise CaseWorkerInactive("This case worker is not active.")
     samples, _ = read_captures(captures, ctx=ctx, min_quality=min_quality, required=("finger",))
     enrolled = {
-        ms.finger_position: engine.prepare("finger", ms)
+        ms.finger_position: EnrolledView(engine.prepare("finger", ms), ms.extractor)
         for ms in finger_storage.loads(
             open_sealed(bytes(worker.envelope), aad=_aad(worker.reference, worker.operator_id))
         )
     }
     comparisons = [
-        engine.compare(
-            "finger", s.label, engine.prepare("finger", s.template), enrolled[s.position]
-        )
+        engine.compare_enrolled(s, enrolled[s.position])
         for s in samples
         if s.modality == "finger" and s.position in enrolled
     ]
