@@ -147,14 +147,35 @@ def measure(
 
 
 def fit(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Least squares of log(miss) on log(share) and log(gallery), over misses above 0."""
+    """Least squares of log(miss) on log(share) and log(gallery), over misses above 0.
+
+    A larger gallery holds more rivals for the same scanned share, so recall cannot improve
+    with the gallery; a fit whose gallery term says it does (c < 0) is an artefact of sizes
+    too close together or too few misses, and is refitted with c = 0 (`constrained`): the
+    share the largest measured gallery needed, an optimistic floor for larger ones."""
     pts = [r for r in rows if r["recall"] < 1.0]
     if len(pts) < 3:
         return {}
-    x = np.array([[1.0, np.log(r["scanned_share"]), np.log(r["gallery"])] for r in pts])
     y = np.log([1.0 - r["recall"] for r in pts])
+    log_share = np.log([r["scanned_share"] for r in pts])
+    log_gallery = np.log([float(r["gallery"]) for r in pts])
+    if len(set(log_gallery.tolist())) > 1:
+        x = np.column_stack([np.ones_like(y), log_share, log_gallery])
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        if coef[2] >= 0:
+            return {
+                "a": float(coef[0]),
+                "b_log_share": float(coef[1]),
+                "c_log_gallery": float(coef[2]),
+            }
+    x = np.column_stack([np.ones_like(y), log_share])
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    return {"a": float(coef[0]), "b_log_share": float(coef[1]), "c_log_gallery": float(coef[2])}
+    return {
+        "a": float(coef[0]),
+        "b_log_share": float(coef[1]),
+        "c_log_gallery": 0.0,
+        "constrained": 1.0,
+    }
 
 
 def coarse_recall_command(
