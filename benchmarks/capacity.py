@@ -136,12 +136,10 @@ def capacity_command(
     fixed_ms, per_code_ms = cost_per_code_ms(all_rows, probe_codes)
     share = required_share(fit, FINGERS, recall)
     codes_per_finger = float(np.mean([r["codes_per_finger"] for r in all_rows]))
-    full_rows = [r for r in coarse["rows"] if r["code_cap"] is None] or all_rows
-    full_codes = float(np.mean([r["codes_per_finger"] for r in full_rows]))
     # The 1M run kept every code; a finger keeping fewer saves their codes and ids.
-    finger_bytes = finger_1m["rss_bytes_per_finger"] - (full_codes - codes_per_finger) * (
-        all_rows[0]["bytes_per_finger"] / codes_per_finger
-    )
+    finger_bytes = finger_1m["rss_bytes_per_finger"] - (
+        finger_1m["codes_per_finger"] - codes_per_finger
+    ) * (all_rows[0]["bytes_per_finger"] / codes_per_finger)
     scanned = share * FINGERS * codes_per_finger * probe_codes  # per probe finger
     # Re-ranking and the fan-out, measured: one in-process identify at the largest size
     # minus its coarse stage; the Ray round trips from the sharded runs.
