@@ -1,17 +1,14 @@
 """The coordinator: one 1:N search fanned out to the shards' Ray actors and merged.
 
-An identify makes up to three requests per shard, each carrying the probe's samples or
-codes; requests of concurrent identifies travel together, at most `calls_in_flight` calls
-per shard replica at a time (`batching.BatchedCalls`), so a shard's call rate stays bounded
-whatever the identify rate:
+An identify makes two requests per shard, each carrying every sample and code of the probe;
+requests of concurrent identifies travel together, one call per shard replica at a time
+(`batching.BatchedCalls`), so a shard's call rate stays bounded whatever the identify rate:
 
 1. `nearest`: each shard's nearest codes for every probe code; merged, they are exactly
    the nearest codes one index over the whole gallery would return (the shards share IVF
    centroids, so the same lists are probed), and vote for the same shortlist;
-2. `rescore`, cheap pass: each shard scores the shortlisted persons it holds with the cut
-   probe; merged, the best `keep` are those one index would compare exactly;
-3. `rescore`, exact pass: only those, on the shards that hold them (a short shortlist
-   skips the cheap pass and is compared exactly at once).
+2. `rescore`: each shard re-ranks the shortlisted persons it holds, first pass and exact
+   pass; merged, the best by the first pass are those one index would compare exactly.
 
 So the merged top-k equals the single index's. Each shard has replicas; a call goes to one
 replica and, when it fails or answers from an incarnation that has not caught up with the
@@ -282,47 +279,6 @@ class ShardedIdentifier:
         persons = self.local.shortlist_of(hits, scope)
         keep = self.local.two_pass_keep(len(persons), limit)
         regions = _regions_of(hits)
-        if keep is None:  # one pass: every shortlisted person compared exactly
-            rescored, late = self._rescore(persons, regions, positions, templates, None, deadline)
-        else:
-            # The cheap pass on every shard, then the exact pass only for the best `keep`
-            # of the whole shortlist, on the shards that hold them: a shard comparing its own
-            # best `keep` exactly would multiply the exact work by the number of shards.
-            first, late = self._rescore(persons, regions, positions, templates, 0, deadline)
-            best = first.exact_persons(keep)
-            exact, late_exact = self._rescore(best, regions, positions, templates, None, deadline)
-            late |= late_exact
-            # A shard that missed the exact pass leaves its persons out (the answer is
-            # partial), so the decision rests on those compared exactly.
-            rescored = Rescored(
-                first={p: first.first[p] for p in exact.exact},
-                exact=exact.exact,
-                regions=first.regions,
-            )
-        missing = missing | late
-        result = self.local.decide(
-            rescored,
-            keep,
-            positions,
-            gallery=self.persons_in(scope),
-            scope=scope,
-            widened=widened,
-            limit=limit,
-            shortlist_size=len(persons),
-        )
-        return dataclasses.replace(result, unsearched=self._unsearched(missing, scope))
-
-    def _rescore(
-        self,
-        persons: list[int],
-        regions: Mapping[int, int],
-        positions: list[int],
-        templates: list[Any],
-        keep: int | None,
-        deadline: float,
-    ) -> tuple[Rescored, set[int]]:
-        """One re-ranking pass over `persons` on the shards holding them (`keep` as in
-        `BinaryIdentifier.rescore`: 0 is the cheap pass alone, None the exact pass alone)."""
         by_shard: dict[int, list[int]] = {}
         for pid in persons:
             by_shard.setdefault(self.router.shard_of(pid, regions.get(pid, 0)), []).append(pid)
@@ -333,7 +289,18 @@ class ShardedIdentifier:
             deadline,
             check_head=False,
         )
-        return Rescored.merged(list(parts.values())), late
+        missing = missing | late
+        result = self.local.decide(
+            Rescored.merged(list(parts.values())),
+            keep,
+            positions,
+            gallery=self.persons_in(scope),
+            scope=scope,
+            widened=widened,
+            limit=limit,
+            shortlist_size=len(persons),
+        )
+        return dataclasses.replace(result, unsearched=self._unsearched(missing, scope))
 
     def _unsearched(self, missing: set[int], scope: RegionCode | None) -> tuple[RegionCode, ...]:
         """The regions some of whose persons live on a shard that did not answer: those it

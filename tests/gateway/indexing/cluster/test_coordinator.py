@@ -157,14 +157,7 @@ def test_sharded_top_k_equals_one_index(
     searches over region shards, rank the same persons with the same scores as one index
     of the same gallery. (A region shard answers a scoped search from its region's own
     nearest codes, as the regency layout does, not from the national ones.)"""
-    # IVF re-ranks in two passes (the exact one for the best 6 by the cheap one), flat in one.
-    settings = IndexSettings(
-        index_type=index_type,  # type: ignore[arg-type]
-        ivf_lists=8,
-        ivf_probe=3,
-        shortlist=12,
-        rerank_exact=6 if index_type == "ivf" else 0,
-    )
+    settings = IndexSettings(index_type=index_type, ivf_lists=8, ivf_probe=3, shortlist=12)  # type: ignore[arg-type]
     factory = IdentifierFactory(finger_settings=settings)
     centroids = None
     if index_type == "ivf":
@@ -283,11 +276,6 @@ def test_a_write_a_dead_shard_missed_still_marks_its_region_unsearched(
     late = next(e for e in events if router.shard_of(e.person_id, 0) == 0)
     assert late.enrolment is not None
     sharded.apply(on_1)
-    # Fresh actors compile their kernels on the first search, which on a loaded machine can
-    # outlast the deadline: warm them up before counting who answered.
-    give_up = time.monotonic() + 600
-    while not sharded.search({2: prints[on_1[0].person_id][1]}).complete:
-        assert time.monotonic() < give_up, "the shards never answered in time"
     _kill_for_good(sharded, 0)
     moved = Enrolment(late.person_id, RegionCode(51, 71), late.enrolment.samples)
     sharded.apply([IndexEvent(on_1[-1].event_id + 1, late.person_id, moved)])
