@@ -2,8 +2,9 @@
 
 Inputs, all read from the results directory (run their benchmarks first):
 - `coarse_recall.json`: shortlist recall against the share of codes scanned, with its fitted
-  curve log(miss) = a + b·log(share) + c·log(gallery), and the coarse stage's cost per
-  scanned code (ms per probe against codes scanned);
+  curve log(miss) = a + b·log(share) + c·log(gallery) for the coarse stage chosen
+  (`--code-cap`: the best-surrounded 24 codes a finger, under 1 KB, by default), and the
+  coarse stage's cost per scanned code (ms per probe against codes scanned);
 - `cluster_search_*.json`: an identify's latency in one process and through Ray shards (the
   fan-out's added time and the re-ranking's fixed cost);
 - `identify_fingerprint_1000000_ivf_compact.json`, `identify_iris_1000000_flat.json`: memory
@@ -32,6 +33,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.coarse_recall import fit as coarse_fit
 from benchmarks.output import results_dir, write_json
 
 console = Console()
@@ -49,10 +51,13 @@ def _load(name: str) -> dict[str, Any]:
 
 
 def _largest(pattern: str) -> dict[str, Any]:
-    paths = sorted(results_dir().glob(pattern), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
-    if not paths:
+    """The run over the largest gallery with one search at a time (a fan-out's own cost,
+    not queueing behind other clients)."""
+    runs = [json.loads(p.read_text()) for p in results_dir().glob(pattern)]
+    runs = [r for r in runs if r.get("clients", 1) == 1]
+    if not runs:
         raise typer.BadParameter(f"no {pattern} in {results_dir()}: run cluster-search first")
-    data: dict[str, Any] = json.loads(paths[-1].read_text())
+    data: dict[str, Any] = max(runs, key=lambda r: r["gallery_fingers"])
     return data
 
 
@@ -114,6 +119,9 @@ def capacity_command(
     utilisation: Annotated[float, typer.Option(help="CPU utilisation planned.")] = 0.6,
     replicas: Annotated[int, typer.Option(help="Replicas of every shard.")] = 2,
     probe_codes: Annotated[int, typer.Option(help="Probe codes a finger sends.")] = 32,
+    code_cap: Annotated[
+        int, typer.Option(help="Codes a finger keeps in the coarse stage (0: all).")
+    ] = 24,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
 ) -> None:
     """Nodes, p95 and the cost of a node failure for 570M fingers and 570M irises."""
@@ -121,19 +129,17 @@ def capacity_command(
     search = _largest("cluster_search_*.json")
     finger_1m = _load("identify_fingerprint_1000000_ivf_compact.json")
     iris_1m = _load("identify_iris_1000000_flat.json")
-    fit = coarse["fit_all_codes"]
-    all_rows = [r for r in coarse["rows"] if r["code_cap"] is None]
+    all_rows = [r for r in coarse["rows"] if r["code_cap"] == (code_cap or None)]
+    if not all_rows:
+        raise typer.BadParameter(f"coarse_recall.json has no rows with {code_cap} codes")
+    fit = coarse_fit(all_rows)
     fixed_ms, per_code_ms = cost_per_code_ms(all_rows, probe_codes)
-    # A fit in which recall improves as the gallery grows (c < 0) says the measured sizes
-    # were too small to see the trend; the model then takes the share measured at 1M
-    # fingers instead (its probed lists over its lists), an optimistic floor.
-    fit_used = fit.get("c_log_gallery", -1.0) > 0
-    share = (
-        required_share(fit, FINGERS, recall)
-        if fit_used
-        else finger_1m["ivf_probe"] / finger_1m["ivf_lists"]
-    )
+    share = required_share(fit, FINGERS, recall)
     codes_per_finger = float(np.mean([r["codes_per_finger"] for r in all_rows]))
+    # The 1M run kept every code; a finger keeping fewer saves their codes and ids.
+    finger_bytes = finger_1m["rss_bytes_per_finger"] - (
+        finger_1m["codes_per_finger"] - codes_per_finger
+    ) * (all_rows[0]["bytes_per_finger"] / codes_per_finger)
     scanned = share * FINGERS * codes_per_finger * probe_codes  # per probe finger
     # Re-ranking and the fan-out, measured: one in-process identify at the largest size
     # minus its coarse stage; the Ray round trips from the sharded runs.
@@ -152,11 +158,7 @@ def capacity_command(
     iris_cpu_ms = 2 * iris_scan_ms_per_code * IRISES  # both eyes, flat scan
     searches_per_s = identifies_per_s + enrolments_per_day / SECONDS_PER_DAY
     cpu_cores = searches_per_s * (finger_cpu_ms + iris_cpu_ms) / 1000.0
-    memory_gb = (
-        (FINGERS * finger_1m["rss_bytes_per_finger"] + IRISES * iris_1m["rss_bytes_per_finger"])
-        * replicas
-        / 1e9
-    )
+    memory_gb = (FINGERS * finger_bytes + IRISES * iris_1m["rss_bytes_per_finger"]) * replicas / 1e9
     nodes_cpu = math.ceil(cpu_cores * replicas / replicas / (node_cores * utilisation))
     nodes_memory = math.ceil(memory_gb / (node_memory_gb * usable_memory))
     nodes = max(nodes_cpu, nodes_memory, 2 * replicas)
@@ -185,6 +187,7 @@ def capacity_command(
             "utilisation": utilisation,
             "replicas": replicas,
             "probe_codes": probe_codes,
+            "code_cap": code_cap,
         },
         "measured": {
             "fit": fit,
@@ -194,7 +197,9 @@ def capacity_command(
             "rerank_ms": rerank_ms,
             "fanout_ms": fanout_ms,
             "iris_ms_per_code": iris_scan_ms_per_code,
-            "finger_rss_bytes": finger_1m["rss_bytes_per_finger"],
+            "finger_rss_bytes_all_codes": finger_1m["rss_bytes_per_finger"],
+            "finger_bytes_with_cap": finger_bytes,
+            "coarse_sizes": sorted({r["gallery"] for r in all_rows}),
             "iris_rss_bytes": iris_1m["rss_bytes_per_finger"],
             "cluster_search_gallery": search["gallery_fingers"],
         },

@@ -9,7 +9,9 @@ shortlist holds mostly real fingers.
 
 `cluster-search`: the same probes through one in-process index and through 2 and 4 shards
 in local Ray workers (one replica each), interleaved so both meet the same machine load;
-p50/p95 per identify, the added p95, and the sharded top-k asserted equal to the single
+`--clients` threads search at once (the single index serves them concurrently too; the
+coordinator batches their requests per shard); p50/p95 per identify, the added p95, the
+calls the shards received per identify, and the sharded top-k asserted equal to the single
 index's for every probe. `shard-failure`: 2 shards × 2 replicas answer a stream of
 identifies while enrolments arrive; both replicas of one shard are killed, come back from
 its snapshot and are replayed; each answer is classified as the gateway would answer it
@@ -18,6 +20,7 @@ its snapshot and are replayed; each answer is classified as the gateway would an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -25,6 +28,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -169,6 +173,18 @@ def _pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def _timed(identifier: Any, probes: Sequence[Probe], clients: int) -> list[tuple[float, Any]]:
+    """Each probe searched once, `clients` at a time: (ms, result) in probe order."""
+
+    def one(probe: Probe) -> tuple[float, Any]:
+        t0 = time.perf_counter()
+        result = identifier.search({FINGER: probe.template}, limit=10)
+        return (time.perf_counter() - t0) * 1e3, result
+
+    with ThreadPoolExecutor(clients) as pool:
+        return list(pool.map(one, probes))
+
+
 def cluster_search_command(
     gallery: Annotated[int, typer.Option(help="Fingers in the whole gallery.")] = 100_000,
     real: Annotated[int, typer.Option(help="Of which generated, prepared fingers.")] = 3000,
@@ -176,6 +192,7 @@ def cluster_search_command(
     probes: Annotated[int, typer.Option(help="Mated probes.")] = 60,
     nonmated: Annotated[int, typer.Option(help="Non-mated probes.")] = 20,
     rounds: Annotated[int, typer.Option(help="Times every probe is searched.")] = 2,
+    clients: Annotated[int, typer.Option(help="Identifies in flight at once.")] = 1,
     workers: Annotated[int, typer.Option(help="Processes generating fingers.")] = 2,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
 ) -> None:
@@ -209,30 +226,37 @@ def cluster_search_command(
         },
         "probes": len(data.probes),
         "rounds": rounds,
+        "clients": clients,
         "load_average_before": load,
         "runs": [],
     }
+    # Chunks of a few searches per client, alternating between the two, so both meet the
+    # same machine load (the other tenants of a shared machine come and go).
+    step = 2 * clients
+    chunks = [data.probes[i : i + step] for i in range(0, len(data.probes), step)]
     for count in [int(s) for s in shards.split(",")]:
         sharded = sharded_over(data, settings, count, 1)
         for probe in data.probes[:5]:  # warm-up: compiled kernels, actors' first calls
             single.search({FINGER: probe.template}, limit=10)
             sharded.search({FINGER: probe.template}, limit=10)
+        before = dataclasses.replace(sharded.calls.stats)
         one_ms: list[float] = []
         split_ms: list[float] = []
         equal = 0
-        for _ in range(rounds):
-            for probe in data.probes:
-                sample = {FINGER: probe.template}
-                t0 = time.perf_counter()
-                a = single.search(sample, limit=10)
-                t1 = time.perf_counter()
-                b = sharded.search(sample, limit=10)
-                t2 = time.perf_counter()
-                one_ms.append((t1 - t0) * 1e3)
-                split_ms.append((t2 - t1) * 1e3)
+        for n in range(rounds * len(chunks)):
+            chunk = chunks[n % len(chunks)]
+            if n % 2:
+                split, one = _timed(sharded, chunk, clients), _timed(single, chunk, clients)
+            else:
+                one, split = _timed(single, chunk, clients), _timed(sharded, chunk, clients)
+            for probe, (a_ms, a), (b_ms, b) in zip(chunk, one, split, strict=True):
+                one_ms.append(a_ms)
+                split_ms.append(b_ms)
                 if _ranked(a) != _ranked(b) or not b.complete:
                     raise AssertionError(f"sharded top-k differs for probe {probe.mate}")
                 equal += 1
+        stats = sharded.calls.stats
+        calls, requests = stats.calls - before.calls, stats.requests - before.requests
         out["runs"].append(
             {
                 "shards": count,
@@ -244,6 +268,10 @@ def cluster_search_command(
                 "added_p95": _pct(split_ms, 95) / _pct(one_ms, 95) - 1.0,
                 "top_k_equal": equal,
                 "searches": len(split_ms),
+                "shard_requests": requests,
+                "shard_calls": calls,
+                "calls_per_identify_per_shard": calls / len(split_ms) / count,
+                "largest_batch": stats.largest_batch,
                 "single_samples_ms": one_ms,
                 "sharded_samples_ms": split_ms,
             }
@@ -251,7 +279,8 @@ def cluster_search_command(
         _kill_all(sharded)
     out["load_average_after"] = os.getloadavg()
     _table_search(out)
-    write_json(f"cluster_search_{gallery}.json", out, json_out)
+    suffix = f"_{clients}clients" if clients > 1 else ""
+    write_json(f"cluster_search_{gallery}{suffix}.json", out, json_out)
 
 
 def _kill_all(sharded: Any) -> None:
@@ -264,7 +293,8 @@ def _kill_all(sharded: Any) -> None:
 
 def _table_search(out: dict[str, Any]) -> None:
     table = Table(
-        title=f"identify over {out['gallery_fingers']:,} fingers ({out['real_fingers']:,} real)"
+        title=f"identify over {out['gallery_fingers']:,} fingers ({out['real_fingers']:,} real),"
+        f" {out['clients']} at once"
     )
     for col in (
         "shards",
@@ -273,6 +303,7 @@ def _table_search(out: dict[str, Any]) -> None:
         "sharded p50",
         "sharded p95",
         "added p95",
+        "calls/identify/shard",
         "top-k equal",
     ):
         table.add_column(col, justify="right")
@@ -284,6 +315,7 @@ def _table_search(out: dict[str, Any]) -> None:
             f"{r['sharded_p50_ms']:.1f} ms",
             f"{r['sharded_p95_ms']:.1f} ms",
             f"{r['added_p95']:+.0%}",
+            f"{r['calls_per_identify_per_shard']:.2f}",
             f"{r['top_k_equal']}/{r['searches']}",
         )
     console.print(table)

@@ -53,23 +53,29 @@ def _ranked_chunk(bounds: tuple[int, int]) -> list[NDArray[np.uint8]]:
     ]
 
 
+BLOCK = 50_000  # fingers per cache file: a long encoding resumes, and a prefix serves early
+
+
 def ranked_gallery(n: int, workers: int) -> list[NDArray[np.uint8]]:
-    """Every finger's codes, best-surrounded first (cached by encoder and size)."""
+    """Every finger's codes, best-surrounded first, cached in blocks by encoder: encoding a
+    million synthetic fingers takes about an hour on one core, so an interrupted run keeps
+    the blocks it finished and a smaller gallery reuses the first blocks of a larger one."""
     tag = hashlib.sha256(f"{_ENCODER.name}|ranked|v1".encode()).hexdigest()[:12]
-    path = CACHE / f"ranked-{n}-{tag}.npz"
-    if path.exists():
-        data = np.load(path)
-        return np.split(data["codes"], np.cumsum(data["counts"])[:-1])
-    jobs = [(a, min(n, a + 500)) for a in range(0, n, 500)]
-    out: list[NDArray[np.uint8]] = []
-    with Progress(console=console) as bar, get_context("fork").Pool(workers) as pool:
-        task = bar.add_task(f"encoding {n:,} synthetic fingers", total=len(jobs))
-        for chunk in pool.imap(_ranked_chunk, jobs):
-            out.extend(chunk)
-            bar.advance(task)
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez(path, codes=np.concatenate(out), counts=np.array([len(c) for c in out]))
-    return out
+    out: list[NDArray[np.uint8]] = []
+    blocks = range(0, n, BLOCK)
+    with Progress(console=console) as bar, get_context("fork").Pool(workers) as pool:
+        task = bar.add_task(f"encoding {n:,} synthetic fingers", total=len(blocks))
+        for first in blocks:
+            path = CACHE / f"ranked-block{BLOCK}-{first}-{tag}.npz"
+            if not path.exists():
+                jobs = [(a, min(first + BLOCK, a + 500)) for a in range(first, first + BLOCK, 500)]
+                block = [c for chunk in pool.imap(_ranked_chunk, jobs) for c in chunk]
+                np.savez(path, codes=np.concatenate(block), counts=[len(c) for c in block])
+            data = np.load(path)
+            out.extend(np.split(data["codes"], np.cumsum(data["counts"])[:-1]))
+            bar.advance(task)
+    return out[:n]
 
 
 def _probe_codes(mates: list[int]) -> list[Any]:
@@ -106,9 +112,12 @@ def measure(
             last_event_id=0,
         )
     )
-    quantizer = faiss.IndexBinaryFlat(all_codes.shape[1] * 8)
+    code_bytes, total = all_codes.shape[1], len(all_codes)
+    del all_codes  # the index holds its own copy; a million fingers' codes are 1.5 GB
+    quantizer = faiss.IndexBinaryFlat(code_bytes * 8)
     quantizer.add(centroids)
-    list_sizes = np.bincount(quantizer.search(all_codes, 1)[1].ravel(), minlength=len(centroids))
+    list_sizes = ident.ivf_list_sizes()
+    assert list_sizes is not None
     probe_sets = [_ENCODER.encode_probe(p) for p in mate_prints]
     rows = []
     for nprobe in probes:
@@ -119,13 +128,13 @@ def measure(
         for mate, probe, pcodes in zip(mates, mate_prints, probe_sets, strict=True):
             found += mate in ident.shortlist({FINGER: probe})
             assigned = quantizer.search(pcodes, nprobe)[1]
-            scanned.append(list_sizes[assigned].sum(axis=1).mean() / len(all_codes))
+            scanned.append(list_sizes[assigned].sum(axis=1).mean() / total)
         rows.append(
             {
                 "gallery": n,
                 "codes_per_finger": float(counts.mean()),
                 "code_cap": keep,
-                "bytes_per_finger": float(counts.mean()) * (all_codes.shape[1] + ID_BYTES),
+                "bytes_per_finger": float(counts.mean()) * (code_bytes + ID_BYTES),
                 "lists": len(centroids),
                 "probed_lists": nprobe,
                 "scanned_share": float(np.mean(scanned)),
@@ -138,14 +147,35 @@ def measure(
 
 
 def fit(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """Least squares of log(miss) on log(share) and log(gallery), over misses above 0."""
+    """Least squares of log(miss) on log(share) and log(gallery), over misses above 0.
+
+    A larger gallery holds more rivals for the same scanned share, so recall cannot improve
+    with the gallery; a fit whose gallery term says it does (c < 0) is an artefact of sizes
+    too close together or too few misses, and is refitted with c = 0 (`constrained`): the
+    share the largest measured gallery needed, an optimistic floor for larger ones."""
     pts = [r for r in rows if r["recall"] < 1.0]
     if len(pts) < 3:
         return {}
-    x = np.array([[1.0, np.log(r["scanned_share"]), np.log(r["gallery"])] for r in pts])
     y = np.log([1.0 - r["recall"] for r in pts])
+    log_share = np.log([r["scanned_share"] for r in pts])
+    log_gallery = np.log([float(r["gallery"]) for r in pts])
+    if len(set(log_gallery.tolist())) > 1:
+        x = np.column_stack([np.ones_like(y), log_share, log_gallery])
+        coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+        if coef[2] >= 0:
+            return {
+                "a": float(coef[0]),
+                "b_log_share": float(coef[1]),
+                "c_log_gallery": float(coef[2]),
+            }
+    x = np.column_stack([np.ones_like(y), log_share])
     coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    return {"a": float(coef[0]), "b_log_share": float(coef[1]), "c_log_gallery": float(coef[2])}
+    return {
+        "a": float(coef[0]),
+        "b_log_share": float(coef[1]),
+        "c_log_gallery": 0.0,
+        "constrained": 1.0,
+    }
 
 
 def coarse_recall_command(

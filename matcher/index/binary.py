@@ -167,6 +167,19 @@ class BinaryIdentifier(Generic[T]):
         quantizer: Any = self._quantizer
         return faiss.vector_to_array(quantizer.xb).reshape(-1, self.encoder.code_bytes)
 
+    def ivf_list_sizes(self) -> NDArray[np.int64] | None:
+        """Codes held in each IVF list over every bucket (None for a flat index): the share
+        of the gallery a probe scans is the sizes of the lists it visits over the total."""
+        if self._quantizer is None:
+            return None
+        sizes = np.zeros(self._quantizer.ntotal, np.int64)
+        with self._lock.read():
+            for bucket in self._buckets.values():
+                if isinstance(bucket, faiss.IndexBinaryIVF):
+                    lists = bucket.invlists
+                    sizes += [lists.list_size(i) for i in range(lists.nlist)]
+        return sizes
+
     def set_ivf_probe(self, lists: int) -> None:
         """Scan `lists` IVF lists per probe code from now on: recall against time, tuned on
         a loaded gallery without rebuilding it."""

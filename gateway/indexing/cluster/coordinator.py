@@ -1,7 +1,8 @@
 """The coordinator: one 1:N search fanned out to the shards' Ray actors and merged.
 
-An identify costs two calls per shard, each carrying every sample and code of the probe
-(so the call rate per shard is bounded by the identify rate, whatever the probe holds):
+An identify makes two requests per shard, each carrying every sample and code of the probe;
+requests of concurrent identifies travel together, one call per shard replica at a time
+(`batching.BatchedCalls`), so a shard's call rate stays bounded whatever the identify rate:
 
 1. `nearest`: each shard's nearest codes for every probe code; merged, they are exactly
    the nearest codes one index over the whole gallery would return (the shards share IVF
@@ -24,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ import numpy as np
 import ray
 from ray.exceptions import RayError
 
+from gateway.indexing.cluster.batching import BatchedCalls
 from gateway.indexing.cluster.routing import ShardRouter
 from gateway.indexing.cluster.shard import ShardStatus
 from matcher.index.base import Enrolment, IndexEvent, RegionCode, SearchResult, T
@@ -51,7 +54,8 @@ class ShardedIdentifier:
 
     `local` is an empty identifier of the same modality and settings: the coordinator uses
     it to encode probes, vote and decide, so those steps are the single index's own code.
-    `replicas[s]` are the Ray actor handles of shard `s`.
+    `replicas[s]` are the Ray actor handles of shard `s`; `calls_in_flight` bounds the
+    calls outstanding per replica and stage, `max_batch` the probes one call carries.
     """
 
     def __init__(
@@ -61,6 +65,8 @@ class ShardedIdentifier:
         router: ShardRouter,
         replicas: Sequence[Sequence[Any]],
         deadline_s: float,
+        calls_in_flight: int = 2,
+        max_batch: int = 16,
     ) -> None:
         if len(replicas) != router.shards:
             raise ValueError("one replica list per shard")
@@ -69,23 +75,41 @@ class ShardedIdentifier:
         self.router = router
         self.replicas = [list(r) for r in replicas]
         self.deadline_s = deadline_s
+        self.calls = BatchedCalls(
+            in_flight=calls_in_flight, max_batch=max_batch, expire_s=deadline_s
+        )
         self._turn = itertools.count()
         self._write = threading.Lock()
         self._head = 0  # the last event applied through this coordinator
         self._status: dict[int, ShardStatus] = {}
+        # The region keys each shard may hold: every region a status reported and every
+        # region a write was routed to, whether the shard acknowledged it or not. It only
+        # grows, so a shard that stops answering is never credited with fewer regions than
+        # it holds (a status from a replica behind the others, or a write it missed, would).
+        self._may_hold: list[set[int]] = [set() for _ in range(router.shards)]
         self.refresh()
 
     # ------------------------------------------------------------ state
 
     def refresh(self) -> None:
-        """Read every shard's status from a live replica (census, progress)."""
+        """Read every live replica's status (census, progress)."""
         for shard, actors in enumerate(self.replicas):
             for actor in actors:
                 try:
-                    self._status[shard] = ray.get(actor.status.remote(), timeout=30)
-                    break
+                    self._record(shard, ray.get(actor.status.remote(), timeout=30))
                 except RayError:
                     continue
+
+    def _record(self, shard: int, status: ShardStatus) -> None:
+        """Keep the most advanced status a shard's replicas reported: a replica just back
+        from an older snapshot must not shrink the gallery the FPIR is computed over."""
+        self._may_hold[shard].update(k for k, n in status.census.items() if n)
+        held = self._status.get(shard)
+        if held is None or (status.last_event_id, status.persons) >= (
+            held.last_event_id,
+            held.persons,
+        ):
+            self._status[shard] = status
 
     def __len__(self) -> int:
         return sum(s.persons for s in self._status.values())
@@ -125,6 +149,7 @@ class ShardedIdentifier:
             return
         shard = self.router.shard_of(enrolment.person_id, enrolment.region.key)
         with self._write:
+            self._may_hold[shard].add(enrolment.region.key)
             self._collect_status(
                 [(shard, a.upsert.remote(enrolment)) for a in self.replicas[shard]]
             )
@@ -141,6 +166,7 @@ class ShardedIdentifier:
                 owner = None
                 if event.enrolment is not None:
                     owner = self.router.shard_of(event.person_id, event.enrolment.region.key)
+                    self._may_hold[owner].add(event.enrolment.region.key)
                 for shard in range(self.router.shards):
                     if shard == owner:
                         batches[shard].append(event)
@@ -169,7 +195,7 @@ class ShardedIdentifier:
         """Wait for writes; a replica that died misses them and is replayed when back."""
         for shard, call in calls:
             try:
-                self._status[shard] = ray.get(call, timeout=60)
+                self._record(shard, ray.get(call, timeout=60))
             except RayError:
                 log.warning("shard replica missed a write", extra={"shard": shard})
 
@@ -226,7 +252,7 @@ class ShardedIdentifier:
         self, codes: list[np.ndarray], shards: list[int], deadline: float
     ) -> tuple[list[Hits | None], set[int]]:
         answers, missing = self._fan_out(
-            shards, lambda actor, shard: actor.nearest.remote(codes), deadline, check_head=True
+            shards, "nearest", lambda shard: codes, deadline, check_head=True
         )
         merged: list[Hits | None] = []
         for n, sample_codes in enumerate(codes):
@@ -258,7 +284,8 @@ class ShardedIdentifier:
             by_shard.setdefault(self.router.shard_of(pid, regions.get(pid, 0)), []).append(pid)
         parts, late = self._fan_out(
             list(by_shard),
-            lambda actor, shard: actor.rescore.remote(by_shard[shard], positions, templates, keep),
+            "rescore",
+            lambda shard: (by_shard[shard], positions, templates, keep),
             deadline,
             check_head=False,
         )
@@ -276,14 +303,15 @@ class ShardedIdentifier:
         return dataclasses.replace(result, unsearched=self._unsearched(missing, scope))
 
     def _unsearched(self, missing: set[int], scope: RegionCode | None) -> tuple[RegionCode, ...]:
-        """The regions some of whose persons live on a shard that did not answer."""
+        """The regions some of whose persons live on a shard that did not answer: those it
+        may hold (see `_may_hold`), not only those of its last status."""
         keys: set[int] = set()
         for shard in missing:
-            status = self._status.get(shard)
-            # A shard never heard from may hold anyone: the whole scope (or country).
-            if status is None:
+            # A shard never heard from and never written to may hold anyone: the whole
+            # scope (or country).
+            if shard not in self._status and not self._may_hold[shard]:
                 return (scope,) if scope is not None else (RegionCode(11),)
-            keys.update(k for k, n in status.census.items() if n)
+            keys.update(self._may_hold[shard])
         regions = sorted(RegionCode.from_key(k) for k in keys)
         if scope is not None:
             regions = [r for r in regions if scope.contains(r)]
@@ -292,23 +320,26 @@ class ShardedIdentifier:
     def _fan_out(
         self,
         shards: list[int],
-        call: Callable[[Any, int], Any],
+        method: str,
+        request: Callable[[int], Any],
         deadline: float,
         *,
         check_head: bool,
     ) -> tuple[dict[int, Any], set[int]]:
-        """One call per shard to one replica, the next replica when it fails or is stale;
-        the shards with no answer by the deadline are returned as missing."""
+        """One request per shard to one replica, the next replica when it fails or is
+        stale; the shards with no answer by the deadline are returned as missing."""
         turn = next(self._turn)
         tried: dict[int, int] = {}
-        pending: dict[Any, int] = {}
+        pending: dict[Future[Any], int] = {}
 
         def submit(shard: int) -> None:
             actors = self.replicas[shard]
             n = tried.get(shard, 0)
             if n < len(actors):
                 tried[shard] = n + 1
-                pending[call(actors[(turn + n) % len(actors)], shard)] = shard
+                replica = (turn + n) % len(actors)
+                key = (shard, replica, method)
+                pending[self.calls.submit(key, actors[replica], method, request(shard))] = shard
 
         for shard in shards:
             submit(shard)
@@ -317,11 +348,11 @@ class ShardedIdentifier:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=remaining)
-            for ref in ready:
-                shard = pending.pop(ref)
+            ready, _ = wait(list(pending), timeout=remaining, return_when=FIRST_COMPLETED)
+            for future in ready:
+                shard = pending.pop(future)
                 try:
-                    value = ray.get(ref)
+                    value = future.result()
                     if check_head:
                         last, value = value
                         if last < self._head:
@@ -329,8 +360,6 @@ class ShardedIdentifier:
                     answers[shard] = value
                 except (RayError, _Stale):
                     submit(shard)
-        for ref in pending:
-            ray.cancel(ref)
         return answers, set(shards) - set(answers)
 
 

@@ -5,7 +5,8 @@ figure of the single index carries over. It comes up from its own snapshot when 
 (otherwise empty) and is brought up to date by the gateway's event replay; until then the
 coordinator sees its `last_event_id` behind and does not rely on its answers. Searches run
 the identifier's public stages (`nearest`, then `rescore`), so the coordinator can merge
-them into the decision one identifier would take.
+them into the decision one identifier would take; each call carries a batch of the probes
+that reached the coordinator together.
 """
 
 from __future__ import annotations
@@ -68,15 +69,21 @@ class IndexShard:
                 log.warning("shard snapshot refused, replaying", extra={"reason": exc.code})
         self.identifier = identifier if identifier is not None else factory(modality, centroids)
 
-    def nearest(self, codes: list[NDArray[np.uint8]]) -> tuple[int, list[Hits | None]]:
-        """The coarse stage over this shard, with the last event it reflects."""
-        return self.identifier.last_event_id, self.identifier.nearest(codes)
+    def nearest_batch(
+        self, requests: list[list[NDArray[np.uint8]]]
+    ) -> list[tuple[int, list[Hits | None]]]:
+        """The coarse stage over this shard for each probe of a batch, each with the last
+        event this shard reflected when it answered."""
+        return [(self.identifier.last_event_id, self.identifier.nearest(c)) for c in requests]
 
-    def rescore(
-        self, persons: list[int], positions: list[int], templates: list[Any], keep: int | None
-    ) -> Rescored:
-        rescored: Rescored = self.identifier.rescore(persons, positions, templates, keep)
-        return rescored
+    def rescore_batch(
+        self, requests: list[tuple[list[int], list[int], list[Any], int | None]]
+    ) -> list[Rescored]:
+        """Re-rank each probe's shortlisted persons this shard holds."""
+        return [
+            self.identifier.rescore(persons, positions, templates, keep)
+            for persons, positions, templates, keep in requests
+        ]
 
     def upsert(self, enrolment: Enrolment[Any]) -> ShardStatus:
         """Enrol a person outside the event stream (a rebuild from the database)."""

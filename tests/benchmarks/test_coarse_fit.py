@@ -1,0 +1,37 @@
+"""The recall curve the capacity model extrapolates: fitted from points, never improving with
+the gallery."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from benchmarks.capacity import required_share
+from benchmarks.coarse_recall import fit
+
+
+def _rows(a: float, b: float, c: float) -> list[dict[str, float]]:
+    return [
+        {
+            "gallery": n,
+            "scanned_share": s,
+            "recall": 1 - math.exp(a + b * math.log(s) + c * math.log(n)),
+        }
+        for n in (1e5, 3e5, 1e6)
+        for s in (0.005, 0.01, 0.02, 0.04)
+    ]
+
+
+def test_the_fit_recovers_a_curve_and_the_share_it_asks_for_grows_with_the_gallery() -> None:
+    curve = fit(_rows(-12.0, -0.6, 0.4))
+    assert curve["a"] == pytest.approx(-12.0)
+    assert curve["b_log_share"] == pytest.approx(-0.6)
+    assert curve["c_log_gallery"] == pytest.approx(0.4)
+    assert required_share(curve, 1e6, 0.99) > required_share(curve, 1e5, 0.99)
+
+
+def test_a_gallery_term_saying_recall_improves_with_size_is_dropped() -> None:
+    curve = fit(_rows(-2.0, -0.6, -0.3))
+    assert curve["c_log_gallery"] == 0.0 and curve["constrained"] == 1.0
+    assert required_share(curve, 570e6, 0.99) == pytest.approx(required_share(curve, 1e5, 0.99))
