@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.crypto.envelope import open_sealed
 from gateway.crypto.registry import SealedBytes
 from gateway.db import Base, UtcDateTime, utcnow
 
@@ -69,6 +70,19 @@ class BiometricCapture(Base):
 def template_aad(*, reference: str, person_id: int, modality: str, position: int) -> bytes:
     """Associated data binding a template envelope to its row: a moved template won't open."""
     return f"template:{reference}:person={person_id}:{modality}={position}".encode()
+
+
+def open_template(row: BiometricTemplate) -> bytes:
+    """A stored template's plain bytes, opened with the associated data of its own row."""
+    return open_sealed(
+        bytes(row.envelope),
+        aad=template_aad(
+            reference=row.reference,
+            person_id=row.person_id,
+            modality=row.modality,
+            position=row.position,
+        ),
+    )
 
 
 def capture_aad(*, enrollment_id: int, person_id: int, modality: str, position: int) -> bytes:

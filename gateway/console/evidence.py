@@ -14,8 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from gateway.biometrics import repository as template_repository
-from gateway.biometrics.models import BiometricTemplate, template_aad
-from gateway.crypto.envelope import open_sealed
+from gateway.biometrics.models import BiometricTemplate, open_template
 from gateway.enrollment import repository
 from gateway.registry import repository as registry_repository
 from matcher.fingerprint import storage as finger_storage
@@ -52,24 +51,12 @@ class Evidence:
     irises: list[IrisDrawing]
 
 
-def _open(template: BiometricTemplate) -> bytes:
-    return open_sealed(
-        bytes(template.envelope),
-        aad=template_aad(
-            reference=template.reference,
-            person_id=template.person_id,
-            modality=template.modality,
-            position=template.position,
-        ),
-    )
-
-
 def _drawings(templates: list[BiometricTemplate]) -> Evidence:
     fingers: list[FingerDrawing] = []
     irises: list[IrisDrawing] = []
     for template in templates:
         if template.modality == "finger":
-            view = finger_storage.loads(_open(template))[0]
+            view = finger_storage.loads(open_template(template))[0]
             fingers.append(
                 FingerDrawing(
                     position=template.position,
@@ -90,7 +77,7 @@ def _drawings(templates: list[BiometricTemplate]) -> Evidence:
                 )
             )
         elif template.modality == "iris":
-            code = iris_storage.from_bytes(_open(template))[0]
+            code = iris_storage.from_bytes(open_template(template))[0]
             bits = np.unpackbits(code.mask).reshape(ANGLES, RINGS, BITS_PER_SAMPLE)
             usable = bits.all(axis=2)
             irises.append(

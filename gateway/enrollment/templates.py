@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from gateway.biometrics import repository as template_repository
 from gateway.biometrics.captures import Modality, Sample
 from gateway.biometrics.engine import BiometricEngine, Comparison, EnrolledView
-from gateway.biometrics.models import template_aad
-from gateway.crypto.envelope import open_sealed
+from gateway.biometrics.models import open_template
 from gateway.db import utcnow
 from gateway.enrollment import repository
 from gateway.enrollment.models import Enrollment
@@ -32,14 +31,7 @@ def enrolled_templates(
     for tid, position, _quality in keys:
 
         def load(tid: int = tid) -> bytes:
-            row = rows[tid]
-            aad = template_aad(
-                reference=row.reference,
-                person_id=row.person_id,
-                modality=row.modality,
-                position=row.position,
-            )
-            return open_sealed(bytes(row.envelope), aad=aad)
+            return open_template(rows[tid])
 
         prepared[position] = engine.prepared_enrolled(tid, modality, load)
     return prepared

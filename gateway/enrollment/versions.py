@@ -15,8 +15,7 @@ from gateway.audit.service import append
 from gateway.biometrics import repository as template_repository
 from gateway.biometrics.captures import Modality
 from gateway.biometrics.engine import BiometricEngine
-from gateway.biometrics.models import BiometricTemplate, template_aad
-from gateway.crypto.envelope import open_sealed
+from gateway.biometrics.models import BiometricTemplate, open_template
 from gateway.db import unit_of_work
 
 AUDIT_KIND = "template_versions_recorded"
@@ -26,15 +25,7 @@ def made_by(engine: BiometricEngine, row: BiometricTemplate) -> str:
     """The extractor name and version inside a template's envelope ("" for another vendor's
     minutiae record)."""
     modality: Modality = "finger" if row.modality == "finger" else "iris"
-    plain = open_sealed(
-        bytes(row.envelope),
-        aad=template_aad(
-            reference=row.reference,
-            person_id=row.person_id,
-            modality=row.modality,
-            position=row.position,
-        ),
-    )
+    plain = open_template(row)
     return engine.extractor_of(modality, engine.from_bytes(modality, plain))
 
 

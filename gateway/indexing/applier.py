@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.biometrics import repository as template_repository
 from gateway.biometrics.captures import Modality
 from gateway.biometrics.engine import BiometricEngine, ModalityUnavailable
-from gateway.biometrics.models import BiometricTemplate, template_aad
-from gateway.crypto.envelope import open_sealed
+from gateway.biometrics.models import BiometricTemplate, open_template
 from gateway.indexing import repository
 from gateway.indexing.identifiers import IdentifierFactory, load_snapshot, save_snapshot
 from gateway.registry import repository as registry_repository
@@ -34,15 +33,6 @@ log = logging.getLogger("gateway.indexing")
 
 
 _EVENT_PAGE = 500
-
-
-def template_aad_for(row: BiometricTemplate) -> bytes:
-    return template_aad(
-        reference=row.reference,
-        person_id=row.person_id,
-        modality=row.modality,
-        position=row.position,
-    )
 
 
 def region_of(code: str) -> RegionCode:
@@ -198,7 +188,7 @@ class IndexApplier:
 
     def _template(self, row: BiometricTemplate) -> Any:
         modality: Modality = "finger" if row.modality == "finger" else "iris"
-        plain = open_sealed(bytes(row.envelope), aad=template_aad_for(row))
+        plain = open_template(row)
         return self.factory.entry(modality, self.engine.from_bytes(modality, plain))
 
     def catch_up(self) -> int:
