@@ -147,9 +147,9 @@ def _finger(capture: FingerCapture, raw: bytes, min_quality: int) -> Sample:
         return Sample("finger", capture.position, ms, int(quality), reasons)
     if capture.format == "iso19794-4":
         pixels, dpi = finger_image(raw, position=capture.position)
-        analysis, classical = fused.analyse_both(pixels, resolution_dpi=dpi)
+        analysis, classical = fused.analyse(pixels, resolution_dpi=dpi)
     else:
-        analysis, classical = fused.analyse_both(raw, resolution_dpi=capture.resolution_dpi)
+        analysis, classical = fused.analyse(raw, resolution_dpi=capture.resolution_dpi)
     ms = dataclasses.replace(analysis.minutiae, finger_position=capture.position)
     reasons = tuple(Reason(r.code, r.message) for r in analysis.quality.reasons)
     if analysis.quality.score < min_quality and not reasons:

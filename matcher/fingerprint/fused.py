@@ -93,29 +93,16 @@ def analyse(
     resolution_dpi: int | None = None,
     model: Path = student.MODEL,
     expected_sha256: str = student.MODEL_SHA256,
-) -> Extraction:
-    """The classical analysis of `image` with the fused minutiae in place of its own.
-
-    Raises `FingerprintImageError` for unusable input and `ModelError` /
-    `ModelIntegrityError` when the student model is missing or not the expected file.
-    """
-    return analyse_both(
-        image, resolution_dpi=resolution_dpi, model=model, expected_sha256=expected_sha256
-    )[0]
-
-
-def analyse_both(
-    image: ImageInput,
-    *,
-    resolution_dpi: int | None = None,
-    model: Path = student.MODEL,
-    expected_sha256: str = student.MODEL_SHA256,
 ) -> tuple[Extraction, MinutiaSet]:
-    """`analyse`'s result and the classical (Gabor) minutiae of the same analysis.
+    """The classical analysis of `image` with the fused minutiae in place of its own, and the
+    classical (Gabor) minutiae it replaced.
 
     The classical set costs nothing more here, and a gallery enrolled by the classical
     extractor alone is best compared with it: like with like, under that extractor's own
-    calibration, until the gallery is re-extracted. Errors as `analyse`.
+    calibration, until the gallery is re-extracted.
+
+    Raises `FingerprintImageError` for unusable input and `ModelError` /
+    `ModelIntegrityError` when the student model is missing or not the expected file.
     """
     network = student.checked_session(model, expected_sha256)
     finger = load(image, resolution_dpi=resolution_dpi)
@@ -133,6 +120,7 @@ def extract(
     expected_sha256: str = student.MODEL_SHA256,
 ) -> MinutiaSet:
     """Fused minutiae of a fingerprint image, at 500 dpi (errors as `analyse`)."""
-    return analyse(
+    analysis, _ = analyse(
         image, resolution_dpi=resolution_dpi, model=model, expected_sha256=expected_sha256
-    ).minutiae
+    )
+    return analysis.minutiae

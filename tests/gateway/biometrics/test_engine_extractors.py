@@ -34,8 +34,8 @@ def test_a_classical_template_meets_the_probes_classical_minutiae_under_its_cali
     two_impressions: tuple[np.ndarray, np.ndarray],
 ) -> None:
     engine = BiometricEngine()
-    enrolled_analysis, enrolled_classical = fused.analyse_both(two_impressions[0])
-    probe_analysis, probe_classical = fused.analyse_both(two_impressions[1])
+    enrolled_analysis, enrolled_classical = fused.analyse(two_impressions[0])
+    probe_analysis, probe_classical = fused.analyse(two_impressions[1])
     sample = Sample("finger", 1, probe_analysis.minutiae, 80, classical=probe_classical)
 
     old = _enrolled(engine, 1, enrolled_classical)
@@ -61,8 +61,8 @@ def test_a_record_sample_without_classical_minutiae_meets_any_template_with_its_
     two_impressions: tuple[np.ndarray, np.ndarray],
 ) -> None:
     engine = BiometricEngine()
-    _, enrolled_classical = fused.analyse_both(two_impressions[0])
-    probe_analysis, _ = fused.analyse_both(two_impressions[1])
+    _, enrolled_classical = fused.analyse(two_impressions[0])
+    probe_analysis, _ = fused.analyse(two_impressions[1])
     sample = Sample("finger", 1, probe_analysis.minutiae, 80)
     old = _enrolled(engine, 1, enrolled_classical)
     got = engine.compare_enrolled(sample, old)

@@ -76,7 +76,7 @@ def test_the_default_extractor_keeps_the_classical_quality_and_holds_both_sets(
     rendered: np.ndarray,
 ) -> None:
     assert extractors.DEFAULT == "fused"
-    result = fused.analyse(rendered)
+    result, _ = fused.analyse(rendered)
     classical = classical_analysis(rendered)
     assert result.quality == classical.quality
     ms = result.minutiae
