@@ -14,6 +14,7 @@ import typer
 from benchmarks import output
 from benchmarks.accuracy import accuracy_command
 from benchmarks.bank_faults import bank_faults_command
+from benchmarks.calibration_margin import calibration_margin_command
 from benchmarks.capacity import capacity_command
 from benchmarks.cluster import (
     cluster_search_command,
@@ -32,6 +33,7 @@ from benchmarks.iris_speed import iris_speed_command
 from benchmarks.iris_tune import iris_tune_command
 from benchmarks.load.run import load_command, payout_command
 from benchmarks.mutation import mutation_command
+from benchmarks.pair_scores import pair_scores_command
 from benchmarks.reextract import reextract_command
 from benchmarks.security import security_command
 from benchmarks.simulation import simulate_command
@@ -60,6 +62,8 @@ bench_app.command("accuracy")(accuracy_command)
 bench_app.command("compare")(compare_command)
 bench_app.command("cross-vendor")(cross_vendor_command)
 bench_app.command("fusion-rules")(fusion_rules_command)
+bench_app.command("pair-scores")(pair_scores_command)
+bench_app.command("calibration-margin")(calibration_margin_command)
 bench_app.command("security")(security_command)
 bench_app.command("verify")(verify_command)
 bench_app.command("reextract")(reextract_command)

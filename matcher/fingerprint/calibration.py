@@ -24,7 +24,8 @@ score, the FMR it corresponds to and the threshold used.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -209,6 +210,41 @@ def fit(
         tail_space=tail_space,
         fmr_factor=float(fmr_factor),
     )
+
+
+def smallest_factor(
+    calibration: Calibration,
+    impostor_sets: Sequence[ArrayLike],
+    targets: Sequence[float],
+    *,
+    within: float = 2.0,
+    step: float = 0.1,
+    limit: float = 100.0,
+) -> float:
+    """The smallest `fmr_factor` (a multiple of `step`, at least 1) with which `calibration`
+    keeps its promise on every set: at each target FMR, each set's measured FMR is at most
+    `within` times the claim.
+
+    Why per set and not pooled: impostor pairs are not independent. A set of ten fingers
+    holds 45 pairs of fingers, and a pair of look-alike fingers puts dozens of correlated
+    impostor comparisons above a threshold at once, so a margin that is right on the pooled
+    impostors still lets single sensors exceed the claim. Choose it on some sets and report
+    it on the others (leave one set out) before trusting it on an unseen one.
+    """
+    sets = [np.asarray(s, dtype=np.float64) for s in impostor_sets]
+    if not sets or any(len(s) == 0 for s in sets):
+        raise CalibrationError("every set needs impostor scores")
+    for k in range(round(1.0 / step), round(limit / step) + 1):
+        factor = round(k * step, 10)
+        trial = replace(calibration, fmr_factor=factor)
+        thresholds = [trial.threshold(t) for t in targets]
+        if all(
+            float(np.mean(s >= th)) <= within * t
+            for s in sets
+            for t, th in zip(targets, thresholds, strict=True)
+        ):
+            return factor
+    raise CalibrationError(f"no FMR factor up to {limit:g} keeps the promise on every set")
 
 
 @cache

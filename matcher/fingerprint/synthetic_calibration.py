@@ -9,13 +9,19 @@ consistent-looking structures more often. Two measures keep the shipped calibrat
   numbering 60% of the true ones (`CALIBRATION_IMPRESSION`): the default extractor joins two
   extractors' minutiae (`matcher.fingerprint.fused`), so its templates carry both
   extractors' false minutiae and are denser than a single extractor's;
-- the remaining gap is closed by two documented corrections measured against the 11,520
-  all-pairs impostors of FVC2002 DB1–4 B (four sensors) extracted by the default extractor:
-  the synthetic log-odds tail decays faster than the real one (scale 0.39 against 0.47), so
-  its scale is widened by `SYNTHETIC_TAIL_WIDENING`, and every reported FMR is multiplied by
-  `SYNTHETIC_FMR_FACTOR`. With them the measured FMR on those impostors stays below the
-  claimed one at every checked target from 1e-2 to 1e-4. (The Gabor extractor alone, whose
-  templates are sparser, scores impostors lower: for it this calibration is conservative.)
+- the remaining gap is closed by two documented corrections measured against real impostors
+  extracted by the default extractor: the synthetic log-odds tail decays faster than the
+  real one (scale 0.39 against 0.47 on the 11,520 all-pairs impostors of FVC2002 DB1–4 B),
+  so its scale is widened by `SYNTHETIC_TAIL_WIDENING`, and every reported FMR is multiplied
+  by `SYNTHETIC_FMR_FACTOR`, the smallest margin with which the measured FMR at the claimed
+  1e-3 and 1e-4 is at most twice the claim on each of seven FVC sensors (FVC2002 and
+  FVC2000 B sets, `smallest_factor`). Per sensor, not pooled: impostor pairs come in
+  clusters (ten fingers make 45 pairs of fingers, each compared 64 times), and one pair of
+  look-alike fingers lifts a whole sensor's measured FMR; on FVC2000 DB1 two such pairs give
+  the top ten impostor scores. Chosen leave one set out, the margin keeps six held-out
+  sensors within 2x and the seventh (FVC2000 DB1) at 2.1x (`satupintu-bench
+  calibration-margin`). (The Gabor extractor alone, whose templates are sparser, scores
+  impostors lower: for it this calibration is conservative.)
 
 A calibration learned from a site's own labelled captures (`satupintu calibrate FOLDER`)
 needs neither and is always preferable.
@@ -33,7 +39,9 @@ from matcher.synthetic.minutiae import ImpressionParams, impression, master
 
 CALIBRATION_IMPRESSION = ImpressionParams(drop_rate=0.25, spurious_rate=0.6)
 SYNTHETIC_TAIL_WIDENING = 1.18  # real / synthetic log-odds tail scale on FVC2002
-SYNTHETIC_FMR_FACTOR = 1.5  # covers the body: up to 1.2x understated after the widening
+# Smallest margin (step 0.1) keeping every one of seven FVC sensors within 2x of the claim
+# at 1e-3 and 1e-4; leave one set out it chose 3.1–3.2.
+SYNTHETIC_FMR_FACTOR = 3.2
 FIRST_SEED = 90_000  # masters used nowhere else (benchmarks and tests use other seeds)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 
@@ -15,6 +16,7 @@ from matcher.fingerprint.calibration import (
     CalibrationError,
     default_calibration,
     fit,
+    smallest_factor,
 )
 from matcher.fingerprint.synthetic_calibration import (
     SYNTHETIC_FMR_FACTOR,
@@ -122,3 +124,25 @@ def test_shipped_default_carries_its_real_impostor_margins() -> None:
     unwidened = fit_impostors(synthetic_impostor_scores(60), source="test")
     assert small.tail_scale == pytest.approx(unwidened.tail_scale * SYNTHETIC_TAIL_WIDENING)
     assert small.threshold(1e-4) > unwidened.threshold(1e-4)
+
+
+def test_smallest_factor_keeps_every_set_within_twice_the_claim() -> None:
+    rng = np.random.default_rng(5)
+    cal = fit(_odds_tailed(6, 200_000), source="odds", tail_space=LOG_ODDS_TAIL)
+    calm = _odds_tailed(7, 50_000)
+    # A sensor whose impostors score higher: the same tail shifted up in log-odds.
+    loud = 1.0 / (1.0 + np.exp(-(np.log(calm / (1.0 - calm)) + 0.8)))
+    targets = (1e-3, 1e-4)
+
+    def worst(factor: float, sets: list[np.ndarray]) -> float:
+        trial = dataclasses.replace(cal, fmr_factor=factor)
+        return max(float(np.mean(s >= trial.threshold(t))) / t for s in sets for t in targets)
+
+    assert smallest_factor(cal, [calm], targets) == 1.0  # fitted on the same tail
+    factor = smallest_factor(cal, [calm, rng.permutation(loud)], targets)
+    assert factor > 1.5
+    assert worst(factor, [calm, loud]) <= 2.0 < worst(factor - 0.1, [calm, loud])
+    with pytest.raises(CalibrationError):
+        smallest_factor(cal, [loud], targets, limit=1.2)
+    with pytest.raises(CalibrationError):
+        smallest_factor(cal, [np.array([])], targets)
