@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 import traceback
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from benchmarks.live import in_process_app, percentile, run_worker_processes
+from benchmarks.load.profiling import ThreadProfiler
 from gateway.client import GatewayKey, RequestSigner, new_nonce, seal_capture
 from gateway.settings import Settings
 
@@ -152,6 +154,7 @@ async def _measure(
     one: Callable[[Any], Awaitable[None]],
     phase: _Phase,
     statements: _StatementCounter,
+    profile_stem: Path | None = None,
 ) -> None:
     pending = list(reversed(work))
 
@@ -159,10 +162,14 @@ async def _measure(
         while pending:
             await one(pending.pop())
 
+    profiler = ThreadProfiler() if profile_stem is not None else contextlib.nullcontext()
     cpu, wall, sent = time.process_time(), time.perf_counter(), statements.count
-    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    with profiler:
+        await asyncio.gather(*(loop() for _ in range(concurrency)))
     phase.cpu, phase.wall = time.process_time() - cpu, time.perf_counter() - wall
     phase.statements = statements.count - sent
+    if isinstance(profiler, ThreadProfiler) and profile_stem is not None:
+        profiler.write(profile_stem)
 
 
 def _worker(
@@ -172,10 +179,16 @@ def _worker(
     data_dir: str,
     database_url: str,
     concurrency: int,
+    profile_prefix: str,
     barrier: Any,
     results: Any,
 ) -> None:
-    """One gateway process: its app on the shared database, its share of households."""
+    """One gateway process: its app on the shared database, its share of households.
+
+    With a `profile_prefix`, each measured phase runs under cProfile, on every thread (it
+    about doubles the CPU a payout, so that run's figures are not comparable), and its
+    profile is written to `<prefix>_<phase>_w<index>.{prof,txt}`.
+    """
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
     seen: set[str] = set()
     people = []
@@ -237,9 +250,15 @@ def _worker(
                     pay_alone.count("paid")
 
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-            await _measure(flow_jobs, concurrency, verify_and_pay, flow, statements)
+
+            def stem(phase: str) -> Path | None:
+                return Path(f"{profile_prefix}_{phase}_w{index}") if profile_prefix else None
+
+            await _measure(
+                flow_jobs, concurrency, verify_and_pay, flow, statements, stem("verify_and_pay")
+            )
             await asyncio.get_running_loop().run_in_executor(None, barrier.wait)
-            await _measure(tokens, concurrency, pay_only, pay_alone, statements)
+            await _measure(tokens, concurrency, pay_only, pay_alone, statements, stem("pay_alone"))
             return {"flow": flow.summary(), "pay_alone": pay_alone.summary()}
 
     try:
@@ -289,13 +308,27 @@ def _first_start(data_dir: Path, database_url: str) -> None:
 
 
 def run_in_process(
-    *, manifest: Path, data_dir: Path, database_url: str, workers: int, concurrency: int
+    *,
+    manifest: Path,
+    data_dir: Path,
+    database_url: str,
+    workers: int,
+    concurrency: int,
+    profile_prefix: str = "",
 ) -> dict[str, Any]:
     """Both phases over `workers` app processes; flow and pay-alone figures."""
     _first_start(data_dir, database_url)
     parts = run_worker_processes(
         _worker,
-        lambda i: (i, workers, str(manifest), str(data_dir), database_url, concurrency),
+        lambda i: (
+            i,
+            workers,
+            str(manifest),
+            str(data_dir),
+            database_url,
+            concurrency,
+            profile_prefix,
+        ),
         workers,
     )
     failed = [part["error"] for part in parts if "error" in part]
@@ -307,4 +340,5 @@ def run_in_process(
         "concurrency_per_worker": concurrency,
         "verify_and_pay": _phase_result([part["flow"] for part in parts]),
         "pay_alone": _phase_result([part["pay_alone"] for part in parts]),
+        "profiled": bool(profile_prefix),
     }

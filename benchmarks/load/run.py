@@ -622,7 +622,10 @@ def payout_command(
         help="No Locust, no HTTP server: the processes call the ASGI app directly.",
     ),
     flame: bool = typer.Option(
-        False, help="Profile the gateway with py-spy during the wave: <results>_flame.svg."
+        False,
+        help="Profile the gateway during the wave: py-spy, <results>_flame.svg; with "
+        "--in-process, cProfile of each phase, <results>_inprocess_<phase>_w<n>.{prof,txt} "
+        "(its CPU figures are then inflated by the profiler).",
     ),
 ) -> None:
     """Verify 1:1 + cash-out payout per household, simulated bank: payouts/s and CPU a payout.
@@ -642,6 +645,7 @@ def payout_command(
             json_file=json_file,
             out=results_dir(),
             from_templates=not from_images,
+            profile=flame,
         )
         return
     runs = [
@@ -706,6 +710,7 @@ def _payout_in_process(
     json_file: Path | None,
     out: Path,
     from_templates: bool,
+    profile: bool = False,
 ) -> None:
     """The service's own cost: verify + pay and pay alone, without Locust or uvicorn."""
     console = Console()
@@ -728,6 +733,7 @@ def _payout_in_process(
             database_url=url,
             workers=workers,
             concurrency=max(1, users // workers),
+            profile_prefix=str(out / f"load_payout_{database}_inprocess") if profile else "",
         )
     result.update(
         benchmark="load_payout",
@@ -768,6 +774,7 @@ def _payout_in_process(
         )
     console.print(table)
     text = json.dumps(result, indent=2)
-    (out / f"load_payout_{database}_inprocess.json").write_text(text)
+    suffix = "_profiled" if profile else ""
+    (out / f"load_payout_{database}_inprocess{suffix}.json").write_text(text)
     if json_file is not None:
         json_file.write_text(text)

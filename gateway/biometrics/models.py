@@ -5,6 +5,7 @@ sealed so the gallery can be extracted again when the extractor changes."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,7 +73,22 @@ def template_aad(*, reference: str, person_id: int, modality: str, position: int
     return f"template:{reference}:person={person_id}:{modality}={position}".encode()
 
 
-def open_template(row: BiometricTemplate) -> bytes:
+class SealedTemplateRow(Protocol):
+    """The columns opening a template needs: an ORM row or a Core row of the same names."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def modality(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def envelope(self) -> bytes: ...
+
+
+def open_template(row: SealedTemplateRow) -> bytes:
     """A stored template's plain bytes, opened with the associated data of its own row."""
     return open_sealed(
         bytes(row.envelope),

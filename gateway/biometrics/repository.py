@@ -5,16 +5,27 @@ captures kept beside them."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from gateway.biometrics.models import BiometricCapture, BiometricTemplate
 from gateway.registry.models import Household, Person
 
 _TEMPLATES = BiometricTemplate.__table__
-_ACTIVE_KEYS = (
-    select(_TEMPLATES.c.id, _TEMPLATES.c.position, _TEMPLATES.c.quality)
+# A person's active templates of one modality with their sealed envelopes: a verification
+# compares against them and most often finds none of them prepared in its cache yet (a
+# payout day verifies each person once), so ids and envelopes come in one round trip.
+_ACTIVE_SEALED = (
+    select(
+        _TEMPLATES.c.id,
+        _TEMPLATES.c.position,
+        _TEMPLATES.c.reference,
+        _TEMPLATES.c.person_id,
+        _TEMPLATES.c.modality,
+        _TEMPLATES.c.envelope,
+    )
     .where(
         _TEMPLATES.c.person_id == bindparam("person_id"),
         _TEMPLATES.c.modality == bindparam("modality"),
@@ -44,24 +55,13 @@ def active_templates(session: Session, person_id: int) -> Sequence[BiometricTemp
     ).all()
 
 
-def active_template_keys(
-    session: Session, person_id: int, modality: str
-) -> list[tuple[int, int, int]]:
-    """(template id, position, quality) of a person's active templates, without the blobs.
+def active_sealed_templates(session: Session, person_id: int, modality: str) -> list[Row[Any]]:
+    """A person's active templates (id, position, and what opening one needs), by position.
 
-    On every verification's path, so a Core statement on the connection (no ORM compile)."""
-    rows = session.connection().execute(
-        _ACTIVE_KEYS, {"person_id": person_id, "modality": modality}
+    On every verification's path, so a Core statement on the connection (no ORM load)."""
+    return list(
+        session.connection().execute(_ACTIVE_SEALED, {"person_id": person_id, "modality": modality})
     )
-    return [(row.id, row.position, row.quality) for row in rows]
-
-
-def templates_by_id(session: Session, template_ids: Sequence[int]) -> Sequence[BiometricTemplate]:
-    if not template_ids:
-        return []
-    return session.scalars(
-        select(BiometricTemplate).where(BiometricTemplate.id.in_(list(template_ids)))
-    ).all()
 
 
 def templates_of_enrollment(session: Session, enrollment_id: int) -> Sequence[BiometricTemplate]:

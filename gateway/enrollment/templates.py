@@ -7,6 +7,7 @@ replace them) and verification (every 1:1 decision compares against them).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -24,16 +25,12 @@ def enrolled_templates(
     *, session: Session, engine: BiometricEngine, person_id: int, modality: Modality
 ) -> dict[int, EnrolledView]:
     """A person's enrolled templates by position, prepared (cached across requests)."""
-    keys = template_repository.active_template_keys(session, person_id, modality)
-    missing = [tid for tid, _pos, _q in keys if engine.cache.get(tid) is None]
-    rows = {r.id: r for r in template_repository.templates_by_id(session, missing)}
     prepared: dict[int, EnrolledView] = {}
-    for tid, position, _quality in keys:
-
-        def load(tid: int = tid) -> bytes:
-            return open_template(rows[tid])
-
-        prepared[position] = engine.prepared_enrolled(tid, modality, load)
+    for row in template_repository.active_sealed_templates(session, person_id, modality):
+        # The envelope is opened only when the prepared form is not cached yet.
+        prepared[row.position] = engine.prepared_enrolled(
+            row.id, modality, partial(open_template, row)
+        )
     return prepared
 
 

@@ -52,9 +52,13 @@ class SignedTerminalRequest:
     def check(self, session: Session, devices: DeviceCheck | None = None) -> None:
         """Key and status (the terminal's, then its capture devices') against the database:
         one query, no write (a read snapshot will do; see `signed_unit_of_work`)."""
-        row, device_rows = repository.terminal_with_devices(
-            session, self.terminal.id, devices.device_ids() if devices is not None else ()
-        )
+        device_rows: dict[str, DeviceKeyRow] = {}
+        if devices is None:  # the terminal alone: the plain statement, no device list
+            row = repository.terminal_auth_row(session, self.terminal.id)
+        else:
+            row, device_rows = repository.terminal_with_devices(
+                session, self.terminal.id, devices.device_ids()
+            )
         if row is None:
             raise UnknownTerminal("No terminal is registered under this key id.")
         self.cache.terminals.put(row.id, row)

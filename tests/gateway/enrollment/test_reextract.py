@@ -223,7 +223,9 @@ def test_gallery_moves_to_the_new_extractor_and_still_verifies(world: World) -> 
     assert found.candidates[0].person_id == pa.id
     # Audited: who ran it and the counts, per batch and for the run.
     with world.session_factory() as session:
-        entries = session.scalars(select(AuditEntry).where(AuditEntry.kind == AUDIT_KIND)).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.kind == AUDIT_KIND).order_by(AuditEntry.seq)
+        ).all()
     assert {e.actor for e in entries} == {"cli:tester"}
     assert entries[-1].data["replaced"] == 4 and entries[-1].data["needs_reenrolment"] == 2
 
