@@ -163,14 +163,14 @@ def test_tuning_chooses_on_the_other_sets_and_reports_the_held_out_one(tmp_path:
             str(first),
             str(second),
             "--grid",
-            "max_shift=4,8",
+            "max_shift=8,16",
             "--json",
             str(tmp_path / "tune.json"),
         ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "tune.json").read_text())
-    assert [c["params"] for c in data["combinations"]] == [{"max_shift": 4}, {"max_shift": 8}]
+    assert [c["params"] for c in data["combinations"]] == [{"max_shift": 8}, {"max_shift": 16}]
     assert [c["is_default"] for c in data["combinations"]] == [False, True]
     folds = {f["held_out"]: f for f in data["folds"]}
     assert folds["first"]["tuned_on"] == ["second"]
@@ -179,6 +179,10 @@ def test_tuning_chooses_on_the_other_sets_and_reports_the_held_out_one(tmp_path:
     assert np.isclose(folds["first"]["held_out_figures"]["fte"], 0.1)
     rows = (tmp_path / "out" / "iris_tune.md").read_text().splitlines()
     assert sum(row.startswith("| first | second |") for row in rows) == 1
+    # Each combination carries the held-out calibration check, one table row each.
+    assert all(isinstance(c["held_out_calibration"], dict) for c in data["combinations"])
+    assert "## Calibration held out" in rows
+    assert sum(row.startswith("| `{'max_shift'") for row in rows) == 2
 
 
 def test_a_grid_names_only_iris_parameters() -> None:
