@@ -69,7 +69,8 @@ def parse_grid(specs: list[str]) -> dict[str, list[Any]]:
 def combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the grid's values (one empty combination for an empty grid)."""
     names = sorted(grid)
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    products = itertools.product(*(grid[name] for name in names))
+    return [dict(zip(names, values, strict=True)) for values in products]
 
 
 def set_figures(run: SetRun) -> dict[str, float]:

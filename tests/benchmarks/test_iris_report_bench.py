@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from benchmarks.cli import bench_app
 from benchmarks.iris_report import CLAIMED_FMR, SetRun, held_out_folds, within_2x
-from benchmarks.iris_tune import parse_grid
+from benchmarks.iris_tune import combinations, parse_grid
 from matcher.synthetic.iris import OCCLUDED, encode_png, render_eye
 
 
@@ -190,3 +190,12 @@ def test_a_grid_names_only_iris_parameters() -> None:
     assert parse_grid(["max_shift=4"]) == {"max_shift": [4]}
     with pytest.raises(typer.BadParameter):
         parse_grid(["no_such_field=1"])
+
+
+def test_grid_combinations_pair_each_name_with_its_own_values() -> None:
+    # Names given out of alphabetical order keep their own values.
+    grid = parse_grid(["max_shift=8,16", "correlation_exponent=0,0.2"])
+    combos = combinations(grid)
+    assert len(combos) == 4
+    assert {c["max_shift"] for c in combos} == {8, 16}
+    assert {c["correlation_exponent"] for c in combos} == {0.0, 0.2}
