@@ -91,10 +91,11 @@ def correct_for_correlation(
     params: IrisParams,
 ) -> NDArray[np.float64]:
     """Normalised distances rescaled about 0.5 for the pair's bit correlation (module doc):
-    a pair of smoother-than-usual codes needs to be closer to score as high."""
+    a pair of smoother-than-usual codes needs to be closer to score as high. Kept within
+    [0, 1], so a rougher-than-usual code matched with itself scores 0, not below."""
     pair = np.sqrt(probe_factor * gallery_factors)
     scale = (params.correlation_reference / pair) ** params.correlation_exponent
-    return 0.5 - (0.5 - distance) * scale
+    return np.clip(0.5 - (0.5 - distance) * scale, 0.0, 1.0)
 
 
 def gallery_correlation_factors(

@@ -65,6 +65,12 @@ def test_the_correction_pulls_smoother_pairs_towards_half() -> None:
     assert 0.3 < out[1] < 0.5  # smoother: weaker evidence
     assert out[2] == 0.5  # no evidence stays no evidence
     assert out[3] < 0.3  # rougher than the reference: stronger evidence
+    # Rough codes (factor below the reference) stretch away from 0.5, but never past 0 or 1.
+    extremes = correct_for_correlation(np.array([0.0, 1.0]), 0.5, np.array([0.5, 0.5]), params)
+    assert extremes.tolist() == [0.0, 1.0]
+    rng = np.random.default_rng(3)
+    rough = _code(rng.random(SHAPE) < 0.5)
+    assert compare(rough, rough).distance == 0.0
     off = replace(params, correlation_exponent=0.0)
     assert (correct_for_correlation(d, ref, factors, off) == d).all()
 
