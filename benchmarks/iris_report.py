@@ -12,7 +12,8 @@ the genuine and impostor distributions (with `--before`, the earlier run's too) 
 sheet: 24 images, those of the worst-scoring genuine pairs first, with the pupil and limbus,
 the eyelids and the noise mask drawn and each refusal's reason written on its tile.
 `--tuned-on NAME` (repeatable) marks the sets the parameters were tuned on, so the table
-separates them from held-out sets (leave one set out).
+separates them from held-out sets (leave one set out). `--calibration-out FILE` writes the
+calibration fitted on all the sets' impostors (how the shipped iris calibration is made).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from rich.table import Table
 from benchmarks.output import results_dir
 from matcher.evaluation.dataset import Database, DatasetError, discover
 from matcher.evaluation.metrics import decidability, equal_error_rate, error_curve, fnmr_at_fmr
-from matcher.fingerprint.calibration import CalibrationError, fit
+from matcher.fingerprint.calibration import Calibration, CalibrationError, fit
 from matcher.iris.calibration import default_iris_calibration
-from matcher.iris.compare import distances_to_many
+from matcher.iris.compare import distances_to_many, gallery_correlation_factors
 from matcher.iris.modality import IMAGE_SUFFIXES
 from matcher.iris.params import IrisParams
 from matcher.iris.pipeline import DEFAULT_PARAMS, extract_iris
@@ -121,6 +122,7 @@ def score_pairs(
     ok = np.array([t is not None for t in templates])
     codes = np.stack([t.iris_code.code if t else np.zeros(256, np.uint8) for t in templates])
     masks = np.stack([t.iris_code.mask if t else np.zeros(256, np.uint8) for t in templates])
+    factors = gallery_correlation_factors(codes, masks, params)
     genuine: list[NDArray[np.float64]] = []
     impostor: list[NDArray[np.float64]] = []
     pairs: list[tuple[int, int]] = []
@@ -130,9 +132,11 @@ def score_pairs(
         if probe is None:
             sim = np.full(n - i - 1, -np.inf)
         else:
-            sim = (
-                1.0 - distances_to_many(probe.iris_code, codes[i + 1 :], masks[i + 1 :], params)[0]
-            )
+            rest = slice(i + 1, None)
+            distances = distances_to_many(
+                probe.iris_code, codes[rest], masks[rest], params, factors[rest]
+            )[0]
+            sim = 1.0 - distances
         sim = np.where(ok[i + 1 :], sim, -np.inf)
         same = eye[i + 1 :] == eye[i]
         genuine.append(sim[same])
@@ -198,6 +202,13 @@ def held_out_folds(runs: list[SetRun]) -> list[dict[str, Any]]:
             }
         )
     return folds
+
+
+def pooled_calibration(runs: list[SetRun]) -> Calibration:
+    """The calibration the folds validate, fitted on every set's impostors at once: what a
+    site ships when no set is held out (the folds measure how it holds on an unseen one)."""
+    impostors = np.concatenate([r.impostor for r in runs])
+    return fit(impostors, source="+".join(r.name for r in runs), tail_share=FOLD_TAIL_SHARE)
 
 
 def figures(run: SetRun) -> dict[str, Any]:
@@ -438,6 +449,10 @@ def iris_report_command(
         list[str] | None, typer.Option(help="Set (folder) names the parameters were tuned on.")
     ] = None,
     label: Annotated[str, typer.Option(help="Name stem of the result files.")] = "iris_report",
+    calibration_out: Annotated[
+        Path | None,
+        typer.Option(help="Write the calibration fitted on every set's impostors here."),
+    ] = None,
 ) -> None:
     """EER, FTE, FNMR at FMR 1e-4, d′ and calibration per iris set, plots and contact sheets."""
     tuned = set(tuned_on or [])
@@ -463,6 +478,8 @@ def iris_report_command(
             row["tuned_on"] = db.name in tuned
             rows.append(row)
     folds = held_out_folds(runs)
+    if calibration_out is not None:
+        pooled_calibration(runs).save(calibration_out)
     result = {
         "modality": "iris",
         "databases": rows,

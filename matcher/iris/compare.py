@@ -6,6 +6,14 @@ over few bits (an occluded eye) is pulled towards 0.5 and cannot look confidentl
 chance. Everything is popcount over packed uint64 words in one compiled loop over gallery
 codes × shifts (no temporaries, no GIL); a shift is a roll of the angle-major bytes (see
 `types`), done once per probe.
+
+The best shift's HD_norm is then scaled for how correlated the two codes' bits are
+(`matcher.iris.correlation`): 0.5 − (0.5 − HD_norm)·(c_ref / √(c_a·c_b))^α. Daugman's
+normalisation assumes every set's bits are equally independent; they are not (a small or
+blurred iris gives smoother codes, whose unrelated pairs stray further from 0.5), and
+without this a threshold learned on some sets admitted 8× its claimed false matches on
+another. α below the variance's ½ because the best of many shifts of a smooth code is also
+a best of fewer independent trials (measured, see `IrisParams.correlation_exponent`).
 """
 
 from __future__ import annotations
@@ -14,9 +22,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit, uint64
+from numba import njit
 from numpy.typing import NDArray
 
+from matcher.iris.bits import bit_count
+from matcher.iris.correlation import correlation_factors
 from matcher.iris.params import IrisParams
 from matcher.iris.types import BYTES_PER_ANGLE, CODE_BITS, CODE_BYTES, IrisCode
 
@@ -74,23 +84,68 @@ def normalise_distance(
     return 0.5 - (0.5 - raw) * np.sqrt(n / norm_bits)
 
 
+def correct_for_correlation(
+    distance: NDArray[np.float64],
+    probe_factor: float,
+    gallery_factors: NDArray[np.float64],
+    params: IrisParams,
+) -> NDArray[np.float64]:
+    """Normalised distances rescaled about 0.5 for the pair's bit correlation (module doc):
+    a pair of smoother-than-usual codes needs to be closer to score as high. Kept within
+    [0, 1], so a rougher-than-usual code matched with itself scores 0, not below."""
+    pair = np.sqrt(probe_factor * gallery_factors)
+    scale = (params.correlation_reference / pair) ** params.correlation_exponent
+    return np.clip(0.5 - (0.5 - distance) * scale, 0.0, 1.0)
+
+
+def gallery_correlation_factors(
+    codes: NDArray[np.uint8], masks: NDArray[np.uint8], params: IrisParams = DEFAULT_PARAMS
+) -> NDArray[np.float64]:
+    """Each gallery code's bit-correlation factor, for callers that compare one gallery with
+    many probes and compute them once (`distances_to_many(..., gallery_factors=...)`)."""
+    return correlation_factors(
+        codes, masks, params.correlation_lag_angles, params.correlation_lag_rings
+    )
+
+
 def distances_to_many(
     probe: IrisCode,
     codes: NDArray[np.uint8],
     masks: NDArray[np.uint8],
     params: IrisParams = DEFAULT_PARAMS,
+    gallery_factors: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Best-shift (normalised HD, raw HD, bits compared, shift) of a probe against K codes.
 
-    `codes` and `masks` are (K, 256) packed uint8 arrays (the gallery layout of the index).
+    `codes` and `masks` are (K, 256) packed uint8 arrays (the gallery layout of the index);
+    the normalised HD includes the bit-correlation correction, from `gallery_factors` when
+    given (`gallery_correlation_factors` of the same rows), else computed here.
     """
     if codes.ndim != 2 or codes.shape[1] != CODE_BYTES or masks.shape != codes.shape:
         raise ValueError(f"gallery codes must be (K, {CODE_BYTES}) uint8 with equal masks")
-    pc, pm, shifts = _probe_words(probe.code.tobytes(), probe.mask.tobytes(), params.max_shift)
+    probe_code, probe_mask = probe.code.tobytes(), probe.mask.tobytes()
+    pc, pm, shifts = _probe_words(probe_code, probe_mask, params.max_shift)
     norm, raw, n, best = _best_shift_distances(
         pc, pm, as_words(codes), as_words(masks), float(params.norm_bits), params.min_compared_bits
     )
+    if params.correlation_exponent:
+        if gallery_factors is None:
+            gallery_factors = gallery_correlation_factors(codes, masks, params)
+        probe_factor = _probe_factor(
+            probe_code, probe_mask, params.correlation_lag_angles, params.correlation_lag_rings
+        )
+        norm = correct_for_correlation(norm, probe_factor, gallery_factors, params)
     return norm, raw, n, shifts[best]
+
+
+@lru_cache(maxsize=64)
+def _probe_factor(code: bytes, mask: bytes, lag_angles: int, lag_rings: int) -> float:
+    """A probe's correlation factor, kept with its shifted words for the next call."""
+    as_row = (
+        np.frombuffer(code, dtype=np.uint8)[None, :],
+        np.frombuffer(mask, dtype=np.uint8)[None, :],
+    )
+    return float(correlation_factors(*as_row, lag_angles, lag_rings)[0])
 
 
 @lru_cache(maxsize=64)
@@ -102,16 +157,6 @@ def _probe_words(
     pc, shifts = shifted_words(np.frombuffer(code, dtype=np.uint8), max_shift)
     pm, _ = shifted_words(np.frombuffer(mask, dtype=np.uint8), max_shift)
     return pc, pm, shifts
-
-
-@njit(inline="always")
-def _bit_count(v: np.uint64) -> int:  # pragma: no cover - compiled
-    """Set bits of one word by clearing the lowest one at a time (LLVM emits popcnt)."""
-    count = 0
-    while v:
-        v &= v - uint64(1)
-        count += 1
-    return count
 
 
 @njit(cache=True, nogil=True)
@@ -143,8 +188,8 @@ def _best_shift_distances(
             diff = 0
             for w in range(words):
                 both = pm[s, w] & gm[k, w]
-                n += _bit_count(both)
-                diff += _bit_count((pc[s, w] ^ gc[k, w]) & both)
+                n += bit_count(both)
+                diff += bit_count((pc[s, w] ^ gc[k, w]) & both)
             raw = diff / n if n > 0 else 0.5
             norm = 0.5 - (0.5 - raw) * np.sqrt(n / norm_bits) if n >= min_bits else 0.5
             if first or norm < best_norm[k]:

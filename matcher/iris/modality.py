@@ -1,7 +1,8 @@
 """The iris engine as a `Modality` for the accuracy harness (`--modality iris`).
 
 Scores are similarities, as the harness expects: 1 − HD_norm, where HD_norm is the
-normalised best-shift masked Hamming distance (so 0.5 ≈ unrelated eyes, 1 = identical).
+best-shift masked Hamming distance normalised for the bits compared and their correlation
+(`matcher.iris.compare`; 0.5 ≈ unrelated eyes, 1 = identical).
 """
 
 from __future__ import annotations

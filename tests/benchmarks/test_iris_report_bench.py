@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from benchmarks.cli import bench_app
 from benchmarks.iris_report import CLAIMED_FMR, SetRun, held_out_folds, within_2x
-from benchmarks.iris_tune import parse_grid
+from benchmarks.iris_tune import combinations, parse_grid
 from matcher.synthetic.iris import OCCLUDED, encode_png, render_eye
 
 
@@ -163,14 +163,14 @@ def test_tuning_chooses_on_the_other_sets_and_reports_the_held_out_one(tmp_path:
             str(first),
             str(second),
             "--grid",
-            "max_shift=4,8",
+            "max_shift=8,16",
             "--json",
             str(tmp_path / "tune.json"),
         ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "tune.json").read_text())
-    assert [c["params"] for c in data["combinations"]] == [{"max_shift": 4}, {"max_shift": 8}]
+    assert [c["params"] for c in data["combinations"]] == [{"max_shift": 8}, {"max_shift": 16}]
     assert [c["is_default"] for c in data["combinations"]] == [False, True]
     folds = {f["held_out"]: f for f in data["folds"]}
     assert folds["first"]["tuned_on"] == ["second"]
@@ -179,6 +179,10 @@ def test_tuning_chooses_on_the_other_sets_and_reports_the_held_out_one(tmp_path:
     assert np.isclose(folds["first"]["held_out_figures"]["fte"], 0.1)
     rows = (tmp_path / "out" / "iris_tune.md").read_text().splitlines()
     assert sum(row.startswith("| first | second |") for row in rows) == 1
+    # Each combination carries the held-out calibration check, one table row each.
+    assert all(isinstance(c["held_out_calibration"], dict) for c in data["combinations"])
+    assert "## Calibration held out" in rows
+    assert sum(row.startswith("| `{'max_shift'") for row in rows) == 2
 
 
 def test_a_grid_names_only_iris_parameters() -> None:
@@ -186,3 +190,12 @@ def test_a_grid_names_only_iris_parameters() -> None:
     assert parse_grid(["max_shift=4"]) == {"max_shift": [4]}
     with pytest.raises(typer.BadParameter):
         parse_grid(["no_such_field=1"])
+
+
+def test_grid_combinations_pair_each_name_with_its_own_values() -> None:
+    # Names given out of alphabetical order keep their own values.
+    grid = parse_grid(["max_shift=8,16", "correlation_exponent=0,0.2"])
+    combos = combinations(grid)
+    assert len(combos) == 4
+    assert {c["max_shift"] for c in combos} == {8, 16}
+    assert {c["correlation_exponent"] for c in combos} == {0.0, 0.2}

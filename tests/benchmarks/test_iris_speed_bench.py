@@ -21,3 +21,5 @@ def test_speed_reports_cpu_time_beside_wall_time(tmp_path: Path) -> None:
     # One thread's CPU time cannot much exceed the wall time it ran in.
     assert 0 < figures["cpu_median_ms"] <= 1.5 * figures["median_ms"]
     assert figures["cpu_p95_ms"] >= figures["cpu_median_ms"]
+    # The correction's factors are timed apart from the comparison kernel they feed.
+    assert figures["correlation_factors_per_s"] > 0

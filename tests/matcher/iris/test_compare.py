@@ -30,6 +30,18 @@ def test_rotation_is_found_as_the_shift() -> None:
         assert result.raw_distance == 0.0
 
 
+def test_a_head_turned_by_40_degrees_is_still_aligned() -> None:
+    code, _ = capture(2, 0)
+    for s in (-15, 14):  # 14 angular positions = 39.4°
+        rolled = IrisCode(
+            code=np.roll(code.code, s * BYTES_PER_ANGLE),
+            mask=np.roll(code.mask, s * BYTES_PER_ANGLE),
+        )
+        assert compare(rolled, code).shift == -s
+        assert compare(rolled, code).raw_distance == 0.0
+        assert compare(rolled, code, IrisParams(max_shift=8)).raw_distance > 0.3
+
+
 def test_genuine_captures_align_with_their_true_rotation() -> None:
     for eye in range(20):
         a, shift_a = capture(eye, 0)
