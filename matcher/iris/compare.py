@@ -131,21 +131,20 @@ def distances_to_many(
     if params.correlation_exponent:
         if gallery_factors is None:
             gallery_factors = gallery_correlation_factors(codes, masks, params)
-        probe_factor = _probe_factor(
-            probe_code, probe_mask, params.correlation_lag_angles, params.correlation_lag_rings
-        )
-        norm = correct_for_correlation(norm, probe_factor, gallery_factors, params)
+        norm = correct_for_correlation(norm, code_factor(probe, params), gallery_factors, params)
     return norm, raw, n, shifts[best]
 
 
-@lru_cache(maxsize=64)
-def _probe_factor(code: bytes, mask: bytes, lag_angles: int, lag_rings: int) -> float:
-    """A probe's correlation factor, kept with its shifted words for the next call."""
-    as_row = (
-        np.frombuffer(code, dtype=np.uint8)[None, :],
-        np.frombuffer(mask, dtype=np.uint8)[None, :],
-    )
-    return float(correlation_factors(*as_row, lag_angles, lag_rings)[0])
+def code_factor(template: IrisCode, params: IrisParams = DEFAULT_PARAMS) -> float:
+    """One code's bit-correlation factor, worked out once per code and lag window."""
+    window = (params.correlation_lag_angles, params.correlation_lag_rings)
+    factor = template.correlation_factors.get(window)
+    if factor is None:
+        factor = float(
+            correlation_factors(template.code[None, :], template.mask[None, :], *window)[0]
+        )
+        template.correlation_factors[window] = factor
+    return factor
 
 
 @lru_cache(maxsize=64)
@@ -200,7 +199,8 @@ def _best_shift_distances(
 
 def compare(a: IrisCode, b: IrisCode, params: IrisParams = DEFAULT_PARAMS) -> IrisComparison:
     """Compare two iris codes; `shift` is the rotation of `a` that aligns it with `b`."""
-    d, raw, n, s = distances_to_many(a, b.code[None, :], b.mask[None, :], params)
+    factors = np.array([code_factor(b, params)]) if params.correlation_exponent else None
+    d, raw, n, s = distances_to_many(a, b.code[None, :], b.mask[None, :], params, factors)
     bits = int(n[0])
     return IrisComparison(
         float(d[0]), float(raw[0]), bits, int(s[0]), bits >= params.min_compared_bits

@@ -99,6 +99,12 @@ class IrisCode:
 
     code: NDArray[np.uint8]
     mask: NDArray[np.uint8]
+    # This code's bit-correlation factors by lag window (`matcher.iris.correlation`), filled
+    # on first use: the 1:N re-rank compares one stored code with probe after probe, and
+    # working the factor out again for every pair cost more than the comparison itself.
+    correlation_factors: dict[tuple[int, int], float] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for name in ("code", "mask"):

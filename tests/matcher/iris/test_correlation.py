@@ -6,7 +6,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from matcher.iris.compare import compare, correct_for_correlation, distances_to_many
+from matcher.iris.compare import (
+    code_factor,
+    compare,
+    correct_for_correlation,
+    distances_to_many,
+)
 from matcher.iris.correlation import correlation_factors
 from matcher.iris.params import IrisParams
 from matcher.iris.types import ANGLES, BITS_PER_SAMPLE, RINGS, IrisCode
@@ -107,3 +112,14 @@ def test_precomputed_gallery_factors_give_the_same_distances() -> None:
     assert np.array_equal(direct, given)
     other = IrisCode(code=codes[5], mask=masks[5])
     assert compare(probe, other).distance == direct[4]
+
+
+def test_a_codes_factor_is_worked_out_once_per_lag_window() -> None:
+    rng = np.random.default_rng(7)
+    code = _code(rng.random(SHAPE) < 0.5)
+    wide = replace(IrisParams(), correlation_lag_angles=6)
+    assert code_factor(code) == _factor(code)
+    assert code_factor(code, wide) == _factor(code, lag_angles=6)
+    assert code.correlation_factors == {(4, 2): _factor(code), (6, 2): _factor(code, 6)}
+    code.correlation_factors[(4, 2)] = 3.0  # a memo, not recomputed: the stored value is used
+    assert code_factor(code) == 3.0
