@@ -121,6 +121,9 @@ def start_ray() -> None:
             object_store_memory=512 * 1024 * 1024,
             include_dashboard=False,
             log_to_driver=False,
+            # Ray starts workers 15 steps nicer than itself, so on a shared machine the
+            # shards would get a fraction of the CPU the in-process index beside them gets.
+            _system_config={"worker_niceness": 0},
         )
 
 

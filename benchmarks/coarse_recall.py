@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import tempfile
 import time
@@ -45,10 +46,10 @@ _ENCODER = LocalCodeEncoder()
 ID_BYTES = 8  # FAISS stores an int64 id next to every code
 
 
-def _ranked_chunk(bounds: tuple[int, int]) -> list[NDArray[np.uint8]]:
-    start, stop = bounds
+def _ranked_chunk(job: tuple[int, int, int | None]) -> list[NDArray[np.uint8]]:
+    start, stop, limit = job
     return [
-        _ENCODER.encode_ranked(impression(master(GALLERY_SEED + i), seed=ENROL_IMPRESSION))
+        _ENCODER.encode_ranked(impression(master(GALLERY_SEED + i), seed=ENROL_IMPRESSION), limit)
         for i in range(start, stop)
     ]
 
@@ -56,26 +57,62 @@ def _ranked_chunk(bounds: tuple[int, int]) -> list[NDArray[np.uint8]]:
 BLOCK = 50_000  # fingers per cache file: a long encoding resumes, and a prefix serves early
 
 
-def ranked_gallery(n: int, workers: int) -> list[NDArray[np.uint8]]:
-    """Every finger's codes, best-surrounded first, cached in blocks by encoder: encoding a
-    million synthetic fingers takes about an hour on one core, so an interrupted run keeps
-    the blocks it finished and a smaller gallery reuses the first blocks of a larger one."""
-    tag = hashlib.sha256(f"{_ENCODER.name}|ranked|v1".encode()).hexdigest()[:12]
+def _block_path(first: int, limit: int | None) -> Path:
+    tag = hashlib.sha256(f"{_ENCODER.name}|ranked|{limit or 'all'}|v2".encode()).hexdigest()[:12]
+    return CACHE / f"ranked-block{BLOCK}-{first}-{tag}.npz"
+
+
+def encode_blocks(n: int, limit: int | None, workers: int) -> list[Path]:
+    """Cache files holding the first `n` fingers' codes, best-surrounded first (at most
+    `limit` a finger), encoding the missing ones. Blocks are written whole (renamed into
+    place), so an interrupted run keeps what it finished, a smaller gallery reuses the first
+    blocks of a larger one, and a second process can read finished blocks while this one
+    writes more. Only the kept codes are projected, so a capped gallery costs about two
+    thirds of an uncapped one."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    out: list[NDArray[np.uint8]] = []
-    blocks = range(0, n, BLOCK)
+    firsts = range(0, n, BLOCK)
+    paths = [_block_path(first, limit) for first in firsts]
+    missing = [(f, p) for f, p in zip(firsts, paths, strict=True) if not p.exists()]
+    if not missing:
+        return paths
     with Progress(console=console) as bar, get_context("fork").Pool(workers) as pool:
-        task = bar.add_task(f"encoding {n:,} synthetic fingers", total=len(blocks))
-        for first in blocks:
-            path = CACHE / f"ranked-block{BLOCK}-{first}-{tag}.npz"
-            if not path.exists():
-                jobs = [(a, min(first + BLOCK, a + 500)) for a in range(first, first + BLOCK, 500)]
-                block = [c for chunk in pool.imap(_ranked_chunk, jobs) for c in chunk]
-                np.savez(path, codes=np.concatenate(block), counts=[len(c) for c in block])
-            data = np.load(path)
-            out.extend(np.split(data["codes"], np.cumsum(data["counts"])[:-1]))
+        task = bar.add_task(
+            f"encoding {len(missing) * BLOCK:,} synthetic fingers", total=len(missing)
+        )
+        for first, path in missing:
+            jobs = [(a, a + 500, limit) for a in range(first, first + BLOCK, 500)]
+            block = [c for chunk in pool.imap(_ranked_chunk, jobs) for c in chunk]
+            partial = path.with_suffix(".partial.npz")
+            np.savez(partial, codes=np.concatenate(block), counts=[len(c) for c in block])
+            partial.rename(path)
             bar.advance(task)
-    return out[:n]
+    return paths
+
+
+def ranked_gallery(
+    n: int, limit: int | None, workers: int
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """The first `n` fingers' codes, concatenated finger after finger, and each finger's
+    count: one array rather than a million small ones, which would cost more in object
+    headers than a capped finger's codes."""
+    codes, counts = [], []
+    for path in encode_blocks(n, limit, workers):
+        with np.load(path) as data:
+            codes.append(data["codes"])
+            counts.append(data["counts"])
+    all_counts = np.concatenate(counts)[:n].astype(np.int64)
+    return np.concatenate(codes)[: int(all_counts.sum())], all_counts
+
+
+def capped(
+    codes: NDArray[np.uint8], counts: NDArray[np.int64], keep: int | None
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Each finger's first `keep` codes (all when None)."""
+    if keep is None or counts.max(initial=0) <= keep:
+        return codes, counts
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    rank = np.arange(len(codes)) - starts
+    return np.ascontiguousarray(codes[rank < keep]), np.minimum(counts, keep)
 
 
 def _probe_codes(mates: list[int]) -> list[Any]:
@@ -83,7 +120,7 @@ def _probe_codes(mates: list[int]) -> list[Any]:
 
 
 def measure(
-    codes: list[NDArray[np.uint8]],
+    gallery: tuple[NDArray[np.uint8], NDArray[np.int64]],
     n: int,
     keep: int | None,
     lists: int,
@@ -92,9 +129,9 @@ def measure(
     mate_prints: list[Any],
 ) -> list[dict[str, Any]]:
     """Recall and scanned share for each probed-list count, one gallery and code cap."""
-    held = [c[:keep] if keep else c for c in codes[:n]]
-    counts = np.array([len(c) for c in held])
-    all_codes = np.ascontiguousarray(np.concatenate(held))
+    codes, counts = gallery
+    counts = counts[:n]
+    all_codes, counts = capped(codes[: int(counts.sum())], counts, keep)
     rng = np.random.default_rng(0)
     sample = all_codes[rng.choice(len(all_codes), min(len(all_codes), 40 * lists), False)]
     centroids = train_ivf_centroids(sample, lists)
@@ -185,23 +222,41 @@ def coarse_recall_command(
     probed: Annotated[str, typer.Option(help="Probed list counts.")] = "16,32,64,128,256",
     mates: Annotated[int, typer.Option(help="Mated probes.")] = 200,
     workers: Annotated[int, typer.Option(help="Processes generating fingers.")] = 2,
+    encode_only: Annotated[
+        bool, typer.Option(help="Fill the gallery cache and stop (another run measures).")
+    ] = False,
+    mates_from: Annotated[
+        int, typer.Option(help="Mates spread over the first N fingers (0: the smallest size).")
+    ] = 0,
+    merge: Annotated[
+        Path | None,
+        typer.Option(help="An earlier run's JSON whose rows of other sizes join the fit."),
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write here.")] = None,
 ) -> None:
     """Shortlist recall vs share of codes scanned, by gallery size and codes per finger."""
     faiss.omp_set_num_threads(1)
     ns = sorted(int(s) for s in sizes.split(","))
-    codes = ranked_gallery(ns[-1], workers)
-    mate_ids = np.linspace(0, ns[0] - 1, mates).astype(int).tolist()
+    cap_list = [int(c) or None for c in caps.split(",")]
+    limit = None if None in cap_list else max(c for c in cap_list if c)
+    if encode_only:
+        encode_blocks(ns[-1], limit, workers)
+        return
+    gallery = ranked_gallery(ns[-1], limit, workers)
+    mate_ids = np.linspace(0, (mates_from or ns[0]) - 1, mates).astype(int).tolist()
     prints = _probe_codes(mate_ids)
     rows: list[dict[str, Any]] = []
-    for cap in [int(c) for c in caps.split(",")]:
+    for cap in cap_list:
         for n in ns:
             rows += measure(
-                codes, n, cap or None, lists, [int(p) for p in probed.split(",")], mate_ids, prints
+                gallery, n, cap, lists, [int(p) for p in probed.split(",")], mate_ids, prints
             )
+    if merge is not None:
+        rows = merged_rows(rows, json.loads(merge.read_text()), merge.name)
     out = {
-        "sizes": ns,
+        "sizes": sorted({r["gallery"] for r in rows}),
         "mates": mates,
+        "mates_from": mates_from or ns[0],
         "settings": "regional profile (neighbours 100, shortlist 300), lists as given",
         "load_average": os.getloadavg(),
         "rows": rows,
@@ -226,6 +281,23 @@ def coarse_recall_command(
     console.print(table)
     _plot(out)
     write_json("coarse_recall.json", out, json_out)
+
+
+def merged_rows(
+    rows: list[dict[str, Any]], earlier: dict[str, Any], source: str
+) -> list[dict[str, Any]]:
+    """This run's rows and an earlier run's rows of the gallery sizes this one did not
+    measure (same code caps only), each earlier row marked with where it came from: the
+    cached galleries are the same fingers whichever run encoded them, so a large size can be
+    measured alone and fitted with the smaller ones."""
+    measured = {(r["gallery"], r["code_cap"]) for r in rows}
+    caps = {r["code_cap"] for r in rows}
+    kept = [
+        {**r, "source": r.get("source", source)}
+        for r in earlier["rows"]
+        if r["code_cap"] in caps and (r["gallery"], r["code_cap"]) not in measured
+    ]
+    return sorted(kept + rows, key=lambda r: (r["code_cap"] or 0, r["gallery"], r["probed_lists"]))
 
 
 def _plot(out: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +54,14 @@ def _cluster_factory(
     from gateway.indexing.cluster.factory import ClusterIdentifierFactory
 
     if not ray.is_initialized():
-        ray.init(address=settings.index_ray_address, include_dashboard=False)
+        # A Ray started here shares the machine with the gateway: its workers (the shards)
+        # must not run 15 steps nicer than the gateway, as Ray makes them by default, or
+        # they get a fraction of the CPU whenever anything else is busy. A cluster's nodes
+        # run only Ray, and keep its setting.
+        local: dict[str, Any] = (
+            {} if settings.index_ray_address else {"_system_config": {"worker_niceness": 0}}
+        )
+        ray.init(address=settings.index_ray_address, include_dashboard=False, **local)
     return ClusterIdentifierFactory(
         base=base,
         shards=settings.index_shards,

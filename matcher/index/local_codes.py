@@ -254,11 +254,12 @@ class LocalCodeEncoder:
         desc = local_descriptors(template, self.params)
         return self._codes(desc[np.sort(_best_surrounded(desc)[: self.params.probe_codes])])
 
-    def encode_ranked(self, template: Geometry) -> NDArray[np.uint8]:
-        """Every code, best-surrounded minutia first: the first m rows are what a finger
-        would hold with m codes (how memory per finger trades against recall)."""
+    def encode_ranked(self, template: Geometry, limit: int | None = None) -> NDArray[np.uint8]:
+        """Every code (or the first `limit`), best-surrounded minutia first: the first m rows
+        are what a finger would hold with m codes (how memory per finger trades against
+        recall); a limit skips projecting the codes a capped gallery would drop."""
         desc = local_descriptors(template, self.params)
-        return self._codes(desc[_best_surrounded(desc)])
+        return self._codes(desc[_best_surrounded(desc)[:limit]])
 
     def _codes(self, desc: NDArray[np.float64]) -> NDArray[np.uint8]:
         if not len(desc):

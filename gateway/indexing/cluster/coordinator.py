@@ -8,7 +8,9 @@ requests of concurrent identifies travel together, one call per shard replica at
    the nearest codes one index over the whole gallery would return (the shards share IVF
    centroids, so the same lists are probed), and vote for the same shortlist;
 2. `rescore`: each shard re-ranks the shortlisted persons it holds, first pass and exact
-   pass; merged, the best by the first pass are those one index would compare exactly.
+   pass (for about its share of the persons one index would compare exactly,
+   `shard_keep`); merged, the best by the first pass are those one index would compare
+   exactly, and the few a shard did not compare are asked for in a follow-up call.
 
 So the merged top-k equals the single index's. Each shard has replicas; a call goes to one
 replica and, when it fails or answers from an incarnation that has not caught up with the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -285,13 +288,39 @@ class ShardedIdentifier:
         parts, late = self._fan_out(
             list(by_shard),
             "rescore",
-            lambda shard: (by_shard[shard], positions, templates, keep),
+            lambda shard: (
+                by_shard[shard],
+                positions,
+                templates,
+                shard_keep(keep, len(by_shard[shard]), len(persons)),
+            ),
             deadline,
             check_head=False,
         )
+        rescored = Rescored.merged(list(parts.values()))
+        if keep is not None:
+            # The decision rests on the best `keep` of the whole shortlist by the first
+            # pass; a shard that held more of them than it compared exactly is asked for
+            # the exact scores of those it left out.
+            owners: dict[int, list[int]] = {}
+            for pid in rescored.exact_persons(keep):
+                if pid not in rescored.exact:
+                    owners.setdefault(self.router.shard_of(pid, rescored.regions[pid]), []).append(
+                        pid
+                    )
+            if owners:
+                more, more_late = self._fan_out(
+                    list(owners),
+                    "rescore",
+                    lambda shard: (owners[shard], positions, templates, None),
+                    deadline,
+                    check_head=False,
+                )
+                late |= more_late
+                rescored = Rescored.merged([rescored, *more.values()])
         missing = missing | late
         result = self.local.decide(
-            Rescored.merged(list(parts.values())),
+            rescored,
             keep,
             positions,
             gallery=self.persons_in(scope),
@@ -361,6 +390,23 @@ class ShardedIdentifier:
                 except (RayError, _Stale):
                     submit(shard)
         return answers, set(shards) - set(answers)
+
+
+def shard_keep(keep: int | None, held: int, shortlisted: int) -> int | None:
+    """How many of its shortlisted persons a shard compares exactly, of the `keep` the
+    decision rests on.
+
+    Comparing its own best `keep` would cover the worst case (all of them on one shard),
+    but makes the exact work grow with the shards: 4 shards, 4 × 32 comparisons where one
+    index makes 32. A shard holding a share p of the shortlist holds about keep × p of the
+    best `keep`; three standard deviations more (a binomial count) leave a follow-up call
+    for the rest to a few searches in a hundred, and the answer stays exactly one index's.
+    """
+    if keep is None or held >= shortlisted:
+        return keep
+    share = held / shortlisted
+    expected = keep * share
+    return min(keep, math.ceil(expected + 3.0 * math.sqrt(expected * (1.0 - share))) + 1)
 
 
 def _regions_of(hits: Sequence[Hits | None]) -> dict[int, int]:

@@ -17,6 +17,7 @@ import pytest
 import ray
 from ray.exceptions import RayError
 
+from gateway.indexing.cluster import coordinator
 from gateway.indexing.cluster.coordinator import ShardedIdentifier
 from gateway.indexing.cluster.factory import ClusterIdentifierFactory, shard_actors
 from gateway.indexing.cluster.routing import PersonHashRouter, RegionRouter, ShardRouter
@@ -181,6 +182,38 @@ def test_sharded_top_k_equals_one_index(
                 assert split.complete
                 assert _ranked(split) == _ranked(one)
             assert one.candidates[0].person_id == person
+
+
+def test_shards_that_compared_too_few_exactly_are_asked_for_the_rest(
+    local_ray: None,
+    prints: list[tuple[PreparedTemplate, PreparedTemplate]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each shard compares exactly only about its share of the persons the decision rests
+    on; when a shard held more of them (here: every shard compares one), a follow-up call
+    fetches the rest, and the ranking is still one index's."""
+    settings = IndexSettings(index_type="flat", shortlist=24, rerank_exact=8)
+    factory = IdentifierFactory(finger_settings=settings)
+    single = factory("finger")
+    single.apply(_events(prints))
+    sharded = _sharded(factory, PersonHashRouter(3))
+    sharded.apply(_events(prints))
+    monkeypatch.setattr(coordinator, "shard_keep", lambda keep, held, shortlisted: 1)
+    for person in range(0, PERSONS, 7):
+        probe = {2: prints[person][1]}
+        before = sharded.calls.stats.calls
+        split = sharded.search(probe, limit=5)
+        assert sharded.calls.stats.calls - before > 2 * 3  # the follow-up round was needed
+        assert split.complete
+        assert _ranked(split) == _ranked(single.search(probe, limit=5))
+
+
+def test_a_shard_compares_about_its_share_of_the_exact_pass_never_more_than_all() -> None:
+    assert coordinator.shard_keep(None, 100, 300) is None  # one pass: everyone exactly
+    assert coordinator.shard_keep(32, 300, 300) == 32  # the only shard asked
+    assert coordinator.shard_keep(32, 150, 300) == 26  # 2 shards: ⌈16 + 3·2.83⌉ + 1
+    assert coordinator.shard_keep(32, 75, 300) == 17  # 4 shards: ⌈8 + 3·2.45⌉ + 1
+    assert coordinator.shard_keep(32, 5, 300) == 4  # ⌈0.53 + 3·0.72⌉ + 1
 
 
 def test_a_dead_shard_gives_partial_answers_and_a_restarted_one_rejoins(
