@@ -123,8 +123,7 @@ def distances_to_many(
     """
     if codes.ndim != 2 or codes.shape[1] != CODE_BYTES or masks.shape != codes.shape:
         raise ValueError(f"gallery codes must be (K, {CODE_BYTES}) uint8 with equal masks")
-    probe_code, probe_mask = probe.code.tobytes(), probe.mask.tobytes()
-    pc, pm, shifts = _probe_words(probe_code, probe_mask, params.max_shift)
+    pc, pm, shifts = _probe_words(probe.code.tobytes(), probe.mask.tobytes(), params.max_shift)
     norm, raw, n, best = _best_shift_distances(
         pc, pm, as_words(codes), as_words(masks), float(params.norm_bits), params.min_compared_bits
     )

@@ -122,7 +122,7 @@ class IrisParams:
     # Bit-correlation correction of the normalised distance (`matcher.iris.correlation`):
     # each code's Σρ̂² over lags within ±4 angular positions (about half the log-Gabor
     # wavelength of 7) and ±2 rings, relative to 5.5 (the median on CASIA-IrisV1 and on the
-    # synthetic codes the shipped calibration is fitted on; MMU1 8.1, IIT Delhi 5.3). The
+    # synthetic codes; MMU1 8.1, IIT Delhi 5.3). The
     # exponent is ½ for the variance at one alignment, but there it over-corrects the best
     # of the shifts: leave one set out (claimed FMR 1e-4, calibration fitted on the other two
     # sets), exponent 0 / 0.2 / 0.25 / 0.3 measured 7.1e-6 / 5.7e-5 / 6.4e-5 / 6.7e-5 on
